@@ -1,0 +1,32 @@
+// metarl_fast._C: numpy-array bindings of the torch-free C++ core. Validation of shapes, dtypes
+// and devices happens in Python (metarl_fast/kernels); here arrays are taken as they are
+// (c_style, no conversion) and the GIL is released for the duration of every kernel.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "common/thread_pool.h"
+#include "sim/mujoco_link.h"
+
+namespace py = pybind11;
+
+namespace metarl {
+void bind_policy(py::module_& m);
+}
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "metarl_fast compiled core (torch-free): policy kernels, thread pool, MuJoCo linkage";
+
+  m.def("set_num_threads", [](int n) { metarl::ThreadPool::set_global_num_threads(n); }, py::arg("n"),
+        "Resize the package thread pool to n threads (n >= 1).");
+  m.def("get_num_threads", [] { return metarl::ThreadPool::global()->num_threads(); },
+        "Number of threads of the package thread pool (the calling thread counts as one).");
+  m.def("default_num_threads", &metarl::ThreadPool::default_num_threads,
+        "CPUs this process may run on; the pool's size unless set_num_threads was called.");
+
+  m.def("mujoco_header_version", &metarl::mujoco_header_version);
+  m.def("mujoco_library_version", &metarl::mujoco_library_version);
+  m.def("mujoco_version_string", &metarl::mujoco_version_string);
+  m.attr("has_cuda") = py::bool_(METARL_FAST_HAS_CUDA);
+
+  metarl::bind_policy(m);
+}

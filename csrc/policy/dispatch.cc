@@ -1,0 +1,153 @@
+// Picks the policy engine compiled for the best instruction set this CPU supports.
+#include <atomic>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "common/thread_pool.h"
+#include "policy/policy_kernels.h"
+
+namespace metarl {
+
+#define METARL_DECLARE_ISA(ns)                                 \
+  namespace ns {                                               \
+  void run(const PolicyCall<float>& call, ThreadPool& pool);   \
+  void run(const PolicyCall<double>& call, ThreadPool& pool);  \
+  }
+#ifdef METARL_HAVE_ISA_AVX512
+METARL_DECLARE_ISA(isa_avx512)
+#endif
+#ifdef METARL_HAVE_ISA_AVX2
+METARL_DECLARE_ISA(isa_avx2)
+#endif
+METARL_DECLARE_ISA(isa_generic)
+#undef METARL_DECLARE_ISA
+
+namespace {
+
+enum class Isa { kGeneric = 0, kAvx2 = 1, kAvx512 = 2 };
+const char* kIsaNames[] = {"generic", "avx2", "avx512"};
+
+bool cpu_supports(Isa isa) {
+  switch (isa) {
+    case Isa::kGeneric: return true;
+#if defined(__x86_64__) || defined(__i386__)
+#ifdef METARL_HAVE_ISA_AVX2
+    case Isa::kAvx2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+#ifdef METARL_HAVE_ISA_AVX512
+    case Isa::kAvx512:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+#endif
+    default: return false;
+  }
+}
+
+Isa best_isa() {
+  if (cpu_supports(Isa::kAvx512)) return Isa::kAvx512;
+  if (cpu_supports(Isa::kAvx2)) return Isa::kAvx2;
+  return Isa::kGeneric;
+}
+
+std::atomic<int> g_isa{-1};
+
+Isa current_isa() {
+  int v = g_isa.load();
+  if (v < 0) {
+    v = int(best_isa());
+    g_isa.store(v);
+  }
+  return Isa(v);
+}
+
+template <typename T>
+void validate(const PolicyCall<T>& c) {
+  if (!c.spec) throw std::invalid_argument("policy kernel: spec is null");
+  c.spec->validate();
+  if (c.num_tasks < 1 || c.num_samples < 1)
+    throw std::invalid_argument("policy kernel: need at least one task and one sample");
+  if (!c.params || !c.obs || !c.out) throw std::invalid_argument("policy kernel: null params/obs/out");
+  switch (c.op) {
+    case PolicyOp::kLogProb:
+      if (!c.act) throw std::invalid_argument("log_prob: act is null");
+      break;
+    case PolicyOp::kScoreVjp:
+      if (!c.act || !c.weights) throw std::invalid_argument("score_vjp: act/weights is null");
+      break;
+    case PolicyOp::kScoreJvp:
+      if (!c.act || !c.v) throw std::invalid_argument("score_jvp: act/v is null");
+      break;
+    case PolicyOp::kHvpNaive:
+    case PolicyOp::kHvpLvc:
+      if (!c.act || !c.weights || !c.v) throw std::invalid_argument("surrogate_hvp: act/weights/v is null");
+      break;
+    case PolicyOp::kKl:
+    case PolicyOp::kKlGrad:
+      if (!c.old_mean || !c.old_log_std) throw std::invalid_argument("gaussian_kl: old_mean/old_log_std is null");
+      break;
+    case PolicyOp::kKlFvp:
+      if (!c.v) throw std::invalid_argument("kl_fvp: v is null");
+      break;
+    case PolicyOp::kMean: break;
+    default: throw std::invalid_argument("unknown policy op");
+  }
+}
+
+template <typename T>
+void run_impl(const PolicyCall<T>& call) {
+  validate(call);
+  std::shared_ptr<ThreadPool> pool = ThreadPool::global();
+  switch (current_isa()) {
+#ifdef METARL_HAVE_ISA_AVX512
+    case Isa::kAvx512: isa_avx512::run(call, *pool); return;
+#endif
+#ifdef METARL_HAVE_ISA_AVX2
+    case Isa::kAvx2: isa_avx2::run(call, *pool); return;
+#endif
+    default: isa_generic::run(call, *pool); return;
+  }
+}
+
+}  // namespace
+
+void run_policy_kernel(const PolicyCall<float>& call) { run_impl(call); }
+void run_policy_kernel(const PolicyCall<double>& call) { run_impl(call); }
+
+const char* policy_isa() { return kIsaNames[int(current_isa())]; }
+
+bool policy_isa_available(const char* name) {
+  for (int i = 0; i < 3; ++i)
+    if (std::strcmp(name, kIsaNames[i]) == 0) return cpu_supports(Isa(i));
+  return false;
+}
+
+void set_policy_isa(const char* name) {
+  if (std::strcmp(name, "auto") == 0) {
+    g_isa.store(int(best_isa()));
+    return;
+  }
+  for (int i = 0; i < 3; ++i)
+    if (std::strcmp(name, kIsaNames[i]) == 0) {
+      if (!cpu_supports(Isa(i)))
+        throw std::invalid_argument(std::string("instruction set '") + name +
+                                    "' is not compiled in or not supported by this CPU");
+      g_isa.store(i);
+      return;
+    }
+  throw std::invalid_argument(std::string("unknown instruction set '") + name +
+                              "' (expected auto, avx512, avx2 or generic)");
+}
+
+int64_t chunks_per_task(int64_t num_tasks, int64_t num_samples) {
+  // At least ~64 work items overall for load balance, at least 256 samples per item; a function
+  // of (T, N) only, so the reduction order never depends on the thread count.
+  const int64_t by_balance = (64 + num_tasks - 1) / num_tasks;
+  const int64_t by_size = (num_samples + 255) / 256;
+  int64_t c = by_balance < by_size ? by_balance : by_size;
+  return c < 1 ? 1 : c;
+}
+
+}  // namespace metarl

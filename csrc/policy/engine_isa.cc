@@ -1,0 +1,691 @@
+// The Gaussian-MLP policy engine for one instruction set (compiled once per ISA; see
+// cmake/CompilerFlags.cmake). METARL_ISA_NAMESPACE names the variant, METARL_VEC_BYTES is its
+// SIMD width in bytes.
+//
+// Data layout. Samples are processed in tiles of kTile rows. Every activation tile is stored
+// sample-major, [kTile][width_pad], with the feature width padded with zeros to a multiple of the
+// vector width, so the dense work vectorises over features:
+//   * tile × packed weights:  Y[s][:] = init + Σ_k X[s][k] · Wp[k][:]   (forward, tangent, backprop)
+//   * rank-kTile update:      G[m][:] += Σ_s X[s][m] · Y[s][:]           (weight gradients)
+// with register blocks of 4 rows × up to 4 vectors held across the whole reduction. Weights are
+// repacked per work item into the two padded orientations these need (Wᵀ for forward, W for
+// backprop), and weight-gradient accumulators use whichever orientation pads less.
+//
+// Reductions over samples: each (task, chunk) work item sums its tiles into a dtype accumulator,
+// flushed into double every kFlushTiles tiles; chunk partials are added in chunk order afterwards.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <vector>
+
+#include "common/thread_pool.h"
+#include "policy/policy_kernels.h"
+
+#ifndef METARL_ISA_NAMESPACE
+#error "METARL_ISA_NAMESPACE must be defined by the build"
+#endif
+#ifndef METARL_VEC_BYTES
+#error "METARL_VEC_BYTES must be defined by the build"
+#endif
+
+namespace metarl {
+namespace METARL_ISA_NAMESPACE {
+namespace {
+
+constexpr int kVecBytes = METARL_VEC_BYTES;
+constexpr int kTile = 64;        // samples per tile (multiple of kRowBlock)
+constexpr int kRowBlock = 4;     // rows per register block
+constexpr int kMaxVecBlock = kVecBytes == 64 ? 4 : 2;  // vectors per register block
+constexpr int kFlushTiles = 16;  // tiles summed in the dtype before flushing to double
+
+template <typename T>
+struct Simd;
+template <>
+struct Simd<float> {
+  typedef float vec __attribute__((vector_size(kVecBytes)));
+  static constexpr int kWidth = kVecBytes / 4;
+};
+template <>
+struct Simd<double> {
+  typedef double vec __attribute__((vector_size(kVecBytes)));
+  static constexpr int kWidth = kVecBytes / 8;
+};
+
+template <typename T>
+using vec_t = typename Simd<T>::vec;
+
+template <typename T>
+inline vec_t<T> vload(const T* p) {
+  vec_t<T> v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+template <typename T>
+inline void vstore(T* p, vec_t<T> v) {
+  std::memcpy(p, &v, sizeof(v));
+}
+template <typename T>
+inline vec_t<T> vbroadcast(T x) {
+  return vec_t<T>{} + x;
+}
+
+inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
+
+// ---------------------------------------------------------------------------------------------
+// Micro-kernels
+
+enum class Init { kZero, kBias, kAccumulate };
+
+// Y[s][n0 : n0+RN*W] for s in [s0, s0+kRowBlock).
+template <typename T, int RN>
+inline void matmul_block(int K, const T* X, int ldx, const T* Wp, int ldw, T* Y, int ldy,
+                         const T* bias, Init init, int s0, int n0) {
+  constexpr int W = Simd<T>::kWidth;
+  vec_t<T> acc[kRowBlock][RN];
+  for (int i = 0; i < kRowBlock; ++i)
+    for (int r = 0; r < RN; ++r) {
+      if (init == Init::kZero) acc[i][r] = vec_t<T>{};
+      else if (init == Init::kBias) acc[i][r] = vload(bias + n0 + r * W);
+      else acc[i][r] = vload(Y + (s0 + i) * ldy + n0 + r * W);
+    }
+  const T* x0 = X + s0 * ldx;
+  for (int k = 0; k < K; ++k) {
+    vec_t<T> w[RN];
+    for (int r = 0; r < RN; ++r) w[r] = vload(Wp + k * ldw + n0 + r * W);
+    for (int i = 0; i < kRowBlock; ++i) {
+      const vec_t<T> x = vbroadcast(x0[i * ldx + k]);
+      for (int r = 0; r < RN; ++r) acc[i][r] += x * w[r];
+    }
+  }
+  for (int i = 0; i < kRowBlock; ++i)
+    for (int r = 0; r < RN; ++r) vstore(Y + (s0 + i) * ldy + n0 + r * W, acc[i][r]);
+}
+
+// Y[s][0:NP] = init + Σ_k X[s][k] Wp[k][0:NP] for s < kTile; NP a multiple of the vector width.
+template <typename T>
+void tile_matmul(int K, const T* X, int ldx, const T* Wp, int NP, T* Y, const T* bias, Init init) {
+  constexpr int W = Simd<T>::kWidth;
+  const int nv = NP / W;
+  for (int s0 = 0; s0 < kTile; s0 += kRowBlock) {
+    int v0 = 0;
+    for (; v0 + kMaxVecBlock <= nv; v0 += kMaxVecBlock)
+      matmul_block<T, kMaxVecBlock>(K, X, ldx, Wp, NP, Y, NP, bias, init, s0, v0 * W);
+    switch (nv - v0) {
+      case 0: break;
+      case 1: matmul_block<T, 1>(K, X, ldx, Wp, NP, Y, NP, bias, init, s0, v0 * W); break;
+      case 2: matmul_block<T, 2>(K, X, ldx, Wp, NP, Y, NP, bias, init, s0, v0 * W); break;
+      default: matmul_block<T, 3>(K, X, ldx, Wp, NP, Y, NP, bias, init, s0, v0 * W); break;
+    }
+  }
+}
+
+// G[m0+i][n0 : n0+RN*W] += Σ_s X[s][m0+i] Y[s][n0 : ...] for i < RM.
+template <typename T, int RM, int RN>
+inline void rank_block(const T* X, int ldx, const T* Y, int ldy, T* G, int ldg, int m0, int n0) {
+  constexpr int W = Simd<T>::kWidth;
+  vec_t<T> acc[RM][RN];
+  for (int i = 0; i < RM; ++i)
+    for (int r = 0; r < RN; ++r) acc[i][r] = vec_t<T>{};
+  for (int s = 0; s < kTile; ++s) {
+    vec_t<T> y[RN];
+    for (int r = 0; r < RN; ++r) y[r] = vload(Y + s * ldy + n0 + r * W);
+    for (int i = 0; i < RM; ++i) {
+      const vec_t<T> x = vbroadcast(X[s * ldx + m0 + i]);
+      for (int r = 0; r < RN; ++r) acc[i][r] += x * y[r];
+    }
+  }
+  for (int i = 0; i < RM; ++i)
+    for (int r = 0; r < RN; ++r) {
+      T* g = G + (m0 + i) * ldg + n0 + r * W;
+      vstore(g, vload(g) + acc[i][r]);
+    }
+}
+
+template <typename T, int RM>
+inline void rank_rows(const T* X, int ldx, const T* Y, int NP, T* G, int m0) {
+  constexpr int W = Simd<T>::kWidth;
+  const int nv = NP / W;
+  int v0 = 0;
+  for (; v0 + kMaxVecBlock <= nv; v0 += kMaxVecBlock)
+    rank_block<T, RM, kMaxVecBlock>(X, ldx, Y, NP, G, NP, m0, v0 * W);
+  switch (nv - v0) {
+    case 0: break;
+    case 1: rank_block<T, RM, 1>(X, ldx, Y, NP, G, NP, m0, v0 * W); break;
+    case 2: rank_block<T, RM, 2>(X, ldx, Y, NP, G, NP, m0, v0 * W); break;
+    default: rank_block<T, RM, 3>(X, ldx, Y, NP, G, NP, m0, v0 * W); break;
+  }
+}
+
+// G[m][0:NP] += Σ_{s<kTile} X[s][m] Y[s][0:NP] for m < M (G row stride NP).
+template <typename T>
+void tile_rank_update(int M, const T* X, int ldx, const T* Y, int NP, T* G) {
+  int m0 = 0;
+  for (; m0 + kRowBlock <= M; m0 += kRowBlock) rank_rows<T, kRowBlock>(X, ldx, Y, NP, G, m0);
+  switch (M - m0) {
+    case 0: break;
+    case 1: rank_rows<T, 1>(X, ldx, Y, NP, G, m0); break;
+    case 2: rank_rows<T, 2>(X, ldx, Y, NP, G, m0); break;
+    default: rank_rows<T, 3>(X, ldx, Y, NP, G, m0); break;
+  }
+}
+
+// g[0:NP] += Σ_s Y[s][0:NP]
+template <typename T>
+void tile_colsum(const T* Y, int NP, T* g) {
+  constexpr int W = Simd<T>::kWidth;
+  for (int n = 0; n < NP; n += W) {
+    vec_t<T> acc = vload(g + n);
+    for (int s = 0; s < kTile; ++s) acc += vload(Y + s * NP + n);
+    vstore(g + n, acc);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activations. tanh in float: the rational approximation used by Eigen (odd degree-13 numerator,
+// even degree-6 denominator, clamped at ±7.9053), within a few ulp of the exact value on the whole
+// line. In double: std::tanh (correctly rounded to ~1 ulp).
+
+inline vec_t<float> tanh_vec(vec_t<float> x) {
+  const vec_t<float> hi = vbroadcast(7.90531110763549805f);
+  x = x > hi ? hi : x;
+  x = x < -hi ? -hi : x;
+  const vec_t<float> x2 = x * x;
+  vec_t<float> p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
+  p = x2 * p + -8.60467152213735e-11f;
+  p = x2 * p + 5.12229709037114e-08f;
+  p = x2 * p + 1.48572235717979e-05f;
+  p = x2 * p + 6.37261928875436e-04f;
+  p = x2 * p + 4.89352455891786e-03f;
+  p = x * p;
+  vec_t<float> q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
+  q = x2 * q + 2.26843463243900e-03f;
+  q = x2 * q + 4.89352518554385e-03f;
+  return p / q;
+}
+
+inline vec_t<double> tanh_vec(vec_t<double> x) {
+  constexpr int W = Simd<double>::kWidth;
+  for (int i = 0; i < W; ++i) x[i] = std::tanh(x[i]);
+  return x;
+}
+
+template <typename T>
+void activate(Activation a, T* Y, int n) {
+  constexpr int W = Simd<T>::kWidth;
+  if (a == Activation::kTanh) {
+    for (int i = 0; i < n; i += W) vstore(Y + i, tanh_vec(vload(Y + i)));
+  } else {
+    const vec_t<T> zero{};
+    for (int i = 0; i < n; i += W) {
+      vec_t<T> y = vload(Y + i);
+      vstore(Y + i, y > zero ? y : zero);
+    }
+  }
+}
+
+// Hd = σ'(·) ⊙ Zd, σ' written through the activation output H.
+template <typename T>
+void tangent_activate(Activation a, const T* H, T* Zd, int n) {
+  constexpr int W = Simd<T>::kWidth;
+  const vec_t<T> one = vbroadcast(T(1)), zero{};
+  for (int i = 0; i < n; i += W) {
+    const vec_t<T> h = vload(H + i), zd = vload(Zd + i);
+    if (a == Activation::kTanh) vstore(Zd + i, (one - h * h) * zd);
+    else vstore(Zd + i, h > zero ? zd : zero);
+  }
+}
+
+// First-order backprop through the activation: D ⊙= σ'(·).
+template <typename T>
+void backprop_activate(Activation a, const T* H, T* D, int n) { tangent_activate(a, H, D, n); }
+
+// Second-order backprop: Dd = Dd ⊙ σ' + D ⊙ σ''(z) ż, then D ⊙= σ'. For tanh σ''(z) ż = −2 h ḣ.
+template <typename T>
+void backprop_activate2(Activation a, const T* H, const T* Hd, T* D, T* Dd, int n) {
+  constexpr int W = Simd<T>::kWidth;
+  const vec_t<T> one = vbroadcast(T(1)), two = vbroadcast(T(2)), zero{};
+  for (int i = 0; i < n; i += W) {
+    const vec_t<T> h = vload(H + i), d = vload(D + i), dd = vload(Dd + i);
+    if (a == Activation::kTanh) {
+      const vec_t<T> dh = one - h * h;
+      vstore(Dd + i, dd * dh - two * d * h * vload(Hd + i));
+      vstore(D + i, d * dh);
+    } else {
+      vstore(Dd + i, h > zero ? dd : zero);
+      vstore(D + i, h > zero ? d : zero);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scratch memory: one growing 64-byte-aligned arena per thread (pool threads are persistent).
+
+class Arena {
+ public:
+  ~Arena() { std::free(base_); }
+  void reset(size_t bytes) {
+    if (bytes > cap_) {
+      std::free(base_);
+      cap_ = (bytes + 4095) / 4096 * 4096;
+      base_ = static_cast<char*>(std::aligned_alloc(64, cap_));
+      if (!base_) {
+        cap_ = 0;
+        throw std::bad_alloc();
+      }
+    }
+    used_ = 0;
+  }
+  template <typename T>
+  T* take(size_t n) {
+    T* p = reinterpret_cast<T*>(base_ + used_);
+    used_ += (n * sizeof(T) + 63) / 64 * 64;
+    if (used_ > cap_) throw std::logic_error("policy engine: scratch size underestimated");
+    return p;
+  }
+
+ private:
+  char* base_ = nullptr;
+  size_t cap_ = 0;
+  size_t used_ = 0;
+};
+
+thread_local Arena tls_arena;
+
+// ---------------------------------------------------------------------------------------------
+// The engine.
+
+struct OpTraits {
+  bool tangent, backward, second_order, lvc, vector_out, kl_inputs, uses_act;
+};
+
+OpTraits traits_of(PolicyOp op) {
+  switch (op) {
+    case PolicyOp::kLogProb: return {false, false, false, false, false, false, true};
+    case PolicyOp::kMean: return {false, false, false, false, false, false, false};
+    case PolicyOp::kScoreVjp: return {false, true, false, false, true, false, true};
+    case PolicyOp::kScoreJvp: return {true, false, false, false, false, false, true};
+    case PolicyOp::kHvpNaive: return {true, true, true, false, true, false, true};
+    case PolicyOp::kHvpLvc: return {true, true, true, true, true, false, true};
+    case PolicyOp::kKl: return {false, false, false, false, false, true, false};
+    case PolicyOp::kKlGrad: return {false, true, false, false, true, true, false};
+    case PolicyOp::kKlFvp: return {true, true, false, false, true, false, false};
+  }
+  throw std::invalid_argument("unknown policy op");
+}
+
+struct LayerGeom {
+  int in, out, in_pad, out_pad;
+  int64_t w_off, b_off;
+  bool grad_out_major;  // weight-gradient accumulator is [out][in_pad] (else [in][out_pad])
+  int grad_rows() const { return grad_out_major ? out : in; }
+  int grad_cols() const { return grad_out_major ? in_pad : out_pad; }
+};
+
+template <typename T>
+class Engine {
+ public:
+  explicit Engine(const PolicyCall<T>& c) : c_(c), spec_(*c.spec), tr_(traits_of(c.op)) {
+    constexpr int W = Simd<T>::kWidth;
+    L_ = spec_.num_layers();
+    P_ = spec_.num_params();
+    max_pad_ = 0;
+    for (int l = 0; l < L_; ++l) {
+      LayerGeom g;
+      g.in = spec_.layer_in(l);
+      g.out = spec_.layer_out(l);
+      g.in_pad = round_up(g.in, W);
+      g.out_pad = round_up(g.out, W);
+      g.w_off = spec_.weight_offset(l);
+      g.b_off = spec_.bias_offset(l);
+      g.grad_out_major = int64_t(g.out) * g.in_pad <= int64_t(g.in) * g.out_pad;
+      max_pad_ = std::max({max_pad_, g.in_pad, g.out_pad});
+      geom_.push_back(g);
+    }
+    A_ = spec_.act_dim;
+    chunks_ = chunks_per_task(c.num_tasks, c.num_samples);
+  }
+
+  void run(ThreadPool& pool) {
+    const int64_t units = c_.num_tasks * chunks_;
+    if (tr_.vector_out) partial_.assign(size_t(units) * P_, 0.0);
+    if (c_.op == PolicyOp::kKl) partial_.assign(size_t(units), 0.0);
+    pool.parallel_for(units, [this](int64_t u, int) { run_unit(u / chunks_, u % chunks_); });
+    finish();
+  }
+
+ private:
+  const T* task_row(const T* base, int64_t stride, int64_t t) const { return base + stride * t; }
+
+  void pack(const T* theta, std::vector<T*>& fwd, std::vector<T*>& bwd, std::vector<T*>& bias,
+            bool need_bwd, Arena& arena) {
+    fwd.resize(L_);
+    bwd.resize(L_);
+    bias.resize(L_);
+    for (int l = 0; l < L_; ++l) {
+      const LayerGeom& g = geom_[l];
+      const T* Wl = theta + g.w_off;
+      T* f = arena.take<T>(size_t(g.in) * g.out_pad);  // Wᵀ: [in][out_pad]
+      for (int i = 0; i < g.in; ++i) {
+        for (int o = 0; o < g.out; ++o) f[i * g.out_pad + o] = Wl[o * g.in + i];
+        for (int o = g.out; o < g.out_pad; ++o) f[i * g.out_pad + o] = T(0);
+      }
+      fwd[l] = f;
+      T* b = arena.take<T>(g.out_pad);
+      for (int o = 0; o < g.out_pad; ++o) b[o] = o < g.out ? theta[g.b_off + o] : T(0);
+      bias[l] = b;
+      if (need_bwd && l > 0) {
+        T* w = arena.take<T>(size_t(g.out) * g.in_pad);  // W: [out][in_pad]
+        for (int o = 0; o < g.out; ++o) {
+          for (int i = 0; i < g.in; ++i) w[o * g.in_pad + i] = Wl[o * g.in + i];
+          for (int i = g.in; i < g.in_pad; ++i) w[o * g.in_pad + i] = T(0);
+        }
+        bwd[l] = w;
+      } else {
+        bwd[l] = nullptr;
+      }
+    }
+  }
+
+  void run_unit(int64_t t, int64_t chunk) {
+    const int64_t N = c_.num_samples;
+    const int64_t n_begin = N * chunk / chunks_, n_end = N * (chunk + 1) / chunks_;
+    const int obs_dim = spec_.obs_dim;
+    const int obs_pad = geom_[0].in_pad;
+    const int act_pad = geom_[L_ - 1].out_pad;
+    const Activation act_fn = spec_.activation;
+
+    // ---- scratch
+    size_t bytes = 0;
+    for (const auto& g : geom_) {
+      // packed weights and biases of θ and of v (3 buffers each), gradient accumulators (2)
+      bytes += 2 * (size_t(g.in) * g.out_pad + size_t(g.out) * g.in_pad + g.out_pad) * sizeof(T) + 6 * 64;
+      bytes += (size_t(g.grad_rows()) * g.grad_cols() + g.out_pad) * sizeof(T) + 2 * 64;
+    }
+    bytes += 2 * size_t(L_ + 1) * (size_t(kTile) * max_pad_ * sizeof(T) + 64);  // H, Hd
+    bytes += 4 * (size_t(kTile) * max_pad_ * sizeof(T) + 64);                   // D, Dd, D2, Dd2
+    bytes += 5 * (size_t(A_) * sizeof(T) + 64);                                 // per-action vectors
+    Arena& arena = tls_arena;
+    arena.reset(bytes);
+
+    const T* theta = task_row(c_.params, c_.params_stride, t);
+    std::vector<T*> Wf, Wb, Bias, Vf, Vb, VBias;
+    pack(theta, Wf, Wb, Bias, tr_.backward, arena);
+    const T* vrow = tr_.tangent ? task_row(c_.v, c_.v_stride, t) : nullptr;
+    if (tr_.tangent) pack(vrow, Vf, Vb, VBias, tr_.second_order, arena);
+
+    // Activation tiles: H[0] = obs, H[l] = output of hidden layer l, H[L] = μ.
+    std::vector<T*> H(L_ + 1), Hd(L_ + 1, nullptr);
+    auto width = [&](int l) { return l == 0 ? obs_pad : geom_[l - 1].out_pad; };
+    for (int l = 0; l <= L_; ++l) {
+      H[l] = arena.take<T>(size_t(kTile) * width(l));
+      if (tr_.tangent && l > 0) Hd[l] = arena.take<T>(size_t(kTile) * width(l));
+    }
+    T* D = arena.take<T>(size_t(kTile) * max_pad_);
+    T* Dd = arena.take<T>(size_t(kTile) * max_pad_);
+    T* D2 = arena.take<T>(size_t(kTile) * max_pad_);
+    T* Dd2 = arena.take<T>(size_t(kTile) * max_pad_);
+    std::vector<T*> Gw(L_), Gb(L_);
+    if (tr_.backward)
+      for (int l = 0; l < L_; ++l) {
+        Gw[l] = arena.take<T>(size_t(geom_[l].grad_rows()) * geom_[l].grad_cols());
+        Gb[l] = arena.take<T>(geom_[l].out_pad);
+      }
+    T* log_std = arena.take<T>(A_);
+    T* inv_std = arena.take<T>(A_);
+    T* v_log_std = arena.take<T>(A_);
+    T* old_var = arena.take<T>(A_);
+    T* old_log_std = arena.take<T>(A_);
+    for (int j = 0; j < A_; ++j) {
+      log_std[j] = theta[spec_.log_std_offset() + j];
+      inv_std[j] = std::exp(-log_std[j]);
+      v_log_std[j] = vrow ? vrow[spec_.log_std_offset() + j] : T(0);
+    }
+    if (tr_.kl_inputs) {
+      const T* ols = task_row(c_.old_log_std, c_.old_log_std_stride, t);
+      for (int j = 0; j < A_; ++j) {
+        old_log_std[j] = ols[j];
+        old_var[j] = std::exp(T(2) * ols[j]);
+      }
+    }
+
+    double* part = tr_.vector_out ? partial_.data() + size_t(t * chunks_ + chunk) * P_ : nullptr;
+    std::vector<double> g_log_std(A_, 0.0);
+    double kl_sum = 0.0;
+    auto zero_grads = [&] {
+      for (int l = 0; l < L_; ++l) {
+        std::fill_n(Gw[l], size_t(geom_[l].grad_rows()) * geom_[l].grad_cols(), T(0));
+        std::fill_n(Gb[l], geom_[l].out_pad, T(0));
+      }
+    };
+    auto flush_grads = [&] {
+      for (int l = 0; l < L_; ++l) {
+        const LayerGeom& g = geom_[l];
+        double* pw = part + g.w_off;
+        if (g.grad_out_major) {
+          for (int o = 0; o < g.out; ++o)
+            for (int i = 0; i < g.in; ++i) pw[o * g.in + i] += Gw[l][o * g.in_pad + i];
+        } else {
+          for (int i = 0; i < g.in; ++i)
+            for (int o = 0; o < g.out; ++o) pw[o * g.in + i] += Gw[l][i * g.out_pad + o];
+        }
+        for (int o = 0; o < g.out; ++o) part[g.b_off + o] += Gb[l][o];
+      }
+      zero_grads();
+    };
+    if (tr_.backward) zero_grads();
+
+    const T* obs_t = c_.obs + t * N * obs_dim;
+    const T* act_t = tr_.uses_act ? c_.act + t * N * A_ : nullptr;
+    const T* w_t = c_.weights ? c_.weights + t * N : nullptr;
+    const T* old_mean_t = tr_.kl_inputs ? c_.old_mean + t * N * A_ : nullptr;
+    const T log_norm = T(0.5 * std::log(2.0 * M_PI)) * A_;
+    T log_std_sum = 0;
+    for (int j = 0; j < A_; ++j) log_std_sum += log_std[j];
+    const T inv_n = T(1) / T(N);
+
+    int tiles_since_flush = 0;
+    for (int64_t n0 = n_begin; n0 < n_end; n0 += kTile) {
+      const int rows = int(std::min<int64_t>(kTile, n_end - n0));
+      // ---- load the observation tile (zero rows past the end)
+      T* X = H[0];
+      for (int s = 0; s < kTile; ++s) {
+        T* xr = X + s * obs_pad;
+        if (s < rows) {
+          std::memcpy(xr, obs_t + (n0 + s) * obs_dim, sizeof(T) * obs_dim);
+          std::fill(xr + obs_dim, xr + obs_pad, T(0));
+        } else {
+          std::fill(xr, xr + obs_pad, T(0));
+        }
+      }
+      // ---- forward (and tangent) pass
+      for (int l = 0; l < L_; ++l) {
+        const LayerGeom& g = geom_[l];
+        tile_matmul<T>(g.in, H[l], width(l), Wf[l], g.out_pad, H[l + 1], Bias[l], Init::kBias);
+        if (l < L_ - 1) activate<T>(act_fn, H[l + 1], kTile * g.out_pad);
+        if (tr_.tangent) {
+          tile_matmul<T>(g.in, H[l], width(l), Vf[l], g.out_pad, Hd[l + 1], VBias[l], Init::kBias);
+          if (l > 0)
+            tile_matmul<T>(g.in, Hd[l], width(l), Wf[l], g.out_pad, Hd[l + 1], nullptr, Init::kAccumulate);
+          if (l < L_ - 1) tangent_activate<T>(act_fn, H[l + 1], Hd[l + 1], kTile * g.out_pad);
+        }
+      }
+      const T* MU = H[L_];
+      const T* MUd = Hd[L_];
+
+      // ---- per-sample head: outputs and the gradients w.r.t. (μ, log_std)
+      for (int s = 0; s < kTile; ++s) {
+        T* d = D + s * act_pad;
+        T* dd = Dd + s * act_pad;
+        std::fill(d, d + act_pad, T(0));
+        if (tr_.second_order) std::fill(dd, dd + act_pad, T(0));
+        if (s >= rows) continue;
+        const int64_t n = n0 + s;
+        const T* mu = MU + s * act_pad;
+        switch (c_.op) {
+          case PolicyOp::kMean:
+            std::memcpy(c_.out + (t * N + n) * A_, mu, sizeof(T) * A_);
+            break;
+          case PolicyOp::kLogProb: {
+            const T* a = act_t + n * A_;
+            T sq = 0;
+            for (int j = 0; j < A_; ++j) {
+              const T z = (a[j] - mu[j]) * inv_std[j];
+              sq += z * z;
+            }
+            c_.out[t * N + n] = T(-0.5) * sq - log_std_sum - log_norm;
+            break;
+          }
+          case PolicyOp::kScoreVjp: {
+            const T* a = act_t + n * A_;
+            const T w = w_t[n];
+            for (int j = 0; j < A_; ++j) {
+              const T z = (a[j] - mu[j]) * inv_std[j];
+              d[j] = w * z * inv_std[j];
+              g_log_std[j] += double(w * (z * z - T(1)));
+            }
+            break;
+          }
+          case PolicyOp::kScoreJvp: {
+            const T* a = act_t + n * A_;
+            const T* mud = MUd + s * act_pad;
+            T acc = 0;
+            for (int j = 0; j < A_; ++j) {
+              const T z = (a[j] - mu[j]) * inv_std[j];
+              acc += z * inv_std[j] * mud[j] + (z * z - T(1)) * v_log_std[j];
+            }
+            c_.out[t * N + n] = acc;
+            break;
+          }
+          case PolicyOp::kHvpNaive:
+          case PolicyOp::kHvpLvc: {
+            const T* a = act_t + n * A_;
+            const T* mud = MUd + s * act_pad;
+            const T w = w_t[n];
+            T jvp = 0;
+            if (tr_.lvc)
+              for (int j = 0; j < A_; ++j) {
+                const T z = (a[j] - mu[j]) * inv_std[j];
+                jvp += z * inv_std[j] * mud[j] + (z * z - T(1)) * v_log_std[j];
+              }
+            for (int j = 0; j < A_; ++j) {
+              const T z = (a[j] - mu[j]) * inv_std[j];
+              const T zs = z * inv_std[j];
+              d[j] = w * zs;
+              dd[j] = w * (-mud[j] * inv_std[j] * inv_std[j] - T(2) * zs * v_log_std[j]) + w * jvp * zs;
+              g_log_std[j] += double(w * (T(-2) * zs * mud[j] - T(2) * z * z * v_log_std[j]) +
+                                     w * jvp * (z * z - T(1)));
+            }
+            break;
+          }
+          case PolicyOp::kKl:
+          case PolicyOp::kKlGrad: {
+            const T* m0 = old_mean_t + n * A_;
+            T kl = 0;
+            for (int j = 0; j < A_; ++j) {
+              const T diff = m0[j] - mu[j];
+              const T iv = inv_std[j] * inv_std[j];
+              const T ratio = (old_var[j] + diff * diff) * iv;
+              kl += log_std[j] - old_log_std[j] + T(0.5) * ratio - T(0.5);
+              if (c_.op == PolicyOp::kKlGrad) {
+                d[j] = -diff * iv * inv_n;
+                g_log_std[j] += double((T(1) - ratio) * inv_n);
+              }
+            }
+            kl_sum += double(kl);
+            break;
+          }
+          case PolicyOp::kKlFvp: {
+            const T* mud = MUd + s * act_pad;
+            for (int j = 0; j < A_; ++j) d[j] = mud[j] * inv_std[j] * inv_std[j] * inv_n;
+            break;
+          }
+        }
+      }
+      if (!tr_.backward) continue;
+
+      // ---- backward pass from (D, Dd) at the output layer
+      T *dcur = D, *ddcur = Dd, *dnext = D2, *ddnext = Dd2;
+      for (int l = L_ - 1; l >= 0; --l) {
+        const LayerGeom& g = geom_[l];
+        const T* dw_src = tr_.second_order ? ddcur : dcur;  // the stream whose products form the result
+        if (g.grad_out_major) {
+          tile_rank_update<T>(g.out, dw_src, g.out_pad, H[l], g.in_pad, Gw[l]);
+          if (tr_.second_order && l > 0) tile_rank_update<T>(g.out, dcur, g.out_pad, Hd[l], g.in_pad, Gw[l]);
+        } else {
+          tile_rank_update<T>(g.in, H[l], width(l), dw_src, g.out_pad, Gw[l]);
+          if (tr_.second_order && l > 0) tile_rank_update<T>(g.in, Hd[l], width(l), dcur, g.out_pad, Gw[l]);
+        }
+        tile_colsum<T>(dw_src, g.out_pad, Gb[l]);
+        if (l == 0) break;
+        // δ_{l-1} = (δ_l W_l) ⊙ σ'; second order adds V_lᵀ and σ'' terms.
+        tile_matmul<T>(g.out, dcur, g.out_pad, Wb[l], g.in_pad, dnext, nullptr, Init::kZero);
+        if (tr_.second_order) {
+          tile_matmul<T>(g.out, ddcur, g.out_pad, Wb[l], g.in_pad, ddnext, nullptr, Init::kZero);
+          tile_matmul<T>(g.out, dcur, g.out_pad, Vb[l], g.in_pad, ddnext, nullptr, Init::kAccumulate);
+          backprop_activate2<T>(act_fn, H[l], Hd[l], dnext, ddnext, kTile * g.in_pad);
+        } else {
+          backprop_activate<T>(act_fn, H[l], dnext, kTile * g.in_pad);
+        }
+        std::swap(dcur, dnext);
+        std::swap(ddcur, ddnext);
+      }
+      if (++tiles_since_flush == kFlushTiles) {
+        flush_grads();
+        tiles_since_flush = 0;
+      }
+    }
+    if (tr_.backward) {
+      flush_grads();
+      for (int j = 0; j < A_; ++j) part[spec_.log_std_offset() + j] += g_log_std[j];
+    }
+    if (c_.op == PolicyOp::kKl) partial_[t * chunks_ + chunk] = kl_sum;
+  }
+
+  void finish() {
+    const int64_t Tn = c_.num_tasks;
+    if (c_.op == PolicyOp::kKl) {
+      for (int64_t t = 0; t < Tn; ++t) {
+        double s = 0;
+        for (int64_t k = 0; k < chunks_; ++k) s += partial_[t * chunks_ + k];
+        c_.out[t] = T(s / double(c_.num_samples));
+      }
+      return;
+    }
+    if (!tr_.vector_out) return;
+    for (int64_t t = 0; t < Tn; ++t) {
+      double* acc = partial_.data() + size_t(t * chunks_) * P_;
+      for (int64_t k = 1; k < chunks_; ++k) {
+        const double* pk = partial_.data() + size_t(t * chunks_ + k) * P_;
+        for (int64_t p = 0; p < P_; ++p) acc[p] += pk[p];
+      }
+      T* out = c_.out + t * P_;
+      for (int64_t p = 0; p < P_; ++p) out[p] = T(acc[p]);
+      if (c_.op == PolicyOp::kKlFvp) {
+        const T* vrow = task_row(c_.v, c_.v_stride, t);
+        const int64_t ls = spec_.log_std_offset();
+        for (int j = 0; j < A_; ++j) out[ls + j] = T(2) * vrow[ls + j];
+        if (c_.damping != T(0))
+          for (int64_t p = 0; p < P_; ++p) out[p] += c_.damping * vrow[p];
+      }
+    }
+  }
+
+  const PolicyCall<T>& c_;
+  const MlpSpec& spec_;
+  OpTraits tr_;
+  int L_ = 0, A_ = 0, max_pad_ = 0;
+  int64_t P_ = 0, chunks_ = 1;
+  std::vector<LayerGeom> geom_;
+  std::vector<double> partial_;
+};
+
+}  // namespace
+
+void run(const PolicyCall<float>& call, ThreadPool& pool) { Engine<float>(call).run(pool); }
+void run(const PolicyCall<double>& call, ThreadPool& pool) { Engine<double>(call).run(pool); }
+
+}  // namespace METARL_ISA_NAMESPACE
+}  // namespace metarl

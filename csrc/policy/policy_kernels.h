@@ -1,0 +1,79 @@
+// Fused kernels of the diagonal-Gaussian MLP policy, batched over task groups.
+//
+// Shapes (T task groups, N samples per group, P = spec.num_params()):
+//   params  [T, P] rows, or one shared [P] row (params_stride = 0)
+//   obs     [T, N, obs_dim]     act [T, N, act_dim]     weights [T, N]
+//   v       [T, P] rows or shared [P] (v_stride = 0)
+//   old_mean [T, N, act_dim]    old_log_std [T, act_dim] rows or shared (stride 0)
+// Outputs (row-major, written in full):
+//   kLogProb  [T, N]  log π(a|s)
+//   kMean     [T, N, act_dim]  μ_θ(s)
+//   kScoreVjp [T, P]  Σ_n w_n ∇θ log π_n
+//   kScoreJvp [T, N]  ∇θ log π_n · v
+//   kHvpNaive [T, P]  Σ_n w_n ∇²θ log π_n v
+//   kHvpLvc   [T, P]  Σ_n w_n [∇²θ log π_n v + (∇θ log π_n · v) ∇θ log π_n]
+//   kKl       [T]     mean_n KL(N(old_mean_n, old_std) ‖ π_θ(·|s_n))
+//   kKlGrad   [T, P]  ∇θ of kKl
+//   kKlFvp    [T, P]  (1/N) Σ_n J_nᵀ M_n J_n v + damping·v, J_n = ∂(μ_n, log_std)/∂θ and
+//                     M = diag(1/σ², 2): the Fisher of the mean KL at θ (Gauss-Newton form)
+// Reductions over n run per (task, chunk) in a fixed order and are combined in double, so the
+// result does not depend on the number of threads. All pointers are host memory, C-contiguous.
+#pragma once
+
+#include <cstdint>
+
+#include "policy/mlp_spec.h"
+
+namespace metarl {
+
+class ThreadPool;
+
+enum class PolicyOp : int32_t {
+  kLogProb = 0,
+  kMean,
+  kScoreVjp,
+  kScoreJvp,
+  kHvpNaive,
+  kHvpLvc,
+  kKl,
+  kKlGrad,
+  kKlFvp,
+};
+
+template <typename T>
+struct PolicyCall {
+  PolicyOp op = PolicyOp::kLogProb;
+  const MlpSpec* spec = nullptr;
+  int64_t num_tasks = 0;
+  int64_t num_samples = 0;
+  const T* params = nullptr;
+  int64_t params_stride = 0;
+  const T* obs = nullptr;
+  const T* act = nullptr;
+  const T* weights = nullptr;
+  const T* v = nullptr;
+  int64_t v_stride = 0;
+  const T* old_mean = nullptr;
+  const T* old_log_std = nullptr;
+  int64_t old_log_std_stride = 0;
+  T damping = 0;
+  T* out = nullptr;
+};
+
+// Runs `call` on the package thread pool with the engine for the best instruction set of this
+// CPU (or the one forced by set_policy_isa). Throws std::invalid_argument on a bad call.
+void run_policy_kernel(const PolicyCall<float>& call);
+void run_policy_kernel(const PolicyCall<double>& call);
+
+// Instruction-set variants compiled into this build, best first ("avx512", "avx2", "generic"),
+// and the one in use. set_policy_isa("auto") restores the automatic choice; an unknown or
+// unsupported name throws std::invalid_argument.
+const char* policy_isa();
+void set_policy_isa(const char* name);
+bool policy_isa_available(const char* name);
+
+// Number of (task, chunk) work items a reduction over [T, N] is split into per task; depends only
+// on T and N, never on the thread count.
+int64_t chunks_per_task(int64_t num_tasks, int64_t num_samples);
+
+}  // namespace metarl

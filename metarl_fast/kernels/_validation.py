@@ -1,0 +1,59 @@
+"""Argument checks shared by the public kernels: every failure names the argument and what was
+expected (ValueError for shapes, values and devices; TypeError for types and dtypes)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+FLOAT_DTYPES = (torch.float32, torch.float64)
+BACKENDS = ("auto", "cpp", "torch")
+
+
+def _shape_str(shape: Sequence) -> str:
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+def check_tensor(fn: str, name: str, x, shapes: Sequence[Sequence], dtype: torch.dtype | None,
+                 device: torch.device | None, dims_doc: str) -> None:
+    """x must be a float tensor whose shape matches one of ``shapes`` (None = any size)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{fn}: {name} must be a torch.Tensor of shape {dims_doc}, got {type(x).__name__}")
+    if x.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{fn}: {name} must be float32 or float64, got {x.dtype}")
+    if dtype is not None and x.dtype != dtype:
+        raise TypeError(f"{fn}: {name} has dtype {x.dtype} but params has {dtype}; all inputs must share one dtype")
+    if device is not None and x.device != device:
+        raise ValueError(f"{fn}: {name} is on {x.device} but params is on {device}; all inputs must share one device")
+    for shape in shapes:
+        if len(shape) == x.dim() and all(s is None or s == d for s, d in zip(shape, x.shape)):
+            return
+    expected = " or ".join(_shape_str("*" if s is None else s for s in shape) for shape in shapes)
+    raise ValueError(f"{fn}: {name} must have shape {dims_doc} = {expected}, got {_shape_str(x.shape)}")
+
+
+def check_finite(fn: str, name: str, x: torch.Tensor) -> None:
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{fn}: {name} contains NaN or infinite values")
+
+
+def check_contiguous(fn: str, **tensors: torch.Tensor | None) -> None:
+    for name, x in tensors.items():
+        if x is not None and not x.is_contiguous():
+            raise ValueError(f"{fn}: {name} must be contiguous for the compiled backend (call .contiguous())")
+
+
+def resolve_backend(fn: str, backend: str, device: torch.device, needs_autograd: bool) -> str:
+    """'auto' → 'cpp' for CPU tensors that need no autograd history, else 'torch'."""
+    if backend not in BACKENDS:
+        raise ValueError(f"{fn}: backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "auto":
+        return "cpp" if device.type == "cpu" and not needs_autograd else "torch"
+    if backend == "cpp":
+        if device.type != "cpu":
+            raise ValueError(f"{fn}: backend='cpp' needs CPU tensors, got {device}; use backend='torch' or 'auto'")
+        if needs_autograd:
+            raise ValueError(
+                f"{fn}: backend='cpp' returns no autograd history but an input requires grad; "
+                "use backend='torch' (or 'auto') to differentiate through it, or detach the inputs")
+    return backend

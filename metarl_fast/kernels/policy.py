@@ -1,0 +1,171 @@
+"""Fused kernels of the diagonal-Gaussian MLP policy, batched over task groups.
+
+Shapes (T task groups, N samples per group, P = spec.num_params):
+
+    params       [P] (shared by all groups) or [T, P] (one row per group)
+    obs          [T, N, obs_dim]
+    act          [T, N, act_dim]
+    weights      [T, N]            per-sample coefficients (e.g. advantage × ratio × mask)
+    v            [P] or [T, P]     direction of a JVP / HVP / FVP
+    old_mean     [T, N, act_dim]   mean of the old policy at obs
+    old_log_std  [act_dim] or [T, act_dim]
+
+Every function takes ``backend``: "auto" (the compiled C++ path for CPU tensors; the pure-torch
+reference for other devices or when an input of log_prob/policy_mean/gaussian_kl requires grad),
+"cpp", or "torch" (metarl_fast.reference). All inputs share one dtype (float32 or float64) and
+one device; the compiled path needs contiguous tensors. The derivative kernels (score_vjp,
+score_jvp, surrogate_hvp, kl_grad, kl_fvp) return values without autograd history.
+"""
+from __future__ import annotations
+
+import torch
+
+from .. import _C, reference
+from ..policies import PolicySpec
+from ._validation import check_contiguous, check_finite, check_tensor, resolve_backend
+
+_CURVATURES = ("lvc", "naive")
+
+
+class _Inputs:
+    """Validated inputs of one call: sizes, dtype, device."""
+
+    def __init__(self, fn: str, spec, params, obs, act=None, weights=None, v=None,
+                 old_mean=None, old_log_std=None) -> None:
+        if not isinstance(spec, PolicySpec):
+            raise TypeError(f"{fn}: spec must be a PolicySpec, got {type(spec).__name__}")
+        P = spec.num_params
+        check_tensor(fn, "params", params, [(P,), (None, P)], None, None, "[P] or [T, P]")
+        self.dtype, self.device = params.dtype, params.device
+        check_tensor(fn, "obs", obs, [(None, None, spec.obs_dim)], self.dtype, self.device, "[T, N, obs_dim]")
+        T, N = obs.shape[0], obs.shape[1]
+        if T < 1 or N < 1:
+            raise ValueError(f"{fn}: obs must hold at least one task group and one sample, got shape {list(obs.shape)}")
+        if params.dim() == 2 and params.shape[0] != T:
+            raise ValueError(f"{fn}: params must have shape [P] or [T, P] = [{T}, {P}], got {list(params.shape)}")
+        check_finite(fn, "params", params)
+        if act is not None:
+            check_tensor(fn, "act", act, [(T, N, spec.act_dim)], self.dtype, self.device, "[T, N, act_dim]")
+        if weights is not None:
+            check_tensor(fn, "weights", weights, [(T, N)], self.dtype, self.device, "[T, N]")
+        if v is not None:
+            check_tensor(fn, "v", v, [(P,), (T, P)], self.dtype, self.device, "[P] or [T, P]")
+            check_finite(fn, "v", v)
+        if old_mean is not None:
+            check_tensor(fn, "old_mean", old_mean, [(T, N, spec.act_dim)], self.dtype, self.device, "[T, N, act_dim]")
+        if old_log_std is not None:
+            check_tensor(fn, "old_log_std", old_log_std, [(spec.act_dim,), (T, spec.act_dim)], self.dtype,
+                         self.device, "[act_dim] or [T, act_dim]")
+            check_finite(fn, "old_log_std", old_log_std)
+        self.fn, self.spec, self.T, self.N = fn, spec, T, N
+        self.tensors = dict(params=params, obs=obs, act=act, weights=weights, v=v,
+                            old_mean=old_mean, old_log_std=old_log_std)
+
+    def backend(self, backend: str, differentiable: bool) -> str:
+        needs_autograd = differentiable and torch.is_grad_enabled() and any(
+            t is not None and t.requires_grad for t in self.tensors.values())
+        chosen = resolve_backend(self.fn, backend, self.device, needs_autograd)
+        if chosen == "cpp":
+            check_contiguous(self.fn, **self.tensors)
+        return chosen
+
+    def run_cpp(self, op: str, out_shape: tuple[int, ...], damping: float = 0.0) -> torch.Tensor:
+        t = self.tensors
+        spec = self.spec
+        out = torch.empty(out_shape, dtype=self.dtype)
+
+        def arr(x):
+            return None if x is None else x.detach().numpy()
+
+        _C.policy_kernel(
+            int(getattr(_C.PolicyOp, op)), spec.obs_dim, spec.act_dim, list(spec.hidden), spec.activation_code,
+            arr(t["params"]), t["params"].dim() == 2, arr(t["obs"]), arr(t["act"]), arr(t["weights"]),
+            arr(t["v"]), t["v"] is not None and t["v"].dim() == 2, arr(t["old_mean"]), arr(t["old_log_std"]),
+            t["old_log_std"] is not None and t["old_log_std"].dim() == 2, float(damping), out.numpy())
+        return out
+
+
+def policy_mean(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
+    """Action mean μ_θ(s_n) → [T, N, act_dim]."""
+    x = _Inputs("policy_mean", spec, params, obs)
+    if x.backend(backend, differentiable=True) == "torch":
+        return reference.policy_mean(spec, params, obs)
+    return x.run_cpp("mean", (x.T, x.N, spec.act_dim))
+
+
+def log_prob(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor, *,
+             backend: str = "auto") -> torch.Tensor:
+    """log π_θ(a_n|s_n) → [T, N]."""
+    x = _Inputs("log_prob", spec, params, obs, act=act)
+    if x.backend(backend, differentiable=True) == "torch":
+        return reference.log_prob(spec, params, obs, act)
+    return x.run_cpp("log_prob", (x.T, x.N))
+
+
+def score_vjp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
+              weights: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
+    """Σ_n w_n ∇θ log π_θ(a_n|s_n), summed over each group's samples → [T, P]."""
+    x = _Inputs("score_vjp", spec, params, obs, act=act, weights=weights)
+    if x.backend(backend, differentiable=False) == "torch":
+        return reference.score_vjp(spec, params, obs, act, weights)
+    return x.run_cpp("score_vjp", (x.T, spec.num_params))
+
+
+def score_jvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
+              v: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
+    """∇θ log π_θ(a_n|s_n) · v for every sample → [T, N]."""
+    x = _Inputs("score_jvp", spec, params, obs, act=act, v=v)
+    if x.backend(backend, differentiable=False) == "torch":
+        return reference.score_jvp(spec, params, obs, act, v)
+    return x.run_cpp("score_jvp", (x.T, x.N))
+
+
+def surrogate_hvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
+                  weights: torch.Tensor, v: torch.Tensor, curvature: str = "lvc", *,
+                  backend: str = "auto") -> torch.Tensor:
+    """Hessian-vector product of a score-function surrogate at params → [T, P].
+
+    curvature="lvc":   Σ_n w_n [∇²log π_n v + (∇log π_n · v) ∇log π_n], the Hessian of
+                       Σ_n w_n π_n/⊥π_n (LVC); with w = ratio × advantage, the Hessian of J^LR.
+    curvature="naive": Σ_n w_n ∇²log π_n v, the Hessian of Σ_n w_n log π_n (H₂ only).
+    """
+    if curvature not in _CURVATURES:
+        raise ValueError(f"surrogate_hvp: curvature must be one of {_CURVATURES}, got {curvature!r}")
+    x = _Inputs("surrogate_hvp", spec, params, obs, act=act, weights=weights, v=v)
+    if x.backend(backend, differentiable=False) == "torch":
+        return reference.surrogate_hvp(spec, params, obs, act, weights, v, curvature)
+    return x.run_cpp("hvp_lvc" if curvature == "lvc" else "hvp_naive", (x.T, spec.num_params))
+
+
+def gaussian_kl(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_mean: torch.Tensor,
+                old_log_std: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
+    """mean_n KL(N(old_mean_n, exp(old_log_std)²) ‖ π_θ(·|s_n)) per group → [T]."""
+    x = _Inputs("gaussian_kl", spec, params, obs, old_mean=old_mean, old_log_std=old_log_std)
+    if x.backend(backend, differentiable=True) == "torch":
+        return reference.gaussian_kl(spec, params, obs, old_mean, old_log_std)
+    return x.run_cpp("kl", (x.T,))
+
+
+def kl_grad(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_mean: torch.Tensor,
+            old_log_std: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
+    """∇θ of gaussian_kl (the mean KL of each group) → [T, P]."""
+    x = _Inputs("kl_grad", spec, params, obs, old_mean=old_mean, old_log_std=old_log_std)
+    if x.backend(backend, differentiable=False) == "torch":
+        return reference.kl_grad(spec, params, obs, old_mean, old_log_std)
+    return x.run_cpp("kl_grad", (x.T, spec.num_params))
+
+
+def kl_fvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, v: torch.Tensor,
+           damping: float = 0.0, *, backend: str = "auto") -> torch.Tensor:
+    """Fisher-vector product of the mean KL at params, plus damping·v → [T, P].
+
+    F = (1/N) Σ_n J_nᵀ M J_n with J_n = ∂(μ_θ(s_n), log_std)/∂θ and M = diag(1/σ², 2): the
+    Gauss-Newton form, equal to the Hessian of KL(π_old ‖ π_θ) at θ = θ_old. Positive semi-definite.
+    """
+    if isinstance(damping, bool) or not isinstance(damping, (int, float)) or not (damping >= 0) \
+            or damping == float("inf"):
+        raise ValueError(f"kl_fvp: damping must be a finite number >= 0, got {damping!r}")
+    x = _Inputs("kl_fvp", spec, params, obs, v=v)
+    if x.backend(backend, differentiable=False) == "torch":
+        return reference.kl_fvp(spec, params, obs, v, damping)
+    return x.run_cpp("kl_fvp", (x.T, spec.num_params), damping=damping)

@@ -1,0 +1,183 @@
+"""The diagonal-Gaussian MLP policy over one flat parameter vector.
+
+Flat layout of θ ∈ R^P (``PolicySpec.layout``): for each layer in order, W (out × in, row-major)
+then b (out); then log_std (act_dim). Hidden layers use ``activation`` (tanh or relu); the output
+layer (the action mean μ_θ(s)) is linear; the standard deviation σ = exp(log_std) does not depend
+on the state. log π(a|s) = −½ Σ_j z_j² − Σ_j log σ_j − (d/2) log 2π with z = (a − μ_θ(s)) / σ.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+
+ACTIVATIONS = ("tanh", "relu")
+
+
+class ParamBlock(NamedTuple):
+    """One named block of the flat parameter vector: ``theta[offset:offset+size].view(shape)``."""
+
+    name: str
+    offset: int
+    shape: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """Architecture of a Gaussian MLP policy.
+
+    Args:
+        obs_dim: observation size (> 0).
+        act_dim: action size (> 0).
+        hidden: hidden-layer widths, e.g. (64, 64); () gives a linear policy.
+        activation: "tanh" (default, as the papers' code) or "relu".
+    """
+
+    obs_dim: int
+    act_dim: int
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+
+    def __post_init__(self) -> None:
+        for name in ("obs_dim", "act_dim"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"PolicySpec.{name} must be a positive int, got {value!r}")
+        hidden = tuple(self.hidden)
+        if any(isinstance(h, bool) or not isinstance(h, int) or h <= 0 for h in hidden):
+            raise ValueError(f"PolicySpec.hidden must be positive ints, got {self.hidden!r}")
+        object.__setattr__(self, "hidden", hidden)
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"PolicySpec.activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        """(obs_dim, *hidden, act_dim)."""
+        return (self.obs_dim, *self.hidden, self.act_dim)
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.hidden) + 1
+
+    @property
+    def layout(self) -> tuple[ParamBlock, ...]:
+        """The blocks of the flat vector in order: W0, b0, W1, b1, ..., log_std."""
+        blocks, offset = [], 0
+        sizes = self.layer_sizes
+        for layer in range(self.num_layers):
+            fan_in, fan_out = sizes[layer], sizes[layer + 1]
+            blocks.append(ParamBlock(f"W{layer}", offset, (fan_out, fan_in)))
+            offset += fan_out * fan_in
+            blocks.append(ParamBlock(f"b{layer}", offset, (fan_out,)))
+            offset += fan_out
+        blocks.append(ParamBlock("log_std", offset, (self.act_dim,)))
+        return tuple(blocks)
+
+    @property
+    def num_params(self) -> int:
+        """P, the length of the flat parameter vector."""
+        last = self.layout[-1]
+        return last.offset + last.size
+
+    @property
+    def activation_code(self) -> int:
+        """Activation as the C++ core numbers it (0 tanh, 1 relu)."""
+        return ACTIVATIONS.index(self.activation)
+
+    def unflatten(self, params: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Views of ``params`` [..., P] per block, each [..., *block.shape]."""
+        if params.shape[-1] != self.num_params:
+            raise ValueError(f"params must have last dimension P={self.num_params}, got {tuple(params.shape)}")
+        lead = params.shape[:-1]
+        return {b.name: params[..., b.offset : b.offset + b.size].reshape(*lead, *b.shape) for b in self.layout}
+
+    def init_params(self, init_std: float = 1.0, generator: torch.Generator | None = None,
+                    dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """A fresh θ [P]: Glorot-uniform weights (the papers' TF code), zero biases, log_std = log(init_std)."""
+        if not (init_std > 0 and math.isfinite(init_std)):
+            raise ValueError(f"init_std must be positive and finite, got {init_std!r}")
+        theta = torch.zeros(self.num_params, dtype=dtype)
+        for block in self.layout:
+            view = theta[block.offset : block.offset + block.size]
+            if block.name.startswith("W"):
+                fan_out, fan_in = block.shape
+                limit = math.sqrt(6.0 / (fan_in + fan_out))
+                view.copy_((torch.rand(block.size, generator=generator, dtype=torch.float64) * 2 - 1) * limit)
+            elif block.name == "log_std":
+                view.fill_(math.log(init_std))
+        return theta
+
+
+def mlp_mean(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
+    """μ_θ(s): params [P] or [T, P], obs [T, N, obs_dim] (or [N, obs_dim] with params [P]) → [..., N, act_dim].
+
+    Differentiable pure-torch math; the reference every compiled kernel is tested against.
+    """
+    blocks = spec.unflatten(params)
+    h = obs
+    for layer in range(spec.num_layers):
+        weight, bias = blocks[f"W{layer}"], blocks[f"b{layer}"]
+        if params.dim() == 1:
+            h = torch.nn.functional.linear(h, weight, bias)
+        else:  # per-task parameters: [T, out, in] against [T, N, in]
+            h = torch.baddbmm(bias.unsqueeze(-2), h, weight.transpose(-1, -2))
+        if layer < spec.num_layers - 1:
+            h = torch.tanh(h) if spec.activation == "tanh" else torch.relu(h)
+    return h
+
+
+def gaussian_log_prob(mean: torch.Tensor, log_std: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+    """log N(act; mean, exp(log_std)²) summed over the last dim. log_std broadcasts against mean."""
+    z = (act - mean) * torch.exp(-log_std)
+    d = mean.shape[-1]
+    return -0.5 * (z * z).sum(-1) - log_std.sum(-1) - 0.5 * d * math.log(2.0 * math.pi)
+
+
+class GaussianMLPPolicy(torch.nn.Module):
+    """A Gaussian MLP policy whose parameters are one flat vector ``self.params`` [P].
+
+    Args:
+        spec: the architecture (see PolicySpec).
+        init_std: initial standard deviation of every action dimension (log_std = log(init_std)).
+        seed: seed of the Glorot-uniform weight initialisation (None: torch's global generator).
+    """
+
+    def __init__(self, spec: PolicySpec, init_std: float = 1.0, seed: int | None = None,
+                 dtype: torch.dtype = torch.float32) -> None:
+        super().__init__()
+        if not isinstance(spec, PolicySpec):
+            raise TypeError(f"spec must be a PolicySpec, got {type(spec).__name__}")
+        self.spec = spec
+        self.init_std = float(init_std)
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        self.params = torch.nn.Parameter(spec.init_params(init_std, generator, dtype))
+
+    @property
+    def log_std(self) -> torch.Tensor:
+        """[act_dim] view of the log standard deviation."""
+        return self.spec.unflatten(self.params)["log_std"]
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """obs [..., obs_dim] → (mean [..., act_dim], log_std [act_dim])."""
+        return mlp_mean(self.spec, self.params, obs), self.log_std
+
+    def log_prob(self, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+        """log π(act|obs): obs [..., obs_dim], act [..., act_dim] → [...]."""
+        mean, log_std = self(obs)
+        return gaussian_log_prob(mean, log_std, act)
+
+    def sample(self, obs: torch.Tensor, generator: torch.Generator | None = None,
+               deterministic: bool = False) -> torch.Tensor:
+        """An action per observation (the mean when deterministic): obs [..., obs_dim] → [..., act_dim]."""
+        with torch.no_grad():
+            mean, log_std = self(obs)
+            if deterministic:
+                return mean
+            noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
+            return mean + noise * torch.exp(log_std)

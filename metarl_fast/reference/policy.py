@@ -1,0 +1,110 @@
+"""Pure-torch reference of the Gaussian-MLP policy kernels (see metarl_fast.kernels for the
+argument documentation). Inputs are assumed validated.
+
+Shapes: params [P] or [T, P]; obs [T, N, obs_dim]; act [T, N, act_dim]; weights [T, N];
+v [P] or [T, P]; old_mean [T, N, act_dim]; old_log_std [act_dim] or [T, act_dim].
+log_prob, policy_mean and gaussian_kl are differentiable; the derivative kernels return values
+(no autograd history), computed by autograd on a per-task copy of the parameters.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..policies import PolicySpec, gaussian_log_prob, mlp_mean
+
+
+def _per_task(params: torch.Tensor, num_tasks: int) -> torch.Tensor:
+    return params.expand(num_tasks, -1) if params.dim() == 1 else params
+
+
+def _leaf(params: torch.Tensor, num_tasks: int) -> torch.Tensor:
+    """A fresh [T, P] leaf, so that autograd gives one gradient row per task group."""
+    return _per_task(params.detach(), num_tasks).clone().requires_grad_(True)
+
+
+def _log_std(spec: PolicySpec, theta: torch.Tensor) -> torch.Tensor:
+    return spec.unflatten(theta)["log_std"]  # [T, act_dim]
+
+
+def policy_mean(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
+    """μ_θ(s) → [T, N, act_dim]."""
+    return mlp_mean(spec, _per_task(params, obs.shape[0]), obs)
+
+
+def log_prob(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+    """log π(a|s) → [T, N]."""
+    theta = _per_task(params, obs.shape[0])
+    return gaussian_log_prob(mlp_mean(spec, theta, obs), _log_std(spec, theta).unsqueeze(-2), act)
+
+
+def score_vjp(spec, params, obs, act, weights):
+    """Σ_n w_n ∇θ log π(a_n|s_n) → [T, P]."""
+    with torch.enable_grad():
+        theta = _leaf(params, obs.shape[0])
+        (grad,) = torch.autograd.grad((log_prob(spec, theta, obs, act) * weights.detach()).sum(), theta)
+    return grad
+
+
+def score_jvp(spec, params, obs, act, v):
+    """∇θ log π(a_n|s_n) · v → [T, N] (forward-mode AD)."""
+    num_tasks = obs.shape[0]
+    theta = _per_task(params.detach(), num_tasks)
+    tangent = _per_task(v.detach(), num_tasks)
+    _, jvp = torch.func.jvp(lambda th: log_prob(spec, th, obs.detach(), act.detach()), (theta,), (tangent,))
+    return jvp
+
+
+def surrogate_hvp(spec, params, obs, act, weights, v, curvature="lvc"):
+    """Hessian-vector product of a score-function surrogate → [T, P].
+
+    curvature="lvc": the Hessian of Σ_n w_n π_n/⊥π_n, i.e. Σ_n w_n [∇²log π_n v + (∇log π_n·v) ∇log π_n];
+    curvature="naive": the Hessian of Σ_n w_n log π_n, i.e. Σ_n w_n ∇²log π_n v.
+    """
+    with torch.enable_grad():
+        theta = _leaf(params, obs.shape[0])
+        logp = log_prob(spec, theta, obs.detach(), act.detach())
+        w = weights.detach()
+        if curvature == "lvc":
+            surrogate = (w * torch.exp(logp - logp.detach())).sum()
+        else:
+            surrogate = (w * logp).sum()
+        (grad,) = torch.autograd.grad(surrogate, theta, create_graph=True)
+        (hvp,) = torch.autograd.grad((grad * _per_task(v.detach(), obs.shape[0])).sum(), theta)
+    return hvp
+
+
+def gaussian_kl(spec, params, obs, old_mean, old_log_std):
+    """mean_n KL(N(old_mean_n, exp(old_log_std)²) ‖ π_θ(·|s_n)) → [T]."""
+    theta = _per_task(params, obs.shape[0])
+    mean = mlp_mean(spec, theta, obs)
+    log_std = _log_std(spec, theta).unsqueeze(-2)  # [T, 1, A]
+    old_ls = old_log_std if old_log_std.dim() == 1 else old_log_std.unsqueeze(-2)
+    kl = log_std - old_ls + (torch.exp(2 * old_ls) + (old_mean - mean) ** 2) / (2 * torch.exp(2 * log_std)) - 0.5
+    return kl.sum(-1).mean(-1)
+
+
+def kl_grad(spec, params, obs, old_mean, old_log_std):
+    """∇θ gaussian_kl → [T, P]."""
+    with torch.enable_grad():
+        theta = _leaf(params, obs.shape[0])
+        kl = gaussian_kl(spec, theta, obs.detach(), old_mean.detach(), old_log_std.detach())
+        (grad,) = torch.autograd.grad(kl.sum(), theta)
+    return grad
+
+
+def kl_fvp(spec, params, obs, v, damping=0.0):
+    """Fisher-vector product of the mean KL at params, plus damping·v → [T, P].
+
+    Computed as TRPO implementations do: the Hessian of KL(⊥π_θ ‖ π_θ) by double backward.
+    """
+    num_tasks = obs.shape[0]
+    with torch.enable_grad():
+        theta = _leaf(params, num_tasks)
+        obs = obs.detach()
+        old_mean = mlp_mean(spec, theta, obs).detach()
+        old_log_std = _log_std(spec, theta).detach()
+        kl = gaussian_kl(spec, theta, obs, old_mean, old_log_std)
+        (grad,) = torch.autograd.grad(kl.sum(), theta, create_graph=True)
+        tangent = _per_task(v.detach(), num_tasks)
+        (fvp,) = torch.autograd.grad((grad * tangent).sum(), theta)
+    return fvp + damping * tangent
