@@ -33,6 +33,8 @@ def check_tensor(fn: str, name: str, x, shapes: Sequence[Sequence], dtype: torch
 
 
 def check_finite(fn: str, name: str, x: torch.Tensor) -> None:
+    if x.device.type == "meta":  # shape-only tensors hold no values
+        return
     if not bool(torch.isfinite(x).all()):
         raise ValueError(f"{fn}: {name} contains NaN or infinite values")
 

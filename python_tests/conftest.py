@@ -1,0 +1,36 @@
+import pytest
+import torch
+
+import metarl_fast
+
+# Cases: (T, N, obs_dim, act_dim, hidden, activation, per_task_params)
+POLICY_CASES = [
+    pytest.param((1, 1, 3, 1, (5,), "tanh", False), id="T1-N1-h5-tanh-shared"),
+    pytest.param((3, 37, 4, 2, (7, 5, 3), "relu", True), id="T3-N37-h7x5x3-relu-task"),
+    pytest.param((2, 130, 20, 6, (64, 64), "tanh", True), id="T2-N130-h64x64-tanh-task"),
+    pytest.param((1, 700, 11, 3, (33,), "relu", False), id="T1-N700-h33-relu-shared"),
+    pytest.param((5, 65, 17, 5, (19, 17, 23), "tanh", False), id="T5-N65-h19x17x23-tanh-shared"),
+    pytest.param((2, 9, 2, 3, (), "tanh", True), id="T2-N9-linear-task"),
+]
+
+TOL = {torch.float64: 1e-10, torch.float32: 1e-4}
+
+
+def make_inputs(T, N, obs_dim, act_dim, hidden, activation, per_task, dtype, seed=0):
+    """Random but well-scaled inputs: params near a Glorot init, log_std in [-0.5, 0.5]."""
+    g = torch.Generator().manual_seed(seed)
+    spec = metarl_fast.PolicySpec(obs_dim, act_dim, hidden, activation)
+    P = spec.num_params
+    base = spec.init_params(generator=g, dtype=torch.float64)
+    ls = spec.layout[-1]
+    base[ls.offset:] = torch.rand(act_dim, generator=g, dtype=torch.float64) - 0.5
+    # Non-zero biases so relu units are not exactly at their kink.
+    params = base + 0.1 * torch.randn((T, P) if per_task else (P,), generator=g, dtype=torch.float64)
+    obs = torch.randn(T, N, obs_dim, generator=g, dtype=torch.float64)
+    act = torch.randn(T, N, act_dim, generator=g, dtype=torch.float64)
+    weights = torch.randn(T, N, generator=g, dtype=torch.float64)
+    v = torch.randn((T, P) if per_task else (P,), generator=g, dtype=torch.float64)
+    old_mean = torch.randn(T, N, act_dim, generator=g, dtype=torch.float64)
+    old_log_std = 0.3 * torch.randn((T, act_dim) if per_task else (act_dim,), generator=g, dtype=torch.float64)
+    d = dict(params=params, obs=obs, act=act, weights=weights, v=v, old_mean=old_mean, old_log_std=old_log_std)
+    return spec, {k: x.to(dtype) for k, x in d.items()}

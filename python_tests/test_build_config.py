@@ -1,0 +1,54 @@
+"""CMake configuration: METARL_FAST_CUDA=OFF|AUTO|ON configure cleanly (ON/AUTO need nvcc), and CUDA
+architectures are explicit (never 'native')."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CMAKE = shutil.which("cmake")
+NVCC = shutil.which("nvcc") or (os.path.exists("/usr/local/cuda/bin/nvcc") and "/usr/local/cuda/bin/nvcc")
+
+pytestmark = pytest.mark.skipif(CMAKE is None, reason="cmake not on PATH")
+
+
+def configure(tmp_path, *defines):
+    import pybind11
+
+    cmd = [CMAKE, "-S", str(REPO), "-B", str(tmp_path / "build"), f"-DPython_EXECUTABLE={sys.executable}",
+           f"-Dpybind11_DIR={pybind11.get_cmake_dir()}", *defines]
+    env = dict(os.environ)
+    if NVCC:
+        env["CUDACXX"] = NVCC
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_configure_without_cuda(tmp_path):
+    r = configure(tmp_path, "-DMETARL_FAST_CUDA=OFF")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "CUDA:" not in r.stdout
+    assert "MuJoCo wheel:" in r.stdout
+
+
+@pytest.mark.skipif(not NVCC, reason="nvcc not installed")
+@pytest.mark.parametrize("mode", ["ON", "AUTO"])
+def test_configure_with_cuda(tmp_path, mode):
+    r = configure(tmp_path, f"-DMETARL_FAST_CUDA={mode}")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "architectures 80-real;90-real;90-virtual" in r.stdout
+
+
+@pytest.mark.skipif(not NVCC, reason="nvcc not installed")
+def test_native_architectures_are_refused(tmp_path):
+    r = configure(tmp_path, "-DMETARL_FAST_CUDA=ON", "-DCMAKE_CUDA_ARCHITECTURES=native")
+    assert r.returncode != 0
+    assert "Set CMAKE_CUDA_ARCHITECTURES explicitly" in r.stdout + r.stderr
+
+
+def test_bad_mode_is_refused(tmp_path):
+    r = configure(tmp_path, "-DMETARL_FAST_CUDA=maybe")
+    assert r.returncode != 0
+    assert "METARL_FAST_CUDA must be AUTO, ON or OFF" in r.stdout + r.stderr

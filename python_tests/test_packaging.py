@@ -1,0 +1,70 @@
+"""Packaging: the compiled module loads libmujoco through its RPATH (no `import mujoco` first),
+the MuJoCo version matches the headers, and `pip wheel .` installs into a fresh environment."""
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+import metarl_fast
+
+REPO = Path(__file__).resolve().parents[1]
+
+IMPORT_CHECK = r"""
+import sys
+import metarl_fast
+assert "mujoco" not in sys.modules, "metarl_fast must not need `import mujoco` to find libmujoco"
+from metarl_fast import _C
+assert _C.mujoco_header_version() == _C.mujoco_library_version()
+import torch
+spec = metarl_fast.PolicySpec(3, 2, (4,))
+theta = spec.init_params(generator=torch.Generator().manual_seed(0)).double()
+obs = torch.zeros(1, 2, 3, dtype=torch.float64)
+act = torch.zeros(1, 2, 2, dtype=torch.float64)
+lp = metarl_fast.kernels.log_prob(spec, theta, obs, act, backend="cpp")
+assert abs(lp[0, 0].item() - (-1.8378770664093453)) < 1e-12, lp  # −log 2π with σ = 1 and μ = 0
+print("OK", metarl_fast.__file__, _C.mujoco_version_string(), _C.policy_isa())
+"""
+
+
+def run_check(python: str, cwd: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LD_LIBRARY_PATH")}
+    proc = subprocess.run([python, "-c", IMPORT_CHECK], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def test_import_in_fresh_interpreter_outside_source_tree(tmp_path):
+    out = run_check(sys.executable, tmp_path)
+    assert out.startswith("OK")
+
+
+def test_mujoco_versions_match():
+    C = metarl_fast._C
+    assert C.mujoco_header_version() == C.mujoco_library_version() == 4000000
+    assert C.mujoco_version_string().startswith("4.0.0")
+
+
+def test_wheel_installs_into_fresh_venv(tmp_path):
+    """Build the wheel exactly as a user would and import it from a new virtual environment."""
+    wheelhouse = tmp_path / "wheelhouse"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    env["METARL_FAST_CUDA"] = "OFF"  # the CPU wheel; CUDA configuration is tested by test_build_config
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-w", str(wheelhouse)],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    wheels = list(wheelhouse.glob("metarl_fast-*.whl"))
+    assert len(wheels) == 1, wheels
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    py = str(env_dir / "bin" / "python")
+    pip = [py, "-m", "pip", "install", "-q"]
+    # torch first, pinned, so the wheel's `torch>=2.1` does not pull a CUDA build.
+    for args in (["torch==2.13.0"], [str(wheels[0])]):
+        r = subprocess.run(pip + args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    out = run_check(py, tmp_path)
+    assert str(env_dir) in out, out  # imported from the venv, not the source tree
