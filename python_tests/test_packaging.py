@@ -53,7 +53,9 @@ def test_wheel_installs_into_fresh_venv(tmp_path):
     wheelhouse = tmp_path / "wheelhouse"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
     env["METARL_FAST_CUDA"] = "OFF"  # the CPU wheel; CUDA configuration is tested by test_build_config
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-w", str(wheelhouse)],
+    # Its own build directory: the project's build-dir is inside the source tree (used by -e installs).
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-w", str(wheelhouse),
+                            f"--config-settings=build-dir={tmp_path / 'build'}"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     wheels = list(wheelhouse.glob("metarl_fast-*.whl"))

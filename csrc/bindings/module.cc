@@ -1,8 +1,11 @@
 // metarl_fast._C: numpy-array bindings of the torch-free C++ core. Validation of shapes, dtypes
 // and devices happens in Python (metarl_fast/kernels); here arrays are taken as they are
 // (c_style, no conversion) and the GIL is released for the duration of every kernel.
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+
+#include <cmath>
 
 #include "common/thread_pool.h"
 #include "sim/mujoco_link.h"
@@ -11,7 +14,20 @@ namespace py = pybind11;
 
 namespace metarl {
 void bind_policy(py::module_& m);
+
+namespace {
+// Single-threaded scan (no torch parallel region before a kernel; see DESIGN decision 4).
+template <typename T>
+bool all_finite(py::array_t<T, py::array::c_style> a) {
+  const T* p = a.data();
+  const py::ssize_t n = a.size();
+  py::gil_scoped_release release;
+  T acc = 0;
+  for (py::ssize_t i = 0; i < n; ++i) acc += p[i] * T(0);  // NaN or ±inf makes acc NaN
+  return acc == T(0);
 }
+}  // namespace
+}  // namespace metarl
 
 PYBIND11_MODULE(_C, m) {
   m.doc() = "metarl_fast compiled core (torch-free): policy kernels, thread pool, MuJoCo linkage";
@@ -26,6 +42,9 @@ PYBIND11_MODULE(_C, m) {
   m.def("mujoco_header_version", &metarl::mujoco_header_version);
   m.def("mujoco_library_version", &metarl::mujoco_library_version);
   m.def("mujoco_version_string", &metarl::mujoco_version_string);
+  m.def("all_finite", &metarl::all_finite<float>, py::arg("a").noconvert(),
+        "True when a C-contiguous float32/float64 array holds no NaN or infinity.");
+  m.def("all_finite", &metarl::all_finite<double>, py::arg("a").noconvert());
   m.attr("has_cuda") = py::bool_(METARL_FAST_HAS_CUDA);
 
   metarl::bind_policy(m);

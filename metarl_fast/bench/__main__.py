@@ -1,0 +1,24 @@
+"""python -m metarl_fast.bench SUITE [options] — see metarl_fast.bench."""
+from __future__ import annotations
+
+import sys
+
+SUITES = ("kernels",)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in SUITES:
+        print(f"usage: python -m metarl_fast.bench {{{','.join(SUITES)}}} [--quick] [--json PATH] [options]\n"
+              "       python -m metarl_fast.bench SUITE --help   for the suite's options")
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    suite, rest = argv[0], argv[1:]
+    if suite == "kernels":
+        from .kernels import run
+
+        run(rest)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Timing harness shared by the benchmark suites: interleaved repetitions, medians, machine info,
+a printed table and JSON rows."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import torch
+
+
+@dataclass
+class Row:
+    """One measured implementation of one benchmark item."""
+
+    name: str
+    implementation: str
+    median_s: float
+    ratio: float | None = None  # baseline median / this median (> 1: faster than the baseline)
+    baseline: str | None = None
+    gflops: float | None = None
+    sizes: dict = field(default_factory=dict)
+    threads: int = 0
+    samples_s: list[float] = field(default_factory=list)
+
+
+def machine_info() -> dict:
+    """CPU model, core count, torch and package build facts for the record."""
+    from .. import _C, get_num_threads
+
+    model = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "cpu": model,
+        "cpus_available": len(os.sched_getaffinity(0)),
+        "pool_threads": get_num_threads(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "isa": _C.policy_isa(),
+        "python": platform.python_version(),
+    }
+
+
+def time_interleaved(impls: dict[str, Callable[[], object]], repeats: int, warmup: int = 2,
+                     settle_s: float = 0.01) -> dict[str, list[float]]:
+    """Run every implementation `warmup` times, then `repeats` rounds of one call each, interleaved
+    (so drift of a noisy machine hits all of them alike). Returns the seconds per call.
+
+    Between calls the harness sleeps `settle_s` (untimed): torch's OpenMP workers spin for a while
+    after each parallel region, and would otherwise steal the cores of whatever runs next."""
+    for fn in impls.values():
+        for _ in range(warmup):
+            fn()
+    samples: dict[str, list[float]] = {k: [] for k in impls}
+    for _ in range(repeats):
+        for name, fn in impls.items():
+            time.sleep(settle_s)
+            t0 = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - t0)
+    return samples
+
+
+def rows_from_samples(name: str, samples: dict[str, list[float]], baseline: str, sizes: dict, threads: int,
+                      flops: float | None = None) -> list[Row]:
+    base = statistics.median(samples[baseline])
+    rows = []
+    for impl, s in samples.items():
+        med = statistics.median(s)
+        rows.append(Row(name, impl, med, base / med, baseline, flops / med / 1e9 if flops else None, sizes,
+                        threads, s))
+    return rows
+
+
+def print_table(rows: list[Row], title: str, notes: list[str] = ()) -> None:
+    print(f"\n{title}")
+    header = f"{'kernel':<22}{'implementation':<22}{'median ms':>11}{'speedup':>10}{'GFLOP/s':>10}"
+    print(header)
+    print("-" * len(header))
+    last = None
+    for r in rows:
+        name = r.name if r.name != last else ""
+        last = r.name
+        ratio = f"{r.ratio:.2f}x" if r.ratio is not None else ""
+        gf = f"{r.gflops:.1f}" if r.gflops is not None else ""
+        print(f"{name:<22}{r.implementation:<22}{r.median_s * 1e3:>11.2f}{ratio:>10}{gf:>10}")
+    for n in notes:
+        print(n)
+
+
+def write_json(path: str, suite: str, rows: list[Row], extra: dict | None = None) -> None:
+    doc = {"suite": suite, "machine": machine_info(), "rows": [asdict(r) for r in rows]}
+    if extra:
+        doc.update(extra)
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=2)

@@ -1,0 +1,45 @@
+"""The `metarl-fast` command line.
+
+    metarl-fast bench SUITE [--quick] [--json PATH]   benchmarks (same as python -m metarl_fast.bench)
+    metarl-fast info                                  build and machine facts
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _info() -> int:
+    import torch
+
+    import metarl_fast
+    from metarl_fast import _C
+
+    print(f"metarl_fast {metarl_fast.__version__}")
+    print(f"  policy engine ISA : {_C.policy_isa()}")
+    print(f"  thread pool       : {metarl_fast.get_num_threads()} threads (CPUs available: {_C.default_num_threads()})")
+    print(f"  MuJoCo            : {_C.mujoco_version_string()} (headers {_C.mujoco_header_version()})")
+    cuda = "nvcc found, CUDA enabled in the build" if _C.has_cuda else "CUDA disabled in the build"
+    print(f"  CUDA              : {cuda}; no CUDA kernels yet (CUDA tensors use the torch reference)")
+    print(f"  torch             : {torch.__version__} ({torch.get_num_threads()} threads)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="metarl-fast", description="Fast gradient-based meta-RL.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("bench", help="run a benchmark suite (metarl-fast bench kernels --help)", add_help=False)
+    sub.add_parser("info", help="print build and machine facts")
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "bench":
+        from metarl_fast.bench.__main__ import main as bench_main
+
+        return bench_main(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    return _info()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
