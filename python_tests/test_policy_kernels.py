@@ -191,6 +191,24 @@ def test_float32_tanh_large_preactivations():
     assert rel_err(lp, K.log_prob(spec, x32["params"].double(), x32["obs"].double(), x32["act"].double())) < 1e-5
 
 
+@pytest.mark.parametrize("isa", ["avx512", "avx2", "generic"])
+def test_float32_tanh_is_accurate_to_a_few_ulp(isa):
+    """μ = tanh(s) through a 1-unit net: the fast float32 tanh is within 4 eps (relative) of exact."""
+    if not metarl_fast._C.policy_isa_available(isa):
+        pytest.skip(f"{isa} not supported by this CPU/build")
+    spec = metarl_fast.PolicySpec(1, 1, (1,))
+    theta = torch.tensor([1.0, 0.0, 1.0, 0.0, 0.0])  # W0 = 1, b0 = 0, W1 = 1, b1 = 0, log_std = 0
+    s = torch.linspace(-12, 12, 100_001).reshape(1, -1, 1)
+    metarl_fast._C.set_policy_isa(isa)
+    try:
+        got = K.policy_mean(spec, theta, s, backend="cpp")[0, :, 0].double()
+    finally:
+        metarl_fast._C.set_policy_isa("auto")
+    exact = torch.tanh(s[0, :, 0].double())
+    rel = ((got - exact).abs() / exact.abs().clamp(min=1e-30)).max().item()
+    assert rel < 4 * torch.finfo(torch.float32).eps, rel
+
+
 def test_policy_module_matches_kernels():
     spec = metarl_fast.PolicySpec(5, 2, (8, 8))
     policy = metarl_fast.GaussianMLPPolicy(spec, init_std=0.5, seed=0, dtype=torch.float64)

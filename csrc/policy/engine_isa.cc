@@ -13,8 +13,11 @@
 //
 // Reductions over samples: each (task, chunk) work item sums its tiles into a dtype accumulator,
 // flushed into double every kFlushTiles tiles; chunk partials are added in chunk order afterwards.
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -72,6 +75,21 @@ inline vec_t<T> vbroadcast(T x) {
   return vec_t<T>{} + x;
 }
 
+// Broadcast of a scalar in memory. Through intrinsics so GCC emits a load-port broadcast
+// (vbroadcastss zmm, [mem]) rather than a register shuffle on the port of the second FMA unit.
+template <typename T>
+inline vec_t<T> vbroadcast_load(const T* p) {
+#if defined(__AVX512F__) && METARL_VEC_BYTES == 64
+  if constexpr (std::is_same_v<T, float>) return (vec_t<T>)_mm512_set1_ps(*p);
+  else return (vec_t<T>)_mm512_set1_pd(*p);
+#elif defined(__AVX2__) && METARL_VEC_BYTES == 32
+  if constexpr (std::is_same_v<T, float>) return (vec_t<T>)_mm256_broadcast_ss(p);
+  else return (vec_t<T>)_mm256_broadcast_sd(p);
+#else
+  return vbroadcast(*p);
+#endif
+}
+
 inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
 
 // ---------------------------------------------------------------------------------------------
@@ -96,7 +114,7 @@ inline void matmul_block(int K, const T* X, int ldx, const T* Wp, int ldw, T* Y,
     vec_t<T> w[RN];
     for (int r = 0; r < RN; ++r) w[r] = vload(Wp + k * ldw + n0 + r * W);
     for (int i = 0; i < kRowBlock; ++i) {
-      const vec_t<T> x = vbroadcast(x0[i * ldx + k]);
+      const vec_t<T> x = vbroadcast_load(x0 + i * ldx + k);
       for (int r = 0; r < RN; ++r) acc[i][r] += x * w[r];
     }
   }
@@ -133,7 +151,7 @@ inline void rank_block(const T* X, int ldx, const T* Y, int ldy, T* G, int ldg, 
     vec_t<T> y[RN];
     for (int r = 0; r < RN; ++r) y[r] = vload(Y + s * ldy + n0 + r * W);
     for (int i = 0; i < RM; ++i) {
-      const vec_t<T> x = vbroadcast(X[s * ldx + m0 + i]);
+      const vec_t<T> x = vbroadcast_load(X + s * ldx + m0 + i);
       for (int r = 0; r < RN; ++r) acc[i][r] += x * y[r];
     }
   }
