@@ -218,3 +218,16 @@ def test_policy_module_matches_kernels():
     expected = K.log_prob(spec, policy.params.detach(), obs, act)
     assert torch.allclose(policy.log_prob(obs, act), expected, rtol=1e-12, atol=1e-12)
     assert torch.equal(policy.sample(obs, deterministic=True), policy(obs)[0].detach())
+
+
+def test_kernels_and_reference_are_twins():
+    """Same names, same parameters (the kernels add only the keyword `backend`)."""
+    import inspect
+
+    from metarl_fast import reference
+
+    assert set(K.__all__) == set(reference.__all__)
+    for name in reference.__all__:
+        kernel_params = list(inspect.signature(getattr(K, name)).parameters)
+        reference_params = list(inspect.signature(getattr(reference, name)).parameters)
+        assert kernel_params == reference_params + ["backend"], name

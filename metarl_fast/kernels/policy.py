@@ -69,6 +69,13 @@ class _Inputs:
             check_contiguous(self.fn, **self.tensors)
         return chosen
 
+    def dispatch(self, backend: str, differentiable: bool, torch_call, cpp_op: str, out_shape: tuple[int, ...],
+                 damping: float = 0.0) -> torch.Tensor:
+        """The reference (`torch_call()`) or the compiled op `cpp_op` writing a new [out_shape] tensor."""
+        if self.backend(backend, differentiable) == "torch":
+            return torch_call()
+        return self.run_cpp(cpp_op, out_shape, damping)
+
     def run_cpp(self, op: str, out_shape: tuple[int, ...], damping: float = 0.0) -> torch.Tensor:
         t = self.tensors
         spec = self.spec
@@ -88,36 +95,36 @@ class _Inputs:
 def policy_mean(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
     """Action mean μ_θ(s_n) → [T, N, act_dim]."""
     x = _Inputs("policy_mean", spec, params, obs)
-    if x.backend(backend, differentiable=True) == "torch":
-        return reference.policy_mean(spec, params, obs)
-    return x.run_cpp("mean", (x.T, x.N, spec.act_dim))
+    return x.dispatch(backend, True, 
+                         lambda: reference.policy_mean(spec, params, obs),
+                         "mean", (x.T, x.N, spec.act_dim))
 
 
 def log_prob(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor, *,
              backend: str = "auto") -> torch.Tensor:
     """log π_θ(a_n|s_n) → [T, N]."""
     x = _Inputs("log_prob", spec, params, obs, act=act)
-    if x.backend(backend, differentiable=True) == "torch":
-        return reference.log_prob(spec, params, obs, act)
-    return x.run_cpp("log_prob", (x.T, x.N))
+    return x.dispatch(backend, True, 
+                         lambda: reference.log_prob(spec, params, obs, act),
+                         "log_prob", (x.T, x.N))
 
 
 def score_vjp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
               weights: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
     """Σ_n w_n ∇θ log π_θ(a_n|s_n), summed over each group's samples → [T, P]."""
     x = _Inputs("score_vjp", spec, params, obs, act=act, weights=weights)
-    if x.backend(backend, differentiable=False) == "torch":
-        return reference.score_vjp(spec, params, obs, act, weights)
-    return x.run_cpp("score_vjp", (x.T, spec.num_params))
+    return x.dispatch(backend, False, 
+                         lambda: reference.score_vjp(spec, params, obs, act, weights),
+                         "score_vjp", (x.T, spec.num_params))
 
 
 def score_jvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
               v: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
     """∇θ log π_θ(a_n|s_n) · v for every sample → [T, N]."""
     x = _Inputs("score_jvp", spec, params, obs, act=act, v=v)
-    if x.backend(backend, differentiable=False) == "torch":
-        return reference.score_jvp(spec, params, obs, act, v)
-    return x.run_cpp("score_jvp", (x.T, x.N))
+    return x.dispatch(backend, False, 
+                         lambda: reference.score_jvp(spec, params, obs, act, v),
+                         "score_jvp", (x.T, x.N))
 
 
 def surrogate_hvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
@@ -132,27 +139,27 @@ def surrogate_hvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act
     if curvature not in _CURVATURES:
         raise ValueError(f"surrogate_hvp: curvature must be one of {_CURVATURES}, got {curvature!r}")
     x = _Inputs("surrogate_hvp", spec, params, obs, act=act, weights=weights, v=v)
-    if x.backend(backend, differentiable=False) == "torch":
-        return reference.surrogate_hvp(spec, params, obs, act, weights, v, curvature)
-    return x.run_cpp("hvp_lvc" if curvature == "lvc" else "hvp_naive", (x.T, spec.num_params))
+    return x.dispatch(backend, False, 
+                         lambda: reference.surrogate_hvp(spec, params, obs, act, weights, v, curvature),
+                         "hvp_lvc" if curvature == "lvc" else "hvp_naive", (x.T, spec.num_params))
 
 
 def gaussian_kl(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_mean: torch.Tensor,
                 old_log_std: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
     """mean_n KL(N(old_mean_n, exp(old_log_std)²) ‖ π_θ(·|s_n)) per group → [T]."""
     x = _Inputs("gaussian_kl", spec, params, obs, old_mean=old_mean, old_log_std=old_log_std)
-    if x.backend(backend, differentiable=True) == "torch":
-        return reference.gaussian_kl(spec, params, obs, old_mean, old_log_std)
-    return x.run_cpp("kl", (x.T,))
+    return x.dispatch(backend, True, 
+                         lambda: reference.gaussian_kl(spec, params, obs, old_mean, old_log_std),
+                         "kl", (x.T,))
 
 
 def kl_grad(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_mean: torch.Tensor,
             old_log_std: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
     """∇θ of gaussian_kl (the mean KL of each group) → [T, P]."""
     x = _Inputs("kl_grad", spec, params, obs, old_mean=old_mean, old_log_std=old_log_std)
-    if x.backend(backend, differentiable=False) == "torch":
-        return reference.kl_grad(spec, params, obs, old_mean, old_log_std)
-    return x.run_cpp("kl_grad", (x.T, spec.num_params))
+    return x.dispatch(backend, False, 
+                         lambda: reference.kl_grad(spec, params, obs, old_mean, old_log_std),
+                         "kl_grad", (x.T, spec.num_params))
 
 
 def kl_fvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, v: torch.Tensor,
@@ -166,6 +173,6 @@ def kl_fvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, v: torch.T
             or damping == float("inf"):
         raise ValueError(f"kl_fvp: damping must be a finite number >= 0, got {damping!r}")
     x = _Inputs("kl_fvp", spec, params, obs, v=v)
-    if x.backend(backend, differentiable=False) == "torch":
-        return reference.kl_fvp(spec, params, obs, v, damping)
-    return x.run_cpp("kl_fvp", (x.T, spec.num_params), damping=damping)
+    return x.dispatch(backend, False, 
+                         lambda: reference.kl_fvp(spec, params, obs, v, damping),
+                         "kl_fvp", (x.T, spec.num_params), damping=damping)
