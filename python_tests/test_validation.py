@@ -102,3 +102,23 @@ def test_cpp_backend_refuses_non_cpu_device():
 def test_mixed_devices_are_rejected():
     with pytest.raises(ValueError, match="act is on meta but params is on cpu"):
         K.log_prob(SPEC, X["params"], X["obs"], X["act"].to("meta"))
+
+
+def test_private_entry_point_checks_sizes():
+    """Even the private _C entry point raises on mis-sized arrays instead of reading out of bounds."""
+    import numpy as np
+
+    from metarl_fast import _C
+
+    p = X["params"].numpy()
+    obs, act = X["obs"].numpy(), X["act"].numpy()
+    out = np.empty((T, N), np.float32)
+    args = dict(op=int(_C.PolicyOp.log_prob), obs_dim=4, act_dim=2, hidden=[8], activation=0, params=p,
+                params_per_task=True, obs=obs, act=act, weights=None, v=None, v_per_task=False, old_mean=None,
+                old_log_std=None, old_log_std_per_task=False, damping=0.0, out=out)
+    _C.policy_kernel(**args)  # well-formed
+    for bad, fragment in [(dict(act=act[:, :5].copy()), "act has"), (dict(act=None), "act is required"),
+                          (dict(params=p[:2].copy()), "params has"), (dict(out=out[:1].copy()), "out has"),
+                          (dict(op=99), "unknown op"), (dict(hidden=[9]), "params has")]:
+        with pytest.raises(ValueError, match=fragment):
+            _C.policy_kernel(**{**args, **bad})

@@ -26,6 +26,19 @@ const T* ptr_or_null(const std::optional<Arr<T>>& a) {
   return a ? a->data() : nullptr;
 }
 
+// Sizes are re-checked here (the Python layer checks shapes first) so that even a direct caller of
+// this private entry point gets an exception, never an out-of-bounds read or write.
+template <typename T>
+void require_size(const char* name, const std::optional<Arr<T>>& a, py::ssize_t expected, bool needed) {
+  if (!a) {
+    if (needed) throw std::invalid_argument(std::string("policy_kernel: ") + name + " is required for this op");
+    return;
+  }
+  if (a->size() != expected)
+    throw std::invalid_argument(std::string("policy_kernel: ") + name + " has " + std::to_string(a->size()) +
+                                " elements, expected " + std::to_string(expected));
+}
+
 template <typename T>
 void policy_kernel(int op, int obs_dim, int act_dim, const std::vector<int>& hidden, int activation,
                    const Arr<T>& params, bool params_per_task, const Arr<T>& obs,
@@ -39,7 +52,29 @@ void policy_kernel(int op, int obs_dim, int act_dim, const std::vector<int>& hid
   spec.hidden = hidden;
   spec.activation = Activation(activation);
   spec.validate();
-  if (obs.ndim() != 3) throw std::invalid_argument("obs must be [T, N, obs_dim]");
+  if (obs.ndim() != 3 || obs.shape(2) != obs_dim)
+    throw std::invalid_argument("policy_kernel: obs must be [T, N, obs_dim]");
+  if (op < int(PolicyOp::kLogProb) || op > int(PolicyOp::kKlFvp))
+    throw std::invalid_argument("policy_kernel: unknown op " + std::to_string(op));
+  const py::ssize_t nt = obs.shape(0), ns = obs.shape(1), np_ = spec.num_params(), na = act_dim;
+  const PolicyOp pop = PolicyOp(op);
+  const bool needs_act = pop == PolicyOp::kLogProb || pop == PolicyOp::kScoreVjp || pop == PolicyOp::kScoreJvp ||
+                         pop == PolicyOp::kHvpNaive || pop == PolicyOp::kHvpLvc;
+  const bool needs_weights = pop == PolicyOp::kScoreVjp || pop == PolicyOp::kHvpNaive || pop == PolicyOp::kHvpLvc;
+  const bool needs_v = pop == PolicyOp::kScoreJvp || pop == PolicyOp::kHvpNaive || pop == PolicyOp::kHvpLvc ||
+                       pop == PolicyOp::kKlFvp;
+  const bool needs_old = pop == PolicyOp::kKl || pop == PolicyOp::kKlGrad;
+  require_size<T>("params", params, params_per_task ? nt * np_ : np_, true);
+  require_size<T>("act", act, nt * ns * na, needs_act);
+  require_size<T>("weights", weights, nt * ns, needs_weights);
+  require_size<T>("v", v, v_per_task ? nt * np_ : np_, needs_v);
+  require_size<T>("old_mean", old_mean, nt * ns * na, needs_old);
+  require_size<T>("old_log_std", old_log_std, old_log_std_per_task ? nt * na : na, needs_old);
+  py::ssize_t out_size = nt * np_;
+  if (pop == PolicyOp::kLogProb || pop == PolicyOp::kScoreJvp) out_size = nt * ns;
+  if (pop == PolicyOp::kMean) out_size = nt * ns * na;
+  if (pop == PolicyOp::kKl) out_size = nt;
+  require_size<T>("out", std::optional<Arr<T>>(out), out_size, true);
   PolicyCall<T> c;
   c.op = PolicyOp(op);
   c.spec = &spec;
