@@ -9,6 +9,8 @@ from conftest import POLICY_CASES, TOL, make_inputs
 from ground_truth import Truth, rel_err, rows, split
 
 BACKENDS = ["cpp", "torch"]
+# The compiled instruction-set variants this CPU can run ("generic" always can).
+ISAS = [isa for isa in ("avx512", "avx2", "generic") if metarl_fast._C.policy_isa_available(isa)]
 DTYPES = [torch.float64, torch.float32]
 
 
@@ -82,12 +84,10 @@ def test_kernel_matches_ground_truth(case, dtype, op):
         assert err < TOL[dtype], f"{op} backend={backend} {dtype}: relative error {err:.3e}"
 
 
-@pytest.mark.parametrize("isa", ["avx512", "avx2", "generic"])
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 def test_every_instruction_set_variant(isa, dtype):
     """Each compiled ISA variant this CPU can run gives the ground-truth answer."""
-    if not metarl_fast._C.policy_isa_available(isa):
-        pytest.skip(f"{isa} not supported by this CPU/build")
     spec, x = make_inputs(3, 150, 9, 4, (37, 21), "tanh", True, dtype=dtype, seed=3)
     metarl_fast._C.set_policy_isa(isa)
     try:
@@ -191,11 +191,9 @@ def test_float32_tanh_large_preactivations():
     assert rel_err(lp, K.log_prob(spec, x32["params"].double(), x32["obs"].double(), x32["act"].double())) < 1e-5
 
 
-@pytest.mark.parametrize("isa", ["avx512", "avx2", "generic"])
+@pytest.mark.parametrize("isa", ISAS)
 def test_float32_tanh_is_accurate_to_a_few_ulp(isa):
     """μ = tanh(s) through a 1-unit net: the fast float32 tanh is within 4 eps (relative) of exact."""
-    if not metarl_fast._C.policy_isa_available(isa):
-        pytest.skip(f"{isa} not supported by this CPU/build")
     spec = metarl_fast.PolicySpec(1, 1, (1,))
     theta = torch.tensor([1.0, 0.0, 1.0, 0.0, 0.0])  # W0 = 1, b0 = 0, W1 = 1, b1 = 0, log_std = 0
     s = torch.linspace(-12, 12, 100_001).reshape(1, -1, 1)
@@ -218,6 +216,10 @@ def test_policy_module_matches_kernels():
     expected = K.log_prob(spec, policy.params.detach(), obs, act)
     assert torch.allclose(policy.log_prob(obs, act), expected, rtol=1e-12, atol=1e-12)
     assert torch.equal(policy.sample(obs, deterministic=True), policy(obs)[0].detach())
+
+
+def test_isa_list_is_not_empty_and_best_is_in_use():
+    assert "generic" in ISAS and metarl_fast._C.policy_isa() == ISAS[0]
 
 
 def test_kernels_and_reference_are_twins():

@@ -244,9 +244,10 @@ void activate(Activation a, T* Y, int n) {
   }
 }
 
-// Hd = σ'(·) ⊙ Zd, σ' written through the activation output H.
+// X ⊙= σ'(·), σ' written through the activation output H: the tangent (Ḣ = σ' ⊙ Ż) and the
+// first-order backprop (δ = σ' ⊙ ∂h) both use it.
 template <typename T>
-void tangent_activate(Activation a, const T* H, T* Zd, int n) {
+void mul_activation_derivative(Activation a, const T* H, T* Zd, int n) {
   constexpr int W = Simd<T>::kWidth;
   const vec_t<T> one = vbroadcast(T(1)), zero{};
   for (int i = 0; i < n; i += W) {
@@ -255,10 +256,6 @@ void tangent_activate(Activation a, const T* H, T* Zd, int n) {
     else vstore(Zd + i, h > zero ? zd : zero);
   }
 }
-
-// First-order backprop through the activation: D ⊙= σ'(·).
-template <typename T>
-void backprop_activate(Activation a, const T* H, T* D, int n) { tangent_activate(a, H, D, n); }
 
 // Second-order backprop: Dd = Dd ⊙ σ' + D ⊙ σ''(z) ż, then D ⊙= σ'. For tanh σ''(z) ż = −2 h ḣ.
 template <typename T>
@@ -527,7 +524,7 @@ class Engine {
           tile_matmul<T>(g.in, H[l], width(l), Vf[l], g.out_pad, Hd[l + 1], VBias[l], Init::kBias);
           if (l > 0)
             tile_matmul<T>(g.in, Hd[l], width(l), Wf[l], g.out_pad, Hd[l + 1], nullptr, Init::kAccumulate);
-          if (l < L_ - 1) tangent_activate<T>(act_fn, H[l + 1], Hd[l + 1], kTile * g.out_pad);
+          if (l < L_ - 1) mul_activation_derivative<T>(act_fn, H[l + 1], Hd[l + 1], kTile * g.out_pad);
         }
       }
       const T* MU = H[L_];
@@ -645,7 +642,7 @@ class Engine {
           tile_matmul<T>(g.out, dcur, g.out_pad, Vb[l], g.in_pad, ddnext, nullptr, Init::kAccumulate);
           backprop_activate2<T>(act_fn, H[l], Hd[l], dnext, ddnext, kTile * g.in_pad);
         } else {
-          backprop_activate<T>(act_fn, H[l], dnext, kTile * g.in_pad);
+          mul_activation_derivative<T>(act_fn, H[l], dnext, kTile * g.in_pad);
         }
         std::swap(dcur, dnext);
         std::swap(ddcur, ddnext);

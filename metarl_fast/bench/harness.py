@@ -2,6 +2,7 @@
 a printed table and JSON rows."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -33,14 +34,9 @@ def machine_info() -> dict:
     from .. import _C, get_num_threads
 
     model = platform.processor()
-    try:
+    with contextlib.suppress(OSError):  # not Linux: keep platform.processor()
         with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), model)
     return {
         "cpu": model,
         "cpus_available": len(os.sched_getaffinity(0)),
