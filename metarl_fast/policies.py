@@ -181,3 +181,36 @@ class GaussianMLPPolicy(torch.nn.Module):
                 return mean
             noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
             return mean + noise * torch.exp(log_std)
+
+
+@dataclass(frozen=True)
+class TabularSoftmaxPolicy:
+    """A tabular softmax policy π(a|s) = softmax(θ[s, :])(a) over a flat θ [S·A] (row-major [S, A]).
+
+    States and actions are one-hot vectors: obs [..., num_states], act [..., num_actions]. The pure-
+    torch estimators (metarl_fast.reference) accept it wherever they accept a PolicySpec, which is
+    how they are tested against exact enumeration on small MDPs (and what BO-MRL's tabular
+    experiments use).
+    """
+
+    num_states: int
+    num_actions: int
+
+    def __post_init__(self) -> None:
+        for name in ("num_states", "num_actions"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"TabularSoftmaxPolicy.{name} must be a positive int, got {value!r}")
+
+    @property
+    def num_params(self) -> int:
+        return self.num_states * self.num_actions
+
+    def log_prob(self, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+        """log π(a|s): params [P] or [T, P], obs [T, N, S] one-hot, act [T, N, A] one-hot → [T, N]."""
+        table = params.reshape(*params.shape[:-1], self.num_states, self.num_actions)
+        if params.dim() == 1:
+            logits = obs @ table  # [T, N, A]
+        else:
+            logits = torch.bmm(obs, table)
+        return (act * torch.log_softmax(logits, dim=-1)).sum(-1)

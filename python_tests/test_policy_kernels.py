@@ -223,13 +223,15 @@ def test_isa_list_is_not_empty_and_best_is_in_use():
 
 
 def test_kernels_and_reference_are_twins():
-    """Same names, same parameters (the kernels add only the keyword `backend`)."""
+    """Same names, same parameters (the kernels add only the keyword `backend`; trpo_step is
+    orchestration over callables with one implementation, so it has no backend)."""
     import inspect
 
     from metarl_fast import reference
 
-    assert set(K.__all__) == set(reference.__all__)
+    assert set(reference.__all__) <= set(K.__all__)
     for name in reference.__all__:
         kernel_params = list(inspect.signature(getattr(K, name)).parameters)
         reference_params = list(inspect.signature(getattr(reference, name)).parameters)
-        assert kernel_params == reference_params + ["backend"], name
+        extra = [] if name == "trpo_step" else ["backend"]
+        assert kernel_params == reference_params + extra, name

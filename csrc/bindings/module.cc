@@ -14,6 +14,8 @@ namespace py = pybind11;
 
 namespace metarl {
 void bind_policy(py::module_& m);
+void bind_estimators(py::module_& m);
+void bind_solvers(py::module_& m);
 
 namespace {
 // Single-threaded scan (no torch parallel region before a kernel; see DESIGN decision 4).
@@ -30,7 +32,7 @@ bool all_finite(py::array_t<T, py::array::c_style> a) {
 }  // namespace metarl
 
 PYBIND11_MODULE(_C, m) {
-  m.doc() = "metarl_fast compiled core (torch-free): policy kernels, thread pool, MuJoCo linkage";
+  m.doc() = "metarl_fast compiled core (torch-free): policy kernels, estimators, advantages, solvers, thread pool, MuJoCo linkage";
 
   m.def("set_num_threads", [](int n) { metarl::ThreadPool::set_global_num_threads(n); }, py::arg("n"),
         "Resize the package thread pool to n threads (n >= 1).");
@@ -48,4 +50,6 @@ PYBIND11_MODULE(_C, m) {
   m.attr("has_cuda") = py::bool_(METARL_FAST_HAS_CUDA);
 
   metarl::bind_policy(m);
+  metarl::bind_estimators(m);
+  metarl::bind_solvers(m);
 }

@@ -84,6 +84,10 @@ void validate(const PolicyCall<T>& c) {
     case PolicyOp::kHvpLvc:
       if (!c.act || !c.weights || !c.v) throw std::invalid_argument("surrogate_hvp: act/weights/v is null");
       break;
+    case PolicyOp::kHvpSplit:
+      if (!c.act || !c.weights || !c.weights2 || !c.v)
+        throw std::invalid_argument("hvp_split: act/weights/weights2/v is null");
+      break;
     case PolicyOp::kKl:
     case PolicyOp::kKlGrad:
       if (!c.old_mean || !c.old_log_std) throw std::invalid_argument("gaussian_kl: old_mean/old_log_std is null");

@@ -327,6 +327,7 @@ OpTraits traits_of(PolicyOp op) {
     case PolicyOp::kKl: return {false, false, false, false, false, true, false};
     case PolicyOp::kKlGrad: return {false, true, false, false, true, true, false};
     case PolicyOp::kKlFvp: return {true, true, false, false, true, false, false};
+    case PolicyOp::kHvpSplit: return {true, true, true, false, true, false, true};
   }
   throw std::invalid_argument("unknown policy op");
 }
@@ -495,6 +496,7 @@ class Engine {
     const T* obs_t = c_.obs + t * N * obs_dim;
     const T* act_t = tr_.uses_act ? c_.act + t * N * A_ : nullptr;
     const T* w_t = c_.weights ? c_.weights + t * N : nullptr;
+    const T* u_t = c_.weights2 ? c_.weights2 + t * N : nullptr;
     const T* old_mean_t = tr_.kl_inputs ? c_.old_mean + t * N * A_ : nullptr;
     const T log_norm = T(0.5 * std::log(2.0 * M_PI)) * A_;
     T log_std_sum = 0;
@@ -575,23 +577,31 @@ class Engine {
             break;
           }
           case PolicyOp::kHvpNaive:
-          case PolicyOp::kHvpLvc: {
+          case PolicyOp::kHvpLvc:
+          case PolicyOp::kHvpSplit: {
+            // w ∇²log π v (second-order stream) + u ∇log π (first-order term carried in the same
+            // stream): u = w·(∇log π·v) for LVC, u = weights2 for the split form, 0 for naive.
             const T* a = act_t + n * A_;
             const T* mud = MUd + s * act_pad;
             const T w = w_t[n];
-            T jvp = 0;
-            if (tr_.lvc)
+            T u = 0;
+            if (tr_.lvc) {
+              T jvp = 0;
               for (int j = 0; j < A_; ++j) {
                 const T z = (a[j] - mu[j]) * inv_std[j];
                 jvp += z * inv_std[j] * mud[j] + (z * z - T(1)) * v_log_std[j];
               }
+              u = w * jvp;
+            } else if (c_.op == PolicyOp::kHvpSplit) {
+              u = u_t[n];
+            }
             for (int j = 0; j < A_; ++j) {
               const T z = (a[j] - mu[j]) * inv_std[j];
               const T zs = z * inv_std[j];
               d[j] = w * zs;
-              dd[j] = w * (-mud[j] * inv_std[j] * inv_std[j] - T(2) * zs * v_log_std[j]) + w * jvp * zs;
+              dd[j] = w * (-mud[j] * inv_std[j] * inv_std[j] - T(2) * zs * v_log_std[j]) + u * zs;
               g_log_std[j] += double(w * (T(-2) * zs * mud[j] - T(2) * z * z * v_log_std[j]) +
-                                     w * jvp * (z * z - T(1)));
+                                     u * (z * z - T(1)));
             }
             break;
           }

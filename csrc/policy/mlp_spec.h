@@ -28,6 +28,16 @@ struct MlpSpec {
 
   // Throws std::invalid_argument unless every size is positive and the activation is known.
   void validate() const;
+  // A validated spec.
+  static MlpSpec make(int obs_dim, int act_dim, const std::vector<int>& hidden, int activation) {
+    MlpSpec s;
+    s.obs_dim = obs_dim;
+    s.act_dim = act_dim;
+    s.hidden = hidden;
+    s.activation = Activation(activation);
+    s.validate();
+    return s;
+  }
 };
 
 }  // namespace metarl

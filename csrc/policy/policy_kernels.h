@@ -2,7 +2,7 @@
 //
 // Shapes (T task groups, N samples per group, P = spec.num_params()):
 //   params  [T, P] rows, or one shared [P] row (params_stride = 0)
-//   obs     [T, N, obs_dim]     act [T, N, act_dim]     weights [T, N]
+//   obs     [T, N, obs_dim]     act [T, N, act_dim]     weights, weights2 [T, N]
 //   v       [T, P] rows or shared [P] (v_stride = 0)
 //   old_mean [T, N, act_dim]    old_log_std [T, act_dim] rows or shared (stride 0)
 // Outputs (row-major, written in full):
@@ -12,6 +12,8 @@
 //   kScoreJvp [T, N]  ∇θ log π_n · v
 //   kHvpNaive [T, P]  Σ_n w_n ∇²θ log π_n v
 //   kHvpLvc   [T, P]  Σ_n w_n [∇²θ log π_n v + (∇θ log π_n · v) ∇θ log π_n]
+//   kHvpSplit [T, P]  Σ_n w_n ∇²θ log π_n v + Σ_n u_n ∇θ log π_n   (u = weights2; the DiCE HVP's
+//                     second pass, with u built from prefix sums of kScoreJvp)
 //   kKl       [T]     mean_n KL(N(old_mean_n, old_std) ‖ π_θ(·|s_n))
 //   kKlGrad   [T, P]  ∇θ of kKl
 //   kKlFvp    [T, P]  (1/N) Σ_n J_nᵀ M_n J_n v + damping·v, J_n = ∂(μ_n, log_std)/∂θ and
@@ -38,6 +40,7 @@ enum class PolicyOp : int32_t {
   kKl,
   kKlGrad,
   kKlFvp,
+  kHvpSplit,
 };
 
 template <typename T>
@@ -51,6 +54,7 @@ struct PolicyCall {
   const T* obs = nullptr;
   const T* act = nullptr;
   const T* weights = nullptr;
+  const T* weights2 = nullptr;
   const T* v = nullptr;
   int64_t v_stride = 0;
   const T* old_mean = nullptr;

@@ -67,3 +67,37 @@ def resolve_backend(fn: str, backend: str, device: torch.device, needs_autograd:
                 f"{fn}: backend='cpp' returns no autograd history but an input requires grad; "
                 "use backend='torch' (or 'auto') to differentiate through it, or detach the inputs")
     return backend
+
+
+def check_unit_interval(fn: str, name: str, x) -> float:
+    """A real number in [0, 1] (discount factors, GAE λ)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not (0.0 <= x <= 1.0):
+        raise ValueError(f"{fn}: {name} must be a number in [0, 1], got {x!r}")
+    return float(x)
+
+
+def as_mask(fn: str, mask, shape: Sequence[int], dtype: torch.dtype, device: torch.device,
+            prefix: bool) -> torch.Tensor:
+    """mask of the given shape, dtype and device: 0/1 values (a bool mask is converted), and with
+    prefix=True the valid steps of every trajectory (last dimension) forming a prefix."""
+    if isinstance(mask, torch.Tensor) and mask.dtype == torch.bool:
+        mask = mask.to(dtype)
+    dims = "[" + ", ".join(str(d) for d in shape) + "]"
+    check_tensor(fn, "mask", mask, [tuple(shape)], dtype, device, dims)
+    if mask.device.type == "meta":
+        return mask
+    from .. import _C
+
+    if mask.device.type == "cpu" and mask.is_contiguous():
+        m = mask.detach().numpy()
+        flat = m.reshape(m.shape[0], -1, m.shape[-1]) if prefix else m.reshape(1, -1, 1)
+        bad = _C.first_bad_mask_entry(flat)
+    else:
+        m = mask.detach()
+        binary = bool(((m == 0) | (m == 1)).all())
+        ordered = bool((m[..., 1:] <= m[..., :-1]).all()) if prefix and m.shape[-1] > 1 else True
+        bad = -1 if binary and ordered else 0
+    if bad >= 0:
+        rule = "0/1 values whose valid steps form a prefix of each trajectory" if prefix else "0/1 values"
+        raise ValueError(f"{fn}: mask must hold {rule} (first offending flat index {bad})")
+    return mask

@@ -31,7 +31,7 @@ class _Inputs:
     """Validated inputs of one call: sizes, dtype, device."""
 
     def __init__(self, fn: str, spec, params, obs, act=None, weights=None, v=None,
-                 old_mean=None, old_log_std=None) -> None:
+                 old_mean=None, old_log_std=None, weights2=None) -> None:
         if not isinstance(spec, PolicySpec):
             raise TypeError(f"{fn}: spec must be a PolicySpec, got {type(spec).__name__}")
         P = spec.num_params
@@ -48,6 +48,8 @@ class _Inputs:
             check_tensor(fn, "act", act, [(T, N, spec.act_dim)], self.dtype, self.device, "[T, N, act_dim]")
         if weights is not None:
             check_tensor(fn, "weights", weights, [(T, N)], self.dtype, self.device, "[T, N]")
+        if weights2 is not None:
+            check_tensor(fn, "weights2", weights2, [(T, N)], self.dtype, self.device, "[T, N]")
         if v is not None:
             check_tensor(fn, "v", v, [(P,), (T, P)], self.dtype, self.device, "[P] or [T, P]")
             check_finite(fn, "v", v)
@@ -58,7 +60,7 @@ class _Inputs:
                          self.device, "[act_dim] or [T, act_dim]")
             check_finite(fn, "old_log_std", old_log_std)
         self.fn, self.spec, self.T, self.N = fn, spec, T, N
-        self.tensors = dict(params=params, obs=obs, act=act, weights=weights, v=v,
+        self.tensors = dict(params=params, obs=obs, act=act, weights=weights, weights2=weights2, v=v,
                             old_mean=old_mean, old_log_std=old_log_std)
 
     def backend(self, backend: str, differentiable: bool) -> str:
@@ -87,7 +89,7 @@ class _Inputs:
         _C.policy_kernel(
             int(getattr(_C.PolicyOp, op)), spec.obs_dim, spec.act_dim, list(spec.hidden), spec.activation_code,
             arr(t["params"]), t["params"].dim() == 2, arr(t["obs"]), arr(t["act"]), arr(t["weights"]),
-            arr(t["v"]), t["v"] is not None and t["v"].dim() == 2, arr(t["old_mean"]), arr(t["old_log_std"]),
+            arr(t["weights2"]), arr(t["v"]), t["v"] is not None and t["v"].dim() == 2, arr(t["old_mean"]), arr(t["old_log_std"]),
             t["old_log_std"] is not None and t["old_log_std"].dim() == 2, float(damping), out.numpy())
         return out
 
@@ -95,7 +97,7 @@ class _Inputs:
 def policy_mean(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
     """Action mean μ_θ(s_n) → [T, N, act_dim]."""
     x = _Inputs("policy_mean", spec, params, obs)
-    return x.dispatch(backend, True, 
+    return x.dispatch(backend, True,
                          lambda: reference.policy_mean(spec, params, obs),
                          "mean", (x.T, x.N, spec.act_dim))
 
@@ -104,7 +106,7 @@ def log_prob(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: tor
              backend: str = "auto") -> torch.Tensor:
     """log π_θ(a_n|s_n) → [T, N]."""
     x = _Inputs("log_prob", spec, params, obs, act=act)
-    return x.dispatch(backend, True, 
+    return x.dispatch(backend, True,
                          lambda: reference.log_prob(spec, params, obs, act),
                          "log_prob", (x.T, x.N))
 
@@ -113,7 +115,7 @@ def score_vjp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: to
               weights: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
     """Σ_n w_n ∇θ log π_θ(a_n|s_n), summed over each group's samples → [T, P]."""
     x = _Inputs("score_vjp", spec, params, obs, act=act, weights=weights)
-    return x.dispatch(backend, False, 
+    return x.dispatch(backend, False,
                          lambda: reference.score_vjp(spec, params, obs, act, weights),
                          "score_vjp", (x.T, spec.num_params))
 
@@ -122,7 +124,7 @@ def score_jvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: to
               v: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
     """∇θ log π_θ(a_n|s_n) · v for every sample → [T, N]."""
     x = _Inputs("score_jvp", spec, params, obs, act=act, v=v)
-    return x.dispatch(backend, False, 
+    return x.dispatch(backend, False,
                          lambda: reference.score_jvp(spec, params, obs, act, v),
                          "score_jvp", (x.T, x.N))
 
@@ -139,7 +141,7 @@ def surrogate_hvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act
     if curvature not in _CURVATURES:
         raise ValueError(f"surrogate_hvp: curvature must be one of {_CURVATURES}, got {curvature!r}")
     x = _Inputs("surrogate_hvp", spec, params, obs, act=act, weights=weights, v=v)
-    return x.dispatch(backend, False, 
+    return x.dispatch(backend, False,
                          lambda: reference.surrogate_hvp(spec, params, obs, act, weights, v, curvature),
                          "hvp_lvc" if curvature == "lvc" else "hvp_naive", (x.T, spec.num_params))
 
@@ -148,7 +150,7 @@ def gaussian_kl(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_m
                 old_log_std: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
     """mean_n KL(N(old_mean_n, exp(old_log_std)²) ‖ π_θ(·|s_n)) per group → [T]."""
     x = _Inputs("gaussian_kl", spec, params, obs, old_mean=old_mean, old_log_std=old_log_std)
-    return x.dispatch(backend, True, 
+    return x.dispatch(backend, True,
                          lambda: reference.gaussian_kl(spec, params, obs, old_mean, old_log_std),
                          "kl", (x.T,))
 
@@ -157,7 +159,7 @@ def kl_grad(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_mean:
             old_log_std: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
     """∇θ of gaussian_kl (the mean KL of each group) → [T, P]."""
     x = _Inputs("kl_grad", spec, params, obs, old_mean=old_mean, old_log_std=old_log_std)
-    return x.dispatch(backend, False, 
+    return x.dispatch(backend, False,
                          lambda: reference.kl_grad(spec, params, obs, old_mean, old_log_std),
                          "kl_grad", (x.T, spec.num_params))
 
@@ -173,6 +175,6 @@ def kl_fvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, v: torch.T
             or damping == float("inf"):
         raise ValueError(f"kl_fvp: damping must be a finite number >= 0, got {damping!r}")
     x = _Inputs("kl_fvp", spec, params, obs, v=v)
-    return x.dispatch(backend, False, 
+    return x.dispatch(backend, False,
                          lambda: reference.kl_fvp(spec, params, obs, v, damping),
                          "kl_fvp", (x.T, spec.num_params), damping=damping)

@@ -32,7 +32,14 @@ def policy_mean(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor) -> to
 
 
 def log_prob(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
-    """log π(a|s) → [T, N]."""
+    """log π(a|s) → [T, N].
+
+    `spec` may also be any policy object with a ``log_prob(params, obs, act)`` method (e.g.
+    TabularSoftmaxPolicy): every derivative kernel and estimator of this package's reference is
+    written in terms of this function, so the same estimator code runs on any such policy.
+    """
+    if not isinstance(spec, PolicySpec):
+        return spec.log_prob(_per_task(params, obs.shape[0]), obs, act)
     theta = _per_task(params, obs.shape[0])
     return gaussian_log_prob(mlp_mean(spec, theta, obs), _log_std(spec, theta).unsqueeze(-2), act)
 

@@ -1,0 +1,95 @@
+#include "solvers/policy_operators.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
+#include "policy/policy_kernels.h"
+
+namespace metarl {
+namespace {
+
+template <typename T>
+void hessian(const PolicyOperator<T>& op, const T* v, int64_t v_stride, T* out) {
+  PolicyCall<T> c;
+  c.op = op.lvc ? PolicyOp::kHvpLvc : PolicyOp::kHvpNaive;
+  c.spec = &op.spec;
+  c.num_tasks = op.tasks;
+  c.num_samples = op.h_samples;
+  c.params = op.h_params;
+  c.params_stride = op.h_params_stride;
+  c.obs = op.h_obs;
+  c.act = op.h_act;
+  c.weights = op.h_weights;
+  c.v = v;
+  c.v_stride = v_stride;
+  c.out = out;
+  run_policy_kernel(c);
+}
+
+template <typename T>
+void fisher(const PolicyOperator<T>& op, const T* v, int64_t v_stride, T* out) {
+  PolicyCall<T> c;
+  c.op = PolicyOp::kKlFvp;
+  c.spec = &op.spec;
+  c.num_tasks = op.tasks;
+  c.num_samples = op.f_samples;
+  c.params = op.f_params;
+  c.params_stride = op.f_params_stride;
+  c.obs = op.f_obs;
+  c.v = v;
+  c.v_stride = v_stride;
+  c.damping = T(op.fvp_damping);
+  c.out = out;
+  run_policy_kernel(c);
+}
+
+}  // namespace
+
+template <typename T>
+void PolicyOperator<T>::validate() const {
+  spec.validate();
+  if (tasks < 1) throw std::invalid_argument("policy operator: needs at least one task group");
+  const bool needs_h = kind != OperatorKind::kKlFvp, needs_f = kind != OperatorKind::kSurrogateHvp;
+  if (needs_h && (!h_params || !h_obs || !h_act || !h_weights || h_samples < 1))
+    throw std::invalid_argument("policy operator: the surrogate Hessian needs params, obs, act and weights");
+  if (needs_f && (!f_params || !f_obs || f_samples < 1))
+    throw std::invalid_argument("policy operator: the Fisher needs params and obs");
+  if (kind < OperatorKind::kKlFvp || kind > OperatorKind::kMamlTrpoFvp)
+    throw std::invalid_argument("policy operator: unknown kind");
+}
+
+template <typename T>
+void PolicyOperator<T>::apply(const T* v, T* out) const {
+  const int64_t P = num_params();
+  const int64_t v_stride = task_mean ? 0 : P;
+  std::vector<T> y(size_t(tasks) * P);
+  switch (kind) {
+    case OperatorKind::kKlFvp: fisher(*this, v, v_stride, y.data()); break;
+    case OperatorKind::kSurrogateHvp: hessian(*this, v, v_stride, y.data()); break;
+    case OperatorKind::kMamlTrpoFvp: {
+      std::vector<T> u(size_t(tasks) * P), w(size_t(tasks) * P);
+      hessian(*this, v, v_stride, u.data());
+      for (int64_t t = 0; t < tasks; ++t)
+        for (int64_t p = 0; p < P; ++p) u[t * P + p] = v[t * v_stride + p] + T(alpha) * u[t * P + p];
+      fisher(*this, u.data(), P, w.data());
+      hessian(*this, w.data(), P, y.data());
+      for (size_t i = 0; i < y.size(); ++i) y[i] = w[i] + T(alpha) * y[i];
+      break;
+    }
+  }
+  if (!task_mean) {
+    std::copy(y.begin(), y.end(), out);
+    return;
+  }
+  for (int64_t p = 0; p < P; ++p) {
+    double s = 0.0;
+    for (int64_t t = 0; t < tasks; ++t) s += double(y[t * P + p]);
+    out[p] = T(s / double(tasks));
+  }
+}
+
+template struct PolicyOperator<float>;
+template struct PolicyOperator<double>;
+
+}  // namespace metarl

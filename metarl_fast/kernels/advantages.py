@@ -1,0 +1,158 @@
+"""Advantage estimation kernels, per task group.
+
+Trajectory tensors are [T, B, H] (task groups, trajectories per group, horizon) with a mask of the
+same shape: 1 on valid steps, 0 after a trajectory ends (valid steps form a prefix; a bool mask is
+accepted). Every output is zero on masked steps and carries no autograd history (returns,
+advantages and baselines are constants of the surrogates). ``backend``: "auto" (compiled C++ for
+CPU tensors, the torch reference otherwise), "cpp" or "torch" (metarl_fast.reference).
+"""
+from __future__ import annotations
+
+import warnings
+
+import torch
+
+from .. import _C, reference
+from ._validation import as_mask, check_contiguous, check_finite, check_tensor, check_unit_interval, resolve_backend
+
+
+def _trajectories(fn: str, name: str, x) -> torch.Tensor:
+    check_tensor(fn, name, x, [(None, None, None)], None, None, "[T, B, H]")
+    if x.shape[0] < 1:
+        raise ValueError(f"{fn}: {name} must hold at least one task group, got shape {list(x.shape)}")
+    check_finite(fn, name, x)
+    return x
+
+
+def _like(fn: str, name: str, x, ref: torch.Tensor) -> None:
+    check_tensor(fn, name, x, [tuple(ref.shape)], ref.dtype, ref.device, "[" + ", ".join(map(str, ref.shape)) + "]")
+    check_finite(fn, name, x)
+
+
+def _backend(fn: str, backend: str, ref: torch.Tensor, **tensors) -> str:
+    chosen = resolve_backend(fn, backend, ref.device, needs_autograd=False)
+    if chosen == "cpp":
+        check_contiguous(fn, **tensors)
+    return chosen
+
+
+def discounted_returns(rewards: torch.Tensor, mask: torch.Tensor, gamma: float, from_start: bool = False, *,
+                       backend: str = "auto") -> torch.Tensor:
+    """Reward-to-go R_t = Σ_{t'≥t} γ^{t'−t} r_t' → [T, B, H] (the ProMP code's discount_cumsum).
+
+    from_start=True gives γ^t R_t = Σ_{t'≥t} γ^{t'} r_t', discounted from the episode start (SG-MRL's
+    R_h, the unbiased gradient weights of the discounted objective).
+    """
+    fn = "discounted_returns"
+    _trajectories(fn, "rewards", rewards)
+    mask = as_mask(fn, mask, rewards.shape, rewards.dtype, rewards.device, prefix=True)
+    gamma = check_unit_interval(fn, "gamma", gamma)
+    if _backend(fn, backend, rewards, rewards=rewards, mask=mask) == "torch":
+        return reference.discounted_returns(rewards, mask, gamma, bool(from_start))
+    out = torch.empty_like(rewards)
+    _C.discounted_returns(rewards.detach().numpy(), mask.detach().numpy(), gamma, bool(from_start), out.numpy())
+    return out
+
+
+def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float, lam: float, *,
+        backend: str = "auto") -> torch.Tensor:
+    """Generalised advantage estimates → [T, B, H].
+
+    δ_t = r_t + γ V_{t+1} − V_t with V = 0 after the last valid step (no bootstrap, as the papers'
+    code), A_t = Σ_k (γλ)^k δ_{t+k}. λ = 1 gives R_t − V_t.
+    """
+    fn = "gae"
+    _trajectories(fn, "rewards", rewards)
+    _like(fn, "values", values, rewards)
+    mask = as_mask(fn, mask, rewards.shape, rewards.dtype, rewards.device, prefix=True)
+    gamma = check_unit_interval(fn, "gamma", gamma)
+    lam = check_unit_interval(fn, "lam", lam)
+    if _backend(fn, backend, rewards, rewards=rewards, values=values, mask=mask) == "torch":
+        return reference.gae(rewards, values, mask, gamma, lam)
+    out = torch.empty_like(rewards)
+    _C.gae(rewards.detach().numpy(), values.detach().numpy(), mask.detach().numpy(), gamma, lam, out.numpy())
+    return out
+
+
+def normalize_per_task(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8, *,
+                       backend: str = "auto") -> torch.Tensor:
+    """(x − mean) / (std + eps) with the mean and population std of each group's valid entries.
+
+    x and mask: [T, ...] (e.g. [T, B, H] or [T, N]); the result has x's shape, zero where masked.
+    """
+    fn = "normalize_per_task"
+    if not isinstance(x, torch.Tensor) or x.dim() < 2:
+        raise ValueError(f"normalize_per_task: x must be a tensor of shape [T, ...] with at least 2 dims, got "
+                         f"{getattr(x, 'shape', type(x).__name__)}")
+    check_tensor(fn, "x", x, [tuple([None] * x.dim())], None, None, "[T, ...]")
+    check_finite(fn, "x", x)
+    mask = as_mask(fn, mask, x.shape, x.dtype, x.device, prefix=False)
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not (eps > 0):
+        raise ValueError(f"normalize_per_task: eps must be a positive number, got {eps!r}")
+    if _backend(fn, backend, x, x=x, mask=mask) == "torch":
+        return reference.normalize_per_task(x, mask, float(eps))
+    out = torch.empty_like(x)
+    shape3 = (x.shape[0], 1, x[0].numel())
+    _C.normalize_per_task(x.detach().numpy().reshape(shape3), mask.detach().numpy().reshape(shape3), float(eps),
+                          out.numpy().reshape(shape3))
+    return out
+
+
+def _warn_failed(fn: str, ridge: torch.Tensor) -> None:
+    failed = torch.nonzero(torch.isnan(ridge)).flatten().tolist()
+    if failed:
+        warnings.warn(f"{fn}: the ridge regression failed for task groups {failed} even with ridge 0.1; "
+                      "their baseline is 0", RuntimeWarning, stacklevel=3)
+
+
+def linear_feature_baseline(obs: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor, *,
+                            backend: str = "auto") -> torch.Tensor:
+    """The linear feature baseline of Duan et al. (the papers' code), fitted per task group → [T, B, H].
+
+    Ridge regression of `returns` [T, B, H] on [clip(o,±10), clip(o,±10)², t/100, (t/100)², (t/100)³, 1]
+    over the valid steps of each group (obs [T, B, H, obs_dim], t the step index), ridge 1e-5
+    multiplied by 10 (at most 5 tries) while the solve fails or is not finite; the fitted values at
+    the same steps are returned. A group whose every try fails gets 0 (with a RuntimeWarning).
+    """
+    fn = "linear_feature_baseline"
+    _trajectories(fn, "returns", returns)
+    T, B, H = returns.shape
+    check_tensor(fn, "obs", obs, [(T, B, H, None)], returns.dtype, returns.device, "[T, B, H, obs_dim]")
+    check_finite(fn, "obs", obs)
+    if obs.shape[-1] < 1:
+        raise ValueError(f"{fn}: obs must have obs_dim >= 1, got shape {list(obs.shape)}")
+    mask = as_mask(fn, mask, returns.shape, returns.dtype, returns.device, prefix=True)
+    if _backend(fn, backend, returns, obs=obs, returns=returns, mask=mask) == "torch":
+        return reference.linear_feature_baseline(obs, returns, mask)
+    D = obs.shape[-1]
+    coeffs = torch.empty(T, 2 * D + 4, dtype=returns.dtype)
+    ridge = torch.empty(T, dtype=torch.float64)
+    _C.linear_baseline_fit(D, obs.detach().numpy(), returns.detach().numpy(), mask.detach().numpy(),
+                           coeffs.numpy(), ridge.numpy())
+    _warn_failed(fn, ridge)
+    out = torch.empty_like(returns)
+    _C.linear_baseline_predict(D, obs.detach().numpy(), coeffs.numpy(), mask.detach().numpy(), out.numpy())
+    return out
+
+
+def linear_time_baseline(targets: torch.Tensor, mask: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
+    """A time-only baseline b_t per task group → [T, H] (the ProMP code's LinearTimeBaseline).
+
+    Ridge regression of `targets` [T, B, H] (DiCE: the discounted rewards γ^t r_t) on
+    [t/100, (t/100)², (t/100)³, 1] over the valid steps, with the ridge schedule of
+    linear_feature_baseline. It depends on time alone, so it may sit inside DiCE's magic box
+    without biasing the estimator (a state-dependent baseline would).
+    """
+    fn = "linear_time_baseline"
+    _trajectories(fn, "targets", targets)
+    mask = as_mask(fn, mask, targets.shape, targets.dtype, targets.device, prefix=True)
+    if _backend(fn, backend, targets, targets=targets, mask=mask) == "torch":
+        return reference.linear_time_baseline(targets, mask)
+    T, _, H = targets.shape
+    coeffs = torch.empty(T, 4, dtype=targets.dtype)
+    ridge = torch.empty(T, dtype=torch.float64)
+    _C.linear_baseline_fit(0, None, targets.detach().numpy(), mask.detach().numpy(), coeffs.numpy(), ridge.numpy())
+    _warn_failed(fn, ridge)
+    out = torch.empty(T, 1, H, dtype=targets.dtype)
+    _C.linear_baseline_predict(0, None, coeffs.numpy(), None, out.numpy())
+    return out.reshape(T, H)

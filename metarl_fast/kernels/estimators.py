@@ -1,0 +1,283 @@
+"""Surrogate estimators of the meta-gradient: objectives, gradients and Hessian-vector products.
+
+Shapes (T task groups, P = spec.num_params):
+    params      [P] or [T, P]
+    trajectory tensors (DiCE): obs [T, B, H, obs_dim], act [T, B, H, act_dim], rewards and mask
+                [T, B, H], baseline [T, H] (time only)
+    sample tensors (J^LR, PPO clip, E-MAML): obs [T, N, obs_dim] or [T, B, H, obs_dim], and
+                act / old_log_prob / advantages / mask with the same leading dims
+    v           [P] or [T, P]
+Objectives return [T], gradients and HVPs [T, P]: sums over each group's samples or trajectories
+(the algorithms apply their own scaling, e.g. the papers' code's mean over all N·H steps).
+
+Padded (masked) steps contribute nothing but must hold finite numbers (zeros, as the samplers write).
+The compiled path composes the policy kernels (one or two fused passes) with C++ weight
+computations; the torch path is metarl_fast.reference (autograd). ``backend`` as in
+metarl_fast.kernels.policy: objectives follow autograd ("auto" picks torch when an input requires
+grad), derivative kernels return values without history.
+"""
+from __future__ import annotations
+
+import torch
+
+from .. import _C, reference
+from ._validation import as_mask, check_contiguous, check_finite, check_tensor, check_unit_interval, resolve_backend
+from .policy import _Inputs
+
+
+def _np(x):
+    return None if x is None else x.detach().numpy()
+
+
+class _Estimator:
+    """Validated estimator inputs. The policy part is checked by _Inputs on [T, N, ·] views."""
+
+    def __init__(self, fn, spec, params, obs, act, v=None, trajectories=False, **per_sample):
+        self.fn = fn
+        dims = "[T, B, H, obs_dim]" if trajectories else "[T, N, obs_dim] or [T, B, H, obs_dim]"
+        shapes = [(None, None, None, None)] if trajectories else [(None, None, None), (None, None, None, None)]
+        check_tensor(fn, "obs", obs, shapes, None, None, dims)
+        T, batch = obs.shape[0], tuple(obs.shape[1:-1])
+        lead = "[" + ", ".join(map(str, (T, *batch)))
+        check_tensor(fn, "act", act, [(T, *batch, None)], obs.dtype, obs.device, lead + ", act_dim]")
+        self.T, self.batch = T, batch
+        flat = {}
+        for name, x in per_sample.items():
+            if x is None:
+                flat[name] = None
+                continue
+            if name == "mask":
+                x = as_mask(fn, x, (T, *batch), obs.dtype, obs.device, prefix=trajectories)
+            else:
+                check_tensor(fn, name, x, [(T, *batch)], obs.dtype, obs.device, lead + "]")
+                check_finite(fn, name, x)
+            flat[name] = x.reshape(T, -1)
+        self.flat = flat
+        N = 1
+        for b in batch:
+            N *= b
+        self.N = N
+        self.policy = _Inputs(fn, spec, params, obs.reshape(T, N, obs.shape[-1]), act=act.reshape(T, N, act.shape[-1]),
+                              v=v)
+        self.spec, self.params, self.v = spec, params, v
+        self.obs_flat, self.act_flat = self.policy.tensors["obs"], self.policy.tensors["act"]
+
+    def backend(self, backend: str, differentiable: bool) -> str:
+        extra = {k: x for k, x in self.flat.items() if x is not None}
+        tensors = [t for t in self.policy.tensors.values() if t is not None] + list(extra.values())
+        needs_autograd = differentiable and torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+        chosen = resolve_backend(self.fn, backend, self.policy.device, needs_autograd)
+        if chosen == "cpp":
+            check_contiguous(self.fn, **self.policy.tensors, **extra)
+        return chosen
+
+    def log_prob(self) -> torch.Tensor:
+        return self.policy.run_cpp("log_prob", (self.T, self.N))
+
+    def policy_op(self, op: str, out_shape, weights=None, weights2=None, v=None) -> torch.Tensor:
+        """Runs a policy op with replaced weights (and v) on the validated inputs."""
+        saved = dict(self.policy.tensors)
+        self.policy.tensors.update(weights=weights, weights2=weights2)
+        if v is not None:
+            self.policy.tensors["v"] = v
+        try:
+            return self.policy.run_cpp(op, out_shape)
+        finally:
+            self.policy.tensors = saved
+
+
+def _check_gamma(fn, gamma):
+    return check_unit_interval(fn, "gamma", gamma)
+
+
+# ---- DiCE ---------------------------------------------------------------------------------------
+
+def _dice_inputs(fn, spec, params, obs, act, rewards, mask, gamma, baseline, v=None):
+    check_tensor(fn, "rewards", rewards, [(None, None, None)], None, None, "[T, B, H]")
+    x = _Estimator(fn, spec, params, obs, act, v=v, trajectories=True, rewards=rewards, mask=mask)
+    if tuple(rewards.shape) != (x.T, *x.batch):
+        raise ValueError(f"{fn}: rewards must have shape [T, B, H] = {[x.T, *x.batch]}, got {list(rewards.shape)}")
+    if baseline is not None:
+        check_tensor(fn, "baseline", baseline, [(x.T, x.batch[1])], rewards.dtype, rewards.device,
+                     f"[T, H] = [{x.T}, {x.batch[1]}] (a time-only baseline)")
+        check_finite(fn, "baseline", baseline)
+    gamma = _check_gamma(fn, gamma)
+    mask3 = x.flat["mask"].reshape(rewards.shape)
+    return x, mask3, gamma
+
+
+def _dice_weights(x, rewards, mask3, baseline, gamma, jvp=None):
+    W = torch.empty_like(rewards)
+    U = torch.empty_like(rewards) if jvp is not None else None
+    _C.dice_weights(_np(rewards), _np(mask3), _np(baseline), gamma, _np(jvp), W.numpy(), _np(U), None)
+    return W.reshape(x.T, x.N), None if U is None else U.reshape(x.T, x.N)
+
+
+def dice_objective(spec, params, obs, act, rewards, mask, gamma, *, baseline=None, backend="auto"):
+    """DiCE objective Σ_b Σ_t □(Σ_{t'≤t} log π_t') (γ^t r_t − b_t) → [T].
+
+    □(x) = exp(x − ⊥x) is 1 in value, so the value is Σ (γ^t r_t − b_t) over valid steps; its
+    derivatives are those of the DiCE estimator (unbiased Hessian in expectation). baseline [T, H]
+    is an optional time-only baseline (see linear_time_baseline), unbiased inside the magic box.
+    """
+    fn = "dice_objective"
+    x, mask3, gamma = _dice_inputs(fn, spec, params, obs, act, rewards, mask, gamma, baseline)
+    if x.backend(backend, True) == "torch":
+        return reference.dice_objective(spec, params, obs, act, rewards, mask3, gamma, baseline)
+    value = torch.empty(x.T, dtype=rewards.dtype)
+    _C.dice_weights(_np(rewards), _np(mask3), _np(baseline), gamma, None, None, None, value.numpy())
+    return value
+
+
+def dice_grad(spec, params, obs, act, rewards, mask, gamma, *, baseline=None, backend="auto"):
+    """∇θ dice_objective = Σ_t W_t ∇log π_t with W_t = Σ_{t'≥t} (γ^t' r_t' − b_t') → [T, P]."""
+    fn = "dice_grad"
+    x, mask3, gamma = _dice_inputs(fn, spec, params, obs, act, rewards, mask, gamma, baseline)
+    if x.backend(backend, False) == "torch":
+        return reference.dice_grad(spec, params, obs, act, rewards, mask3, gamma, baseline)
+    W, _ = _dice_weights(x, rewards, mask3, baseline, gamma)
+    return x.policy_op("score_vjp", (x.T, spec.num_params), weights=W)
+
+
+def dice_hvp(spec, params, obs, act, rewards, mask, v, gamma, *, baseline=None, backend="auto"):
+    """Exact Hessian-vector product of dice_objective → [T, P], in O(B·H) per group (no H×H terms).
+
+    With c_t = γ^t r_t − b_t, g_t = ∇log π_t, h_t = ∇²log π_t:
+        ∇²J v = Σ_t W_t h_t v + Σ_t U_t g_t,   W_t = Σ_{t'≥t} c_t',
+        U_t = Σ_{t'≥t} c_t' J_t',  J_t = Σ_{t''≤t} g_t''·v (prefix sums of per-step JVPs).
+    Compiled path: one JVP pass, the prefix/suffix scans, one fused second-order pass.
+    """
+    fn = "dice_hvp"
+    x, mask3, gamma = _dice_inputs(fn, spec, params, obs, act, rewards, mask, gamma, baseline, v=v)
+    if x.backend(backend, False) == "torch":
+        return reference.dice_hvp(spec, params, obs, act, rewards, mask3, v, gamma, baseline)
+    jvp = x.policy.run_cpp("score_jvp", (x.T, x.N)).reshape(rewards.shape)
+    W, U = _dice_weights(x, rewards, mask3, baseline, gamma, jvp)
+    return x.policy_op("hvp_split", (x.T, spec.num_params), weights=W, weights2=U)
+
+
+# ---- likelihood ratio J^LR and PPO clip ----------------------------------------------------------
+
+def _ratio_inputs(fn, spec, params, obs, act, old_log_prob, advantages, mask, v=None):
+    return _Estimator(fn, spec, params, obs, act, v=v, old_log_prob=old_log_prob, advantages=advantages, mask=mask)
+
+
+def _ratio_weights(x, clip_eps, want_weights, want_value):
+    logp = x.log_prob()
+    f = x.flat
+    w = torch.empty(x.T, x.N, dtype=logp.dtype) if want_weights else None
+    val = torch.empty(x.T, dtype=logp.dtype) if want_value else None
+    _C.ratio_weights(logp.numpy(), _np(f["old_log_prob"]), _np(f["advantages"]), _np(f["mask"]), clip_eps,
+                     _np(w), _np(val))
+    return w, val
+
+
+def lr_objective(spec, params, obs, act, old_log_prob, advantages, *, mask=None, backend="auto"):
+    """J^LR = Σ_n m_n exp(log π_θ(a_n|s_n) − old_log_prob_n) A_n → [T] (ProMP's inner objective).
+
+    old_log_prob are the recorded sampling-time log-probs (constants); at θ = θ_old its gradient
+    and Hessian equal LVC's.
+    """
+    x = _ratio_inputs("lr_objective", spec, params, obs, act, old_log_prob, advantages, mask)
+    if x.backend(backend, True) == "torch":
+        return reference.lr_objective(spec, params, obs, act, old_log_prob, advantages, mask)
+    return _ratio_weights(x, -1.0, False, True)[1]
+
+
+def lr_grad(spec, params, obs, act, old_log_prob, advantages, *, mask=None, backend="auto"):
+    """∇θ J^LR = Σ_n m_n ρ_n A_n ∇log π_n → [T, P]."""
+    x = _ratio_inputs("lr_grad", spec, params, obs, act, old_log_prob, advantages, mask)
+    if x.backend(backend, False) == "torch":
+        return reference.lr_grad(spec, params, obs, act, old_log_prob, advantages, mask)
+    w, _ = _ratio_weights(x, -1.0, True, False)
+    return x.policy_op("score_vjp", (x.T, spec.num_params), weights=w)
+
+
+def lr_hvp(spec, params, obs, act, old_log_prob, advantages, v, *, mask=None, backend="auto"):
+    """∇²θ J^LR v at any θ → [T, P]: surrogate_hvp (LVC curvature) with weights m ρ A."""
+    x = _ratio_inputs("lr_hvp", spec, params, obs, act, old_log_prob, advantages, mask, v=v)
+    if x.backend(backend, False) == "torch":
+        return reference.lr_hvp(spec, params, obs, act, old_log_prob, advantages, v, mask)
+    w, _ = _ratio_weights(x, -1.0, True, False)
+    return x.policy_op("hvp_lvc", (x.T, spec.num_params), weights=w)
+
+
+def _check_clip(fn, clip_eps):
+    if isinstance(clip_eps, bool) or not isinstance(clip_eps, (int, float)) or not (0 <= clip_eps < 1):
+        raise ValueError(f"{fn}: clip_eps must be a number in [0, 1), got {clip_eps!r}")
+    return float(clip_eps)
+
+
+def ppo_clip_objective(spec, params, obs, act, old_log_prob, advantages, clip_eps, *, mask=None, backend="auto"):
+    """J^CLIP = Σ_n m_n min(ρ_n A_n, clip(ρ_n, 1−ε, 1+ε) A_n) → [T] (ProMP's outer objective, PPO's)."""
+    fn = "ppo_clip_objective"
+    clip_eps = _check_clip(fn, clip_eps)
+    x = _ratio_inputs(fn, spec, params, obs, act, old_log_prob, advantages, mask)
+    if x.backend(backend, True) == "torch":
+        return reference.ppo_clip_objective(spec, params, obs, act, old_log_prob, advantages, clip_eps, mask)
+    return _ratio_weights(x, clip_eps, False, True)[1]
+
+
+def ppo_clip_grad(spec, params, obs, act, old_log_prob, advantages, clip_eps, *, mask=None, backend="auto"):
+    """∇θ J^CLIP = Σ_n m_n ρ_n A_n ∇log π_n over the samples whose unclipped term is the minimum → [T, P]."""
+    fn = "ppo_clip_grad"
+    clip_eps = _check_clip(fn, clip_eps)
+    x = _ratio_inputs(fn, spec, params, obs, act, old_log_prob, advantages, mask)
+    if x.backend(backend, False) == "torch":
+        return reference.ppo_clip_grad(spec, params, obs, act, old_log_prob, advantages, clip_eps, mask)
+    w, _ = _ratio_weights(x, clip_eps, True, False)
+    return x.policy_op("score_vjp", (x.T, spec.num_params), weights=w)
+
+
+# ---- E-MAML -------------------------------------------------------------------------------------
+
+def emaml_credit(rewards, mask, *, backend="auto"):
+    """E-MAML's per-group credit → [T] (digest A.5, the ProMP code's adj_avg_rewards).
+
+    rewards, mask: the post-update per-step rewards [T, ...] of the whole meta-batch. Each reward is
+    normalised by the mean and population std over every valid step of the batch (+1e-8), and the
+    credit of group i is the mean of its normalised rewards.
+    """
+    fn = "emaml_credit"
+    if not isinstance(rewards, torch.Tensor) or rewards.dim() < 2:
+        raise ValueError(f"{fn}: rewards must be a tensor of shape [T, ...] with at least 2 dims")
+    check_tensor(fn, "rewards", rewards, [tuple([None] * rewards.dim())], None, None, "[T, ...]")
+    check_finite(fn, "rewards", rewards)
+    mask = as_mask(fn, mask, rewards.shape, rewards.dtype, rewards.device, prefix=False)
+    chosen = resolve_backend(fn, backend, rewards.device, needs_autograd=False)
+    if chosen == "torch":
+        return reference.emaml_credit(rewards, mask)
+    T = rewards.shape[0]
+    r, m = rewards.reshape(T, -1).contiguous(), mask.reshape(T, -1).contiguous()
+    credit = torch.empty(T, dtype=rewards.dtype)
+    _C.emaml_credit(_np(r), _np(m), credit.numpy())
+    return credit
+
+
+def _emaml_inputs(fn, spec, params, obs, act, mask, credit):
+    x = _Estimator(fn, spec, params, obs, act, mask=mask)
+    check_tensor(fn, "credit", credit, [(x.T,)], obs.dtype, obs.device, f"[T] = [{x.T}]")
+    check_finite(fn, "credit", credit)
+    return x
+
+
+def emaml_objective(spec, params, obs, act, mask, credit, *, backend="auto"):
+    """E-MAML's pre-update term credit_i · Σ_n m_n log π_θ(a_n|s_n) over group i's pre-update samples → [T].
+
+    The ProMP code adds −mean_t(credit) · mean_t(log π) to each task's loss; this is the summed
+    form (divide by the sample count for the code's mean)."""
+    fn = "emaml_objective"
+    x = _emaml_inputs(fn, spec, params, obs, act, mask, credit)
+    if x.backend(backend, True) == "torch" or credit.requires_grad and torch.is_grad_enabled():
+        return reference.emaml_objective(spec, params, obs, act, x.flat["mask"].reshape(x.T, *x.batch), credit)
+    return credit * (x.flat["mask"] * x.log_prob()).sum(-1)
+
+
+def emaml_grad(spec, params, obs, act, mask, credit, *, backend="auto"):
+    """∇θ emaml_objective = credit_i Σ_n m_n ∇log π_n → [T, P]."""
+    fn = "emaml_grad"
+    x = _emaml_inputs(fn, spec, params, obs, act, mask, credit)
+    if x.backend(backend, False) == "torch":
+        return reference.emaml_grad(spec, params, obs, act, x.flat["mask"].reshape(x.T, *x.batch), credit)
+    w = (credit.detach().unsqueeze(-1) * x.flat["mask"]).contiguous()
+    return x.policy_op("score_vjp", (x.T, spec.num_params), weights=w)

@@ -1,0 +1,314 @@
+"""Solvers: batched conjugate gradient (on fused policy operators entirely in C++, or on any Python
+matvec) and TRPO's backtracking line search.
+
+Fused operators map v [T, P] → A v [T, P] (one row per task group; T independent systems), or
+v [P] → A v [P] with ``task_mean=True`` (the mean over groups of A_i v: the operator of one shared
+parameter vector, e.g. TRPO-MAML's meta-step):
+
+    KlFvpOperator          F v: Fisher of the mean KL (kl_fvp)
+    SurrogateHvpOperator   H v: Hessian of a score-function surrogate (surrogate_hvp, LVC or naive)
+    MamlTrpoFvpOperator    (I + αH) F' (I + αH) v: the KL Hessian of TRPO-MAML through one inner
+                           step θ' = θ + α∇J_in(θ) (H at θ on pre-update data, F' at θ' on
+                           post-update observations)
+
+Calling an operator applies it once (compiled or torch, per its ``backend``);
+``conjugate_gradient(op, b)`` with the compiled backend runs the whole CG loop in C++.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+
+from .. import _C, reference
+from ..policies import PolicySpec
+from ..reference.solvers import CgInfo, TrpoStepResult
+from ._validation import check_contiguous, check_finite, check_tensor, resolve_backend
+from .policy import _CURVATURES, _Inputs
+
+__all__ = ["CgInfo", "KlFvpOperator", "MamlTrpoFvpOperator", "PolicyOperator", "SurrogateHvpOperator",
+           "TrpoStepResult", "conjugate_gradient", "trpo_step"]
+
+_KIND = {"kl_fvp": 0, "surrogate_hvp": 1, "maml_trpo_fvp": 2}
+
+
+class PolicyOperator:
+    """Base of the fused operators: validated inputs, application, and the compiled twin."""
+
+    kind: str
+
+    def __init__(self, spec: PolicySpec, task_mean: bool, backend: str) -> None:
+        self.spec = spec
+        self.task_mean = bool(task_mean)
+        self.backend = backend
+        self._compiled = None
+
+    # set by subclasses
+    T: int
+    dtype: torch.dtype
+    device: torch.device
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of v and of A v: [P] with task_mean, else [T, P]."""
+        P = self.spec.num_params
+        return (P,) if self.task_mean else (self.T, P)
+
+    def check_vector(self, fn: str, name: str, v) -> None:
+        check_tensor(fn, name, v, [self.shape], self.dtype, self.device,
+                     "[P]" if self.task_mean else "[T, P]")
+        check_finite(fn, name, v)
+
+    def resolve(self, fn: str, backend: str | None = None) -> str:
+        return resolve_backend(fn, backend or self.backend, self.device, needs_autograd=False)
+
+    def __call__(self, v: torch.Tensor) -> torch.Tensor:
+        """A v → same shape as v."""
+        fn = f"{type(self).__name__}"
+        self.check_vector(fn, "v", v)
+        if self.resolve(fn) == "torch":
+            y = self._torch_apply(v)
+            return y.mean(0) if self.task_mean else y
+        check_contiguous(fn, v=v)
+        out = torch.empty(self.shape, dtype=self.dtype)
+        self.compiled().matvec(v.detach().numpy(), out.numpy())
+        return out
+
+    def compiled(self):
+        if self._compiled is None:
+            cls = _C.PolicyOperator64 if self.dtype == torch.float64 else _C.PolicyOperator32
+            s = self.spec
+            self._compiled = cls(_KIND[self.kind], s.obs_dim, s.act_dim, list(s.hidden), s.activation_code,
+                                 self.T, self.task_mean, **self._compiled_arrays())
+        return self._compiled
+
+    def _torch_apply(self, v: torch.Tensor) -> torch.Tensor:  # → [T, P]
+        raise NotImplementedError
+
+    def _compiled_arrays(self) -> dict:
+        raise NotImplementedError
+
+
+def _np(x):
+    return None if x is None else x.detach().numpy()
+
+
+def _no_h():
+    return dict(h_params=None, h_params_per_task=False, h_obs=None, h_act=None, h_weights=None, lvc=True)
+
+
+def _no_f():
+    return dict(f_params=None, f_params_per_task=False, f_obs=None, fvp_damping=0.0)
+
+
+def _check_nonneg(fn, name, x):
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not (x >= 0) or math.isinf(x):
+        raise ValueError(f"{fn}: {name} must be a finite number >= 0, got {x!r}")
+    return float(x)
+
+
+class KlFvpOperator(PolicyOperator):
+    """v ↦ F v + damping·v, F the Fisher of the mean KL at params on obs (see kernels.kl_fvp).
+
+    Args: spec; params [P] or [T, P]; obs [T, N, obs_dim]; damping ≥ 0; task_mean; backend.
+    """
+
+    kind = "kl_fvp"
+
+    def __init__(self, spec, params, obs, damping=0.0, *, task_mean=False, backend="auto"):
+        super().__init__(spec, task_mean, backend)
+        fn = "KlFvpOperator"
+        self.damping = _check_nonneg(fn, "damping", damping)
+        self.inputs = _Inputs(fn, spec, params, obs)
+        self.T, self.dtype, self.device = self.inputs.T, params.dtype, params.device
+        if self.resolve(fn) == "cpp":
+            check_contiguous(fn, params=params, obs=obs)
+        self.params, self.obs = params, obs
+
+    def _torch_apply(self, v):
+        return reference.kl_fvp(self.spec, self.params, self.obs, v, self.damping)
+
+    def _compiled_arrays(self):
+        return dict(**_no_h(), f_params=_np(self.params), f_params_per_task=self.params.dim() == 2,
+                    f_obs=_np(self.obs), fvp_damping=self.damping, alpha=0.0)
+
+
+class SurrogateHvpOperator(PolicyOperator):
+    """v ↦ H v, H the Hessian of the score-function surrogate (see kernels.surrogate_hvp).
+
+    Args: spec; params [P] or [T, P]; obs [T, N, obs_dim]; act [T, N, act_dim]; weights [T, N];
+    curvature "lvc" or "naive"; task_mean; backend.
+    """
+
+    kind = "surrogate_hvp"
+
+    def __init__(self, spec, params, obs, act, weights, curvature="lvc", *, task_mean=False, backend="auto"):
+        super().__init__(spec, task_mean, backend)
+        fn = "SurrogateHvpOperator"
+        if curvature not in _CURVATURES:
+            raise ValueError(f"{fn}: curvature must be one of {_CURVATURES}, got {curvature!r}")
+        self.inputs = _Inputs(fn, spec, params, obs, act=act, weights=weights)
+        self.T, self.dtype, self.device = self.inputs.T, params.dtype, params.device
+        if self.resolve(fn) == "cpp":
+            check_contiguous(fn, params=params, obs=obs, act=act, weights=weights)
+        self.params, self.obs, self.act, self.weights, self.curvature = params, obs, act, weights, curvature
+
+    def _torch_apply(self, v):
+        return reference.surrogate_hvp(self.spec, self.params, self.obs, self.act, self.weights, v, self.curvature)
+
+    def _compiled_arrays(self):
+        return dict(h_params=_np(self.params), h_params_per_task=self.params.dim() == 2, h_obs=_np(self.obs),
+                    h_act=_np(self.act), h_weights=_np(self.weights), lvc=self.curvature == "lvc", **_no_f(),
+                    alpha=0.0)
+
+
+class MamlTrpoFvpOperator(PolicyOperator):
+    """v ↦ (I + αH) F' (I + αH) v: TRPO-MAML's KL Hessian through one inner step.
+
+    Args:
+        spec: the policy.
+        pre_params [P] or [T, P], pre_obs [T, N, obs_dim], pre_act [T, N, act_dim], pre_weights [T, N]:
+            the inner surrogate (its Hessian H at the pre-update parameters; the weights carry the
+            surrogate's scaling, e.g. advantages / (N·H) for the papers' mean).
+        alpha: inner step size (θ' = θ + α ∇J_in(θ)).
+        post_params [T, P] (the adapted θ'), post_obs [T, M, obs_dim]: where the Fisher F' is taken.
+        curvature: "naive" (TRPO-MAML as Finn et al.) or "lvc" (LVC-TRPO).
+        damping: added to F' (F' + damping·I).
+        task_mean: True (default) for a shared θ: v [P] ↦ mean_i over task groups.
+    """
+
+    kind = "maml_trpo_fvp"
+
+    def __init__(self, spec, pre_params, pre_obs, pre_act, pre_weights, alpha, post_params, post_obs,
+                 curvature="naive", damping=0.0, *, task_mean=True, backend="auto"):
+        super().__init__(spec, task_mean, backend)
+        fn = "MamlTrpoFvpOperator"
+        if curvature not in _CURVATURES:
+            raise ValueError(f"{fn}: curvature must be one of {_CURVATURES}, got {curvature!r}")
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha):
+            raise ValueError(f"{fn}: alpha must be a finite number, got {alpha!r}")
+        self.damping = _check_nonneg(fn, "damping", damping)
+        self.pre = _Inputs(fn, spec, pre_params, pre_obs, act=pre_act, weights=pre_weights)
+        self.post = _Inputs(fn, spec, post_params, post_obs)
+        if self.post.T != self.pre.T:
+            raise ValueError(f"{fn}: post_obs has {self.post.T} task groups but pre_obs has {self.pre.T}")
+        if post_params.dtype != pre_params.dtype or post_params.device != pre_params.device:
+            raise TypeError(f"{fn}: post_params must share dtype and device with pre_params")
+        self.T, self.dtype, self.device = self.pre.T, pre_params.dtype, pre_params.device
+        if self.resolve(fn) == "cpp":
+            check_contiguous(fn, pre_params=pre_params, pre_obs=pre_obs, pre_act=pre_act, pre_weights=pre_weights,
+                             post_params=post_params, post_obs=post_obs)
+        self.alpha, self.curvature = float(alpha), curvature
+        self.pre_args = (pre_params, pre_obs, pre_act, pre_weights)
+        self.post_params, self.post_obs = post_params, post_obs
+
+    def _torch_apply(self, v):
+        p, o, a, w = self.pre_args
+        T = self.T
+        rows = v.expand(T, -1) if v.dim() == 1 else v
+        u = rows + self.alpha * reference.surrogate_hvp(self.spec, p, o, a, w, v, self.curvature)
+        f = reference.kl_fvp(self.spec, self.post_params, self.post_obs, u, self.damping)
+        return f + self.alpha * reference.surrogate_hvp(self.spec, p, o, a, w, f, self.curvature)
+
+    def _compiled_arrays(self):
+        p, o, a, w = self.pre_args
+        return dict(h_params=_np(p), h_params_per_task=p.dim() == 2, h_obs=_np(o), h_act=_np(a), h_weights=_np(w),
+                    lvc=self.curvature == "lvc", f_params=_np(self.post_params),
+                    f_params_per_task=self.post_params.dim() == 2, f_obs=_np(self.post_obs),
+                    fvp_damping=self.damping, alpha=self.alpha)
+
+
+def conjugate_gradient(matvec, b: torch.Tensor, iters: int = 10, residual_tol: float = 1e-10,
+                       damping: float = 0.0, *, return_info: bool = False, backend: str = "auto"):
+    """Solves (A + damping·I) x = b for every row of b at once → x with b's shape.
+
+    Args:
+        matvec: a PolicyOperator (fused; with the compiled backend the whole loop runs in C++ with
+            the GIL released), or any callable mapping a tensor of b's shape to one of b's shape.
+        b: [T, P] (T independent systems) or [P] (one system).
+        iters: maximum iterations (10 in the TRPO / ProMP code).
+        residual_tol: a system stops once its squared residual r·r is below this.
+        damping: added to the operator (Tikhonov), ≥ 0.
+        return_info: also return a CgInfo (per-system iterations, final r·r, status).
+        backend: "auto" (compiled for CPU PolicyOperators), "cpp" (PolicyOperators only) or
+            "torch" (the reference loop; a PolicyOperator is then applied with its torch twin).
+    """
+    fn = "conjugate_gradient"
+    if isinstance(iters, bool) or not isinstance(iters, int) or iters < 0:
+        raise ValueError(f"{fn}: iters must be an int >= 0, got {iters!r}")
+    if isinstance(residual_tol, bool) or not isinstance(residual_tol, (int, float)) or not (residual_tol >= 0):
+        raise ValueError(f"{fn}: residual_tol must be a number >= 0, got {residual_tol!r}")
+    damping = _check_nonneg(fn, "damping", damping)
+    if isinstance(matvec, PolicyOperator):
+        matvec.check_vector(fn, "b", b)
+        chosen = matvec.resolve(fn, backend)
+        if chosen == "torch":
+            op = matvec
+            return reference.conjugate_gradient(lambda v: _apply_torch(op, v), b, iters, residual_tol, damping,
+                                                return_info)
+        check_contiguous(fn, b=b)
+        x = torch.empty_like(b)
+        rows = 1 if b.dim() == 1 else b.shape[0]
+        its = torch.empty(rows, dtype=torch.int32)
+        res = torch.empty(rows, dtype=torch.float64)
+        status = torch.empty(rows, dtype=torch.int32)
+        matvec.compiled().conjugate_gradient(b.detach().numpy(), iters, float(residual_tol), damping, x.numpy(),
+                                             its.numpy(), res.numpy(), status.numpy())
+        return (x, CgInfo(its, res, status)) if return_info else x
+    if not callable(matvec):
+        raise TypeError(f"{fn}: matvec must be a PolicyOperator or a callable, got {type(matvec).__name__}")
+    if not isinstance(b, torch.Tensor) or b.dim() not in (1, 2) or b.dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"{fn}: b must be a float tensor of shape [P] or [T, P], got "
+                         f"{getattr(b, 'shape', type(b).__name__)}")
+    check_finite(fn, "b", b)
+    if backend not in ("auto", "torch"):
+        raise ValueError(f"{fn}: backend={backend!r} needs a PolicyOperator (a Python matvec runs the torch loop); "
+                         "use backend='auto' or 'torch'")
+    return reference.conjugate_gradient(matvec, b, iters, residual_tol, damping, return_info)
+
+
+def _apply_torch(op: PolicyOperator, v: torch.Tensor) -> torch.Tensor:
+    y = op._torch_apply(v)
+    return y.mean(0) if op.task_mean else y
+
+
+def trpo_step(params: torch.Tensor, direction: torch.Tensor, loss_fn: Callable[[torch.Tensor], float],
+              kl_fn: Callable[[torch.Tensor], float], max_kl: float, *, dHd: float | None = None,
+              matvec=None, loss_before: float | None = None, backtrack_ratio: float = 0.8,
+              max_backtracks: int = 15) -> TrpoStepResult:
+    """TRPO's step with backtracking line search (the TRPO / ProMP code's).
+
+    Candidates θ_k = params − ratio^k · s₀ · direction, s₀ = √(2 max_kl / (dᵀHd + 1e-8)), for
+    k = 0 … max_backtracks−1; the first with a finite loss_fn(θ_k) < loss_before and
+    kl_fn(θ_k) ≤ max_kl is returned; if none, params is kept and ``accepted`` is False.
+
+    Args:
+        params: current parameters (any shape, typically [P]).
+        direction: the natural-gradient direction of the loss, H⁻¹∇loss (e.g. from
+            conjugate_gradient), same shape as params; the step goes against it.
+        loss_fn, kl_fn: θ ↦ scalar loss to minimise and mean KL from the current policy.
+        max_kl: δ > 0.
+        dHd: dᵀHd if already known; otherwise computed with matvec(direction).
+        loss_before: loss_fn(params) if already known.
+    The work is in the callables (which use the compiled kernels); this function is orchestration
+    and has one implementation, shared with metarl_fast.reference.
+    """
+    fn = "trpo_step"
+    if not isinstance(params, torch.Tensor) or not isinstance(direction, torch.Tensor):
+        raise TypeError(f"{fn}: params and direction must be tensors")
+    if direction.shape != params.shape:
+        raise ValueError(f"{fn}: direction must have params' shape {list(params.shape)}, got {list(direction.shape)}")
+    check_finite(fn, "params", params)
+    check_finite(fn, "direction", direction)
+    if isinstance(max_kl, bool) or not isinstance(max_kl, (int, float)) or not (0 < max_kl < math.inf):
+        raise ValueError(f"{fn}: max_kl must be a positive finite number, got {max_kl!r}")
+    if not (0 < backtrack_ratio < 1):
+        raise ValueError(f"{fn}: backtrack_ratio must be in (0, 1), got {backtrack_ratio!r}")
+    if isinstance(max_backtracks, bool) or not isinstance(max_backtracks, int) or max_backtracks < 1:
+        raise ValueError(f"{fn}: max_backtracks must be an int >= 1, got {max_backtracks!r}")
+    if dHd is None and matvec is None:
+        raise ValueError(f"{fn}: give dHd or matvec (to compute dᵀHd)")
+    return reference.trpo_step(params, direction, loss_fn, kl_fn, max_kl, dHd=dHd, matvec=matvec,
+                               loss_before=loss_before, backtrack_ratio=backtrack_ratio,
+                               max_backtracks=max_backtracks)
