@@ -40,12 +40,13 @@ def get_num_threads() -> int:
     return _C.get_num_threads()
 
 
-from .policies import GaussianMLPPolicy, PolicySpec  # noqa: E402
+from .policies import GaussianMLPPolicy, PolicySpec, TabularSoftmaxPolicy  # noqa: E402
 from . import kernels, reference  # noqa: E402
 
 __all__ = [
     "GaussianMLPPolicy",
     "PolicySpec",
+    "TabularSoftmaxPolicy",
     "get_num_threads",
     "kernels",
     "reference",

@@ -114,7 +114,7 @@ def test_private_entry_point_checks_sizes():
     obs, act = X["obs"].numpy(), X["act"].numpy()
     out = np.empty((T, N), np.float32)
     args = dict(op=int(_C.PolicyOp.log_prob), obs_dim=4, act_dim=2, hidden=[8], activation=0, params=p,
-                params_per_task=True, obs=obs, act=act, weights=None, v=None, v_per_task=False, old_mean=None,
+                params_per_task=True, obs=obs, act=act, weights=None, weights2=None, v=None, v_per_task=False, old_mean=None,
                 old_log_std=None, old_log_std_per_task=False, damping=0.0, out=out)
     _C.policy_kernel(**args)  # well-formed
     for bad, fragment in [(dict(act=act[:, :5].copy()), "act has"), (dict(act=None), "act is required"),
