@@ -1,7 +1,12 @@
-"""The `kernels` suite: the compiled policy kernels against (a) the eager torch reference as
-existing libraries compute it (autograd from scratch on every call) and (b) torch.func with vmap
-over tasks, at the ProMP scale: T=40 tasks × N=2000 samples, obs_dim 20, act_dim 6, (64, 64) tanh,
-float32. Achieved GFLOP/s is printed next to a torch.mm of the same FLOPs (the practical ceiling).
+"""The `kernels` suite, at the ProMP scale: T=40 tasks × N=2000 samples (B=20 trajectories of
+H=100 steps), obs_dim 20, act_dim 6 (HalfCheetah), (64, 64) tanh, float32.
+
+Part 1, policy kernels: compiled against (a) the eager torch reference as existing libraries
+compute it (autograd from scratch on every call) and (b) torch.func with vmap over tasks; achieved
+GFLOP/s is printed next to a torch.mm of the same FLOPs (the practical ceiling).
+Part 2, estimators and solvers: dice_hvp, the J^LR HVP, GAE + linear-baseline fit, and
+10-iteration conjugate-gradient solves on kl_fvp (40 systems) and on TRPO-MAML's composite
+operator (I + αH) F (I + αH) (one shared system), each against the eager torch reference.
 """
 from __future__ import annotations
 
@@ -74,7 +79,9 @@ def run(argv: list[str] | None = None) -> list[Row]:
     p.add_argument("--json", metavar="PATH", help="write the rows as JSON")
     p.add_argument("--threads", type=int, default=2, help="threads for both the C++ pool and torch (default 2)")
     p.add_argument("--tasks", type=int, default=40)
-    p.add_argument("--samples", type=int, default=2000, help="samples per task")
+    p.add_argument("--trajectories", type=int, default=20, help="trajectories per task (B)")
+    p.add_argument("--horizon", type=int, default=100, help="steps per trajectory (H); samples per task = B·H")
+    p.add_argument("--part", choices=["all", "policy", "estimators"], default="all")
     p.add_argument("--repeats", type=int, default=None, help="timed rounds per implementation")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     args = p.parse_args(argv)
@@ -91,9 +98,21 @@ def run(argv: list[str] | None = None) -> list[Row]:
 
 
 def _run(args, repeats: int) -> list[Row]:
+    rows: list[Row] = []
+    if args.part in ("all", "policy"):
+        rows += _run_policy(args, repeats)
+    if args.part in ("all", "estimators"):
+        rows += _run_estimators(args, repeats)
+    if args.json:
+        write_json(args.json, "kernels", rows)
+        print(f"wrote {args.json}")
+    return rows
+
+
+def _run_policy(args, repeats: int) -> list[Row]:
     dtype = getattr(torch, args.dtype)
     spec = PolicySpec(20, 6, (64, 64), "tanh")
-    T, N, P = args.tasks, args.samples, spec.num_params
+    T, N, P = args.tasks, args.trajectories * args.horizon, spec.num_params
     g = torch.Generator().manual_seed(0)
     base = spec.init_params(generator=g, dtype=dtype)
     params = (base + 0.01 * torch.randn(T, P, generator=g, dtype=dtype)).contiguous()
@@ -137,7 +156,73 @@ def _run(args, repeats: int) -> list[Row]:
              f"{args.dtype}; {args.threads} threads; {info['cpu']} ({info['isa']}); {repeats} rounds, medians; "
              f"speedup = torch eager / implementation")
     print_table(rows, title, notes)
-    if args.json:
-        write_json(args.json, "kernels", rows)
-        print(f"wrote {args.json}")
+    return rows
+
+
+def _run_estimators(args, repeats: int) -> list[Row]:
+    dtype = getattr(torch, args.dtype)
+    spec = PolicySpec(20, 6, (64, 64), "tanh")
+    T, B, H, P = args.tasks, args.trajectories, args.horizon, spec.num_params
+    g = torch.Generator().manual_seed(1)
+    theta = spec.init_params(generator=g, dtype=dtype)
+    params = (theta + 0.01 * torch.randn(T, P, generator=g, dtype=dtype)).contiguous()
+    lengths = torch.randint(H // 2, H + 1, (T, B), generator=g)
+    mask = (torch.arange(H) < lengths.unsqueeze(-1)).to(dtype)
+    obs = torch.randn(T, B, H, spec.obs_dim, generator=g, dtype=dtype) * mask.unsqueeze(-1)
+    act = torch.randn(T, B, H, spec.act_dim, generator=g, dtype=dtype) * mask.unsqueeze(-1)
+    rew = torch.randn(T, B, H, generator=g, dtype=dtype) * mask
+    v = torch.randn(T, P, generator=g, dtype=dtype)
+    obs_s, act_s, mask_s = obs.reshape(T, B * H, -1), act.reshape(T, B * H, -1), mask.reshape(T, B * H)
+    old_lp = (kernels.log_prob(spec, params, obs_s, act_s) + 0.05 * torch.randn(T, B * H, generator=g, dtype=dtype))
+    adv = (torch.randn(T, B * H, generator=g, dtype=dtype) * mask_s / (B * H)).contiguous()
+    post_obs = torch.randn(T, B * H, spec.obs_dim, generator=g, dtype=dtype)
+    b_meta = torch.randn(P, generator=g, dtype=dtype)
+    alpha, gamma = 0.1, 0.99
+
+    def advantages_cpp():
+        ret = kernels.discounted_returns(rew, mask, gamma, backend="cpp")
+        values = kernels.linear_feature_baseline(obs, ret, mask, backend="cpp")
+        return kernels.normalize_per_task(kernels.gae(rew, values, mask, gamma, 1.0, backend="cpp"), mask,
+                                          backend="cpp")
+
+    def advantages_torch():
+        ret = reference.discounted_returns(rew, mask, gamma)
+        values = reference.linear_feature_baseline(obs, ret, mask)
+        return reference.normalize_per_task(reference.gae(rew, values, mask, gamma, 1.0), mask)
+
+    fvp_op = kernels.KlFvpOperator(spec, params, post_obs, backend="cpp")
+    maml_op = kernels.MamlTrpoFvpOperator(spec, theta, obs_s, act_s, adv, alpha, params, post_obs, "naive",
+                                          backend="cpp")
+
+    def maml_matvec_torch(x):
+        u = x + alpha * reference.surrogate_hvp(spec, theta, obs_s, act_s, adv, x, "naive")
+        f = reference.kl_fvp(spec, params, post_obs, u)
+        return (f + alpha * reference.surrogate_hvp(spec, theta, obs_s, act_s, adv, f, "naive")).mean(0)
+
+    items = {
+        "dice_hvp": (lambda: kernels.dice_hvp(spec, params, obs, act, rew, mask, v, gamma, backend="cpp"),
+                     lambda: reference.dice_hvp(spec, params, obs, act, rew, mask, v, gamma)),
+        "lr_hvp (J^LR)": (lambda: kernels.lr_hvp(spec, params, obs_s, act_s, old_lp, adv, v, mask=mask_s,
+                                                 backend="cpp"),
+                          lambda: reference.lr_hvp(spec, params, obs_s, act_s, old_lp, adv, v, mask_s)),
+        "gae+baseline fit": (advantages_cpp, advantages_torch),
+        # residual_tol 0: both run all 10 iterations
+        "cg10 kl_fvp": (lambda: kernels.conjugate_gradient(fvp_op, v, 10, 0.0, backend="cpp"),
+                        lambda: reference.conjugate_gradient(lambda x: reference.kl_fvp(spec, params, post_obs, x),
+                                                             v, 10, 0.0)),
+        "cg10 trpo-maml": (lambda: kernels.conjugate_gradient(maml_op, b_meta, 10, 0.0, backend="cpp"),
+                           lambda: reference.conjugate_gradient(maml_matvec_torch, b_meta, 10, 0.0)),
+    }
+    sizes = dict(T=T, B=B, H=H, obs_dim=spec.obs_dim, act_dim=spec.act_dim, hidden=list(spec.hidden),
+                 activation=spec.activation, dtype=args.dtype, P=P)
+    rows: list[Row] = []
+    for name, (cpp_fn, eager_fn) in items.items():
+        reps = max(3, repeats // 3) if name.startswith("cg10") else repeats
+        samples = time_interleaved({"cpp": cpp_fn, "torch eager": eager_fn}, reps, warmup=1)
+        rows += rows_from_samples(name, samples, "torch eager", sizes, args.threads)
+    info = machine_info()
+    title = (f"estimators and solvers: T={T} B={B} H={H} obs={spec.obs_dim} act={spec.act_dim} hidden={spec.hidden} "
+             f"{spec.activation} {args.dtype}; {args.threads} threads; {info['cpu']} ({info['isa']}); medians; "
+             f"speedup = torch eager / implementation")
+    print_table(rows, title)
     return rows
