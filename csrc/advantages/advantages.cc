@@ -64,6 +64,23 @@ bool cholesky_solve(int K, std::vector<double>& A, std::vector<double>& b) {
 }  // namespace
 
 template <typename T>
+void masked_mean_std(const T* x, const T* mask, int64_t n, double* mean, double* std) {
+  double count = 0.0, sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    count += double(mask[i]);
+    sum += double(mask[i]) * double(x[i]);
+  }
+  const double m = count > 0 ? sum / count : 0.0;
+  double var = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double d = double(x[i]) - m;
+    var += double(mask[i]) * d * d;
+  }
+  *mean = m;
+  *std = std::sqrt(count > 0 ? var / count : 0.0);
+}
+
+template <typename T>
 int64_t first_bad_mask_entry(TrajShape s, const T* mask) {
   const int64_t n_traj = s.tasks * s.trajs;
   for (int64_t k = 0; k < n_traj; ++k) {
@@ -123,18 +140,9 @@ void normalize_per_task(TrajShape s, const T* x, const T* mask, double eps, T* o
   for_each_task(s.tasks, [&](int64_t t) {
     const T* xt = x + t * n;
     const T* mt = mask + t * n;
-    double count = 0.0, sum = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
-      count += double(mt[i]);
-      sum += double(mt[i]) * double(xt[i]);
-    }
-    const double mean = count > 0 ? sum / count : 0.0;
-    double var = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
-      const double d = double(xt[i]) - mean;
-      var += double(mt[i]) * d * d;
-    }
-    const double inv = 1.0 / (std::sqrt(count > 0 ? var / count : 0.0) + eps);
+    double mean, std;
+    masked_mean_std(xt, mt, n, &mean, &std);
+    const double inv = 1.0 / (std + eps);
     for (int64_t i = 0; i < n; ++i) out[t * n + i] = T(double(mt[i]) * (double(xt[i]) - mean) * inv);
   });
 }
@@ -196,6 +204,7 @@ void linear_baseline_predict(TrajShape s, int obs_dim, const T* obs, const T* co
 }
 
 #define METARL_INSTANTIATE(T)                                                                             \
+  template void masked_mean_std<T>(const T*, const T*, int64_t, double*, double*);                        \
   template int64_t first_bad_mask_entry<T>(TrajShape, const T*);                                          \
   template void discounted_returns<T>(TrajShape, const T*, const T*, double, bool, T*);                   \
   template void gae<T>(TrajShape, const T*, const T*, const T*, double, double, T*);                      \

@@ -15,6 +15,11 @@ struct TrajShape {
   int64_t steps_per_task() const { return trajs * horizon; }
 };
 
+// Mean and population standard deviation of x over the entries where mask ≠ 0 (weighted by the
+// 0/1 mask), accumulated in double in index order; (0, 0) when no entry is valid.
+template <typename T>
+void masked_mean_std(const T* x, const T* mask, int64_t n, double* mean, double* std);
+
 // Index of the first entry of mask that is not 0/1 or breaks the prefix rule, or -1.
 template <typename T>
 int64_t first_bad_mask_entry(TrajShape s, const T* mask);

@@ -70,19 +70,9 @@ void ratio_weights(int64_t tasks, int64_t samples, const T* log_prob, const T* o
 
 template <typename T>
 void emaml_credit(int64_t tasks, int64_t samples, const T* rewards, const T* mask, T* credit) {
-  const int64_t n = tasks * samples;
-  double count = 0.0, sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    count += double(mask[i]);
-    sum += double(mask[i]) * double(rewards[i]);
-  }
-  const double mean = count > 0 ? sum / count : 0.0;
-  double var = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    const double d = double(rewards[i]) - mean;
-    var += double(mask[i]) * d * d;
-  }
-  const double inv = 1.0 / (std::sqrt(count > 0 ? var / count : 0.0) + 1e-8);
+  double mean, std;
+  masked_mean_std(rewards, mask, tasks * samples, &mean, &std);
+  const double inv = 1.0 / (std + 1e-8);
   for (int64_t t = 0; t < tasks; ++t) {
     double c = 0.0, s = 0.0;
     for (int64_t i = t * samples; i < (t + 1) * samples; ++i) {

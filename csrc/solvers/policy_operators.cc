@@ -9,38 +9,38 @@
 namespace metarl {
 namespace {
 
+// The policy-kernel call shared by both products: op at (params, obs) applied to v.
 template <typename T>
-void hessian(const PolicyOperator<T>& op, const T* v, int64_t v_stride, T* out) {
+PolicyCall<T> product_call(const PolicyOperator<T>& op, PolicyOp kind, const T* params, int64_t params_stride,
+                           const T* obs, int64_t samples, const T* v, int64_t v_stride, T* out) {
   PolicyCall<T> c;
-  c.op = op.lvc ? PolicyOp::kHvpLvc : PolicyOp::kHvpNaive;
+  c.op = kind;
   c.spec = &op.spec;
   c.num_tasks = op.tasks;
-  c.num_samples = op.h_samples;
-  c.params = op.h_params;
-  c.params_stride = op.h_params_stride;
-  c.obs = op.h_obs;
-  c.act = op.h_act;
-  c.weights = op.h_weights;
+  c.num_samples = samples;
+  c.params = params;
+  c.params_stride = params_stride;
+  c.obs = obs;
   c.v = v;
   c.v_stride = v_stride;
   c.out = out;
+  return c;
+}
+
+template <typename T>
+void hessian(const PolicyOperator<T>& op, const T* v, int64_t v_stride, T* out) {
+  PolicyCall<T> c = product_call(op, op.lvc ? PolicyOp::kHvpLvc : PolicyOp::kHvpNaive, op.h_params,
+                                 op.h_params_stride, op.h_obs, op.h_samples, v, v_stride, out);
+  c.act = op.h_act;
+  c.weights = op.h_weights;
   run_policy_kernel(c);
 }
 
 template <typename T>
 void fisher(const PolicyOperator<T>& op, const T* v, int64_t v_stride, T* out) {
-  PolicyCall<T> c;
-  c.op = PolicyOp::kKlFvp;
-  c.spec = &op.spec;
-  c.num_tasks = op.tasks;
-  c.num_samples = op.f_samples;
-  c.params = op.f_params;
-  c.params_stride = op.f_params_stride;
-  c.obs = op.f_obs;
-  c.v = v;
-  c.v_stride = v_stride;
+  PolicyCall<T> c = product_call(op, PolicyOp::kKlFvp, op.f_params, op.f_params_stride, op.f_obs, op.f_samples,
+                                 v, v_stride, out);
   c.damping = T(op.fvp_damping);
-  c.out = out;
   run_policy_kernel(c);
 }
 

@@ -158,11 +158,14 @@ def dice_hvp(spec, params, obs, act, rewards, mask, v, gamma, *, baseline=None, 
 
 # ---- likelihood ratio J^LR and PPO clip ----------------------------------------------------------
 
-def _ratio_inputs(fn, spec, params, obs, act, old_log_prob, advantages, mask, v=None):
-    return _Estimator(fn, spec, params, obs, act, v=v, old_log_prob=old_log_prob, advantages=advantages, mask=mask)
+def _check_clip(fn, clip_eps):
+    if isinstance(clip_eps, bool) or not isinstance(clip_eps, (int, float)) or not (0 <= clip_eps < 1):
+        raise ValueError(f"{fn}: clip_eps must be a number in [0, 1), got {clip_eps!r}")
+    return float(clip_eps)
 
 
 def _ratio_weights(x, clip_eps, want_weights, want_value):
+    """Per-sample weights m·ρ·A (0 where PPO's clipped term is the minimum) [T, N] and the value [T]."""
     logp = x.log_prob()
     f = x.flat
     w = torch.empty(x.T, x.N, dtype=logp.dtype) if want_weights else None
@@ -172,61 +175,51 @@ def _ratio_weights(x, clip_eps, want_weights, want_value):
     return w, val
 
 
+def _ratio_estimator(fn, result, spec, params, obs, act, old_log_prob, advantages, mask, backend, clip_eps=None,
+                     v=None):
+    """The J^LR / J^CLIP family: result "value" [T], "grad" [T, P] or "hvp" [T, P] (J^LR only).
+
+    Compiled path: log_prob pass, per-sample ratio weights (C++), then score_vjp or the LVC HVP."""
+    eps = -1.0 if clip_eps is None else _check_clip(fn, clip_eps)
+    x = _Estimator(fn, spec, params, obs, act, v=v, old_log_prob=old_log_prob, advantages=advantages, mask=mask)
+    if x.backend(backend, result == "value") == "torch":
+        extra = ([] if v is None else [v]) + ([] if clip_eps is None else [eps])
+        return getattr(reference, fn)(spec, params, obs, act, old_log_prob, advantages, *extra, mask)
+    w, value = _ratio_weights(x, eps, result != "value", result == "value")
+    if result == "value":
+        return value
+    return x.policy_op("score_vjp" if result == "grad" else "hvp_lvc", (x.T, spec.num_params), weights=w)
+
+
 def lr_objective(spec, params, obs, act, old_log_prob, advantages, *, mask=None, backend="auto"):
     """J^LR = Σ_n m_n exp(log π_θ(a_n|s_n) − old_log_prob_n) A_n → [T] (ProMP's inner objective).
 
     old_log_prob are the recorded sampling-time log-probs (constants); at θ = θ_old its gradient
     and Hessian equal LVC's.
     """
-    x = _ratio_inputs("lr_objective", spec, params, obs, act, old_log_prob, advantages, mask)
-    if x.backend(backend, True) == "torch":
-        return reference.lr_objective(spec, params, obs, act, old_log_prob, advantages, mask)
-    return _ratio_weights(x, -1.0, False, True)[1]
+    return _ratio_estimator("lr_objective", "value", spec, params, obs, act, old_log_prob, advantages, mask, backend)
 
 
 def lr_grad(spec, params, obs, act, old_log_prob, advantages, *, mask=None, backend="auto"):
     """∇θ J^LR = Σ_n m_n ρ_n A_n ∇log π_n → [T, P]."""
-    x = _ratio_inputs("lr_grad", spec, params, obs, act, old_log_prob, advantages, mask)
-    if x.backend(backend, False) == "torch":
-        return reference.lr_grad(spec, params, obs, act, old_log_prob, advantages, mask)
-    w, _ = _ratio_weights(x, -1.0, True, False)
-    return x.policy_op("score_vjp", (x.T, spec.num_params), weights=w)
+    return _ratio_estimator("lr_grad", "grad", spec, params, obs, act, old_log_prob, advantages, mask, backend)
 
 
 def lr_hvp(spec, params, obs, act, old_log_prob, advantages, v, *, mask=None, backend="auto"):
     """∇²θ J^LR v at any θ → [T, P]: surrogate_hvp (LVC curvature) with weights m ρ A."""
-    x = _ratio_inputs("lr_hvp", spec, params, obs, act, old_log_prob, advantages, mask, v=v)
-    if x.backend(backend, False) == "torch":
-        return reference.lr_hvp(spec, params, obs, act, old_log_prob, advantages, v, mask)
-    w, _ = _ratio_weights(x, -1.0, True, False)
-    return x.policy_op("hvp_lvc", (x.T, spec.num_params), weights=w)
-
-
-def _check_clip(fn, clip_eps):
-    if isinstance(clip_eps, bool) or not isinstance(clip_eps, (int, float)) or not (0 <= clip_eps < 1):
-        raise ValueError(f"{fn}: clip_eps must be a number in [0, 1), got {clip_eps!r}")
-    return float(clip_eps)
+    return _ratio_estimator("lr_hvp", "hvp", spec, params, obs, act, old_log_prob, advantages, mask, backend, v=v)
 
 
 def ppo_clip_objective(spec, params, obs, act, old_log_prob, advantages, clip_eps, *, mask=None, backend="auto"):
     """J^CLIP = Σ_n m_n min(ρ_n A_n, clip(ρ_n, 1−ε, 1+ε) A_n) → [T] (ProMP's outer objective, PPO's)."""
-    fn = "ppo_clip_objective"
-    clip_eps = _check_clip(fn, clip_eps)
-    x = _ratio_inputs(fn, spec, params, obs, act, old_log_prob, advantages, mask)
-    if x.backend(backend, True) == "torch":
-        return reference.ppo_clip_objective(spec, params, obs, act, old_log_prob, advantages, clip_eps, mask)
-    return _ratio_weights(x, clip_eps, False, True)[1]
+    return _ratio_estimator("ppo_clip_objective", "value", spec, params, obs, act, old_log_prob, advantages, mask,
+                            backend, clip_eps=clip_eps)
 
 
 def ppo_clip_grad(spec, params, obs, act, old_log_prob, advantages, clip_eps, *, mask=None, backend="auto"):
     """∇θ J^CLIP = Σ_n m_n ρ_n A_n ∇log π_n over the samples whose unclipped term is the minimum → [T, P]."""
-    fn = "ppo_clip_grad"
-    clip_eps = _check_clip(fn, clip_eps)
-    x = _ratio_inputs(fn, spec, params, obs, act, old_log_prob, advantages, mask)
-    if x.backend(backend, False) == "torch":
-        return reference.ppo_clip_grad(spec, params, obs, act, old_log_prob, advantages, clip_eps, mask)
-    w, _ = _ratio_weights(x, clip_eps, True, False)
-    return x.policy_op("score_vjp", (x.T, spec.num_params), weights=w)
+    return _ratio_estimator("ppo_clip_grad", "grad", spec, params, obs, act, old_log_prob, advantages, mask, backend,
+                            clip_eps=clip_eps)
 
 
 # ---- E-MAML -------------------------------------------------------------------------------------

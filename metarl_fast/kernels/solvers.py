@@ -16,6 +16,7 @@ Calling an operator applies it once (compiled or torch, per its ``backend``);
 """
 from __future__ import annotations
 
+import abc
 import math
 from typing import Callable
 
@@ -33,7 +34,7 @@ __all__ = ["CgInfo", "KlFvpOperator", "MamlTrpoFvpOperator", "PolicyOperator", "
 _KIND = {"kl_fvp": 0, "surrogate_hvp": 1, "maml_trpo_fvp": 2}
 
 
-class PolicyOperator:
+class PolicyOperator(abc.ABC):
     """Base of the fused operators: validated inputs, application, and the compiled twin."""
 
     kind: str
@@ -83,11 +84,13 @@ class PolicyOperator:
                                  self.T, self.task_mean, **self._compiled_arrays())
         return self._compiled
 
-    def _torch_apply(self, v: torch.Tensor) -> torch.Tensor:  # → [T, P]
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _torch_apply(self, v: torch.Tensor) -> torch.Tensor:
+        """The product by the torch reference, one row per task group → [T, P]."""
 
+    @abc.abstractmethod
     def _compiled_arrays(self) -> dict:
-        raise NotImplementedError
+        """Keyword arrays of the _C.PolicyOperator constructor (the H and F inputs and alpha)."""
 
 
 def _np(x):
