@@ -244,3 +244,14 @@ def test_ratio_estimators_reject_bad_input():
         K.lr_grad(*args, x["old_lp"].float(), x["adv"])
     with pytest.raises(ValueError, match="credit"):
         K.emaml_grad(*args, x["mask"], torch.zeros(7, dtype=torch.float64))
+
+
+def test_sample_tensors_accept_flat_or_trajectory_layout():
+    spec, x = make(CASES[1].values[0], torch.float64, seed=12)
+    T = x["rew"].shape[0]
+    a = K.lr_grad(spec, x["params"], x["obs"], x["act"], x["old_lp"], x["adv"], mask=x["mask"])
+    b = K.lr_grad(spec, x["params"], x["obs"], x["act"], x["old_lp"].reshape(T, -1), x["adv"].reshape(T, -1),
+                  mask=x["mask"].reshape(T, -1))
+    c = K.lr_grad(spec, x["params"], x["obs"].flatten(1, 2), x["act"].flatten(1, 2), x["old_lp"].reshape(T, -1),
+                  x["adv"].reshape(T, -1), mask=x["mask"].reshape(T, -1))
+    assert torch.equal(a, b) and torch.equal(a, c)

@@ -29,3 +29,12 @@ def test_cli_info_runs(capsys):
     assert main(["info"]) == 0
     out = capsys.readouterr().out
     assert "policy engine ISA" in out and "MuJoCo" in out
+
+
+def test_readme_python_examples_run():
+    """Every ```python block of the README runs as written."""
+    text = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) >= 2
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})

@@ -4,8 +4,9 @@ Shapes (T task groups, P = spec.num_params):
     params      [P] or [T, P]
     trajectory tensors (DiCE): obs [T, B, H, obs_dim], act [T, B, H, act_dim], rewards and mask
                 [T, B, H], baseline [T, H] (time only)
-    sample tensors (J^LR, PPO clip, E-MAML): obs [T, N, obs_dim] or [T, B, H, obs_dim], and
-                act / old_log_prob / advantages / mask with the same leading dims
+    sample tensors (J^LR, PPO clip, E-MAML): obs [T, N, obs_dim] or [T, B, H, obs_dim], act with the
+                same leading dims, old_log_prob / advantages / mask [T, N] or [T, B, H] (or
+                [T, B·H], e.g. straight from log_prob on flattened samples)
     v           [P] or [T, P]
 Objectives return [T], gradients and HVPs [T, P]: sums over each group's samples or trajectories
 (the algorithms apply their own scaling, e.g. the papers' code's mean over all N·H steps).
@@ -38,6 +39,9 @@ class _Estimator:
         shapes = [(None, None, None, None)] if trajectories else [(None, None, None), (None, None, None, None)]
         check_tensor(fn, "obs", obs, shapes, None, None, dims)
         T, batch = obs.shape[0], tuple(obs.shape[1:-1])
+        n_flat = 1
+        for b in batch:
+            n_flat *= b
         lead = "[" + ", ".join(map(str, (T, *batch)))
         check_tensor(fn, "act", act, [(T, *batch, None)], obs.dtype, obs.device, lead + ", act_dim]")
         self.T, self.batch = T, batch
@@ -47,16 +51,18 @@ class _Estimator:
                 flat[name] = None
                 continue
             if name == "mask":
+                if not trajectories and isinstance(x, torch.Tensor) and len(batch) == 2 and \
+                        tuple(x.shape) == (T, n_flat):
+                    x = x.reshape(T, *batch)
                 x = as_mask(fn, x, (T, *batch), obs.dtype, obs.device, prefix=trajectories)
             else:
-                check_tensor(fn, name, x, [(T, *batch)], obs.dtype, obs.device, lead + "]")
+                shapes = [(T, *batch)] if len(batch) == 1 else [(T, *batch), (T, n_flat)]
+                doc = "[T, N]" if len(batch) == 1 else "[T, B, H] or [T, B·H]"
+                check_tensor(fn, name, x, shapes, obs.dtype, obs.device, doc)
                 check_finite(fn, name, x)
             flat[name] = x.reshape(T, -1)
         self.flat = flat
-        N = 1
-        for b in batch:
-            N *= b
-        self.N = N
+        self.N = N = n_flat
         self.policy = _Inputs(fn, spec, params, obs.reshape(T, N, obs.shape[-1]), act=act.reshape(T, N, act.shape[-1]),
                               v=v)
         self.spec, self.params, self.v = spec, params, v
