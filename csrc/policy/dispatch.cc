@@ -11,8 +11,8 @@ namespace metarl {
 
 #define METARL_DECLARE_ISA(ns)                                 \
   namespace ns {                                               \
-  void run(const PolicyCall<float>& call, ThreadPool& pool);   \
-  void run(const PolicyCall<double>& call, ThreadPool& pool);  \
+  void run(const PolicyCall<float>& call, ThreadPool* pool);   \
+  void run(const PolicyCall<double>& call, ThreadPool* pool);  \
   }
 #ifdef METARL_HAVE_ISA_AVX512
 METARL_DECLARE_ISA(isa_avx512)
@@ -100,25 +100,33 @@ void validate(const PolicyCall<T>& c) {
   }
 }
 
+// pool == nullptr: run every work item on the calling thread.
 template <typename T>
-void run_impl(const PolicyCall<T>& call) {
+void run_impl(const PolicyCall<T>& call, ThreadPool* pool) {
   validate(call);
-  std::shared_ptr<ThreadPool> pool = ThreadPool::global();
   switch (current_isa()) {
 #ifdef METARL_HAVE_ISA_AVX512
-    case Isa::kAvx512: isa_avx512::run(call, *pool); return;
+    case Isa::kAvx512: isa_avx512::run(call, pool); return;
 #endif
 #ifdef METARL_HAVE_ISA_AVX2
-    case Isa::kAvx2: isa_avx2::run(call, *pool); return;
+    case Isa::kAvx2: isa_avx2::run(call, pool); return;
 #endif
-    default: isa_generic::run(call, *pool); return;
+    default: isa_generic::run(call, pool); return;
   }
+}
+
+template <typename T>
+void run_pooled(const PolicyCall<T>& call) {
+  std::shared_ptr<ThreadPool> pool = ThreadPool::global();
+  run_impl(call, pool.get());
 }
 
 }  // namespace
 
-void run_policy_kernel(const PolicyCall<float>& call) { run_impl(call); }
-void run_policy_kernel(const PolicyCall<double>& call) { run_impl(call); }
+void run_policy_kernel(const PolicyCall<float>& call) { run_pooled(call); }
+void run_policy_kernel(const PolicyCall<double>& call) { run_pooled(call); }
+void run_policy_kernel_serial(const PolicyCall<float>& call) { run_impl(call, nullptr); }
+void run_policy_kernel_serial(const PolicyCall<double>& call) { run_impl(call, nullptr); }
 
 const char* policy_isa() { return kIsaNames[int(current_isa())]; }
 

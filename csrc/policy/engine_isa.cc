@@ -364,11 +364,16 @@ class Engine {
     chunks_ = chunks_per_task(c.num_tasks, c.num_samples);
   }
 
-  void run(ThreadPool& pool) {
+  // pool == nullptr runs the work items in order on the calling thread (same results).
+  void run(ThreadPool* pool) {
     const int64_t units = c_.num_tasks * chunks_;
     if (tr_.vector_out) partial_.assign(size_t(units) * P_, 0.0);
     if (c_.op == PolicyOp::kKl) partial_.assign(size_t(units), 0.0);
-    pool.parallel_for(units, [this](int64_t u, int) { run_unit(u / chunks_, u % chunks_); });
+    if (pool) {
+      pool->parallel_for(units, [this](int64_t u, int) { run_unit(u / chunks_, u % chunks_); });
+    } else {
+      for (int64_t u = 0; u < units; ++u) run_unit(u / chunks_, u % chunks_);
+    }
     finish();
   }
 
@@ -709,8 +714,8 @@ class Engine {
 
 }  // namespace
 
-void run(const PolicyCall<float>& call, ThreadPool& pool) { Engine<float>(call).run(pool); }
-void run(const PolicyCall<double>& call, ThreadPool& pool) { Engine<double>(call).run(pool); }
+void run(const PolicyCall<float>& call, ThreadPool* pool) { Engine<float>(call).run(pool); }
+void run(const PolicyCall<double>& call, ThreadPool* pool) { Engine<double>(call).run(pool); }
 
 }  // namespace METARL_ISA_NAMESPACE
 }  // namespace metarl

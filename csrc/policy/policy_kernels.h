@@ -68,6 +68,11 @@ struct PolicyCall {
 // CPU (or the one forced by set_policy_isa). Throws std::invalid_argument on a bad call.
 void run_policy_kernel(const PolicyCall<float>& call);
 void run_policy_kernel(const PolicyCall<double>& call);
+// The same on the calling thread only, for callers that already run inside a pool worker (the
+// samplers evaluate the policy for their own environments). Results are bit-identical to the
+// pooled call.
+void run_policy_kernel_serial(const PolicyCall<float>& call);
+void run_policy_kernel_serial(const PolicyCall<double>& call);
 
 // Instruction-set variants compiled into this build, best first ("avx512", "avx2", "generic"),
 // and the one in use. set_policy_isa("auto") restores the automatic choice; an unknown or

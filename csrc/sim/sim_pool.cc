@@ -1,0 +1,199 @@
+#include "sim/sim_pool.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "common/thread_pool.h"
+#include "policy/policy_kernels.h"
+#include "sim/mujoco_errors.h"
+
+namespace metarl {
+namespace {
+
+mjData* make_data(const mjModel* m) {
+  mjData* d = mj_makeData(m);
+  if (!d) throw MujocoError("mj_makeData failed (out of memory?)");
+  return d;
+}
+
+}  // namespace
+
+SimPool::SimPool(FamilyId family, const std::string& xml_path) {
+  install_mujoco_handlers();
+  char error[1000] = "";
+  model_ = mj_loadXML(xml_path.c_str(), nullptr, error, sizeof(error));
+  if (!model_) throw MujocoError("could not load " + xml_path + ": " + error);
+  try {
+    fm_ = FamilyModel::make(family, model_);
+  } catch (...) {
+    mj_deleteModel(model_);
+    throw;
+  }
+}
+
+SimPool::~SimPool() {
+  for (auto& v : worker_data_)
+    for (mjData* d : v) mj_deleteData(d);
+  for (mjData* d : envs_) mj_deleteData(d);
+  mj_deleteModel(model_);
+}
+
+std::vector<mjData*>& SimPool::worker_data(int worker, int64_t count) {
+  std::vector<mjData*>& v = worker_data_[worker];
+  while (int64_t(v.size()) < count) v.push_back(make_data(model_));
+  return v;
+}
+
+template <typename T>
+void SimPool::rollout(const RolloutCall<T>& c) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  install_mujoco_handlers();
+  const MlpSpec& spec = *c.spec;
+  if (spec.obs_dim != fm_.obs_dim || spec.act_dim != fm_.act_dim)
+    throw std::invalid_argument("rollout: the policy's obs_dim/act_dim do not match the task family");
+  const int od = fm_.obs_dim, ad = fm_.act_dim, ni = num_infos(), td = task_dim();
+  const int64_t B = c.trajs, H = c.horizon;
+  std::shared_ptr<ThreadPool> pool = ThreadPool::global();
+  if (int(worker_data_.size()) < pool->num_threads()) worker_data_.resize(pool->num_threads());
+  // Data for every worker is created here, on the calling thread: mj_makeData may raise a MuJoCo
+  // error, and allocation order then does not depend on scheduling.
+  for (int w = 0; w < pool->num_threads(); ++w) worker_data(w, B);
+  const double* lo = model_->actuator_ctrlrange;
+  const double log_norm = 0.5 * std::log(2.0 * M_PI) * ad;
+  const int64_t ls_off = spec.log_std_offset();
+
+  pool->parallel_for(c.num_tasks, [&](int64_t t, int worker) {
+    std::vector<mjData*>& data = worker_data_[worker];
+    const T* theta = c.params + c.params_stride * t;
+    const double* task = c.tasks + t * td;
+    std::vector<Rng> rng(B);
+    std::vector<char> active(B, 1);
+    std::vector<T> obs_t(size_t(B) * od), mean(size_t(B) * ad);
+    std::vector<double> obs_d(od), native(ad);
+    std::vector<double> std_dev(ad), inv_std(ad);
+    double log_std_sum = 0;
+    for (int j = 0; j < ad; ++j) {
+      const double ls = double(theta[ls_off + j]);
+      std_dev[j] = std::exp(ls);
+      inv_std[j] = std::exp(-ls);
+      log_std_sum += ls;
+    }
+    for (int64_t b = 0; b < B; ++b) {
+      rng[b] = Rng(c.seed, uint64_t(t * B + b));
+      reset_env(fm_, model_, data[b], rng[b]);
+      observe(fm_, model_, data[b], obs_d.data());
+      for (int i = 0; i < od; ++i) obs_t[b * od + i] = T(obs_d[i]);
+    }
+    PolicyCall<T> pc;
+    pc.op = PolicyOp::kMean;
+    pc.spec = &spec;
+    pc.num_tasks = 1;
+    pc.num_samples = B;
+    pc.params = theta;
+    pc.obs = obs_t.data();
+    pc.out = mean.data();
+    int64_t remaining = B;
+    for (int64_t h = 0; h < H && remaining > 0; ++h) {
+      run_policy_kernel_serial(pc);
+      for (int64_t b = 0; b < B; ++b) {
+        if (!active[b]) continue;
+        const int64_t step = (t * B + b) * H + h;
+        T* a_out = c.actions + step * ad;
+        double sq = 0;
+        for (int j = 0; j < ad; ++j) {
+          const double mu = double(mean[b * ad + j]);
+          const T a = c.deterministic ? T(mu) : T(mu + std_dev[j] * rng[b].normal());
+          a_out[j] = a;
+          const double z = (double(a) - mu) * inv_std[j];
+          sq += z * z;
+          // the papers' normalize wrapper: [−s, s] → [lo, hi], then clipped
+          const double l = lo[2 * j], u = lo[2 * j + 1];
+          native[j] = std::min(u, std::max(l, l + (double(a) + c.action_scale) * (u - l) / (2 * c.action_scale)));
+        }
+        std::copy(obs_t.begin() + b * od, obs_t.begin() + (b + 1) * od, c.obs + step * od);
+        const StepOutcome r = step_env(fm_, model_, data[b], task, native.data());
+        if (r.nonfinite) {  // the step is not kept: its reward and next state are meaningless
+          c.nonfinite[t * B + b] = 1;
+          std::fill(c.obs + step * od, c.obs + (step + 1) * od, T(0));
+          std::fill(a_out, a_out + ad, T(0));
+          active[b] = 0;
+          --remaining;
+          continue;
+        }
+        c.log_prob[step] = T(-0.5 * sq - log_std_sum - log_norm);
+        c.rewards[step] = T(r.reward);
+        c.mask[step] = T(1);
+        for (int k = 0; k < ni; ++k) c.infos[step * ni + k] = T(r.infos[k]);
+        c.returns[t * B + b] += r.reward;
+        c.lengths[t * B + b] = int32_t(h + 1);
+        if (r.terminated) {
+          active[b] = 0;
+          --remaining;
+          continue;
+        }
+        observe(fm_, model_, data[b], obs_d.data());
+        for (int i = 0; i < od; ++i) obs_t[b * od + i] = T(obs_d[i]);
+      }
+    }
+  });
+}
+
+void SimPool::resize(int64_t n) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (n < 0) throw std::invalid_argument("resize: n must be >= 0");
+  while (int64_t(envs_.size()) > n) {
+    mj_deleteData(envs_.back());
+    envs_.pop_back();
+  }
+  while (int64_t(envs_.size()) < n) envs_.push_back(make_data(model_));
+  env_rng_.resize(n);
+  env_tasks_.resize(size_t(n) * task_dim(), 0.0);
+}
+
+void SimPool::set_tasks(const double* tasks) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::copy(tasks, tasks + env_tasks_.size(), env_tasks_.begin());
+}
+
+void SimPool::reset(const uint8_t* which, const uint64_t* seeds, double* obs) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  install_mujoco_handlers();
+  const int od = obs_dim();
+  std::shared_ptr<ThreadPool> pool = ThreadPool::global();
+  pool->parallel_for(num_envs(), [&](int64_t i, int) {
+    if (which && !which[i]) return;
+    if (seeds) env_rng_[i] = Rng(seeds[i], 0);
+    reset_env(fm_, model_, envs_[i], env_rng_[i]);
+    observe(fm_, model_, envs_[i], obs + i * od);
+  });
+}
+
+void SimPool::set_state(int64_t i, const double* qpos, const double* qvel, double* obs) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (i < 0 || i >= num_envs()) throw std::out_of_range("set_state: environment index out of range");
+  install_mujoco_handlers();
+  set_env_state(fm_, model_, envs_[i], qpos, qvel);
+  observe(fm_, model_, envs_[i], obs);
+}
+
+void SimPool::step(const double* actions, double* obs, double* rewards, uint8_t* terminated, uint8_t* nonfinite,
+                   double* infos) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  install_mujoco_handlers();
+  const int od = obs_dim(), ad = act_dim(), ni = num_infos(), td = task_dim();
+  std::shared_ptr<ThreadPool> pool = ThreadPool::global();
+  pool->parallel_for(num_envs(), [&](int64_t i, int) {
+    const StepOutcome r = step_env(fm_, model_, envs_[i], env_tasks_.data() + i * td, actions + i * ad);
+    rewards[i] = r.reward;
+    terminated[i] = r.terminated;
+    nonfinite[i] = r.nonfinite;
+    std::copy(r.infos, r.infos + ni, infos + i * ni);
+    observe(fm_, model_, envs_[i], obs + i * od);
+  });
+}
+
+template void SimPool::rollout<float>(const RolloutCall<float>&);
+template void SimPool::rollout<double>(const RolloutCall<double>&);
+
+}  // namespace metarl

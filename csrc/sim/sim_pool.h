@@ -1,0 +1,93 @@
+// A pool of environments of one task family over one MuJoCo model, run on the package thread pool.
+//
+// Two ways to use it:
+//  * rollout(): whole trajectories with the Gaussian MLP policy evaluated inside the worker threads
+//    (no Python per step). Work item = one task group: its B environments advance in lockstep, the
+//    policy mean of all B is one call of the policy engine, then action noise, rescaling,
+//    frame_skip physics steps, reward and termination per environment.
+//  * the step API (resize / set_tasks / reset / step): N environments stepped by the caller, the
+//    backbone of the gymnasium adapters.
+// Every environment draws from its own random stream, seeded by (seed, global environment index),
+// so results are bit-identical whatever the thread count.
+#pragma once
+
+#include <mujoco/mujoco.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "policy/mlp_spec.h"
+#include "sim/random.h"
+#include "sim/task_families.h"
+
+namespace metarl {
+
+template <typename T>
+struct RolloutCall {
+  const MlpSpec* spec = nullptr;
+  const T* params = nullptr;   // [T, P] rows or a shared [P] row
+  int64_t params_stride = 0;
+  const double* tasks = nullptr;  // [T, task_dim]
+  int64_t num_tasks = 0, trajs = 0, horizon = 0;
+  uint64_t seed = 0;
+  bool deterministic = false;
+  double action_scale = 10.0;  // the policy acts in [−s, s]; rescaled to the control range and clipped
+  // Outputs (zero-filled by the caller; only valid steps are written):
+  T* obs = nullptr;       // [T, B, H, obs_dim]
+  T* actions = nullptr;   // [T, B, H, act_dim] (policy scale, before rescaling)
+  T* rewards = nullptr;   // [T, B, H]
+  T* mask = nullptr;      // [T, B, H]
+  T* log_prob = nullptr;  // [T, B, H]
+  T* infos = nullptr;     // [T, B, H, num_infos]
+  int32_t* lengths = nullptr;    // [T, B]
+  double* returns = nullptr;     // [T, B] undiscounted
+  int32_t* nonfinite = nullptr;  // [T, B] 1 where the trajectory ended on a non-finite state
+};
+
+class SimPool {
+ public:
+  // Loads the MJCF file (throws MujocoError with MuJoCo's message on failure).
+  SimPool(FamilyId family, const std::string& xml_path);
+  ~SimPool();
+  SimPool(const SimPool&) = delete;
+  SimPool& operator=(const SimPool&) = delete;
+
+  const FamilyModel& family() const { return fm_; }
+  const mjModel* model() const { return model_; }
+  int obs_dim() const { return fm_.obs_dim; }
+  int act_dim() const { return fm_.act_dim; }
+  int task_dim() const { return fm_.info->task_dim; }
+  int num_infos() const { return int(fm_.info->infos.size()); }
+
+  template <typename T>
+  void rollout(const RolloutCall<T>& call);
+
+  // ---- step API over num_envs() environments
+  void resize(int64_t n);
+  int64_t num_envs() const { return int64_t(envs_.size()); }
+  void set_tasks(const double* tasks);  // [n, task_dim]
+  // Resets environments where which[i] != 0 (which == nullptr: all); seeds [n] reseed their streams
+  // (nullptr: continue them). Writes obs [n, obs_dim] for the reset environments.
+  void reset(const uint8_t* which, const uint64_t* seeds, double* obs);
+  void set_state(int64_t i, const double* qpos, const double* qvel, double* obs);
+  // actions [n, act_dim] in the native control range → obs [n, obs_dim], rewards [n],
+  // terminated [n], nonfinite [n], infos [n, num_infos].
+  void step(const double* actions, double* obs, double* rewards, uint8_t* terminated, uint8_t* nonfinite,
+            double* infos);
+
+ private:
+  std::vector<mjData*>& worker_data(int worker, int64_t count);
+
+  FamilyModel fm_;
+  mjModel* model_ = nullptr;
+  std::mutex mutex_;  // one call at a time per pool (rollout or step API)
+  std::vector<std::vector<mjData*>> worker_data_;
+  std::vector<mjData*> envs_;
+  std::vector<Rng> env_rng_;
+  std::vector<double> env_tasks_;
+};
+
+}  // namespace metarl

@@ -1,0 +1,54 @@
+"""A batch of trajectories as the samplers return it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .tasks import TaskBatch
+
+
+@dataclass
+class Batch:
+    """Trajectories of T task groups × B trajectories × H steps (valid steps first, then zeros).
+
+    obs       [T, B, H, obs_dim]  observation before each action
+    actions   [T, B, H, act_dim]  the policy's actions (policy scale, before rescaling to the controls)
+    rewards   [T, B, H]
+    mask      [T, B, H]           1 on steps taken, 0 after the trajectory ended
+    log_prob  [T, B, H]           log π(a|s) under the sampling policy (the recorded "old" log-probs)
+    infos     {name: [T, B, H]}   per-step diagnostics of the family (e.g. forward_velocity)
+    returns   [T, B] float64      undiscounted return of each trajectory
+    lengths   [T, B] int32        valid steps of each trajectory
+    nonfinite [T, B] bool         trajectories cut short by a non-finite physics state
+    tasks     the TaskBatch the groups were run on (len T)
+    """
+
+    obs: torch.Tensor
+    actions: torch.Tensor
+    rewards: torch.Tensor
+    mask: torch.Tensor
+    log_prob: torch.Tensor
+    infos: dict[str, torch.Tensor]
+    returns: torch.Tensor
+    lengths: torch.Tensor
+    nonfinite: torch.Tensor
+    tasks: TaskBatch
+
+    @property
+    def num_steps(self) -> int:
+        """Environment steps in the batch (valid steps only)."""
+        return int(self.lengths.sum())
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(T, B, H)."""
+        return tuple(self.rewards.shape)
+
+    def mean_return(self) -> float:
+        return float(self.returns.mean())
+
+    def __repr__(self) -> str:
+        T, B, H = self.shape
+        return (f"Batch({self.tasks.family}: T={T} B={B} H={H}, {self.num_steps} steps, "
+                f"mean return {self.mean_return():.3f}, {int(self.nonfinite.sum())} non-finite)")

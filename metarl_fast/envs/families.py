@@ -1,0 +1,214 @@
+"""Task families: task sampling and batched rollouts with the policy evaluated inside C++.
+
+``make(name, **options)`` returns a TaskFamily. Rewards, termination, observations, reset noise,
+frame skips and task distributions follow the papers' code (ProMP's maml_zoo envs; see
+../shared/notes/papers-promp-sgmrl.md A.6). Models are gymnasium's MJCF assets, loaded from the
+installed gymnasium package.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .. import _C
+from ..policies import PolicySpec
+from .batch import Batch
+from .tasks import TaskBatch
+
+
+def _directions_1d(rng: np.random.Generator, n: int) -> np.ndarray:
+    return rng.choice(np.array([-1.0, 1.0]), size=(n, 1))
+
+
+def _velocities(rng: np.random.Generator, n: int) -> np.ndarray:
+    return rng.uniform(0.0, 3.0, size=(n, 1))
+
+
+def _directions_2d(rng: np.random.Generator, n: int) -> np.ndarray:
+    d = rng.normal(size=(n, 2))
+    return d / np.linalg.norm(d, axis=1, keepdims=True)
+
+
+def _goals_disk3(rng: np.random.Generator, n: int) -> np.ndarray:
+    angle = rng.uniform(0.0, 2 * math.pi, size=n)
+    radius = 3.0 * np.sqrt(rng.uniform(0.0, 1.0, size=n))  # uniform on the disk of radius 3
+    return np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=-1)
+
+
+@dataclass(frozen=True)
+class FamilyDef:
+    """What Python knows of a family: its C++ id, task fields, task distribution and documentation."""
+
+    family_id: int
+    fields: tuple[str, ...]
+    sampler: Callable[[np.random.Generator, int], np.ndarray]
+    doc: str
+
+
+_DEFS = {
+    "HalfCheetahRandDirec": FamilyDef(0, ("direction",), _directions_1d,
+                                      "half-cheetah running forward (+1) or backward (−1): d·v_x − 0.05‖a‖² (= FwdBack)"),
+    "HalfCheetahRandVel": FamilyDef(1, ("velocity",), _velocities,
+                                    "half-cheetah at a target velocity v* ~ U(0, 3): −|v_x − v*| − 0.05‖a‖²"),
+    "AntRandDirec": FamilyDef(2, ("direction",), _directions_1d,
+                              "ant forward/backward along x: d·v_x − 0.5‖a‖² − contact + 1; ends when z ∉ [0, 1]"),
+    "AntRandDirec2D": FamilyDef(3, ("dx", "dy"), _directions_2d,
+                                "ant along a random unit direction u: u·v_xy − 0.5‖a‖² − contact + 1"),
+    "AntRandGoal": FamilyDef(4, ("goal_x", "goal_y"), _goals_disk3,
+                             "ant to a goal uniform on the disk of radius 3: −‖xy − g‖₁ − 0.1‖a‖² − contact"),
+}
+FAMILY_NAMES = tuple(_DEFS)
+
+
+def gymnasium_asset(filename: str) -> str:
+    """Path of one of gymnasium's MuJoCo MJCF assets."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("gymnasium")
+    if spec is None or spec.origin is None:
+        raise ImportError("gymnasium is required for the MuJoCo task families (pip install gymnasium)")
+    path = os.path.join(os.path.dirname(spec.origin), "envs", "mujoco", "assets", filename)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"gymnasium asset {filename} not found at {path}")
+    return path
+
+
+@contextlib.contextmanager
+def torch_single_thread():
+    """torch at one thread while C++ samples: its OpenMP workers would otherwise spin on our cores."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+class TaskFamily:
+    """One task family over a pool of MuJoCo environments (see ``make``).
+
+    Attributes: name, obs_dim, act_dim, task_dim, info_names, frame_skip, dt (seconds per env step),
+    action_scale (the policy acts in [−action_scale, action_scale]; actions are rescaled to the
+    model's control range and clipped, as the papers' ``normalize`` wrapper does).
+    """
+
+    def __init__(self, name: str, action_scale: float = 10.0, xml: str | None = None) -> None:
+        if name not in _DEFS:
+            raise ValueError(f"unknown task family {name!r}; valid names: {', '.join(FAMILY_NAMES)}")
+        if isinstance(action_scale, bool) or not isinstance(action_scale, (int, float)) or not (
+                0 < action_scale < math.inf):
+            raise ValueError(f"{name}: action_scale must be a positive number, got {action_scale!r}")
+        self.name = name
+        self.definition = _DEFS[name]
+        info = _C.task_family_info(self.definition.family_id)
+        self.frame_skip = info["frame_skip"]
+        self.info_names = tuple(info["infos"])
+        self.xml_path = xml if xml is not None else gymnasium_asset(info["xml"])
+        self.action_scale = float(action_scale)
+        self._sim = _C.SimPool(self.definition.family_id, self.xml_path)
+        self.obs_dim = self._sim.obs_dim
+        self.act_dim = self._sim.act_dim
+        self.task_dim = self._sim.task_dim
+        self.dt = self._sim.dt
+
+    def __repr__(self) -> str:
+        return (f"TaskFamily({self.name}: obs_dim={self.obs_dim}, act_dim={self.act_dim}, task fields "
+                f"{self.definition.fields}; {self.definition.doc})")
+
+    # ---- tasks
+    def sample_tasks(self, n: int, seed: int | None = None) -> TaskBatch:
+        """n tasks from the family's distribution (numpy Generator seeded by `seed`)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"{self.name}.sample_tasks: n must be a positive int, got {n!r}")
+        rng = np.random.default_rng(seed)
+        return TaskBatch(self.name, self.definition.fields, self.definition.sampler(rng, n))
+
+    def tasks(self, params) -> TaskBatch:
+        """A TaskBatch from explicit task parameters [n, task_dim] (e.g. ``[[1.0], [-1.0]]``)."""
+        return TaskBatch(self.name, self.definition.fields, np.asarray(params, dtype=np.float64))
+
+    def _check_tasks(self, fn: str, tasks) -> TaskBatch:
+        if not isinstance(tasks, TaskBatch):
+            raise TypeError(f"{fn}: tasks must be a TaskBatch (from sample_tasks or tasks()), got {type(tasks).__name__}")
+        if tasks.family != self.name or tasks.fields != self.definition.fields:
+            raise ValueError(f"{fn}: tasks are of family {tasks.family} with fields {tasks.fields}, expected "
+                             f"{self.name} with fields {self.definition.fields}")
+        return tasks
+
+    # ---- sampling
+    def rollout(self, spec: PolicySpec, params: torch.Tensor, tasks: TaskBatch, trajs_per_task: int, horizon: int,
+                seed: int, deterministic: bool = False) -> Batch:
+        """Runs B = trajs_per_task trajectories of `horizon` steps on each of the T tasks.
+
+        Args:
+            spec: the Gaussian MLP policy (obs_dim and act_dim must match the family).
+            params: [P] (one policy for all tasks) or [T, P] (one per task), float32 or float64.
+            tasks: a TaskBatch of this family, len T.
+            trajs_per_task: B ≥ 1.
+            horizon: H ≥ 0 steps (trajectories that terminate earlier are masked).
+            seed: the batch is a function of (seed, params, tasks, B, H) only, whatever the thread
+                count; environment i = t·B + b draws from its own stream.
+            deterministic: act with the policy mean instead of sampling.
+        Returns:
+            Batch with tensors [T, B, H, ...] in params' dtype.
+        """
+        fn = f"{self.name}.rollout"
+        tasks = self._check_tasks(fn, tasks)
+        if not isinstance(spec, PolicySpec):
+            raise TypeError(f"{fn}: spec must be a PolicySpec, got {type(spec).__name__}")
+        if spec.obs_dim != self.obs_dim or spec.act_dim != self.act_dim:
+            raise ValueError(f"{fn}: spec has obs_dim={spec.obs_dim}, act_dim={spec.act_dim} but the family needs "
+                             f"obs_dim={self.obs_dim}, act_dim={self.act_dim}")
+        T, P = len(tasks), spec.num_params
+        if not isinstance(params, torch.Tensor) or params.dtype not in (torch.float32, torch.float64):
+            raise TypeError(f"{fn}: params must be a float32/float64 torch.Tensor of shape [P] or [T, P]")
+        if params.device.type != "cpu":
+            raise ValueError(f"{fn}: params must be on the CPU (the policy runs inside the C++ sampler)")
+        if tuple(params.shape) not in ((P,), (T, P)):
+            raise ValueError(f"{fn}: params must have shape [P] = [{P}] or [T, P] = [{T}, {P}], "
+                             f"got {list(params.shape)}")
+        if not bool(torch.isfinite(params).all()):
+            raise ValueError(f"{fn}: params contain NaN or infinite values")
+        for name, value, low in (("trajs_per_task", trajs_per_task, 1), ("horizon", horizon, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{fn}: {name} must be an int >= {low}, got {value!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"{fn}: seed must be a non-negative int, got {seed!r}")
+        B, H = trajs_per_task, horizon
+        dtype = params.dtype
+        theta = params.detach().contiguous()
+        out = dict(
+            obs=torch.zeros(T, B, H, self.obs_dim, dtype=dtype),
+            actions=torch.zeros(T, B, H, self.act_dim, dtype=dtype),
+            rewards=torch.zeros(T, B, H, dtype=dtype),
+            mask=torch.zeros(T, B, H, dtype=dtype),
+            log_prob=torch.zeros(T, B, H, dtype=dtype),
+        )
+        infos = torch.zeros(T, B, H, len(self.info_names), dtype=dtype)
+        lengths = torch.zeros(T, B, dtype=torch.int32)
+        returns = torch.zeros(T, B, dtype=torch.float64)
+        nonfinite = torch.zeros(T, B, dtype=torch.int32)
+        with torch_single_thread():
+            self._sim.rollout(spec.obs_dim, spec.act_dim, list(spec.hidden), spec.activation_code, theta.numpy(),
+                              theta.dim() == 2, tasks.params, B, H, int(seed), bool(deterministic),
+                              self.action_scale, *(x.numpy() for x in out.values()), infos.numpy(), lengths.numpy(),
+                              returns.numpy(), nonfinite.numpy())
+        return Batch(**out, infos={k: infos[..., i] for i, k in enumerate(self.info_names)}, returns=returns,
+                     lengths=lengths, nonfinite=nonfinite.bool(), tasks=tasks)
+
+
+def make(name: str, **options) -> TaskFamily:
+    """The task family `name` (one of FAMILY_NAMES). Options: action_scale (default 10, the papers'
+    normalize wrapper), xml (a replacement MJCF path)."""
+    if name not in _DEFS:
+        raise ValueError(f"unknown task family {name!r}; valid names: {', '.join(FAMILY_NAMES)}")
+    unknown = set(options) - {"action_scale", "xml"}
+    if unknown:
+        raise ValueError(f"make({name!r}): unknown options {sorted(unknown)}; valid: action_scale, xml")
+    return TaskFamily(name, **options)
