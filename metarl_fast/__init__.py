@@ -43,8 +43,11 @@ def get_num_threads() -> int:
 from .policies import GaussianMLPPolicy, PolicySpec, TabularSoftmaxPolicy  # noqa: E402
 from . import kernels, reference  # noqa: E402
 
+MujocoError = _C.MujocoError  # a MuJoCo error raised inside the simulator (e.g. in a worker thread)
+
 __all__ = [
     "GaussianMLPPolicy",
+    "MujocoError",
     "PolicySpec",
     "TabularSoftmaxPolicy",
     "get_num_threads",

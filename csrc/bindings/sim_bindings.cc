@@ -79,8 +79,7 @@ void def_rollout(py::class_<SimPool>& cls) {
 }  // namespace
 
 void bind_sim(py::module_& m) {
-  static py::exception<MujocoError> mujoco_error(m, "MujocoError", PyExc_RuntimeError);
-  (void)mujoco_error;
+  py::register_exception<MujocoError>(m, "MujocoError", PyExc_RuntimeError);
   m.def("task_family_names", [] {
     std::vector<std::string> names;
     for (int i = 0;; ++i) {

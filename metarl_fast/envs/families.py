@@ -48,19 +48,20 @@ class FamilyDef:
     family_id: int
     fields: tuple[str, ...]
     sampler: Callable[[np.random.Generator, int], np.ndarray]
+    horizon: int  # the papers' max_path_length (digest A.7)
     doc: str
 
 
 _DEFS = {
-    "HalfCheetahRandDirec": FamilyDef(0, ("direction",), _directions_1d,
+    "HalfCheetahRandDirec": FamilyDef(0, ("direction",), _directions_1d, 100,
                                       "half-cheetah running forward (+1) or backward (−1): d·v_x − 0.05‖a‖² (= FwdBack)"),
-    "HalfCheetahRandVel": FamilyDef(1, ("velocity",), _velocities,
+    "HalfCheetahRandVel": FamilyDef(1, ("velocity",), _velocities, 100,
                                     "half-cheetah at a target velocity v* ~ U(0, 3): −|v_x − v*| − 0.05‖a‖²"),
-    "AntRandDirec": FamilyDef(2, ("direction",), _directions_1d,
+    "AntRandDirec": FamilyDef(2, ("direction",), _directions_1d, 200,
                               "ant forward/backward along x: d·v_x − 0.5‖a‖² − contact + 1; ends when z ∉ [0, 1]"),
-    "AntRandDirec2D": FamilyDef(3, ("dx", "dy"), _directions_2d,
+    "AntRandDirec2D": FamilyDef(3, ("dx", "dy"), _directions_2d, 200,
                                 "ant along a random unit direction u: u·v_xy − 0.5‖a‖² − contact + 1"),
-    "AntRandGoal": FamilyDef(4, ("goal_x", "goal_y"), _goals_disk3,
+    "AntRandGoal": FamilyDef(4, ("goal_x", "goal_y"), _goals_disk3, 200,
                              "ant to a goal uniform on the disk of radius 3: −‖xy − g‖₁ − 0.1‖a‖² − contact"),
 }
 FAMILY_NAMES = tuple(_DEFS)
@@ -109,6 +110,8 @@ class TaskFamily:
         info = _C.task_family_info(self.definition.family_id)
         self.frame_skip = info["frame_skip"]
         self.info_names = tuple(info["infos"])
+        if xml is not None and not os.path.isfile(xml):
+            raise FileNotFoundError(f"{name}: xml={xml!r} is not a file")
         self.xml_path = xml if xml is not None else gymnasium_asset(info["xml"])
         self.action_scale = float(action_scale)
         self._sim = _C.SimPool(self.definition.family_id, self.xml_path)
@@ -116,6 +119,8 @@ class TaskFamily:
         self.act_dim = self._sim.act_dim
         self.task_dim = self._sim.task_dim
         self.dt = self._sim.dt
+        self.default_horizon = self.definition.horizon
+        self.ctrl_range = np.array(self._sim.ctrl_range)  # [act_dim, 2] native control bounds
 
     def __repr__(self) -> str:
         return (f"TaskFamily({self.name}: obs_dim={self.obs_dim}, act_dim={self.act_dim}, task fields "
@@ -201,6 +206,28 @@ class TaskFamily:
                               returns.numpy(), nonfinite.numpy())
         return Batch(**out, infos={k: infos[..., i] for i, k in enumerate(self.info_names)}, returns=returns,
                      lengths=lengths, nonfinite=nonfinite.bool(), tasks=tasks)
+
+
+    # ---- gymnasium interoperability
+    def gym_env(self, task=None, max_episode_steps: int | None = None):
+        """A gymnasium.Env over one environment of this family (native control-range actions).
+
+        task: a TaskBatch of length 1, task parameters [task_dim], or None (sampled at each reset
+        from the family's distribution with the reset seed)."""
+        from .gym_adapters import FamilyEnv
+
+        return FamilyEnv(self, task, max_episode_steps)
+
+    def vector_env(self, num_envs: int, tasks: TaskBatch | None = None, max_episode_steps: int | None = None):
+        """A gymnasium VectorEnv of num_envs environments stepped together in C++ (autoreset mode
+        NEXT_STEP); ``set_tasks(tasks)`` assigns one task per environment."""
+        from .gym_adapters import FamilyVectorEnv
+
+        return FamilyVectorEnv(self, num_envs, tasks, max_episode_steps)
+
+    def new_pool(self):
+        """A fresh C++ environment pool of this family (the adapters' backend)."""
+        return _C.SimPool(self.definition.family_id, self.xml_path)
 
 
 def make(name: str, **options) -> TaskFamily:

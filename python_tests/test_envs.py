@@ -1,0 +1,313 @@
+"""Task families: alignment with gymnasium's MuJoCo envs, determinism, the recorded log-probs,
+task distributions, error handling and bad input."""
+import math
+import re
+
+import gymnasium
+import numpy as np
+import pytest
+import torch
+
+import metarl_fast
+from metarl_fast import envs, kernels
+
+STEPS = 100
+
+
+def _rel_close(a, b, tol=1e-6):
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    assert np.all(np.abs(a - b) <= tol * np.maximum(1.0, np.abs(b))), np.max(np.abs(a - b))
+
+
+def _run_aligned(family_name, task, gym_id, gym_kwargs, compare):
+    """Same start state and actions in our env and gymnasium's; compare(step, ours, theirs) each step,
+    ours/theirs = (obs, reward, terminated, info); theirs also carries gymnasium's env last."""
+    family = envs.make(family_name)
+    ours = family.gym_env(task)
+    ours.reset(seed=0)
+    theirs = gymnasium.make(gym_id, **gym_kwargs).unwrapped
+    theirs.reset(seed=1)
+    qpos, qvel = theirs.data.qpos.copy(), theirs.data.qvel.copy()
+    ours.set_state(qpos, qvel)
+    rng = np.random.default_rng(3)
+    low, high = theirs.action_space.low, theirs.action_space.high
+    for step in range(STEPS):
+        a = rng.uniform(low, high)
+        o1, r1, t1, _, i1 = ours.step(a)
+        o2, r2, t2, _, i2 = theirs.step(a)
+        compare(step, (o1, r1, t1, i1), (o2, r2, t2, i2, theirs))
+        if t1 or t2:
+            assert t1 == t2
+            break
+
+
+@pytest.mark.parametrize("direction", [1.0, -1.0])
+def test_half_cheetah_rand_direc_aligns_with_gymnasium(direction):
+    def compare(step, ours, theirs):
+        o1, r1, _, i1 = ours
+        o2, r2, _, i2, _ = theirs
+        _rel_close(o1, o2)
+        _rel_close(i1["forward_velocity"], i2["x_velocity"])
+        _rel_close(i1["reward_ctrl"], i2["reward_ctrl"])
+        _rel_close(i1["reward_run"], direction * i2["x_velocity"])
+        _rel_close(r1, direction * i2["x_velocity"] + i2["reward_ctrl"])
+
+    _run_aligned("HalfCheetahRandDirec", [direction], "HalfCheetah-v5", dict(ctrl_cost_weight=0.05), compare)
+
+
+def test_half_cheetah_rand_vel_aligns_with_gymnasium():
+    target = 1.7
+
+    def compare(step, ours, theirs):
+        o1, r1, _, i1 = ours
+        o2, _, _, i2, _ = theirs
+        _rel_close(o1, o2)
+        _rel_close(r1, -abs(i2["x_velocity"] - target) + i2["reward_ctrl"])
+
+    _run_aligned("HalfCheetahRandVel", [target], "HalfCheetah-v5", dict(ctrl_cost_weight=0.05), compare)
+
+
+ANT_GYM = dict(ctrl_cost_weight=0.5, contact_cost_weight=5e-4, healthy_reward=1.0, healthy_z_range=(0.0, 1.0),
+               include_cfrc_ext_in_observation=True)
+
+
+def _ant_obs_compare(o1, o2, n_qpos):
+    """Ours: [qpos part, qvel, clip(cfrc_ext) of all 14 bodies]; gymnasium v5 drops the world body's."""
+    head = n_qpos + 14
+    _rel_close(o1[:head], o2[:head])
+    assert np.all(o1[head:head + 6] == 0)  # the world body feels no external force
+    _rel_close(o1[head + 6:], o2[head:])
+
+
+def test_ant_rand_direc_aligns_with_gymnasium():
+    def compare(step, ours, theirs):
+        o1, r1, _, i1 = ours
+        o2, r2, _, i2, _ = theirs
+        _ant_obs_compare(o1, o2, 13)
+        for k in ("reward_forward", "reward_ctrl", "reward_contact"):
+            _rel_close(i1[k], i2[k])
+        # The papers' code pays the survive bonus on the terminating step too; gymnasium v5 does not.
+        gap = 1.0 if theirs[2] else 0.0
+        _rel_close(i1["reward_survive"], i2["reward_survive"] + gap)
+        _rel_close(r1, r2 + gap)
+
+    _run_aligned("AntRandDirec", [1.0], "Ant-v5", ANT_GYM, compare)
+
+
+def test_ant_rand_direc_2d_and_goal_align_with_gymnasium():
+    u = np.array([0.6, -0.8])
+
+    def compare_2d(step, ours, theirs):
+        o1, r1, _, i1 = ours
+        o2, _, _, i2, _ = theirs
+        _ant_obs_compare(o1, o2, 13)
+        v = u[0] * i2["x_velocity"] + u[1] * i2["y_velocity"]
+        _rel_close(r1, v + i2["reward_ctrl"] + i2["reward_contact"] + 1.0)
+
+    _run_aligned("AntRandDirec2D", u, "Ant-v5", ANT_GYM, compare_2d)
+    goal = np.array([1.5, -2.0])
+
+    def compare_goal(step, ours, theirs):
+        o1, r1, _, i1 = ours
+        o2, _, _, i2, gym_env = theirs
+        _ant_obs_compare(o1, o2, 15)
+        xy = gym_env.data.body("torso").xpos[:2]  # the papers' get_body_com (gymnasium's info has qpos)
+        ctrl = 0.2 * i2["reward_ctrl"]  # gymnasium's weight here is 0.5, AntRandGoal's 0.1
+        _rel_close(i1["reward_goal"], -np.abs(xy - goal).sum())
+        _rel_close(i1["reward_ctrl"], ctrl)
+        _rel_close(i1["reward_contact"], i2["reward_contact"])
+        _rel_close(r1, -np.abs(xy - goal).sum() + ctrl + i2["reward_contact"])
+
+    _run_aligned("AntRandGoal", goal, "Ant-v5", dict(ANT_GYM, exclude_current_positions_from_observation=False,
+                                                     terminate_when_unhealthy=False), compare_goal)
+
+
+# ---- rollouts ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cheetah():
+    family = envs.make("HalfCheetahRandDirec")
+    spec = metarl_fast.PolicySpec(family.obs_dim, family.act_dim, (32, 32))
+    params = spec.init_params(generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    return family, spec, params
+
+
+def test_rollout_is_deterministic_across_thread_counts(cheetah):
+    family, spec, params = cheetah
+    tasks = family.sample_tasks(5, seed=1)
+    per_task = params + 0.01 * torch.randn(5, spec.num_params, generator=torch.Generator().manual_seed(1),
+                                           dtype=torch.float64)
+    before = metarl_fast.get_num_threads()
+    try:
+        batches = []
+        for n in (1, 2, 3):
+            metarl_fast.set_num_threads(n)
+            batches.append(family.rollout(spec, per_task, tasks, 3, 40, seed=7))
+    finally:
+        metarl_fast.set_num_threads(before)
+    for b in batches[1:]:
+        for name in ("obs", "actions", "rewards", "mask", "log_prob", "returns", "lengths"):
+            assert torch.equal(getattr(b, name), getattr(batches[0], name)), name
+    other = family.rollout(spec, per_task, tasks, 3, 40, seed=8)
+    assert not torch.equal(other.obs, batches[0].obs)
+
+
+def test_rollout_shapes_and_log_probs(cheetah):
+    family, spec, params = cheetah
+    tasks = family.sample_tasks(3, seed=2)
+    for dtype in (torch.float64, torch.float32):
+        b = family.rollout(spec, params.to(dtype), tasks, 4, 25, seed=3)
+        assert b.obs.shape == (3, 4, 25, family.obs_dim) and b.obs.dtype == dtype
+        assert b.actions.shape == (3, 4, 25, family.act_dim)
+        assert set(b.infos) == set(family.info_names)
+        assert b.num_steps == 3 * 4 * 25 and bool((b.mask == 1).all())
+        lp = kernels.log_prob(spec, params.to(dtype), b.obs.flatten(1, 2), b.actions.flatten(1, 2)).reshape(3, 4, 25)
+        tol = 1e-9 if dtype == torch.float64 else 1e-4
+        assert torch.allclose(lp, b.log_prob, rtol=tol, atol=tol)
+        assert torch.allclose(b.returns.to(dtype), b.rewards.sum(-1), rtol=1e-5)
+
+
+def test_deterministic_zero_policy_matches_a_gymnasium_loop(cheetah):
+    family, spec, _ = cheetah
+    zero = torch.zeros(spec.num_params, dtype=torch.float64)
+    tasks = family.tasks([[1.0], [-1.0]])
+    b = family.rollout(spec, zero, tasks, 2, 60, seed=5, deterministic=True)
+    assert torch.equal(b.actions, torch.zeros_like(b.actions))
+    gym_env = gymnasium.make("HalfCheetah-v5", ctrl_cost_weight=0.05).unwrapped
+    for t, d in enumerate((1.0, -1.0)):
+        for j in range(2):
+            gym_env.reset(seed=0)
+            o0 = b.obs[t, j, 0].numpy()
+            qpos = np.concatenate([[0.0], o0[:8]])  # HalfCheetah does not observe x; its dynamics do not depend on it
+            gym_env.set_state(qpos, o0[8:])
+            for h in range(60):
+                _rel_close(b.obs[t, j, h].numpy(), gym_env._get_obs())
+                _, _, _, _, info = gym_env.step(np.zeros(6))
+                _rel_close(b.rewards[t, j, h].item(), d * info["x_velocity"])
+
+
+def test_ant_trajectories_terminate_and_are_masked():
+    family = envs.make("AntRandDirec")
+    spec = metarl_fast.PolicySpec(family.obs_dim, family.act_dim, (16,))
+    params = spec.init_params(init_std=3.0, generator=torch.Generator().manual_seed(0))
+    b = family.rollout(spec, params, family.sample_tasks(4, seed=0), 5, 200, seed=0)
+    lengths = b.lengths
+    assert bool((lengths <= 200).all()) and bool((lengths >= 1).all())
+    steps = torch.arange(200)
+    assert torch.equal(b.mask, (steps < lengths.unsqueeze(-1)).to(b.mask.dtype))
+    assert bool((b.obs[b.mask == 0] == 0).all())
+
+
+def test_nonfinite_states_end_only_their_trajectory(tmp_path):
+    src = open(envs.gymnasium_asset("half_cheetah.xml")).read()
+    unstable = tmp_path / "unstable.xml"
+    unstable.write_text(re.sub(r'timestep="[0-9.]+"', 'timestep="0.3"', src))
+    family = envs.make("HalfCheetahRandDirec", xml=str(unstable))
+    spec = metarl_fast.PolicySpec(family.obs_dim, family.act_dim, (8,))
+    b = family.rollout(spec, spec.init_params(), family.sample_tasks(3, seed=0), 2, 30, seed=0)
+    assert bool(b.nonfinite.all())
+    assert bool(torch.isfinite(b.obs).all()) and bool(torch.isfinite(b.rewards).all())
+    assert bool((b.lengths < 30).all())
+    # a normal family still works afterwards
+    good = envs.make("HalfCheetahRandDirec")
+    assert good.rollout(spec, spec.init_params(), good.sample_tasks(2, seed=0), 2, 10, seed=0).num_steps == 40
+
+
+def test_mujoco_error_in_a_worker_surfaces_and_the_pool_survives(tmp_path):
+    src = open(envs.gymnasium_asset("half_cheetah.xml")).read()
+    small = tmp_path / "small_stack.xml"
+    small.write_text(src.replace("<option", '<size memory="3K"/>\n  <option', 1))
+    family = envs.make("HalfCheetahRandDirec", xml=str(small))
+    spec = metarl_fast.PolicySpec(family.obs_dim, family.act_dim, (8,))
+    with pytest.raises(metarl_fast.MujocoError, match="stack"):
+        family.rollout(spec, spec.init_params(), family.sample_tasks(4, seed=0), 3, 50, seed=0)
+    good = envs.make("HalfCheetahRandDirec")
+    b = good.rollout(spec, spec.init_params(), good.sample_tasks(4, seed=0), 3, 50, seed=0)
+    assert b.num_steps == 4 * 3 * 50
+    assert kernels.score_vjp(spec, spec.init_params(), b.obs.flatten(1, 2), b.actions.flatten(1, 2),
+                             b.rewards.flatten(1)).shape == (4, spec.num_params)
+
+
+# ---- task distributions --------------------------------------------------------------------------
+
+def test_task_distributions():
+    n = 20000
+    d = envs.make("HalfCheetahRandDirec").sample_tasks(n, seed=0).params[:, 0]
+    assert set(np.unique(d)) == {-1.0, 1.0} and abs((d > 0).mean() - 0.5) < 4 * 0.5 / math.sqrt(n)
+    v = envs.make("HalfCheetahRandVel").sample_tasks(n, seed=1).params[:, 0]
+    assert v.min() >= 0 and v.max() <= 3 and abs(v.mean() - 1.5) < 4 * math.sqrt(0.75 / n)
+    assert abs((v < 1.0).mean() - 1 / 3) < 0.02
+    u = envs.make("AntRandDirec2D").sample_tasks(n, seed=2).params
+    np.testing.assert_allclose(np.linalg.norm(u, axis=1), 1.0, atol=1e-12)
+    angle = np.arctan2(u[:, 1], u[:, 0])
+    hist = np.histogram(angle, bins=8, range=(-math.pi, math.pi))[0] / n
+    assert np.all(np.abs(hist - 1 / 8) < 0.02)
+    g = envs.make("AntRandGoal").sample_tasks(n, seed=3).params
+    r = np.linalg.norm(g, axis=1)
+    assert r.max() <= 3.0
+    for q in (0.5, 1.5, 2.5):  # uniform on the disk: P(r ≤ q) = (q/3)²
+        assert abs((r <= q).mean() - (q / 3) ** 2) < 0.02
+    assert abs(np.cos(np.arctan2(g[:, 1], g[:, 0])).mean()) < 0.03
+
+
+def test_task_batch_is_serialisable_and_printable():
+    family = envs.make("AntRandGoal")
+    tasks = family.sample_tasks(6, seed=4)
+    again = envs.TaskBatch.from_dict(tasks.to_dict())
+    assert again == tasks and len(tasks[2:4]) == 2
+    assert "AntRandGoal" in repr(tasks) and "goal_x" in repr(tasks)
+    assert family.sample_tasks(6, seed=4) == tasks and family.sample_tasks(6, seed=5) != tasks
+
+
+# ---- gymnasium adapters --------------------------------------------------------------------------
+
+def test_registered_with_gymnasium_and_vector_env_autoresets():
+    env = gymnasium.make("metarl_fast/HalfCheetahRandDirec-v0")
+    obs, info = env.reset(seed=0)
+    assert obs.shape == (17,) and "task" in info
+    family = envs.make("AntRandGoal")
+    venv = family.vector_env(3, family.sample_tasks(3, seed=0), max_episode_steps=4)
+    assert venv.metadata["autoreset_mode"] == gymnasium.vector.AutoresetMode.NEXT_STEP
+    venv.reset(seed=0)
+    truncated_seen = False
+    for k in range(6):
+        obs, rew, term, trunc, info = venv.step(np.zeros((3, family.act_dim)))
+        if k == 3:
+            assert trunc.all()
+            truncated_seen = True
+        if k == 4:
+            assert np.all(rew == 0)  # the autoreset step
+    assert truncated_seen
+    venv.set_tasks(family.sample_tasks(3, seed=1))
+
+
+# ---- bad input -----------------------------------------------------------------------------------
+
+def test_bad_input_is_rejected(cheetah):
+    family, spec, params = cheetah
+    tasks = family.sample_tasks(2, seed=0)
+    with pytest.raises(ValueError, match="valid names.*HalfCheetahRandDirec"):
+        envs.make("HalfCheetahFlying")
+    with pytest.raises(ValueError, match="unknown options"):
+        envs.make("HalfCheetahRandDirec", frame_skip=3)
+    with pytest.raises(ValueError, match="params must have shape"):
+        family.rollout(spec, params[:-1], tasks, 2, 10, seed=0)
+    with pytest.raises(ValueError, match="params contain NaN"):
+        family.rollout(spec, params * float("nan"), tasks, 2, 10, seed=0)
+    with pytest.raises(ValueError, match="horizon"):
+        family.rollout(spec, params, tasks, 2, -1, seed=0)
+    with pytest.raises(ValueError, match="obs_dim"):
+        family.rollout(metarl_fast.PolicySpec(5, 6), torch.zeros(metarl_fast.PolicySpec(5, 6).num_params), tasks, 2,
+                       10, seed=0)
+    with pytest.raises(ValueError, match="family"):
+        family.rollout(spec, params, envs.make("AntRandGoal").sample_tasks(2, seed=0), 2, 10, seed=0)
+    with pytest.raises(ValueError, match="params must be \\[n, 1\\]"):
+        family.tasks([[1.0, 2.0]])
+    env = family.gym_env([1.0])
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="NaN"):
+        env.step(np.full(6, np.nan))
+    with pytest.raises(ValueError, match="action must have shape"):
+        env.step(np.zeros(5))
+    with pytest.raises(FileNotFoundError, match="xml"):
+        envs.make("HalfCheetahRandDirec", xml="/nonexistent/model.xml")
