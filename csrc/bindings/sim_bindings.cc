@@ -114,6 +114,15 @@ void bind_sim(py::module_& m) {
         return r;
       })
       .def_property_readonly("num_envs", &SimPool::num_envs)
+      .def("raw_physics", [](SimPool& p, int64_t num_envs, int64_t steps, uint64_t seed,
+                             const std::optional<Arr<double>>& controls, const std::optional<Arr<int32_t>>& lengths) {
+        if (num_envs < 1 || steps < 0) throw std::invalid_argument("raw_physics: need num_envs >= 1, steps >= 0");
+        require_size("raw_physics", "controls", controls, num_envs * steps * p.act_dim(), false);
+        require_size("raw_physics", "lengths", lengths, num_envs, false);
+        py::gil_scoped_release r;
+        p.raw_physics(num_envs, steps, seed, ptr_or_null(controls), ptr_or_null(lengths));
+      }, py::arg("num_envs"), py::arg("steps"), py::arg("seed") = 0, py::arg("controls").noconvert() = py::none(),
+         py::arg("lengths").noconvert() = py::none())
       .def("resize", [](SimPool& p, int64_t n) { py::gil_scoped_release r; p.resize(n); }, py::arg("n"))
       .def("set_tasks", [](SimPool& p, const Arr<double>& tasks) {
         require_size("set_tasks", "tasks", tasks, p.num_envs() * p.task_dim());

@@ -122,12 +122,14 @@ inline void matmul_block(int K, const T* X, int ldx, const T* Wp, int ldw, T* Y,
     for (int r = 0; r < RN; ++r) vstore(Y + (s0 + i) * ldy + n0 + r * W, acc[i][r]);
 }
 
-// Y[s][0:NP] = init + Σ_k X[s][k] Wp[k][0:NP] for s < kTile; NP a multiple of the vector width.
+// Y[s][0:NP] = init + Σ_k X[s][k] Wp[k][0:NP] for s < nrows (a multiple of kRowBlock, default the
+// whole tile); NP a multiple of the vector width.
 template <typename T>
-void tile_matmul(int K, const T* X, int ldx, const T* Wp, int NP, T* Y, const T* bias, Init init) {
+void tile_matmul(int K, const T* X, int ldx, const T* Wp, int NP, T* Y, const T* bias, Init init,
+                 int nrows = kTile) {
   constexpr int W = Simd<T>::kWidth;
   const int nv = NP / W;
-  for (int s0 = 0; s0 < kTile; s0 += kRowBlock) {
+  for (int s0 = 0; s0 < nrows; s0 += kRowBlock) {
     int v0 = 0;
     for (; v0 + kMaxVecBlock <= nv; v0 += kMaxVecBlock)
       matmul_block<T, kMaxVecBlock>(K, X, ldx, Wp, NP, Y, NP, bias, init, s0, v0 * W);
@@ -522,11 +524,14 @@ class Engine {
           std::fill(xr, xr + obs_pad, T(0));
         }
       }
-      // ---- forward (and tangent) pass
+      // ---- forward (and tangent) pass. Forward-only ops compute just the rows in use (small
+      // batches: the samplers evaluate a few environments per call); passes that reduce over the
+      // tile need every row defined.
+      const int fwd_rows = tr_.backward || tr_.tangent ? kTile : round_up(rows, kRowBlock);
       for (int l = 0; l < L_; ++l) {
         const LayerGeom& g = geom_[l];
-        tile_matmul<T>(g.in, H[l], width(l), Wf[l], g.out_pad, H[l + 1], Bias[l], Init::kBias);
-        if (l < L_ - 1) activate<T>(act_fn, H[l + 1], kTile * g.out_pad);
+        tile_matmul<T>(g.in, H[l], width(l), Wf[l], g.out_pad, H[l + 1], Bias[l], Init::kBias, fwd_rows);
+        if (l < L_ - 1) activate<T>(act_fn, H[l + 1], fwd_rows * g.out_pad);
         if (tr_.tangent) {
           tile_matmul<T>(g.in, H[l], width(l), Vf[l], g.out_pad, Hd[l + 1], VBias[l], Init::kBias);
           if (l > 0)

@@ -56,20 +56,26 @@ void SimPool::rollout(const RolloutCall<T>& c) {
   const int64_t B = c.trajs, H = c.horizon;
   std::shared_ptr<ThreadPool> pool = ThreadPool::global();
   if (int(worker_data_.size()) < pool->num_threads()) worker_data_.resize(pool->num_threads());
+  // Work item = (task, group of up to kGroup trajectories) in lockstep: one policy call per step for
+  // the group, and a working set of kGroup mjData that stays in the core's cache.
+  const int64_t groups = (B + kRolloutGroup - 1) / kRolloutGroup;
+  const int64_t G = std::min<int64_t>(B, kRolloutGroup);
   // Data for every worker is created here, on the calling thread: mj_makeData may raise a MuJoCo
   // error, and allocation order then does not depend on scheduling.
-  for (int w = 0; w < pool->num_threads(); ++w) worker_data(w, B);
+  for (int w = 0; w < pool->num_threads(); ++w) worker_data(w, G);
   const double* lo = model_->actuator_ctrlrange;
   const double log_norm = 0.5 * std::log(2.0 * M_PI) * ad;
   const int64_t ls_off = spec.log_std_offset();
 
-  pool->parallel_for(c.num_tasks, [&](int64_t t, int worker) {
+  pool->parallel_for(c.num_tasks * groups, [&](int64_t item, int worker) {
+    const int64_t t = item / groups, b0 = (item % groups) * kRolloutGroup;
+    const int64_t n = std::min<int64_t>(kRolloutGroup, B - b0);  // trajectories b0 .. b0+n-1
     std::vector<mjData*>& data = worker_data_[worker];
     const T* theta = c.params + c.params_stride * t;
     const double* task = c.tasks + t * td;
-    std::vector<Rng> rng(B);
-    std::vector<char> active(B, 1);
-    std::vector<T> obs_t(size_t(B) * od), mean(size_t(B) * ad);
+    std::vector<Rng> rng(n);
+    std::vector<char> active(n, 1);
+    std::vector<T> obs_t(size_t(n) * od), mean(size_t(n) * ad);
     std::vector<double> obs_d(od), native(ad);
     std::vector<double> std_dev(ad), inv_std(ad);
     double log_std_sum = 0;
@@ -79,8 +85,8 @@ void SimPool::rollout(const RolloutCall<T>& c) {
       inv_std[j] = std::exp(-ls);
       log_std_sum += ls;
     }
-    for (int64_t b = 0; b < B; ++b) {
-      rng[b] = Rng(c.seed, uint64_t(t * B + b));
+    for (int64_t b = 0; b < n; ++b) {
+      rng[b] = Rng(c.seed, uint64_t(t * B + b0 + b));
       reset_env(fm_, model_, data[b], rng[b]);
       observe(fm_, model_, data[b], obs_d.data());
       for (int i = 0; i < od; ++i) obs_t[b * od + i] = T(obs_d[i]);
@@ -89,16 +95,17 @@ void SimPool::rollout(const RolloutCall<T>& c) {
     pc.op = PolicyOp::kMean;
     pc.spec = &spec;
     pc.num_tasks = 1;
-    pc.num_samples = B;
+    pc.num_samples = n;
     pc.params = theta;
     pc.obs = obs_t.data();
     pc.out = mean.data();
-    int64_t remaining = B;
+    int64_t remaining = n;
     for (int64_t h = 0; h < H && remaining > 0; ++h) {
       run_policy_kernel_serial(pc);
-      for (int64_t b = 0; b < B; ++b) {
+      for (int64_t b = 0; b < n; ++b) {
         if (!active[b]) continue;
-        const int64_t step = (t * B + b) * H + h;
+        const int64_t traj = t * B + b0 + b;
+        const int64_t step = traj * H + h;
         T* a_out = c.actions + step * ad;
         double sq = 0;
         for (int j = 0; j < ad; ++j) {
@@ -114,7 +121,7 @@ void SimPool::rollout(const RolloutCall<T>& c) {
         std::copy(obs_t.begin() + b * od, obs_t.begin() + (b + 1) * od, c.obs + step * od);
         const StepOutcome r = step_env(fm_, model_, data[b], task, native.data());
         if (r.nonfinite) {  // the step is not kept: its reward and next state are meaningless
-          c.nonfinite[t * B + b] = 1;
+          c.nonfinite[traj] = 1;
           std::fill(c.obs + step * od, c.obs + (step + 1) * od, T(0));
           std::fill(a_out, a_out + ad, T(0));
           active[b] = 0;
@@ -125,8 +132,8 @@ void SimPool::rollout(const RolloutCall<T>& c) {
         c.rewards[step] = T(r.reward);
         c.mask[step] = T(1);
         for (int k = 0; k < ni; ++k) c.infos[step * ni + k] = T(r.infos[k]);
-        c.returns[t * B + b] += r.reward;
-        c.lengths[t * B + b] = int32_t(h + 1);
+        c.returns[traj] += r.reward;
+        c.lengths[traj] = int32_t(h + 1);
         if (r.terminated) {
           active[b] = 0;
           --remaining;
@@ -135,6 +142,28 @@ void SimPool::rollout(const RolloutCall<T>& c) {
         observe(fm_, model_, data[b], obs_d.data());
         for (int i = 0; i < od; ++i) obs_t[b * od + i] = T(obs_d[i]);
       }
+    }
+  });
+}
+
+void SimPool::raw_physics(int64_t num_envs, int64_t steps, uint64_t seed, const double* controls,
+                          const int32_t* lengths) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  install_mujoco_handlers();
+  std::shared_ptr<ThreadPool> pool = ThreadPool::global();
+  if (int(worker_data_.size()) < pool->num_threads()) worker_data_.resize(pool->num_threads());
+  for (int w = 0; w < pool->num_threads(); ++w) worker_data(w, 1);
+  const mjModel* m = model_;
+  pool->parallel_for(num_envs, [&](int64_t i, int worker) {
+    mjData* d = worker_data_[worker][0];
+    Rng rng(seed, uint64_t(i));
+    reset_env(fm_, m, d, rng);
+    const int64_t n_steps = lengths ? std::min<int64_t>(steps, lengths[i]) : steps;
+    for (int64_t s = 0; s < n_steps; ++s) {
+      for (int j = 0; j < m->nu; ++j)
+        d->ctrl[j] = controls ? controls[(i * steps + s) * m->nu + j]
+                              : rng.uniform(m->actuator_ctrlrange[2 * j], m->actuator_ctrlrange[2 * j + 1]);
+      for (int k = 0; k < fm_.info->frame_skip; ++k) mj_step(m, d);
     }
   });
 }

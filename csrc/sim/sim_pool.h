@@ -2,9 +2,9 @@
 //
 // Two ways to use it:
 //  * rollout(): whole trajectories with the Gaussian MLP policy evaluated inside the worker threads
-//    (no Python per step). Work item = one task group: its B environments advance in lockstep, the
-//    policy mean of all B is one call of the policy engine, then action noise, rescaling,
-//    frame_skip physics steps, reward and termination per environment.
+//    (no Python per step). Work item = up to kRolloutGroup trajectories of one task advancing in
+//    lockstep: the policy mean of the group is one call of the policy engine, then action noise,
+//    rescaling, frame_skip physics steps, reward and termination per environment.
 //  * the step API (resize / set_tasks / reset / step): N environments stepped by the caller, the
 //    backbone of the gymnasium adapters.
 // Every environment draws from its own random stream, seeded by (seed, global environment index),
@@ -24,6 +24,10 @@
 #include "sim/task_families.h"
 
 namespace metarl {
+
+// Trajectories of one task advanced in lockstep by one worker (one policy call per step for them).
+// Small enough that their mjData stay in the core's L2 cache, large enough to amortise a call.
+constexpr int64_t kRolloutGroup = 8;
 
 template <typename T>
 struct RolloutCall {
@@ -64,6 +68,14 @@ class SimPool {
 
   template <typename T>
   void rollout(const RolloutCall<T>& call);
+
+  // The physics limit of a rollout, for benchmarks: num_envs environments, each reset as rollout()
+  // resets environment i (same seed and stream) and then stepped `steps` × frame_skip times with
+  // the given controls [num_envs, steps, nu] in the native range (e.g. a rollout's actions,
+  // rescaled: the same trajectories), or uniform random ones when controls is null; lengths
+  // [num_envs] (or null: all `steps`) stops each environment where its trajectory ended. No
+  // policy, observations or rewards; same thread pool.
+  void raw_physics(int64_t num_envs, int64_t steps, uint64_t seed, const double* controls, const int32_t* lengths);
 
   // ---- step API over num_envs() environments
   void resize(int64_t n);

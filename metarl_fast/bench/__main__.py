@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-SUITES = ("kernels",)
+SUITES = ("kernels", "envs")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,8 +15,9 @@ def main(argv: list[str] | None = None) -> int:
     suite, rest = argv[0], argv[1:]
     if suite == "kernels":
         from .kernels import run
-
-        run(rest)
+    else:
+        from .envs import run
+    run(rest)
     return 0
 
 

@@ -225,6 +225,22 @@ class TaskFamily:
 
         return FamilyVectorEnv(self, num_envs, tasks, max_episode_steps)
 
+    def native_actions(self, actions: torch.Tensor) -> np.ndarray:
+        """Policy-scale actions [..., act_dim] → the controls the simulator applied (rescaled from
+        [−action_scale, action_scale] to the control range and clipped), float64."""
+        a = np.asarray(actions, dtype=np.float64)
+        lo, hi = self.ctrl_range[:, 0], self.ctrl_range[:, 1]
+        s = self.action_scale
+        return np.clip(lo + (a + s) * (hi - lo) / (2 * s), lo, hi)
+
+    def physics_limit(self, batch: Batch, seed: int) -> None:
+        """Replays a rollout's physics alone (same initial states and controls, no policy,
+        observations or rewards) on the same threads: the benchmark's physics limit."""
+        T, B, H = batch.shape
+        controls = np.ascontiguousarray(self.native_actions(batch.actions).reshape(T * B, H, self.act_dim))
+        lengths = np.ascontiguousarray(batch.lengths.numpy().reshape(-1))
+        self._sim.raw_physics(T * B, H, int(seed), controls, lengths)
+
     def new_pool(self):
         """A fresh C++ environment pool of this family (the adapters' backend)."""
         return _C.SimPool(self.definition.family_id, self.xml_path)
