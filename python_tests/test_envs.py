@@ -311,3 +311,154 @@ def test_bad_input_is_rejected(cheetah):
         env.step(np.zeros(5))
     with pytest.raises(FileNotFoundError, match="xml"):
         envs.make("HalfCheetahRandDirec", xml="/nonexistent/model.xml")
+
+
+# ---- Walker, Hopper, Humanoid, RandParams, point families ----------------------------------------
+
+def _planar_compare(direction, frame_skip):
+    def compare(step, ours, theirs):
+        o1, r1, _, i1 = ours
+        o2, r2, t2, i2, _ = theirs
+        _rel_close(o1, o2)
+        gap = 1.0 if t2 else 0.0  # the papers' code pays the alive bonus on the terminating step too
+        _rel_close(r1, direction * i2["x_velocity"] + i2["reward_ctrl"] + i2["reward_survive"] + gap)
+    return compare
+
+
+def test_walker2d_rand_direc_aligns_with_gymnasium():
+    xml = envs.gymnasium_asset("walker2d.xml")  # the papers' model (gymnasium's v5 default is walker2d_v5.xml)
+    for d in (1.0, -1.0):
+        _run_aligned("Walker2DRandDirec", [d], "Walker2d-v5", dict(xml_file=xml, frame_skip=8), _planar_compare(d, 8))
+
+
+def test_rand_params_with_unit_multipliers_align_with_gymnasium():
+    hopper = envs.make("HopperRandParams")
+    _run_aligned("HopperRandParams", np.ones(hopper.task_dim), "Hopper-v5", {}, _planar_compare(1.0, 4))
+    walker = envs.make("Walker2DRandParams")
+    _run_aligned("Walker2DRandParams", np.ones(walker.task_dim), "Walker2d-v5",
+                 dict(xml_file=envs.gymnasium_asset("walker2d.xml"), frame_skip=5), _planar_compare(1.0, 5))
+
+
+def test_rand_params_multipliers_change_the_model_as_rand_param_envs():
+    family = envs.make("HopperRandParams")
+    task = family.sample_tasks(1, seed=3)
+    mult = task.params[0]
+    theirs = gymnasium.make("Hopper-v5").unwrapped
+    theirs.reset(seed=1)
+    m = theirs.model
+    nb, nv, ng = m.nbody, m.nv, m.ngeom
+    m.body_mass[:] *= mult[:nb]
+    m.body_inertia[:] *= mult[nb:4 * nb].reshape(nb, 3)
+    m.dof_damping[:] *= mult[4 * nb:4 * nb + nv]
+    m.geom_friction[:] *= mult[4 * nb + nv:].reshape(ng, 3)
+    ours = family.gym_env(task)
+    ours.reset(seed=0)
+    ours.set_state(theirs.data.qpos.copy(), theirs.data.qvel.copy())
+    rng = np.random.default_rng(0)
+    nominal = envs.make("HopperRandParams").gym_env(np.ones(family.task_dim))
+    nominal.reset(seed=0)
+    nominal.set_state(theirs.data.qpos.copy(), theirs.data.qvel.copy())
+    differs = False
+    for _ in range(30):
+        a = rng.uniform(-1, 1, 3)
+        o1, *_ = ours.step(a)
+        o2, _, t2, _, _ = theirs.step(a)
+        o3, *_ = nominal.step(a)
+        _rel_close(o1, o2)
+        differs = differs or not np.allclose(o1, o3)
+        if t2:
+            break
+    assert differs
+
+
+def test_humanoid_rand_direc_aligns_with_gymnasium():
+    def compare(step, ours, theirs):
+        o1, r1, _, i1 = ours
+        o2, _, t2, i2, gym_env = theirs
+        m = gym_env.model
+        nq, nv, nb = m.nq - 2, m.nv, m.nbody
+        sl = np.cumsum([0, nq, nv, 10 * nb, 6 * nb, nv, 6 * nb])
+        parts1 = [o1[a:b] for a, b in zip(sl[:-1], sl[1:])]
+        gym_sl = np.cumsum([0, nq, nv, 10 * (nb - 1), 6 * (nb - 1), nv - 6, 6 * (nb - 1)])
+        parts2 = [o2[a:b] for a, b in zip(gym_sl[:-1], gym_sl[1:])]
+        _rel_close(parts1[0], parts2[0])
+        _rel_close(parts1[1], parts2[1])
+        _rel_close(parts1[2][10:], parts2[2])  # gymnasium v5 drops the world body's rows
+        _rel_close(parts1[3][6:], parts2[3])
+        _rel_close(parts1[4][6:], parts2[4])   # ... and the free joint's actuator forces
+        _rel_close(parts1[5][6:], parts2[5])
+        _rel_close(i1["reward_linvel"], i2["reward_forward"])
+        _rel_close(i1["reward_quadctrl"], i2["reward_ctrl"])
+        _rel_close(i1["reward_impact"], i2["reward_contact"])
+        _rel_close(r1, i2["reward_forward"] + i2["reward_ctrl"] + i2["reward_contact"] + 5.0)
+
+    _run_aligned("HumanoidRandDirec", [1.0], "Humanoid-v5", {}, compare)
+
+
+def test_rand_params_distribution():
+    family = envs.make("Walker2DRandParams")
+    mult = family.sample_tasks(4000, seed=0).params
+    names = family.definition.fields
+    damping = np.array([n.startswith("dof_damping") for n in names])
+    for base, cols in ((1.5, ~damping), (1.3, damping)):
+        logs = np.log(mult[:, cols]) / np.log(base)
+        assert logs.min() >= -3 and logs.max() <= 3
+        assert abs(logs.mean()) < 0.05 and abs(logs.var() - 3.0) < 0.1  # U(−3, 3): mean 0, variance 3
+    corr = np.corrcoef(np.log(mult[:, :6]).T)
+    assert np.all(np.abs(corr[~np.eye(6, dtype=bool)]) < 0.06)  # elements drawn independently
+
+
+def _point_reference(name, goal, start, actions):
+    """The papers' point envs written out in numpy (ProMP's point_env_2d_corner / _momentum,
+    SG-MRL's 2D navigation)."""
+    corners = np.array([[-2, -2], [2, -2], [-2, 2], [2, 2]], float)
+    pos, vel = np.array(start[:2], float), np.array(start[2:], float) if len(start) > 2 else np.zeros(2)
+    out = []
+    for a in actions:
+        prev = pos.copy()
+        if name == "Point2DNav":
+            pos = np.clip(pos + np.clip(a, -0.1, 0.1), -0.5, 0.5)
+            r = -np.linalg.norm(goal - pos)
+        elif name == "MetaPointEnvCorner":
+            pos = pos + np.clip(a, -0.2, 0.2)
+            d = np.linalg.norm(pos - goal)
+            if np.abs(pos).sum() < 0.5:
+                r = 0.0
+            elif d == min(np.linalg.norm(pos - c) for c in corners):
+                r = np.linalg.norm(prev - goal) - d
+            else:
+                r = 0.0
+        else:
+            vel = vel + np.clip(a, -0.1, 0.1)
+            pos = pos + vel
+            r = max(2 - np.linalg.norm(pos - goal), 0.0)
+        out.append((np.concatenate([pos, vel]) if name == "MetaPointEnvMomentum" else pos.copy(), r))
+    return out
+
+
+@pytest.mark.parametrize("name", ["Point2DNav", "MetaPointEnvCorner", "MetaPointEnvMomentum"])
+def test_point_families_follow_the_papers_code(name):
+    family = envs.make(name)
+    goal = family.sample_tasks(1, seed=2).params[0]
+    env = family.gym_env(goal)
+    obs0, _ = env.reset(seed=0)
+    rng = np.random.default_rng(1)
+    actions = rng.uniform(-0.3, 0.3, size=(60, 2))
+    for (o_ref, r_ref), a in zip(_point_reference(name, goal, obs0, actions), actions):
+        o, r, term, _, _ = env.step(np.clip(a, env.action_space.low, env.action_space.high))
+        _rel_close(o, o_ref, 1e-12)
+        _rel_close(r, r_ref, 1e-12)
+        if term:
+            break
+    spec = metarl_fast.PolicySpec(family.obs_dim, family.act_dim, (8,))
+    b = family.rollout(spec, spec.init_params(), family.sample_tasks(3, seed=0), 4, family.default_horizon, seed=0)
+    assert b.obs.shape[-1] == family.obs_dim and bool(torch.isfinite(b.rewards).all())
+
+
+def test_point_task_distributions():
+    g = envs.make("Point2DNav").sample_tasks(5000, seed=0).params
+    assert g.min() >= -0.5 and g.max() <= 0.5 and np.all(np.abs(g.mean(0)) < 0.02)
+    c = envs.make("MetaPointEnvCorner").sample_tasks(4000, seed=1).params
+    assert set(map(tuple, c)) == {(-2.0, -2.0), (2.0, -2.0), (-2.0, 2.0), (2.0, 2.0)}
+    counts = np.unique(c, axis=0, return_counts=True)[1] / 4000
+    assert np.all(np.abs(counts - 0.25) < 0.03)

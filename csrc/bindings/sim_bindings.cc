@@ -105,12 +105,19 @@ void bind_sim(py::module_& m) {
       .def_property_readonly("act_dim", &SimPool::act_dim)
       .def_property_readonly("task_dim", &SimPool::task_dim)
       .def_property_readonly("num_infos", &SimPool::num_infos)
-      .def_property_readonly("nq", [](const SimPool& p) { return p.model()->nq; })
-      .def_property_readonly("nv", [](const SimPool& p) { return p.model()->nv; })
+      .def_property_readonly("nq", &SimPool::nq)
+      .def_property_readonly("nv", &SimPool::nv)
       .def_property_readonly("dt", [](const SimPool& p) { return p.family().dt; })
+      .def_property_readonly("model_sizes", [](const SimPool& p) {
+        const mjModel* m = p.model();
+        if (!m) return py::dict();
+        return py::dict(py::arg("nbody") = m->nbody, py::arg("nv") = m->nv, py::arg("ngeom") = m->ngeom,
+                        py::arg("nq") = m->nq, py::arg("nu") = m->nu);
+      })
       .def_property_readonly("ctrl_range", [](const SimPool& p) {
         py::array_t<double> r({p.act_dim(), 2});
-        std::copy(p.model()->actuator_ctrlrange, p.model()->actuator_ctrlrange + 2 * p.act_dim(), r.mutable_data());
+        const std::vector<double> range = p.ctrl_range();
+        std::copy(range.begin(), range.end(), r.mutable_data());
         return r;
       })
       .def_property_readonly("num_envs", &SimPool::num_envs)
@@ -137,8 +144,8 @@ void bind_sim(py::module_& m) {
         p.reset(ptr_or_null(which), ptr_or_null(seeds), obs.mutable_data());
       }, py::arg("which").noconvert().none(true), py::arg("seeds").noconvert().none(true), py::arg("obs").noconvert())
       .def("set_state", [](SimPool& p, int64_t i, const Arr<double>& qpos, const Arr<double>& qvel, Arr<double> obs) {
-        require_size("set_state", "qpos", qpos, p.model()->nq);
-        require_size("set_state", "qvel", qvel, p.model()->nv);
+        require_size("set_state", "qpos", qpos, p.nq());
+        require_size("set_state", "qvel", qvel, p.nv());
         require_size("set_state", "obs", obs, p.obs_dim());
         p.set_state(i, qpos.data(), qvel.data(), obs.mutable_data());
       }, py::arg("i"), py::arg("qpos").noconvert(), py::arg("qvel").noconvert(), py::arg("obs").noconvert())

@@ -21,28 +21,57 @@ mjData* make_data(const mjModel* m) {
 
 SimPool::SimPool(FamilyId family, const std::string& xml_path) {
   install_mujoco_handlers();
-  char error[1000] = "";
-  model_ = mj_loadXML(xml_path.c_str(), nullptr, error, sizeof(error));
-  if (!model_) throw MujocoError("could not load " + xml_path + ": " + error);
+  if (family_info(family).xml[0] != '\0') {
+    char error[1000] = "";
+    model_ = mj_loadXML(xml_path.c_str(), nullptr, error, sizeof(error));
+    if (!model_) throw MujocoError("could not load " + xml_path + ": " + error);
+  }
   try {
     fm_ = FamilyModel::make(family, model_);
   } catch (...) {
-    mj_deleteModel(model_);
+    if (model_) mj_deleteModel(model_);
     throw;
   }
 }
 
 SimPool::~SimPool() {
-  for (auto& v : worker_data_)
-    for (mjData* d : v) mj_deleteData(d);
-  for (mjData* d : envs_) mj_deleteData(d);
-  mj_deleteModel(model_);
+  for (auto& v : worker_slots_)
+    for (EnvSlot& e : v) mj_deleteData(e.d);
+  for (EnvSlot& e : envs_) mj_deleteData(e.d);
+  for (mjModel* m : rollout_models_) mj_deleteModel(m);
+  for (mjModel* m : env_models_) mj_deleteModel(m);
+  if (model_) mj_deleteModel(model_);
 }
 
-std::vector<mjData*>& SimPool::worker_data(int worker, int64_t count) {
-  std::vector<mjData*>& v = worker_data_[worker];
-  while (int64_t(v.size()) < count) v.push_back(make_data(model_));
+std::vector<double> SimPool::ctrl_range() const {
+  std::vector<double> r(2 * size_t(act_dim()));
+  for (int j = 0; j < act_dim(); ++j) {
+    r[2 * j] = model_ ? model_->actuator_ctrlrange[2 * j] : fm_.ctrl_lo[j];
+    r[2 * j + 1] = model_ ? model_->actuator_ctrlrange[2 * j + 1] : fm_.ctrl_hi[j];
+  }
+  return r;
+}
+
+EnvSlot SimPool::make_slot() {
+  EnvSlot e;
+  if (model_) e.d = make_data(model_);
+  return e;
+}
+
+std::vector<EnvSlot>& SimPool::worker_slots(int worker, int64_t count) {
+  std::vector<EnvSlot>& v = worker_slots_[worker];
+  while (int64_t(v.size()) < count) v.push_back(make_slot());
   return v;
+}
+
+void SimPool::prepare_task_models(std::vector<mjModel*>& models, const double* tasks, int64_t n) {
+  if (!fm_.rand_params()) return;
+  while (int64_t(models.size()) < n) {
+    mjModel* copy = mj_copyModel(nullptr, model_);
+    if (!copy) throw MujocoError("mj_copyModel failed (out of memory?)");
+    models.push_back(copy);
+  }
+  for (int64_t i = 0; i < n; ++i) apply_rand_params(model_, models[i], tasks + i * task_dim());
 }
 
 template <typename T>
@@ -55,22 +84,25 @@ void SimPool::rollout(const RolloutCall<T>& c) {
   const int od = fm_.obs_dim, ad = fm_.act_dim, ni = num_infos(), td = task_dim();
   const int64_t B = c.trajs, H = c.horizon;
   std::shared_ptr<ThreadPool> pool = ThreadPool::global();
-  if (int(worker_data_.size()) < pool->num_threads()) worker_data_.resize(pool->num_threads());
+  if (int(worker_slots_.size()) < pool->num_threads()) worker_slots_.resize(pool->num_threads());
   // Work item = (task, group of up to kGroup trajectories) in lockstep: one policy call per step for
   // the group, and a working set of kGroup mjData that stays in the core's cache.
   const int64_t groups = (B + kRolloutGroup - 1) / kRolloutGroup;
   const int64_t G = std::min<int64_t>(B, kRolloutGroup);
   // Data for every worker is created here, on the calling thread: mj_makeData may raise a MuJoCo
   // error, and allocation order then does not depend on scheduling.
-  for (int w = 0; w < pool->num_threads(); ++w) worker_data(w, G);
-  const double* lo = model_->actuator_ctrlrange;
+  for (int w = 0; w < pool->num_threads(); ++w) worker_slots(w, G);
+  prepare_task_models(rollout_models_, c.tasks, c.num_tasks);
+  const std::vector<double> range = ctrl_range();
+  const double* lo = range.data();
   const double log_norm = 0.5 * std::log(2.0 * M_PI) * ad;
   const int64_t ls_off = spec.log_std_offset();
 
   pool->parallel_for(c.num_tasks * groups, [&](int64_t item, int worker) {
     const int64_t t = item / groups, b0 = (item % groups) * kRolloutGroup;
     const int64_t n = std::min<int64_t>(kRolloutGroup, B - b0);  // trajectories b0 .. b0+n-1
-    std::vector<mjData*>& data = worker_data_[worker];
+    std::vector<EnvSlot>& data = worker_slots_[worker];
+    const mjModel* mt = model_for(rollout_models_, t);
     const T* theta = c.params + c.params_stride * t;
     const double* task = c.tasks + t * td;
     std::vector<Rng> rng(n);
@@ -87,8 +119,8 @@ void SimPool::rollout(const RolloutCall<T>& c) {
     }
     for (int64_t b = 0; b < n; ++b) {
       rng[b] = Rng(c.seed, uint64_t(t * B + b0 + b));
-      reset_env(fm_, model_, data[b], rng[b]);
-      observe(fm_, model_, data[b], obs_d.data());
+      reset_env(fm_, mt, data[b], rng[b]);
+      observe(fm_, mt, data[b], obs_d.data());
       for (int i = 0; i < od; ++i) obs_t[b * od + i] = T(obs_d[i]);
     }
     PolicyCall<T> pc;
@@ -119,7 +151,7 @@ void SimPool::rollout(const RolloutCall<T>& c) {
           native[j] = std::min(u, std::max(l, l + (double(a) + c.action_scale) * (u - l) / (2 * c.action_scale)));
         }
         std::copy(obs_t.begin() + b * od, obs_t.begin() + (b + 1) * od, c.obs + step * od);
-        const StepOutcome r = step_env(fm_, model_, data[b], task, native.data());
+        const StepOutcome r = step_env(fm_, mt, data[b], task, native.data());
         if (r.nonfinite) {  // the step is not kept: its reward and next state are meaningless
           c.nonfinite[traj] = 1;
           std::fill(c.obs + step * od, c.obs + (step + 1) * od, T(0));
@@ -139,7 +171,7 @@ void SimPool::rollout(const RolloutCall<T>& c) {
           --remaining;
           continue;
         }
-        observe(fm_, model_, data[b], obs_d.data());
+        observe(fm_, mt, data[b], obs_d.data());
         for (int i = 0; i < od; ++i) obs_t[b * od + i] = T(obs_d[i]);
       }
     }
@@ -149,15 +181,17 @@ void SimPool::rollout(const RolloutCall<T>& c) {
 void SimPool::raw_physics(int64_t num_envs, int64_t steps, uint64_t seed, const double* controls,
                           const int32_t* lengths) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (!model_) throw std::invalid_argument("raw_physics: the point families have no physics engine");
   install_mujoco_handlers();
   std::shared_ptr<ThreadPool> pool = ThreadPool::global();
-  if (int(worker_data_.size()) < pool->num_threads()) worker_data_.resize(pool->num_threads());
-  for (int w = 0; w < pool->num_threads(); ++w) worker_data(w, 1);
+  if (int(worker_slots_.size()) < pool->num_threads()) worker_slots_.resize(pool->num_threads());
+  for (int w = 0; w < pool->num_threads(); ++w) worker_slots(w, 1);
   const mjModel* m = model_;
   pool->parallel_for(num_envs, [&](int64_t i, int worker) {
-    mjData* d = worker_data_[worker][0];
+    EnvSlot& env = worker_slots_[worker][0];
+    mjData* d = env.d;
     Rng rng(seed, uint64_t(i));
-    reset_env(fm_, m, d, rng);
+    reset_env(fm_, m, env, rng);
     const int64_t n_steps = lengths ? std::min<int64_t>(steps, lengths[i]) : steps;
     for (int64_t s = 0; s < n_steps; ++s) {
       for (int j = 0; j < m->nu; ++j)
@@ -172,17 +206,20 @@ void SimPool::resize(int64_t n) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (n < 0) throw std::invalid_argument("resize: n must be >= 0");
   while (int64_t(envs_.size()) > n) {
-    mj_deleteData(envs_.back());
+    mj_deleteData(envs_.back().d);
     envs_.pop_back();
   }
-  while (int64_t(envs_.size()) < n) envs_.push_back(make_data(model_));
+  while (int64_t(envs_.size()) < n) envs_.push_back(make_slot());
   env_rng_.resize(n);
-  env_tasks_.resize(size_t(n) * task_dim(), 0.0);
+  // RandParams multipliers of 1 (the nominal model) until set_tasks
+  env_tasks_.assign(size_t(n) * task_dim(), fm_.rand_params() ? 1.0 : 0.0);
+  prepare_task_models(env_models_, env_tasks_.data(), n);
 }
 
 void SimPool::set_tasks(const double* tasks) {
   std::lock_guard<std::mutex> lock(mutex_);
   std::copy(tasks, tasks + env_tasks_.size(), env_tasks_.begin());
+  prepare_task_models(env_models_, env_tasks_.data(), num_envs());
 }
 
 void SimPool::reset(const uint8_t* which, const uint64_t* seeds, double* obs) {
@@ -193,8 +230,9 @@ void SimPool::reset(const uint8_t* which, const uint64_t* seeds, double* obs) {
   pool->parallel_for(num_envs(), [&](int64_t i, int) {
     if (which && !which[i]) return;
     if (seeds) env_rng_[i] = Rng(seeds[i], 0);
-    reset_env(fm_, model_, envs_[i], env_rng_[i]);
-    observe(fm_, model_, envs_[i], obs + i * od);
+    const mjModel* m = model_for(env_models_, i);
+    reset_env(fm_, m, envs_[i], env_rng_[i]);
+    observe(fm_, m, envs_[i], obs + i * od);
   });
 }
 
@@ -202,8 +240,9 @@ void SimPool::set_state(int64_t i, const double* qpos, const double* qvel, doubl
   std::lock_guard<std::mutex> lock(mutex_);
   if (i < 0 || i >= num_envs()) throw std::out_of_range("set_state: environment index out of range");
   install_mujoco_handlers();
-  set_env_state(fm_, model_, envs_[i], qpos, qvel);
-  observe(fm_, model_, envs_[i], obs);
+  const mjModel* m = model_for(env_models_, i);
+  set_env_state(fm_, m, envs_[i], qpos, qvel);
+  observe(fm_, m, envs_[i], obs);
 }
 
 void SimPool::step(const double* actions, double* obs, double* rewards, uint8_t* terminated, uint8_t* nonfinite,
@@ -213,12 +252,13 @@ void SimPool::step(const double* actions, double* obs, double* rewards, uint8_t*
   const int od = obs_dim(), ad = act_dim(), ni = num_infos(), td = task_dim();
   std::shared_ptr<ThreadPool> pool = ThreadPool::global();
   pool->parallel_for(num_envs(), [&](int64_t i, int) {
-    const StepOutcome r = step_env(fm_, model_, envs_[i], env_tasks_.data() + i * td, actions + i * ad);
+    const mjModel* m = model_for(env_models_, i);
+    const StepOutcome r = step_env(fm_, m, envs_[i], env_tasks_.data() + i * td, actions + i * ad);
     rewards[i] = r.reward;
     terminated[i] = r.terminated;
     nonfinite[i] = r.nonfinite;
     std::copy(r.infos, r.infos + ni, infos + i * ni);
-    observe(fm_, model_, envs_[i], obs + i * od);
+    observe(fm_, m, envs_[i], obs + i * od);
   });
 }
 

@@ -53,18 +53,23 @@ struct RolloutCall {
 
 class SimPool {
  public:
-  // Loads the MJCF file (throws MujocoError with MuJoCo's message on failure).
+  // Loads the MJCF file (throws MujocoError with MuJoCo's message on failure); the point families
+  // take no model (xml_path is ignored).
   SimPool(FamilyId family, const std::string& xml_path);
   ~SimPool();
   SimPool(const SimPool&) = delete;
   SimPool& operator=(const SimPool&) = delete;
 
   const FamilyModel& family() const { return fm_; }
-  const mjModel* model() const { return model_; }
+  const mjModel* model() const { return model_; }  // null for the point families
   int obs_dim() const { return fm_.obs_dim; }
   int act_dim() const { return fm_.act_dim; }
-  int task_dim() const { return fm_.info->task_dim; }
+  int task_dim() const { return fm_.task_dim; }
   int num_infos() const { return int(fm_.info->infos.size()); }
+  int nq() const { return model_ ? model_->nq : 2; }
+  int nv() const { return model_ ? model_->nv : (fm_.obs_dim == 4 ? 2 : 0); }
+  // Native action bounds [act_dim][2].
+  std::vector<double> ctrl_range() const;
 
   template <typename T>
   void rollout(const RolloutCall<T>& call);
@@ -82,7 +87,8 @@ class SimPool {
   int64_t num_envs() const { return int64_t(envs_.size()); }
   void set_tasks(const double* tasks);  // [n, task_dim]
   // Resets environments where which[i] != 0 (which == nullptr: all); seeds [n] reseed their streams
-  // (nullptr: continue them). Writes obs [n, obs_dim] for the reset environments.
+  // (nullptr: continue them). Writes obs [n, obs_dim] for the reset environments. RandParams
+  // environments use the model of their task (set_tasks).
   void reset(const uint8_t* which, const uint64_t* seeds, double* obs);
   void set_state(int64_t i, const double* qpos, const double* qvel, double* obs);
   // actions [n, act_dim] in the native control range → obs [n, obs_dim], rewards [n],
@@ -91,13 +97,21 @@ class SimPool {
             double* infos);
 
  private:
-  std::vector<mjData*>& worker_data(int worker, int64_t count);
+  std::vector<EnvSlot>& worker_slots(int worker, int64_t count);
+  EnvSlot make_slot();
+  // RandParams: one model copy per task (reused across calls), else empty (all use model_).
+  void prepare_task_models(std::vector<mjModel*>& models, const double* tasks, int64_t n);
+  const mjModel* model_for(const std::vector<mjModel*>& models, int64_t i) const {
+    return models.empty() ? model_ : models[i];
+  }
 
   FamilyModel fm_;
   mjModel* model_ = nullptr;
   std::mutex mutex_;  // one call at a time per pool (rollout or step API)
-  std::vector<std::vector<mjData*>> worker_data_;
-  std::vector<mjData*> envs_;
+  std::vector<std::vector<EnvSlot>> worker_slots_;
+  std::vector<mjModel*> rollout_models_;
+  std::vector<EnvSlot> envs_;
+  std::vector<mjModel*> env_models_;
   std::vector<Rng> env_rng_;
   std::vector<double> env_tasks_;
 };

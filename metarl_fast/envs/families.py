@@ -41,6 +41,38 @@ def _goals_disk3(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=-1)
 
 
+def _goals_square(rng: np.random.Generator, n: int) -> np.ndarray:
+    return rng.uniform(-0.5, 0.5, size=(n, 2))  # SG-MRL's 2D navigation: the unit square
+
+
+CORNERS = np.array([[-2.0, -2.0], [2.0, -2.0], [-2.0, 2.0], [2.0, 2.0]])
+
+
+def _corners(rng: np.random.Generator, n: int) -> np.ndarray:
+    return CORNERS[rng.integers(0, 4, size=n)]
+
+
+def rand_params_fields(sizes: dict) -> tuple[str, ...]:
+    """Names of the RandParams multipliers: body_mass (nbody), body_inertia (3·nbody), dof_damping
+    (nv), geom_friction (3·ngeom), in the order of the C++ layout."""
+    nb, nv, ng = sizes["nbody"], sizes["nv"], sizes["ngeom"]
+    return (tuple(f"body_mass[{i}]" for i in range(nb)) + tuple(f"body_inertia[{i},{k}]" for i in range(nb)
+            for k in range(3)) + tuple(f"dof_damping[{i}]" for i in range(nv))
+            + tuple(f"geom_friction[{i},{k}]" for i in range(ng) for k in range(3)))
+
+
+def rand_params_sampler(sizes: dict, log_scale_limit: float = 3.0):
+    """rand_param_envs' RandomEnv: every element independently, 1.5^U(−3, 3) for masses, inertias
+    and frictions, 1.3^U(−3, 3) for damping."""
+    nb, nv, ng = sizes["nbody"], sizes["nv"], sizes["ngeom"]
+    base = np.concatenate([np.full(4 * nb, 1.5), np.full(nv, 1.3), np.full(3 * ng, 1.5)])
+
+    def sample(rng: np.random.Generator, n: int) -> np.ndarray:
+        return base ** rng.uniform(-log_scale_limit, log_scale_limit, size=(n, base.size))
+
+    return sample
+
+
 @dataclass(frozen=True)
 class FamilyDef:
     """What Python knows of a family: its C++ id, task fields, task distribution and documentation."""
@@ -63,6 +95,22 @@ _DEFS = {
                                 "ant along a random unit direction u: u·v_xy − 0.5‖a‖² − contact + 1"),
     "AntRandGoal": FamilyDef(4, ("goal_x", "goal_y"), _goals_disk3, 200,
                              "ant to a goal uniform on the disk of radius 3: −‖xy − g‖₁ − 0.1‖a‖² − contact"),
+    "Walker2DRandDirec": FamilyDef(5, ("direction",), _directions_1d, 200,
+                                   "walker forward/backward: d·v_x + 1 − 1e-3‖a‖²; frame_skip 8"),
+    "HumanoidRandDirec": FamilyDef(6, ("direction",), _directions_1d, 200,
+                                   "humanoid forward/backward: 0.25·d·Δx_com/timestep − 0.1‖ctrl‖² − impact + 5"),
+    "HumanoidRandDirec2D": FamilyDef(7, ("dx", "dy"), _directions_2d, 200,
+                                     "humanoid along a random unit direction (as HumanoidRandDirec, projected)"),
+    "HopperRandParams": FamilyDef(8, (), None, 200,
+                                  "hopper with randomised masses, inertias, damping, frictions: v_x + 1 − 1e-3‖a‖²"),
+    "Walker2DRandParams": FamilyDef(9, (), None, 200,
+                                    "walker with randomised masses, inertias, damping, frictions: v_x + 1 − 1e-3‖a‖²"),
+    "Point2DNav": FamilyDef(10, ("goal_x", "goal_y"), _goals_square, 100,
+                            "SG-MRL's 2D navigation: from the origin to a goal in [−0.5, 0.5]², −‖p − g‖"),
+    "MetaPointEnvCorner": FamilyDef(11, ("goal_x", "goal_y"), _corners, 100,
+                                    "ProMP's point to one of 4 corners (±2, ±2): sparse progress reward"),
+    "MetaPointEnvMomentum": FamilyDef(12, ("goal_x", "goal_y"), _corners, 200,
+                                      "ProMP's point with momentum to a corner: max(2 − ‖p − g‖, 0)"),
 }
 FAMILY_NAMES = tuple(_DEFS)
 
@@ -112,7 +160,10 @@ class TaskFamily:
         self.info_names = tuple(info["infos"])
         if xml is not None and not os.path.isfile(xml):
             raise FileNotFoundError(f"{name}: xml={xml!r} is not a file")
-        self.xml_path = xml if xml is not None else gymnasium_asset(info["xml"])
+        if info["xml"]:
+            self.xml_path = xml if xml is not None else gymnasium_asset(info["xml"])
+        else:
+            self.xml_path = ""  # the point families have no MuJoCo model
         self.action_scale = float(action_scale)
         self._sim = _C.SimPool(self.definition.family_id, self.xml_path)
         self.obs_dim = self._sim.obs_dim
@@ -121,6 +172,10 @@ class TaskFamily:
         self.dt = self._sim.dt
         self.default_horizon = self.definition.horizon
         self.ctrl_range = np.array(self._sim.ctrl_range)  # [act_dim, 2] native control bounds
+        if self.definition.sampler is None:  # RandParams: fields and distribution from the model
+            sizes = self._sim.model_sizes
+            self.definition = FamilyDef(self.definition.family_id, rand_params_fields(sizes),
+                                        rand_params_sampler(sizes), self.definition.horizon, self.definition.doc)
 
     def __repr__(self) -> str:
         return (f"TaskFamily({self.name}: obs_dim={self.obs_dim}, act_dim={self.act_dim}, task fields "
