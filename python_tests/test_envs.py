@@ -462,3 +462,52 @@ def test_point_task_distributions():
     assert set(map(tuple, c)) == {(-2.0, -2.0), (2.0, -2.0), (-2.0, 2.0), (2.0, 2.0)}
     counts = np.unique(c, axis=0, return_counts=True)[1] / 4000
     assert np.all(np.abs(counts - 0.25) < 0.03)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_ant_goal_arc_matches_gmps_code_written_with_mujoco_python(sparse):
+    """GMPS's AntEnvRandGoalRing (rllab): gym's ant with gear 30, frame_skip 1, reset to the model's
+    init_qpos, model.forward() after each step, subtree-COM goal reward, torso xmat in the obs."""
+    import mujoco
+
+    name = "AntGoalArcSparse" if sparse else "AntGoalArc"
+    goal = np.array([1.2, 1.6])
+    ours = envs.make(name).gym_env(goal)
+    obs, _ = ours.reset(seed=0)
+    m = mujoco.MjModel.from_xml_path(envs.gymnasium_asset("ant.xml"))
+    m.actuator_gear[:, 0] = 30.0
+    d = mujoco.MjData(m)
+    d.qpos[:] = m.numeric("init_qpos").data
+    torso = m.body("torso").id
+
+    def refresh():
+        mujoco.mj_forward(m, d)
+        mujoco.mj_rnePostConstraint(m, d)
+        return np.concatenate([d.qpos, d.qvel, np.clip(d.cfrc_ext, -1, 1).ravel(), d.xmat[torso]])
+
+    _rel_close(obs, refresh())
+    rng = np.random.default_rng(0)
+    for _ in range(80):
+        a = rng.uniform(-1, 1, m.nu)
+        o, r, term, _, info = ours.step(a)
+        d.ctrl[:] = a
+        mujoco.mj_step(m, d)
+        ref_obs = refresh()
+        com = d.subtree_com[torso][:2]
+        far = np.linalg.norm(com - goal) > 0.8
+        goal_r = (-np.abs(goal).sum() if sparse and far else -np.abs(com - goal).sum()) + 4.0
+        ref_r = goal_r - 0.5e-2 * np.sum(a**2) - 0.5e-3 * np.sum(np.clip(d.cfrc_ext, -1, 1) ** 2) + 0.05
+        _rel_close(o, ref_obs)
+        _rel_close(r, ref_r)
+        assert term == (not 0.2 <= d.qpos[2] <= 1.0)
+        if term:
+            break
+
+
+def test_ant_goal_arc_tasks():
+    arc = envs.make("AntGoalArc").sample_tasks(3000, seed=0).params
+    np.testing.assert_allclose(np.linalg.norm(arc, axis=1), 2.0, atol=1e-12)
+    angle = np.arctan2(arc[:, 1], arc[:, 0])
+    assert angle.min() >= 0 and angle.max() <= math.pi / 2 and abs(angle.mean() - math.pi / 4) < 0.03
+    fixed = envs.gmps_arc_goals()
+    assert fixed.shape == (40, 2) and np.allclose(fixed[0], [2, 0]) and np.allclose(fixed[-1], [0, 2])

@@ -25,6 +25,7 @@ SimPool::SimPool(FamilyId family, const std::string& xml_path) {
     char error[1000] = "";
     model_ = mj_loadXML(xml_path.c_str(), nullptr, error, sizeof(error));
     if (!model_) throw MujocoError("could not load " + xml_path + ": " + error);
+    adapt_model(family, model_);
   }
   try {
     fm_ = FamilyModel::make(family, model_);

@@ -32,12 +32,18 @@ const std::vector<FamilyInfo>& registry() {
       {FamilyId::kPoint2DNav, "Point2DNav", "", 1, 2, {"goal_distance"}},
       {FamilyId::kMetaPointEnvCorner, "MetaPointEnvCorner", "", 1, 2, {"goal_distance"}},
       {FamilyId::kMetaPointEnvMomentum, "MetaPointEnvMomentum", "", 1, 2, {"goal_distance"}},
+      {FamilyId::kAntGoalArc, "AntGoalArc", "ant.xml", 1, 2,
+       {"goal_distance", "reward_goal", "reward_ctrl", "reward_contact", "reward_survive"}},
+      {FamilyId::kAntGoalArcSparse, "AntGoalArcSparse", "ant.xml", 1, 2,
+       {"goal_distance", "reward_goal", "reward_ctrl", "reward_contact", "reward_survive"}},
   };
   return families;
 }
 
+bool is_goal_arc(FamilyId id) { return id == FamilyId::kAntGoalArc || id == FamilyId::kAntGoalArcSparse; }
 bool is_ant(FamilyId id) {
-  return id == FamilyId::kAntRandDirec || id == FamilyId::kAntRandDirec2D || id == FamilyId::kAntRandGoal;
+  return id == FamilyId::kAntRandDirec || id == FamilyId::kAntRandDirec2D || id == FamilyId::kAntRandGoal ||
+         is_goal_arc(id);
 }
 bool is_humanoid(FamilyId id) { return id == FamilyId::kHumanoidRandDirec || id == FamilyId::kHumanoidRandDirec2D; }
 // Hopper and Walker: obs qpos[1:], clip(qvel, ±10); reset noise U(±0.005) on qpos and qvel.
@@ -148,6 +154,11 @@ FamilyId family_from_int(int id) {
   return FamilyId(id);
 }
 
+void adapt_model(FamilyId id, mjModel* m) {
+  if (is_goal_arc(id))
+    for (int i = 0; i < m->nu; ++i) m->actuator_gear[6 * i] = 30.0;
+}
+
 int rand_params_size(const mjModel* m) { return m->nbody + 3 * m->nbody + m->nv + 3 * m->ngeom; }
 
 void apply_rand_params(const mjModel* base, mjModel* task_model, const double* mult) {
@@ -182,8 +193,17 @@ FamilyModel FamilyModel::make(FamilyId id, const mjModel* m) {
     fm.torso = mj_name2id(m, mjOBJ_BODY, "torso");
     if (fm.torso < 0) throw std::invalid_argument(std::string(fm.info->name) + ": the model has no body 'torso'");
     fm.contact_forces = true;
-    // AntRandGoal observes the full qpos (with the xy position); the others drop it.
-    fm.obs_dim = (id == FamilyId::kAntRandGoal ? m->nq : m->nq - 2) + m->nv + 6 * m->nbody;
+    // AntRandGoal and AntGoalArc observe the full qpos (with the xy position); the others drop it.
+    const bool full_qpos = id == FamilyId::kAntRandGoal || is_goal_arc(id);
+    fm.obs_dim = (full_qpos ? m->nq : m->nq - 2) + m->nv + 6 * m->nbody + (is_goal_arc(id) ? 9 : 0);
+    if (is_goal_arc(id)) {
+      // rllab's MujocoEnv: the model's numeric "init_qpos", no reset noise, zero velocity
+      fm.init_qpos.assign(m->qpos0, m->qpos0 + m->nq);
+      const int id_num = mj_name2id(m, mjOBJ_NUMERIC, "init_qpos");
+      if (id_num >= 0 && m->numeric_size[id_num] == m->nq)
+        fm.init_qpos.assign(m->numeric_data + m->numeric_adr[id_num],
+                            m->numeric_data + m->numeric_adr[id_num] + m->nq);
+    }
   } else if (is_humanoid(id)) {
     fm.contact_forces = true;
     fm.obs_dim = (m->nq - 2) + m->nv + 10 * m->nbody + 6 * m->nbody + m->nv + 6 * m->nbody;
@@ -224,7 +244,9 @@ void reset_env(const FamilyModel& fm, const mjModel* m, EnvSlot& env, Rng& rng) 
   }
   mjData* d = env.d;
   mj_resetData(m, d);
-  if (is_planar_walker(fm.id) || is_humanoid(fm.id)) {
+  if (is_goal_arc(fm.id)) {
+    std::copy(fm.init_qpos.begin(), fm.init_qpos.end(), d->qpos);
+  } else if (is_planar_walker(fm.id) || is_humanoid(fm.id)) {
     const double c = is_humanoid(fm.id) ? 0.01 : 0.005;
     for (int i = 0; i < m->nq; ++i) d->qpos[i] = m->qpos0[i] + rng.uniform(-c, c);
     for (int i = 0; i < m->nv; ++i) d->qvel[i] = rng.uniform(-c, c);
@@ -243,9 +265,12 @@ void observe(const FamilyModel& fm, const mjModel* m, const EnvSlot& env, double
   const mjData* d = env.d;
   int k = 0;
   if (is_ant(fm.id)) {
-    for (int i = fm.id == FamilyId::kAntRandGoal ? 0 : 2; i < m->nq; ++i) obs[k++] = d->qpos[i];
+    const bool full_qpos = fm.id == FamilyId::kAntRandGoal || is_goal_arc(fm.id);
+    for (int i = full_qpos ? 0 : 2; i < m->nq; ++i) obs[k++] = d->qpos[i];
     for (int i = 0; i < m->nv; ++i) obs[k++] = d->qvel[i];
     for (int i = 0; i < 6 * m->nbody; ++i) obs[k++] = clip(d->cfrc_ext[i], -1.0, 1.0);
+    if (is_goal_arc(fm.id))
+      for (int i = 0; i < 9; ++i) obs[k++] = d->xmat[9 * fm.torso + i];
   } else if (is_humanoid(fm.id)) {
     for (int i = 2; i < m->nq; ++i) obs[k++] = d->qpos[i];
     for (int i = 0; i < m->nv; ++i) obs[k++] = d->qvel[i];
@@ -277,6 +302,7 @@ StepOutcome step_env(const FamilyModel& fm, const mjModel* m, EnvSlot& env, cons
   const int bad_before = d->warning[mjWARN_BADQACC].number;
   std::copy(action, action + m->nu, d->ctrl);
   for (int k = 0; k < fm.info->frame_skip; ++k) mj_step(m, d);
+  if (is_goal_arc(fm.id)) mj_forward(m, d);  // rllab's forward_dynamics ends with model.forward()
   if (fm.contact_forces) mj_rnePostConstraint(m, d);
   if (d->warning[mjWARN_BADQACC].number != bad_before || !state_finite(m, d)) {
     out.nonfinite = true;
@@ -370,6 +396,31 @@ StepOutcome step_env(const FamilyModel& fm, const mjModel* m, EnvSlot& env, cons
         out.infos[1] = -ctrl;
         out.infos[2] = 1.0;
       }
+      break;
+    }
+    case FamilyId::kAntGoalArc:
+    case FamilyId::kAntGoalArcSparse: {
+      // GMPS's AntEnvRandGoalRing: the torso's subtree centre of mass (rllab's get_body_com)
+      const double* com = d->subtree_com + 3 * fm.torso;
+      const double dx = com[0] - task[0], dy = com[1] - task[1];
+      const double dist = std::hypot(dx, dy);
+      double goal = -(std::abs(dx) + std::abs(dy)) + 4.0;
+      if (fm.id == FamilyId::kAntGoalArcSparse && dist > 0.8) goal = -(std::abs(task[0]) + std::abs(task[1])) + 4.0;
+      // ctrl cost 0.5e-2·Σ(a/scaling)², scaling = half the control range
+      double ctrl = 0;
+      for (int j = 0; j < m->nu; ++j) {
+        const double scaling = 0.5 * (m->actuator_ctrlrange[2 * j + 1] - m->actuator_ctrlrange[2 * j]);
+        ctrl += (action[j] / scaling) * (action[j] / scaling);
+      }
+      ctrl *= 0.5e-2;
+      const double contact = 0.5 * 1e-3 * contact_sq(m, d, true), survive = 0.05;
+      out.reward = goal - ctrl - contact + survive;
+      out.terminated = !(d->qpos[2] >= 0.2 && d->qpos[2] <= 1.0);
+      out.infos[0] = dist;
+      out.infos[1] = goal;
+      out.infos[2] = -ctrl;
+      out.infos[3] = -contact;
+      out.infos[4] = survive;
       break;
     }
     default: break;

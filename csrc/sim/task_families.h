@@ -32,6 +32,8 @@ enum class FamilyId : int32_t {
   kPoint2DNav = 10,
   kMetaPointEnvCorner = 11,
   kMetaPointEnvMomentum = 12,
+  kAntGoalArc = 13,        // GMPS: low-gear ant to a goal on an arc, dense reward
+  kAntGoalArcSparse = 14,  // the same with GMPS's sparse reward
 };
 
 constexpr int kMaxInfos = 6;
@@ -65,11 +67,16 @@ struct FamilyModel {
   bool contact_forces = false;  // needs mj_rnePostConstraint after stepping (cfrc_ext)
   double dt = 0;                // timestep × frame_skip (1 for the point families)
   double ctrl_lo[2] = {}, ctrl_hi[2] = {};  // point families' action bounds
+  std::vector<double> init_qpos;            // AntGoalArc: the model's numeric "init_qpos" (no reset noise)
   // m == nullptr for the point families. Throws on a model that does not fit the family.
   static FamilyModel make(FamilyId id, const mjModel* m);
   bool uses_mujoco() const { return info->xml[0] != '\0'; }
   bool rand_params() const { return id == FamilyId::kHopperRandParams || id == FamilyId::kWalker2DRandParams; }
 };
+
+// Changes a loaded model the way the family's original model differs from gymnasium's asset
+// (AntGoalArc: GMPS's low_gear_ratio_ant.xml is gym's ant with motor gear 30 instead of 150).
+void adapt_model(FamilyId id, mjModel* m);
 
 // RandParams: writes into `task_model` (a copy of `base`) the base values scaled by the task's
 // multipliers, laid out as [body_mass (nbody) | body_inertia (3·nbody) | dof_damping (nv) |

@@ -59,7 +59,7 @@ def _envpool_impl(family, spec, params, num_envs, horizon, threads):
     except ImportError:
         return None
     gym_id, _ = GYM_IDS[family.name]
-    pool = envpool.make_gymnasium(gym_id.replace("-v5", "-v4"), num_envs=num_envs, num_threads=threads)
+    pool = envpool.make_gymnasium(gym_id, num_envs=num_envs, num_threads=threads)
     spec = PolicySpec(pool.observation_space.shape[0], spec.act_dim, spec.hidden, spec.activation)
     params = spec.init_params(generator=torch.Generator().manual_seed(0))
     log_std = spec.unflatten(params)["log_std"]

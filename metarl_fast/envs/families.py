@@ -52,6 +52,18 @@ def _corners(rng: np.random.Generator, n: int) -> np.ndarray:
     return CORNERS[rng.integers(0, 4, size=n)]
 
 
+def _arc_goals(rng: np.random.Generator, n: int) -> np.ndarray:
+    angle = rng.uniform(0.0, math.pi / 2, size=n)  # GMPS: uniform on the radius-2 arc, 0 to 90 degrees
+    return 2.0 * np.stack([np.cos(angle), np.sin(angle)], axis=-1)
+
+
+def gmps_arc_goals(num: int = 40) -> np.ndarray:
+    """The fixed training goals of GMPS's public code: num goals at angles linspace(0, π/2, num)
+    on the radius-2 arc ([num, 2]); use as ``family.tasks(gmps_arc_goals())``."""
+    theta = np.linspace(0.0, math.pi / 2, num)
+    return 2.0 * np.stack([np.cos(theta), np.sin(theta)], axis=-1)
+
+
 def rand_params_fields(sizes: dict) -> tuple[str, ...]:
     """Names of the RandParams multipliers: body_mass (nbody), body_inertia (3·nbody), dof_damping
     (nv), geom_friction (3·ngeom), in the order of the C++ layout."""
@@ -111,6 +123,10 @@ _DEFS = {
                                     "ProMP's point to one of 4 corners (±2, ±2): sparse progress reward"),
     "MetaPointEnvMomentum": FamilyDef(12, ("goal_x", "goal_y"), _corners, 200,
                                       "ProMP's point with momentum to a corner: max(2 − ‖p − g‖, 0)"),
+    "AntGoalArc": FamilyDef(13, ("goal_x", "goal_y"), _arc_goals, 200,
+                            "GMPS: low-gear ant to a goal on the radius-2 arc (0–90°): −‖com − g‖₁ + 4 − costs"),
+    "AntGoalArcSparse": FamilyDef(14, ("goal_x", "goal_y"), _arc_goals, 200,
+                                  "GMPS's sparse variant: the goal term is −‖g‖₁ + 4 until within 0.8 of the goal"),
 }
 FAMILY_NAMES = tuple(_DEFS)
 
