@@ -4,6 +4,7 @@ import torch
 
 import metarl_fast
 from metarl_fast import kernels as K
+from metarl_fast import reference
 
 from conftest import POLICY_CASES, TOL, make_inputs
 from ground_truth import Truth, rel_err, rows, split
@@ -235,3 +236,22 @@ def test_kernels_and_reference_are_twins():
         reference_params = list(inspect.signature(getattr(reference, name)).parameters)
         extra = [] if name == "trpo_step" else ["backend"]
         assert kernel_params == reference_params + extra, name
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_weighted_kl_kernels(dtype):
+    """KL, its gradient and its Fisher with per-sample weights: against autograd, and weights 1/N
+    give the unweighted (mean) kernels."""
+    spec, x = make_inputs(3, 70, 5, 2, (8, 6), "tanh", True, dtype, seed=4)
+    w = torch.rand(3, 70, dtype=dtype)
+    args = (spec, x["params"], x["obs"], x["old_mean"], x["old_log_std"])
+    tol = TOL[dtype]
+    for name in ("gaussian_kl", "kl_grad"):
+        got = getattr(K, name)(*args, w, backend="cpp")
+        want = getattr(reference, name)(*args, w)
+        assert torch.allclose(got, want, rtol=tol, atol=tol), name
+        mean = getattr(K, name)(*args, torch.full_like(w, 1 / 70), backend="cpp")
+        assert torch.allclose(mean, getattr(K, name)(*args, backend="cpp"), rtol=tol, atol=tol), name
+    got = K.kl_fvp(spec, x["params"], x["obs"], x["v"], 0.1, w, backend="cpp")
+    want = reference.kl_fvp(spec, x["params"], x["obs"], x["v"], 0.1, w)
+    assert torch.allclose(got, want, rtol=tol, atol=tol * float(want.abs().max()))

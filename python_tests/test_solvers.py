@@ -105,11 +105,15 @@ def test_fused_operators_match_torch_and_cg_matches_reference_loop(dtype, task_m
     spec, x = policy_setup(dtype=dtype, seed=1)
     T, P = x["pre_obs"].shape[0], spec.num_params
     per_task = x["theta"] + 0.01 * torch.randn(T, P, generator=torch.Generator().manual_seed(2)).to(dtype)
+    post_w = (torch.rand(T, x["post_obs"].shape[1], generator=torch.Generator().manual_seed(5)) / 20).to(dtype)
     ops = [
         K.KlFvpOperator(spec, per_task, x["post_obs"], 0.1, task_mean=task_mean),
+        K.KlFvpOperator(spec, per_task, x["post_obs"], 0.1, post_w, task_mean=task_mean),
         K.SurrogateHvpOperator(spec, per_task, x["pre_obs"], x["pre_act"], x["pre_w"], "lvc", task_mean=task_mean),
         K.MamlTrpoFvpOperator(spec, x["theta"], x["pre_obs"], x["pre_act"], x["pre_w"], 0.1, per_task,
                               x["post_obs"], "naive", 0.1, task_mean=task_mean),
+        K.MamlTrpoFvpOperator(spec, x["theta"], x["pre_obs"], x["pre_act"], x["pre_w"], 0.1, per_task,
+                              x["post_obs"], "lvc", 0.1, post_w, task_mean=task_mean),
     ]
     tol = 1e-10 if dtype == torch.float64 else 1e-4
     for op in ops:
@@ -121,7 +125,7 @@ def test_fused_operators_match_torch_and_cg_matches_reference_loop(dtype, task_m
         assert y_cpp.shape == op.shape
         assert float((y_cpp - y_ref).abs().max()) <= tol * max(1.0, float(y_ref.abs().max())), type(op).__name__
     # CG on the positive-definite ones: the C++ loop and the torch loop agree iteration by iteration
-    for op in (ops[0], ops[2]):
+    for op in (ops[0], ops[1], ops[3], ops[4]):
         b = torch.randn(op.shape, generator=torch.Generator().manual_seed(4)).to(dtype)
         x_cpp, info_cpp = K.conjugate_gradient(op, b, iters=10, return_info=True, backend="cpp")
         x_ref, info_ref = K.conjugate_gradient(op, b, iters=10, return_info=True, backend="torch")

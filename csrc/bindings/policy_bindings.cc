@@ -42,7 +42,10 @@ void policy_kernel(int op, int obs_dim, int act_dim, const std::vector<int>& hid
   const bool needs_old = pop == PolicyOp::kKl || pop == PolicyOp::kKlGrad;
   require_size("policy_kernel", "params", params, params_per_task ? nt * np_ : np_);
   require_size("policy_kernel", "act", act, nt * ns * na, needs_act);
+  // The KL ops take optional weights (a weighted sum over samples instead of the mean).
+  const bool kl_op = pop == PolicyOp::kKl || pop == PolicyOp::kKlGrad || pop == PolicyOp::kKlFvp;
   require_size("policy_kernel", "weights", weights, nt * ns, needs_weights);
+  if (kl_op && weights) require_size("policy_kernel", "weights", weights, nt * ns, false);
   require_size("policy_kernel", "weights2", weights2, nt * ns, pop == PolicyOp::kHvpSplit);
   require_size("policy_kernel", "v", v, v_per_task ? nt * np_ : np_, needs_v);
   require_size("policy_kernel", "old_mean", old_mean, nt * ns * na, needs_old);

@@ -2,7 +2,7 @@
 //
 // PolicyOperator32/64(kind, obs_dim, act_dim, hidden, activation, tasks, task_mean,
 //                     h_params, h_params_per_task, h_obs, h_act, h_weights, lvc,
-//                     f_params, f_params_per_task, f_obs, fvp_damping, alpha)
+//                     f_params, f_params_per_task, f_obs, f_weights, fvp_damping, alpha)
 // keeps references to its arrays (no copies) and offers matvec(v, out) and
 // conjugate_gradient(b, iters, residual_tol, damping, x, iterations, residual, status), both
 // running without the GIL; the whole CG loop stays in C++.
@@ -30,9 +30,9 @@ class BoundOperator {
                 bool task_mean, std::optional<Arr<T>> h_params, bool h_params_per_task, std::optional<Arr<T>> h_obs,
                 std::optional<Arr<T>> h_act, std::optional<Arr<T>> h_weights, bool lvc,
                 std::optional<Arr<T>> f_params, bool f_params_per_task, std::optional<Arr<T>> f_obs,
-                double fvp_damping, double alpha)
+                std::optional<Arr<T>> f_weights, double fvp_damping, double alpha)
       : h_params_(h_params), h_obs_(h_obs), h_act_(h_act), h_weights_(h_weights), f_params_(f_params),
-        f_obs_(f_obs) {
+        f_obs_(f_obs), f_weights_(f_weights) {
     const char* fn = "PolicyOperator";
     if (kind < 0 || kind > 2) throw std::invalid_argument("PolicyOperator: unknown kind " + std::to_string(kind));
     op_.kind = OperatorKind(kind);
@@ -64,6 +64,8 @@ class BoundOperator {
       op_.f_params_stride = f_params_per_task ? P : 0;
       op_.f_obs = f_obs->data();
       op_.f_samples = f_obs->shape(1);
+      require_size(fn, "f_weights", f_weights, tasks * f_obs->shape(1), false);
+      op_.f_weights = ptr_or_null(f_weights);
       op_.fvp_damping = fvp_damping;
     }
     op_.alpha = alpha;
@@ -99,7 +101,7 @@ class BoundOperator {
 
  private:
   // Held so that the borrowed pointers in op_ stay valid for the operator's lifetime.
-  std::optional<Arr<T>> h_params_, h_obs_, h_act_, h_weights_, f_params_, f_obs_;
+  std::optional<Arr<T>> h_params_, h_obs_, h_act_, h_weights_, f_params_, f_obs_, f_weights_;
   PolicyOperator<T> op_;
 };
 
@@ -108,13 +110,14 @@ void def_operator(py::module_& m, const char* name) {
   py::class_<BoundOperator<T>>(m, name)
       .def(py::init<int, int, int, const std::vector<int>&, int, int64_t, bool, std::optional<Arr<T>>, bool,
                     std::optional<Arr<T>>, std::optional<Arr<T>>, std::optional<Arr<T>>, bool,
-                    std::optional<Arr<T>>, bool, std::optional<Arr<T>>, double, double>(),
+                    std::optional<Arr<T>>, bool, std::optional<Arr<T>>, std::optional<Arr<T>>, double, double>(),
            py::arg("kind"), py::arg("obs_dim"), py::arg("act_dim"), py::arg("hidden"), py::arg("activation"),
            py::arg("tasks"), py::arg("task_mean"), py::arg("h_params").noconvert().none(true),
            py::arg("h_params_per_task"), py::arg("h_obs").noconvert().none(true),
            py::arg("h_act").noconvert().none(true), py::arg("h_weights").noconvert().none(true), py::arg("lvc"),
            py::arg("f_params").noconvert().none(true), py::arg("f_params_per_task"),
-           py::arg("f_obs").noconvert().none(true), py::arg("fvp_damping"), py::arg("alpha"))
+           py::arg("f_obs").noconvert().none(true), py::arg("f_weights").noconvert().none(true),
+           py::arg("fvp_damping"), py::arg("alpha"))
       .def("matvec", &BoundOperator<T>::matvec, py::arg("v").noconvert(), py::arg("out").noconvert())
       .def("conjugate_gradient", &BoundOperator<T>::conjugate_gradient, py::arg("b").noconvert(),
            py::arg("iters"), py::arg("residual_tol"), py::arg("damping"), py::arg("x").noconvert(),

@@ -371,6 +371,7 @@ class Engine {
     const int64_t units = c_.num_tasks * chunks_;
     if (tr_.vector_out) partial_.assign(size_t(units) * P_, 0.0);
     if (c_.op == PolicyOp::kKl) partial_.assign(size_t(units), 0.0);
+    if (c_.op == PolicyOp::kKlFvp && c_.weights) weight_sums_.assign(size_t(units), 0.0);
     if (pool) {
       pool->parallel_for(units, [this](int64_t u, int) { run_unit(u / chunks_, u % chunks_); });
     } else {
@@ -476,7 +477,7 @@ class Engine {
 
     double* part = tr_.vector_out ? partial_.data() + size_t(t * chunks_ + chunk) * P_ : nullptr;
     std::vector<double> g_log_std(A_, 0.0);
-    double kl_sum = 0.0;
+    double kl_sum = 0.0, weight_sum = 0.0;
     auto zero_grads = [&] {
       for (int l = 0; l < L_; ++l) {
         std::fill_n(Gw[l], size_t(geom_[l].grad_rows()) * geom_[l].grad_cols(), T(0));
@@ -617,6 +618,7 @@ class Engine {
           }
           case PolicyOp::kKl:
           case PolicyOp::kKlGrad: {
+            const T scale = w_t ? w_t[n] : inv_n;  // weighted sum, or the mean
             const T* m0 = old_mean_t + n * A_;
             T kl = 0;
             for (int j = 0; j < A_; ++j) {
@@ -625,16 +627,18 @@ class Engine {
               const T ratio = (old_var[j] + diff * diff) * iv;
               kl += log_std[j] - old_log_std[j] + T(0.5) * ratio - T(0.5);
               if (c_.op == PolicyOp::kKlGrad) {
-                d[j] = -diff * iv * inv_n;
-                g_log_std[j] += double((T(1) - ratio) * inv_n);
+                d[j] = -diff * iv * scale;
+                g_log_std[j] += double((T(1) - ratio) * scale);
               }
             }
-            kl_sum += double(kl);
+            kl_sum += w_t ? double(w_t[n]) * double(kl) : double(kl);
             break;
           }
           case PolicyOp::kKlFvp: {
             const T* mud = MUd + s * act_pad;
-            for (int j = 0; j < A_; ++j) d[j] = mud[j] * inv_std[j] * inv_std[j] * inv_n;
+            const T scale = w_t ? w_t[n] : inv_n;
+            if (w_t) weight_sum += double(w_t[n]);
+            for (int j = 0; j < A_; ++j) d[j] = mud[j] * inv_std[j] * inv_std[j] * scale;
             break;
           }
         }
@@ -677,6 +681,7 @@ class Engine {
       for (int j = 0; j < A_; ++j) part[spec_.log_std_offset() + j] += g_log_std[j];
     }
     if (c_.op == PolicyOp::kKl) partial_[t * chunks_ + chunk] = kl_sum;
+    if (!weight_sums_.empty()) weight_sums_[t * chunks_ + chunk] = weight_sum;
   }
 
   void finish() {
@@ -685,7 +690,7 @@ class Engine {
       for (int64_t t = 0; t < Tn; ++t) {
         double s = 0;
         for (int64_t k = 0; k < chunks_; ++k) s += partial_[t * chunks_ + k];
-        c_.out[t] = T(s / double(c_.num_samples));
+        c_.out[t] = T(c_.weights ? s : s / double(c_.num_samples));
       }
       return;
     }
@@ -701,7 +706,13 @@ class Engine {
       if (c_.op == PolicyOp::kKlFvp) {
         const T* vrow = task_row(c_.v, c_.v_stride, t);
         const int64_t ls = spec_.log_std_offset();
-        for (int j = 0; j < A_; ++j) out[ls + j] = T(2) * vrow[ls + j];
+        // the log-std block of the Fisher is 2·I times the total sample weight (1 for the mean)
+        double wsum = 1.0;
+        if (!weight_sums_.empty()) {
+          wsum = 0.0;
+          for (int64_t k = 0; k < chunks_; ++k) wsum += weight_sums_[t * chunks_ + k];
+        }
+        for (int j = 0; j < A_; ++j) out[ls + j] = T(2.0 * wsum) * vrow[ls + j];
         if (c_.damping != T(0))
           for (int64_t p = 0; p < P_; ++p) out[p] += c_.damping * vrow[p];
       }
@@ -715,6 +726,7 @@ class Engine {
   int64_t P_ = 0, chunks_ = 1;
   std::vector<LayerGeom> geom_;
   std::vector<double> partial_;
+  std::vector<double> weight_sums_;  // kKlFvp with weights: Σ_n w_n per work item
 };
 
 }  // namespace

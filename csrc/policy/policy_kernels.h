@@ -14,10 +14,11 @@
 //   kHvpLvc   [T, P]  Σ_n w_n [∇²θ log π_n v + (∇θ log π_n · v) ∇θ log π_n]
 //   kHvpSplit [T, P]  Σ_n w_n ∇²θ log π_n v + Σ_n u_n ∇θ log π_n   (u = weights2; the DiCE HVP's
 //                     second pass, with u built from prefix sums of kScoreJvp)
-//   kKl       [T]     mean_n KL(N(old_mean_n, old_std) ‖ π_θ(·|s_n))
+//   kKl       [T]     mean_n KL(N(old_mean_n, old_std) ‖ π_θ(·|s_n))   (Σ_n w_n KL_n with weights)
 //   kKlGrad   [T, P]  ∇θ of kKl
 //   kKlFvp    [T, P]  (1/N) Σ_n J_nᵀ M_n J_n v + damping·v, J_n = ∂(μ_n, log_std)/∂θ and
-//                     M = diag(1/σ², 2): the Fisher of the mean KL at θ (Gauss-Newton form)
+//                     M = diag(1/σ², 2): the Fisher of the mean KL at θ (Gauss-Newton form);
+//                     with weights, Σ_n w_n J_nᵀ M_n J_n v + damping·v
 // Reductions over n run per (task, chunk) in a fixed order and are combined in double, so the
 // result does not depend on the number of threads. All pointers are host memory, C-contiguous.
 #pragma once

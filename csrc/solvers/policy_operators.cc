@@ -41,6 +41,7 @@ void fisher(const PolicyOperator<T>& op, const T* v, int64_t v_stride, T* out) {
   PolicyCall<T> c = product_call(op, PolicyOp::kKlFvp, op.f_params, op.f_params_stride, op.f_obs, op.f_samples,
                                  v, v_stride, out);
   c.damping = T(op.fvp_damping);
+  c.weights = op.f_weights;
   run_policy_kernel(c);
 }
 

@@ -38,6 +38,7 @@ struct PolicyOperator {
   const T* f_params = nullptr;
   int64_t f_params_stride = 0;
   const T* f_obs = nullptr;  // [T, Nf, obs_dim]
+  const T* f_weights = nullptr;  // [T, Nf] per-sample weights of the KL (null: the mean)
   int64_t f_samples = 0;
   double fvp_damping = 0.0;
   double alpha = 0.0;

@@ -147,34 +147,40 @@ def surrogate_hvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act
 
 
 def gaussian_kl(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_mean: torch.Tensor,
-                old_log_std: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
-    """mean_n KL(N(old_mean_n, exp(old_log_std)²) ‖ π_θ(·|s_n)) per group → [T]."""
-    x = _Inputs("gaussian_kl", spec, params, obs, old_mean=old_mean, old_log_std=old_log_std)
+                old_log_std: torch.Tensor, weights: torch.Tensor | None = None, *,
+                backend: str = "auto") -> torch.Tensor:
+    """mean_n KL(N(old_mean_n, exp(old_log_std)²) ‖ π_θ(·|s_n)) per group → [T].
+
+    With weights [T, N]: Σ_n w_n KL_n instead of the mean (e.g. mask / valid count: the mean over
+    the valid samples of padded trajectories)."""
+    x = _Inputs("gaussian_kl", spec, params, obs, old_mean=old_mean, old_log_std=old_log_std, weights=weights)
     return x.dispatch(backend, True,
-                         lambda: reference.gaussian_kl(spec, params, obs, old_mean, old_log_std),
-                         "kl", (x.T,))
+                      lambda: reference.gaussian_kl(spec, params, obs, old_mean, old_log_std, weights),
+                      "kl", (x.T,))
 
 
 def kl_grad(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_mean: torch.Tensor,
-            old_log_std: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
-    """∇θ of gaussian_kl (the mean KL of each group) → [T, P]."""
-    x = _Inputs("kl_grad", spec, params, obs, old_mean=old_mean, old_log_std=old_log_std)
+            old_log_std: torch.Tensor, weights: torch.Tensor | None = None, *,
+            backend: str = "auto") -> torch.Tensor:
+    """∇θ of gaussian_kl (the mean, or w-weighted sum, of each group's KL) → [T, P]."""
+    x = _Inputs("kl_grad", spec, params, obs, old_mean=old_mean, old_log_std=old_log_std, weights=weights)
     return x.dispatch(backend, False,
-                         lambda: reference.kl_grad(spec, params, obs, old_mean, old_log_std),
-                         "kl_grad", (x.T, spec.num_params))
+                      lambda: reference.kl_grad(spec, params, obs, old_mean, old_log_std, weights),
+                      "kl_grad", (x.T, spec.num_params))
 
 
 def kl_fvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, v: torch.Tensor,
-           damping: float = 0.0, *, backend: str = "auto") -> torch.Tensor:
+           damping: float = 0.0, weights: torch.Tensor | None = None, *, backend: str = "auto") -> torch.Tensor:
     """Fisher-vector product of the mean KL at params, plus damping·v → [T, P].
 
     F = (1/N) Σ_n J_nᵀ M J_n with J_n = ∂(μ_θ(s_n), log_std)/∂θ and M = diag(1/σ², 2): the
     Gauss-Newton form, equal to the Hessian of KL(π_old ‖ π_θ) at θ = θ_old. Positive semi-definite.
+    With weights [T, N] (≥ 0): Σ_n w_n J_nᵀ M J_n, the Fisher of the weighted KL.
     """
     if isinstance(damping, bool) or not isinstance(damping, (int, float)) or not (damping >= 0) \
             or damping == float("inf"):
         raise ValueError(f"kl_fvp: damping must be a finite number >= 0, got {damping!r}")
-    x = _Inputs("kl_fvp", spec, params, obs, v=v)
+    x = _Inputs("kl_fvp", spec, params, obs, v=v, weights=weights)
     return x.dispatch(backend, False,
-                         lambda: reference.kl_fvp(spec, params, obs, v, damping),
-                         "kl_fvp", (x.T, spec.num_params), damping=damping)
+                      lambda: reference.kl_fvp(spec, params, obs, v, damping, weights),
+                      "kl_fvp", (x.T, spec.num_params), damping=damping)

@@ -102,7 +102,7 @@ def _no_h():
 
 
 def _no_f():
-    return dict(f_params=None, f_params_per_task=False, f_obs=None, fvp_damping=0.0)
+    return dict(f_params=None, f_params_per_task=False, f_obs=None, f_weights=None, fvp_damping=0.0)
 
 
 def _check_nonneg(fn, name, x):
@@ -114,27 +114,28 @@ def _check_nonneg(fn, name, x):
 class KlFvpOperator(PolicyOperator):
     """v ↦ F v + damping·v, F the Fisher of the mean KL at params on obs (see kernels.kl_fvp).
 
-    Args: spec; params [P] or [T, P]; obs [T, N, obs_dim]; damping ≥ 0; task_mean; backend.
+    Args: spec; params [P] or [T, P]; obs [T, N, obs_dim]; damping ≥ 0; weights [T, N] (the Fisher
+    of the w-weighted KL, e.g. mask / valid count); task_mean; backend.
     """
 
     kind = "kl_fvp"
 
-    def __init__(self, spec, params, obs, damping=0.0, *, task_mean=False, backend="auto"):
+    def __init__(self, spec, params, obs, damping=0.0, weights=None, *, task_mean=False, backend="auto"):
         super().__init__(spec, task_mean, backend)
         fn = "KlFvpOperator"
         self.damping = _check_nonneg(fn, "damping", damping)
-        self.inputs = _Inputs(fn, spec, params, obs)
+        self.inputs = _Inputs(fn, spec, params, obs, weights=weights)
         self.T, self.dtype, self.device = self.inputs.T, params.dtype, params.device
         if self.resolve(fn) == "cpp":
-            check_contiguous(fn, params=params, obs=obs)
-        self.params, self.obs = params, obs
+            check_contiguous(fn, params=params, obs=obs, weights=weights)
+        self.params, self.obs, self.weights = params, obs, weights
 
     def _torch_apply(self, v):
-        return reference.kl_fvp(self.spec, self.params, self.obs, v, self.damping)
+        return reference.kl_fvp(self.spec, self.params, self.obs, v, self.damping, self.weights)
 
     def _compiled_arrays(self):
         return dict(**_no_h(), f_params=_np(self.params), f_params_per_task=self.params.dim() == 2,
-                    f_obs=_np(self.obs), fvp_damping=self.damping, alpha=0.0)
+                    f_obs=_np(self.obs), f_weights=_np(self.weights), fvp_damping=self.damping, alpha=0.0)
 
 
 class SurrogateHvpOperator(PolicyOperator):
@@ -178,13 +179,14 @@ class MamlTrpoFvpOperator(PolicyOperator):
         post_params [T, P] (the adapted θ'), post_obs [T, M, obs_dim]: where the Fisher F' is taken.
         curvature: "naive" (TRPO-MAML as Finn et al.) or "lvc" (LVC-TRPO).
         damping: added to F' (F' + damping·I).
+        post_weights: [T, M] per-sample weights of the post-update KL (None: the mean).
         task_mean: True (default) for a shared θ: v [P] ↦ mean_i over task groups.
     """
 
     kind = "maml_trpo_fvp"
 
     def __init__(self, spec, pre_params, pre_obs, pre_act, pre_weights, alpha, post_params, post_obs,
-                 curvature="naive", damping=0.0, *, task_mean=True, backend="auto"):
+                 curvature="naive", damping=0.0, post_weights=None, *, task_mean=True, backend="auto"):
         super().__init__(spec, task_mean, backend)
         fn = "MamlTrpoFvpOperator"
         if curvature not in _CURVATURES:
@@ -193,7 +195,7 @@ class MamlTrpoFvpOperator(PolicyOperator):
             raise ValueError(f"{fn}: alpha must be a finite number, got {alpha!r}")
         self.damping = _check_nonneg(fn, "damping", damping)
         self.pre = _Inputs(fn, spec, pre_params, pre_obs, act=pre_act, weights=pre_weights)
-        self.post = _Inputs(fn, spec, post_params, post_obs)
+        self.post = _Inputs(fn, spec, post_params, post_obs, weights=post_weights)
         if self.post.T != self.pre.T:
             raise ValueError(f"{fn}: post_obs has {self.post.T} task groups but pre_obs has {self.pre.T}")
         if post_params.dtype != pre_params.dtype or post_params.device != pre_params.device:
@@ -201,17 +203,17 @@ class MamlTrpoFvpOperator(PolicyOperator):
         self.T, self.dtype, self.device = self.pre.T, pre_params.dtype, pre_params.device
         if self.resolve(fn) == "cpp":
             check_contiguous(fn, pre_params=pre_params, pre_obs=pre_obs, pre_act=pre_act, pre_weights=pre_weights,
-                             post_params=post_params, post_obs=post_obs)
+                             post_params=post_params, post_obs=post_obs, post_weights=post_weights)
         self.alpha, self.curvature = float(alpha), curvature
         self.pre_args = (pre_params, pre_obs, pre_act, pre_weights)
-        self.post_params, self.post_obs = post_params, post_obs
+        self.post_params, self.post_obs, self.post_weights = post_params, post_obs, post_weights
 
     def _torch_apply(self, v):
         p, o, a, w = self.pre_args
         T = self.T
         rows = v.expand(T, -1) if v.dim() == 1 else v
         u = rows + self.alpha * reference.surrogate_hvp(self.spec, p, o, a, w, v, self.curvature)
-        f = reference.kl_fvp(self.spec, self.post_params, self.post_obs, u, self.damping)
+        f = reference.kl_fvp(self.spec, self.post_params, self.post_obs, u, self.damping, self.post_weights)
         return f + self.alpha * reference.surrogate_hvp(self.spec, p, o, a, w, f, self.curvature)
 
     def _compiled_arrays(self):
@@ -219,7 +221,7 @@ class MamlTrpoFvpOperator(PolicyOperator):
         return dict(h_params=_np(p), h_params_per_task=p.dim() == 2, h_obs=_np(o), h_act=_np(a), h_weights=_np(w),
                     lvc=self.curvature == "lvc", f_params=_np(self.post_params),
                     f_params_per_task=self.post_params.dim() == 2, f_obs=_np(self.post_obs),
-                    fvp_damping=self.damping, alpha=self.alpha)
+                    f_weights=_np(self.post_weights), fvp_damping=self.damping, alpha=self.alpha)
 
 
 def conjugate_gradient(matvec, b: torch.Tensor, iters: int = 10, residual_tol: float = 1e-10,

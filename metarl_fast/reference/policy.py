@@ -80,27 +80,29 @@ def surrogate_hvp(spec, params, obs, act, weights, v, curvature="lvc"):
     return hvp
 
 
-def gaussian_kl(spec, params, obs, old_mean, old_log_std):
-    """mean_n KL(N(old_mean_n, exp(old_log_std)²) ‖ π_θ(·|s_n)) → [T]."""
+def gaussian_kl(spec, params, obs, old_mean, old_log_std, weights=None):
+    """mean_n KL(N(old_mean_n, exp(old_log_std)²) ‖ π_θ(·|s_n)) → [T]; Σ_n w_n KL_n with weights [T, N]."""
     theta = _per_task(params, obs.shape[0])
     mean = mlp_mean(spec, theta, obs)
     log_std = _log_std(spec, theta).unsqueeze(-2)  # [T, 1, A]
     old_ls = old_log_std if old_log_std.dim() == 1 else old_log_std.unsqueeze(-2)
     kl = log_std - old_ls + (torch.exp(2 * old_ls) + (old_mean - mean) ** 2) / (2 * torch.exp(2 * log_std)) - 0.5
-    return kl.sum(-1).mean(-1)
+    kl = kl.sum(-1)
+    return kl.mean(-1) if weights is None else (kl * weights).sum(-1)
 
 
-def kl_grad(spec, params, obs, old_mean, old_log_std):
+def kl_grad(spec, params, obs, old_mean, old_log_std, weights=None):
     """∇θ gaussian_kl → [T, P]."""
     with torch.enable_grad():
         theta = _leaf(params, obs.shape[0])
-        kl = gaussian_kl(spec, theta, obs.detach(), old_mean.detach(), old_log_std.detach())
+        kl = gaussian_kl(spec, theta, obs.detach(), old_mean.detach(), old_log_std.detach(),
+                         None if weights is None else weights.detach())
         (grad,) = torch.autograd.grad(kl.sum(), theta)
     return grad
 
 
-def kl_fvp(spec, params, obs, v, damping=0.0):
-    """Fisher-vector product of the mean KL at params, plus damping·v → [T, P].
+def kl_fvp(spec, params, obs, v, damping=0.0, weights=None):
+    """Fisher-vector product of the mean (or w-weighted) KL at params, plus damping·v → [T, P].
 
     Computed as TRPO implementations do: the Hessian of KL(⊥π_θ ‖ π_θ) by double backward.
     """
@@ -110,7 +112,7 @@ def kl_fvp(spec, params, obs, v, damping=0.0):
         obs = obs.detach()
         old_mean = mlp_mean(spec, theta, obs).detach()
         old_log_std = _log_std(spec, theta).detach()
-        kl = gaussian_kl(spec, theta, obs, old_mean, old_log_std)
+        kl = gaussian_kl(spec, theta, obs, old_mean, old_log_std, None if weights is None else weights.detach())
         (grad,) = torch.autograd.grad(kl.sum(), theta, create_graph=True)
         tangent = _per_task(v.detach(), num_tasks)
         (fvp,) = torch.autograd.grad((grad * tangent).sum(), theta)
