@@ -1,5 +1,6 @@
 """The `metarl-fast` command line.
 
+    metarl-fast train --algo promp --env HalfCheetahRandDirec ...   meta-training (metarl-fast train --help)
     metarl-fast bench SUITE [--quick] [--json PATH]   benchmarks (same as python -m metarl_fast.bench)
     metarl-fast info                                  build and machine facts
 """
@@ -31,7 +32,16 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("bench", help="run a benchmark suite (metarl-fast bench kernels --help)", add_help=False)
     sub.add_parser("info", help="print build and machine facts")
+    from metarl_fast import train_cli
+
+    train = sub.add_parser("train", help="meta-train a policy", description=train_cli.__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    train_cli.add_arguments(train)
     args, rest = parser.parse_known_args(argv)
+    if args.command == "train":
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        return train_cli.run(args)
     if args.command == "bench":
         from metarl_fast.bench.__main__ import main as bench_main
 

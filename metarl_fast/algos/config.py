@@ -1,0 +1,149 @@
+"""Training configuration: one readable dataclass (CleanRL style), paper presets, and `key=value`
+overrides from the command line. Defaults are the ProMP code's (digest papers-promp-sgmrl.md A.7)."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+
+from .variants import VARIANTS
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run depends on; saved as config.yaml in the run directory."""
+
+    algo: str = "promp"                 # one of VARIANTS
+    env: str = "HalfCheetahRandDirec"   # one of metarl_fast.envs.FAMILY_NAMES
+    seed: int = 1
+    iterations: int = 1000
+    # sampling
+    meta_batch_size: int = 40           # tasks per meta-iteration
+    rollouts_per_task: int = 20         # trajectories per task per step
+    horizon: int = 0                    # 0: the family's papers' horizon (100 HalfCheetah, 200 Ant, ...)
+    # policy
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    init_std: float = 1.0
+    dtype: str = "float32"
+    # advantages
+    discount: float = 0.99
+    gae_lambda: float = 1.0
+    normalize_adv: bool = True
+    # inner adaptation
+    inner_steps: int = 1
+    inner_lr: float = 0.1               # α
+    # outer optimisation
+    outer_lr: float = 1e-3              # Adam (VPG variants and ProMP)
+    promp_steps: int = 5                # ProMP: Adam steps per batch
+    clip_eps: float = 0.3               # ProMP: PPO clip
+    kl_coeff: float = 5e-4              # ProMP: η (per inner step)
+    adaptive_kl: bool = False           # ProMP: η ← η/2 or 2η towards target_kl
+    target_kl: float = 0.01
+    max_kl: float = 0.01                # TRPO: δ
+    cg_iters: int = 10
+    cg_damping: float = 0.0
+    # execution
+    backend: str = "cpp"                # "cpp" explicit kernels | "torch" autograd through the unrolled update
+    sampler: str = "cpp"                # "cpp" task families in C++ (the gymnasium sampler is not in yet)
+    threads: int = 0                    # 0: every available CPU
+    checkpoint_every: int = 50
+
+    def __post_init__(self) -> None:
+        self.hidden = tuple(int(h) for h in self.hidden)
+        self.validate()
+
+    def validate(self) -> None:
+        from ..envs import FAMILY_NAMES
+
+        if self.algo not in VARIANTS:
+            raise ValueError(f"algo must be one of {sorted(VARIANTS)}, got {self.algo!r}")
+        if self.env not in FAMILY_NAMES:
+            raise ValueError(f"env must be one of {list(FAMILY_NAMES)}, got {self.env!r}")
+        positive = ("iterations", "meta_batch_size", "rollouts_per_task", "inner_steps", "promp_steps",
+                    "cg_iters", "checkpoint_every")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        for name in ("inner_lr", "outer_lr", "max_kl", "init_std"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        if not (0 <= self.discount <= 1 and 0 <= self.gae_lambda <= 1):
+            raise ValueError("discount and gae_lambda must be in [0, 1]")
+        if self.backend not in ("cpp", "torch"):
+            raise ValueError(f"backend must be 'cpp' or 'torch', got {self.backend!r}")
+        if self.sampler != "cpp":
+            raise ValueError(f"sampler must be 'cpp' (the gymnasium sampler is not implemented yet), got {self.sampler!r}")
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
+        if self.horizon < 0 or self.threads < 0:
+            raise ValueError("horizon and threads must be >= 0")
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown config keys {sorted(unknown)}")
+        return cls(**d)
+
+    def with_overrides(self, items: list[str]) -> "TrainConfig":
+        """Applies `key=value` strings, converting each value to the field's type."""
+        d = self.to_dict()
+        types = {f.name: f.type for f in fields(self)}
+        for item in items:
+            if "=" not in item:
+                raise ValueError(f"--set expects key=value, got {item!r}")
+            key, value = item.split("=", 1)
+            if key not in types:
+                raise ValueError(f"--set: unknown key {key!r}; valid keys: {', '.join(sorted(types))}")
+            d[key] = _parse(types[key], value, key)
+        return TrainConfig.from_dict(d)
+
+
+def _parse(type_name, value: str, key: str):
+    t = str(type_name)
+    try:
+        if t.startswith("bool"):
+            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(value)
+            return value.lower() in ("true", "1", "yes")
+        if t.startswith("int"):
+            return int(value)
+        if t.startswith("float"):
+            return float(value)
+        if t.startswith("tuple"):
+            return tuple(int(v) for v in value.strip("()[] ").split(",") if v.strip())
+    except ValueError:
+        raise ValueError(f"--set {key}={value!r}: not a valid {t}") from None
+    return value
+
+
+# Paper configurations (digest A.7) and quick ones for smoke runs.
+PRESETS: dict[str, dict] = {
+    "promp-halfcheetah-dir": dict(algo="promp", env="HalfCheetahRandDirec"),
+    "maml-trpo-halfcheetah-dir": dict(algo="trpo-maml", env="HalfCheetahRandDirec"),
+    "lvc-vpg-halfcheetah-dir": dict(algo="lvc-vpg", env="HalfCheetahRandDirec"),
+    "emaml-trpo-halfcheetah-dir": dict(algo="emaml-trpo", env="HalfCheetahRandDirec"),
+    "promp-ant-dir": dict(algo="promp", env="AntRandDirec2D"),
+    "promp-ant-goal": dict(algo="promp", env="AntRandGoal", inner_steps=2),
+    "promp-hopper-params": dict(algo="promp", env="HopperRandParams", inner_lr=0.05, promp_steps=3,
+                                adaptive_kl=True, kl_coeff=1e-3),
+    "promp-walker-params": dict(algo="promp", env="Walker2DRandParams", inner_lr=0.05, promp_steps=3,
+                                adaptive_kl=True, kl_coeff=1e-3),
+    "promp-point-momentum": dict(algo="promp", env="MetaPointEnvMomentum", inner_steps=3),
+    "quick": dict(algo="promp", env="Point2DNav", meta_batch_size=10, rollouts_per_task=10, horizon=30,
+                  iterations=20, hidden=(32, 32), checkpoint_every=10),
+    "quick-halfcheetah": dict(algo="promp", env="HalfCheetahRandDirec", meta_batch_size=8, rollouts_per_task=5,
+                              horizon=50, iterations=5, checkpoint_every=5),
+}
+
+
+def preset(name: str) -> TrainConfig:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; valid presets: {', '.join(sorted(PRESETS))}")
+    return TrainConfig(**PRESETS[name])

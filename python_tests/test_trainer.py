@@ -1,0 +1,114 @@
+"""The meta-training loop: ProMP's invariants, TRPO's KL bound, learning on the point tasks,
+exact resumption, the torch reference pipeline, and the command line."""
+import csv
+import os
+
+import pytest
+import torch
+
+from metarl_fast import reference as R
+from metarl_fast.algos import MetaObjective, Objective
+from metarl_fast.algos.config import TrainConfig
+from metarl_fast.algos.trainer import MetaTrainer
+from metarl_fast.cli import main
+
+SMALL = dict(env="Point2DNav", meta_batch_size=6, rollouts_per_task=5, horizon=20, hidden=(16, 16), iterations=3)
+
+
+def test_promp_first_step_is_lvc_vpg():
+    """At θ = θ_o the likelihood ratios are 1 and the KL is 0; with the KL penalty off (and the clip
+    inactive at ratio 1), ProMP's first meta-gradient equals LVC-VPG's on the same batch."""
+    trainer = MetaTrainer(TrainConfig(algo="promp", kl_coeff=0.0, dtype="float64", **SMALL))
+    meta, theta, _, _, steps = trainer.collect()
+    d0 = steps[0]
+    lp = R.log_prob(trainer.spec, theta, d0.flat(d0.obs), d0.flat(d0.act))
+    ratio = torch.exp(lp - d0.flat(d0.log_prob))[d0.flat(d0.mask) > 0]
+    assert torch.allclose(ratio, torch.ones_like(ratio), atol=1e-12)
+    assert abs(trainer._pre_kl(meta, theta)) < 1e-12
+    lvc = MetaObjective(trainer.spec, [Objective("lvc", trainer.spec, d0)], Objective("vpg", trainer.spec, steps[1]),
+                        trainer.config.inner_lr)
+    g_promp, g_lvc = meta.gradient(theta), lvc.gradient(theta)
+    assert float(g_lvc.abs().max()) > 1e-4
+    assert torch.allclose(g_promp, g_lvc, rtol=1e-9, atol=1e-12)
+
+
+def test_trpo_maml_step_respects_the_kl_bound_measured_independently():
+    config = TrainConfig(algo="trpo-maml", dtype="float64", max_kl=0.005, **SMALL)
+    trainer = MetaTrainer(config)
+    meta, theta, _, _, steps = trainer.collect()
+    trainer._outer_trpo(meta, theta)
+    new = trainer.param.detach().clone()
+    assert not torch.equal(new, theta)  # the step was accepted
+    post = steps[-1]
+
+    def adapted(th):  # θ'(θ) with autograd objectives (the reference path)
+        th = th.expand(meta.num_tasks, -1).clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(meta.inner[0].value(th).sum(), th)
+        return (th + config.inner_lr * g).detach()
+
+    kl = R.gaussian_kl(trainer.spec, adapted(new), post.flat(post.obs), post.flat(post.old_mean),
+                       post.old_log_std, post.mean_weights).mean()
+    assert 0 < float(kl) <= config.max_kl * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("env,gain", [("Point2DNav", 5.0), ("MetaPointEnvCorner", 0.2)])
+def test_promp_learns_the_point_tasks(env, gain):
+    config = TrainConfig(algo="promp", env=env, meta_batch_size=20, rollouts_per_task=10, horizon=50,
+                         hidden=(32, 32), outer_lr=1e-2, iterations=40)
+    rows = MetaTrainer(config).train(progress=False)
+    post = [r["Step_1-AverageReturn"] for r in rows]
+    first, last = sum(post[:3]) / 3, sum(post[-5:]) / 5
+    assert last > first + gain, (first, last)
+
+
+def _strip_times(path):
+    with open(path) as f:
+        return [{k: v for k, v in r.items() if not k.startswith("Time") and k != "SPS"} for r in csv.DictReader(f)]
+
+
+def test_resume_continues_exactly(tmp_path):
+    config = TrainConfig(algo="promp", checkpoint_every=2, **dict(SMALL, iterations=4))
+    full = MetaTrainer(config, str(tmp_path / "full"))
+    full.train(progress=False)
+    part = MetaTrainer(config, str(tmp_path / "part"))
+    part.train(iterations=2, progress=False)
+    resumed = MetaTrainer(config, str(tmp_path / "part"))
+    resumed.load_state_dict(torch.load(tmp_path / "part" / "checkpoint.pt", weights_only=False))
+    assert resumed.iteration == 2
+    resumed.train(resume=True, progress=False)
+    assert torch.equal(resumed.param.detach(), full.param.detach())
+    assert _strip_times(tmp_path / "part" / "progress.csv") == _strip_times(tmp_path / "full" / "progress.csv")
+    assert sorted(os.listdir(tmp_path / "full" / "checkpoints")) == ["itr_1.pt", "itr_3.pt"]
+
+
+@pytest.mark.parametrize("algo", ["promp", "trpo-maml", "dice-vpg"])
+def test_torch_backend_matches_the_explicit_one(algo):
+    results = {}
+    for backend in ("cpp", "torch"):
+        # one TRPO iteration: its truncated CG turns rounding into ~1e-5 parameter differences,
+        # which the next iteration's (chaotic) rollouts would amplify
+        iterations = 1 if algo == "trpo-maml" else 2
+        trainer = MetaTrainer(TrainConfig(algo=algo, backend=backend, dtype="float64",
+                                          **dict(SMALL, iterations=iterations)))
+        trainer.train(progress=False)
+        results[backend] = trainer.param.detach()
+    # TRPO's 10 truncated CG iterations on an ill-conditioned Fisher amplify rounding differences
+    # (1e-16 in the operator gives ~1e-5 in the direction), so its tolerance is looser.
+    tol = 1e-3 if algo == "trpo-maml" else 1e-7
+    assert torch.allclose(results["cpp"], results["torch"], rtol=tol, atol=tol * 1e-2)
+
+
+def test_train_command_line(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--preset", "quick", "--iterations", "3", "--out", str(out), "--quiet",
+                 "--set", "meta_batch_size=4"]) == 0
+    assert {"config.yaml", "progress.csv", "checkpoint.pt", "checkpoints", "tb"} <= set(os.listdir(out))
+    with open(out / "progress.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3 and {"Itr", "n_timesteps", "Step_0-AverageReturn", "Step_1-AverageReturn",
+                               "Time-Sampling", "Time-InnerStep", "Time-OuterStep", "Time"} <= set(rows[0])
+    assert main(["train", "--resume", str(out), "--iterations", "5", "--quiet"]) == 0
+    with open(out / "progress.csv") as f:
+        assert [int(r["Itr"]) for r in csv.DictReader(f)] == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="unknown key"):
+        main(["train", "--preset", "quick", "--set", "warp_speed=9", "--out", str(tmp_path / "x")])
