@@ -1,6 +1,8 @@
 """The `metarl-fast` command line.
 
     metarl-fast train --algo promp --env HalfCheetahRandDirec ...   meta-training (metarl-fast train --help)
+    metarl-fast eval RUN_DIR [--tasks N] [--steps K]   meta-test on fresh tasks (eval.csv + a table)
+    metarl-fast plot RUN_DIR ... [--out PNG]           learning curves, mean ± std across seeds
     metarl-fast bench SUITE [--quick] [--json PATH]   benchmarks (same as python -m metarl_fast.bench)
     metarl-fast info                                  build and machine facts
 """
@@ -37,7 +39,29 @@ def main(argv: list[str] | None = None) -> int:
     train = sub.add_parser("train", help="meta-train a policy", description=train_cli.__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     train_cli.add_arguments(train)
+    ev = sub.add_parser("eval", help="meta-test a trained run on fresh tasks")
+    ev.add_argument("run_dir")
+    ev.add_argument("--tasks", type=int, default=40)
+    ev.add_argument("--steps", type=int, default=3, help="adaptation steps (returns after 0..K are reported)")
+    ev.add_argument("--seed", type=int, default=12345)
+    pl = sub.add_parser("plot", help="plot learning curves of runs")
+    pl.add_argument("run_dirs", nargs="+")
+    pl.add_argument("--out", default="curves.png")
+    pl.add_argument("--title")
     args, rest = parser.parse_known_args(argv)
+    if args.command in ("eval", "plot"):
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        from metarl_fast.algos import evaluation
+
+        if args.command == "eval":
+            if args.tasks < 1 or args.steps < 0:
+                parser.error("--tasks must be >= 1 and --steps >= 0")
+            rows = evaluation.meta_test(args.run_dir, args.tasks, args.steps, args.seed)
+            evaluation.print_eval(rows, f"meta-test of {args.run_dir} on {args.tasks} fresh tasks")
+        else:
+            print(f"wrote {evaluation.plot_runs(args.run_dirs, args.out, args.title)}")
+        return 0
     if args.command == "train":
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")

@@ -1,7 +1,7 @@
 """`metarl-fast train`: meta-train one of the MAML-family variants on a task family.
 
     metarl-fast train --algo promp --env HalfCheetahRandDirec [--preset NAME] [--iterations N]
-                      [--backend cpp|torch] [--sampler cpp] [--set key=value ...] [--seed S] [--out DIR]
+                      [--backend cpp|torch] [--sampler cpp|gymnasium] [--set key=value ...] [--seed S] [--out DIR]
     metarl-fast train --resume DIR [--iterations N]
 """
 from __future__ import annotations
@@ -22,7 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", choices=sorted(PRESETS), help="a paper configuration or a quick one")
     p.add_argument("--iterations", type=int, help="meta-iterations to run (in total, when resuming)")
     p.add_argument("--backend", choices=["cpp", "torch"], help="explicit kernels or autograd through the update")
-    p.add_argument("--sampler", choices=["cpp"], help="the sampler (C++ task families)")
+    p.add_argument("--sampler", choices=["cpp", "gymnasium"],
+                   help="C++ rollouts, or a Python loop over gymnasium vector envs (the reference)")
     p.add_argument("--seed", type=int)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field")
     p.add_argument("--out", help="run directory (default: runs/<algo>-<env>-s<seed>-<time>)")

@@ -44,7 +44,8 @@ class TrainConfig:
     cg_damping: float = 0.0
     # execution
     backend: str = "cpp"                # "cpp" explicit kernels | "torch" autograd through the unrolled update
-    sampler: str = "cpp"                # "cpp" task families in C++ (the gymnasium sampler is not in yet)
+    sampler: str = "cpp"                # "cpp": rollouts inside C++ | "gymnasium": a Python loop over the
+                                        # families' gymnasium vector envs with a torch policy (reference)
     threads: int = 0                    # 0: every available CPU
     checkpoint_every: int = 50
 
@@ -71,8 +72,8 @@ class TrainConfig:
             raise ValueError("discount and gae_lambda must be in [0, 1]")
         if self.backend not in ("cpp", "torch"):
             raise ValueError(f"backend must be 'cpp' or 'torch', got {self.backend!r}")
-        if self.sampler != "cpp":
-            raise ValueError(f"sampler must be 'cpp' (the gymnasium sampler is not implemented yet), got {self.sampler!r}")
+        if self.sampler not in ("cpp", "gymnasium"):
+            raise ValueError(f"sampler must be 'cpp' or 'gymnasium', got {self.sampler!r}")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
         if self.horizon < 0 or self.threads < 0:

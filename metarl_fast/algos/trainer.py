@@ -61,6 +61,7 @@ class MetaTrainer:
         self.timesteps = 0          # environment steps sampled so far
         self.kl_coeff = config.kl_coeff
         self.out_dir = out_dir
+        self._venv = None  # the gymnasium sampler's vector env, created on first use
         self._csv_file = None
         self._writer = None
         self._fieldnames: list[str] | None = None
@@ -72,8 +73,15 @@ class MetaTrainer:
 
     def sample(self, params: torch.Tensor, tasks, key: int):
         c = self.config
-        return self.family.rollout(self.spec, params, tasks, c.rollouts_per_task, self.horizon,
-                                   seed=derived_seed(c.seed, self.iteration, key))
+        seed = derived_seed(c.seed, self.iteration, key)
+        if c.sampler == "gymnasium":
+            from ..sampling import rollout_gymnasium
+
+            if self._venv is None:
+                self._venv = self.family.vector_env(c.meta_batch_size * c.rollouts_per_task)
+            return rollout_gymnasium(self.family, self.spec, params, tasks, c.rollouts_per_task, self.horizon,
+                                     seed, venv=self._venv)
+        return self.family.rollout(self.spec, params, tasks, c.rollouts_per_task, self.horizon, seed=seed)
 
     def collect(self):
         """Samples this iteration's pre- and post-update batches and builds the meta-objective.
