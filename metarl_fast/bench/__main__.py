@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-SUITES = ("kernels", "envs")
+SUITES = ("kernels", "envs", "e2e")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,8 +15,10 @@ def main(argv: list[str] | None = None) -> int:
     suite, rest = argv[0], argv[1:]
     if suite == "kernels":
         from .kernels import run
-    else:
+    elif suite == "envs":
         from .envs import run
+    else:
+        from .e2e import run
     run(rest)
     return 0
 
