@@ -78,3 +78,25 @@ def test_inner_curvatures_give_different_meta_gradients():
         grads[inner] = meta.gradient(theta)
     assert float((grads["naive"] - grads["lvc"]).abs().max()) > 1e-4
     assert float((grads["lvc"] - grads["dice"]).abs().max()) > 1e-4
+
+
+@pytest.mark.parametrize("variant", ["lvc-vpg", "promp", "dice-vpg", "emaml-vpg"])
+@pytest.mark.parametrize("steps", [1, 2])
+def test_per_parameter_step_sizes_and_their_gradient(variant, steps):
+    """The papers' code's trainable inner step size: one α per parameter; both ∇θ J and ∂J/∂α
+    equal autograd through the unrolled update."""
+    meta, theta = build(variant, steps, kl=VARIANTS[variant].optimizer == "promp")
+    P = theta.numel()
+    meta.alpha = 0.1 + 0.4 * torch.rand(P, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    g, ga = meta.gradient(theta, with_alpha=True)
+    rg, rga = meta.reference_gradient(theta, with_alpha=True)
+    assert ga.shape == (P,)
+    assert torch.allclose(g, rg, rtol=1e-9, atol=1e-11)
+    assert torch.allclose(ga, rga, rtol=1e-9, atol=1e-11) and float(rga.abs().max()) > 1e-4
+
+
+def test_scalar_step_size_gradient():
+    meta, theta = build("vpg-maml", 2)
+    g, ga = meta.gradient(theta, with_alpha=True)
+    rg, rga = meta.reference_gradient(theta, with_alpha=True)
+    assert ga.dim() == 0 and torch.allclose(ga, rga, rtol=1e-9, atol=1e-12)

@@ -158,3 +158,16 @@ def test_gymnasium_sampler_reproduces_the_cpp_sampler_when_nothing_is_random():
 def test_training_with_the_gymnasium_sampler():
     rows = MetaTrainer(TrainConfig(algo="promp", sampler="gymnasium", **SMALL)).train(progress=False)
     assert len(rows) == 3 and all(r["Time-Sampling"] > 0 for r in rows)
+
+
+def test_trainable_inner_step_size(tmp_path):
+    config = TrainConfig(algo="promp", trainable_inner_step_size=True, **dict(SMALL, iterations=2))
+    trainer = MetaTrainer(config, str(tmp_path / "a"))
+    trainer.train(progress=False)
+    alpha = trainer.alpha
+    assert alpha.shape == trainer.param.shape and not torch.allclose(alpha, torch.full_like(alpha, config.inner_lr))
+    again = MetaTrainer(config, str(tmp_path / "a"))
+    again.load_state_dict(torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=False))
+    assert torch.equal(again.alpha, alpha)
+    with pytest.raises(ValueError, match="trainable_inner_step_size"):
+        TrainConfig(algo="trpo-maml", trainable_inner_step_size=True)

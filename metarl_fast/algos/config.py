@@ -31,7 +31,8 @@ class TrainConfig:
     normalize_adv: bool = True
     # inner adaptation
     inner_steps: int = 1
-    inner_lr: float = 0.1               # α
+    inner_lr: float = 0.1               # α (the initial value when trainable)
+    trainable_inner_step_size: bool = False  # the papers' code's option: one learned α per parameter
     # outer optimisation
     outer_lr: float = 1e-3              # Adam (VPG variants and ProMP)
     promp_steps: int = 5                # ProMP: Adam steps per batch
@@ -74,6 +75,8 @@ class TrainConfig:
             raise ValueError(f"backend must be 'cpp' or 'torch', got {self.backend!r}")
         if self.sampler not in ("cpp", "gymnasium"):
             raise ValueError(f"sampler must be 'cpp' or 'gymnasium', got {self.sampler!r}")
+        if self.trainable_inner_step_size and VARIANTS[self.algo].optimizer == "trpo":
+            raise ValueError("trainable_inner_step_size needs an Adam-based algorithm (not TRPO)")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
         if self.horizon < 0 or self.threads < 0:

@@ -45,7 +45,7 @@ def meta_test(run_dir: str, num_tasks: int = 40, steps: int = 3, seed: int = 123
             break
         data = process_batch(batch, spec, params, c.discount, c.gae_lambda, c.normalize_adv,
                              dice_baseline=trainer.variant.inner == "dice")
-        params = (params + c.inner_lr * Objective(trainer.variant.inner, spec, data).grad(params)).contiguous()
+        params = (params + trainer.alpha * Objective(trainer.variant.inner, spec, data).grad(params)).contiguous()
     with open(os.path.join(run_dir, "eval.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, list(rows[0]))
         w.writeheader()

@@ -8,10 +8,12 @@ meta-objective (maximised) is
 (the KL terms are ProMP's penalties on each step's pre-update data; the last term is E-MAML's).
 Its gradient is assembled backwards, one Hessian-vector product per task per inner step:
 
-    g_K = ∇J_out(θ^K),   g_k = (I + α H_k) g_{k+1} − c_k ∇KL_k(θ^k),   ∇J = mean_i g_0,i (+ E-MAML)
+    g_K = ∇J_out(θ^K),   g_k = g_{k+1} + H_k (α ⊙ g_{k+1}) − c_k ∇KL_k(θ^k),   ∇J = mean_i g_0,i (+ E-MAML)
 
 with H_k the Hessian of step k's inner surrogate (symmetric for every curvature offered, so the
-Jacobian's transpose is itself). ``reference_gradient`` computes the same quantity with autograd
+transpose of the step's Jacobian I + diag(α) H_k is I + H_k diag(α)). α is a scalar or, with the
+papers' code's trainable inner step size, one step size per parameter [P]; then
+∂J/∂α = mean_i Σ_k g_{k+1,i} ⊙ ∇J_in^k(θ^k_i). ``reference_gradient`` computes the same quantity with autograd
 through the unrolled update (create_graph), the pure-torch reference the tests hold it equal to.
 """
 from __future__ import annotations
@@ -28,13 +30,13 @@ from .objectives import Objective, kl_penalty_grad, kl_penalty_value
 @dataclass
 class MetaObjective:
     """spec; inner: K inner objectives (one per step, each on its own data); outer: the objective at
-    θ^K; alpha: inner step size; kl_coeffs: c_k per inner step (empty: none); emaml_credit: [T] or
-    None."""
+    θ^K; alpha: inner step size, a float or one per parameter ([P] tensor); kl_coeffs: c_k per inner
+    step (empty: none); emaml_credit: [T] or None."""
 
     spec: PolicySpec
     inner: list[Objective]
     outer: Objective
-    alpha: float
+    alpha: float | torch.Tensor
     kl_coeffs: list[float] = field(default_factory=list)
     emaml_credit: torch.Tensor | None = None
 
@@ -42,26 +44,42 @@ class MetaObjective:
     def num_tasks(self) -> int:
         return self.outer.data.num_tasks
 
-    def adapt(self, theta: torch.Tensor) -> list[torch.Tensor]:
-        """[θ^0, ..., θ^K], each [T, P] (compiled inner gradients)."""
+    @property
+    def _alpha(self):
+        return self.alpha.detach() if isinstance(self.alpha, torch.Tensor) else self.alpha
+
+    def adapt(self, theta: torch.Tensor, inner_grads: list | None = None) -> list[torch.Tensor]:
+        """[θ^0, ..., θ^K], each [T, P] (compiled inner gradients; appended to inner_grads if given)."""
         thetas = [theta.detach().expand(self.num_tasks, -1).contiguous()]
         for objective in self.inner:
-            thetas.append((thetas[-1] + self.alpha * objective.grad(thetas[-1])).contiguous())
+            g = objective.grad(thetas[-1])
+            if inner_grads is not None:
+                inner_grads.append(g)
+            thetas.append((thetas[-1] + self._alpha * g).contiguous())
         return thetas
 
-    def gradient(self, theta: torch.Tensor, thetas: list[torch.Tensor] | None = None) -> torch.Tensor:
-        """∇θ J → [P], explicit (compiled kernels; one HVP per task per inner step)."""
-        thetas = thetas if thetas is not None else self.adapt(theta)
+    def gradient(self, theta: torch.Tensor, thetas: list[torch.Tensor] | None = None, with_alpha: bool = False):
+        """∇θ J → [P], explicit (compiled kernels; one HVP per task per inner step). With
+        with_alpha, also ∂J/∂α ([P] for a per-parameter α, a 0-d tensor for a scalar one)."""
+        inner_grads: list[torch.Tensor] = []
+        if thetas is None or with_alpha:
+            thetas = self.adapt(theta, inner_grads)
         g = self.outer.grad(thetas[-1])
+        g_alpha = torch.zeros_like(g)
         for k in reversed(range(len(self.inner))):
-            g = g + self.alpha * self.inner[k].hvp(thetas[k], g.contiguous())
+            if with_alpha:
+                g_alpha = g_alpha + g * inner_grads[k]
+            g = g + self.inner[k].hvp(thetas[k], (self._alpha * g).contiguous())
             if self.kl_coeffs and self.kl_coeffs[k]:
                 g = g - self.kl_coeffs[k] * kl_penalty_grad(self.spec, thetas[k], self.inner[k].data)
         if self.emaml_credit is not None:
             d = self.inner[0].data
             w = (d.mean_weights * self.emaml_credit.unsqueeze(-1)).contiguous()
             g = g + kernels.score_vjp(self.spec, thetas[0], d.flat(d.obs), d.flat(d.act), w)
-        return g.mean(0)
+        if not with_alpha:
+            return g.mean(0)
+        g_alpha = g_alpha.mean(0)
+        return g.mean(0), (g_alpha if isinstance(self.alpha, torch.Tensor) else g_alpha.sum())
 
     def value(self, theta: torch.Tensor, create_graph: bool = True) -> torch.Tensor:
         """J(θ) as a differentiable scalar: autograd through the unrolled inner updates."""
@@ -81,9 +99,21 @@ class MetaObjective:
                 total = total + self.emaml_credit * (d.mean_weights * lp).sum(-1)
             return total.mean()
 
-    def reference_gradient(self, theta: torch.Tensor) -> torch.Tensor:
-        """∇θ J by autograd through the unrolled update (the pure-torch reference) → [P]."""
+    def reference_gradient(self, theta: torch.Tensor, with_alpha: bool = False):
+        """∇θ J by autograd through the unrolled update (the pure-torch reference) → [P]; with
+        with_alpha also ∂J/∂α (as `gradient`)."""
+        alpha = self.alpha
         with torch.enable_grad():
             leaf = theta.detach().clone().requires_grad_(True)
-            (g,) = torch.autograd.grad(self.value(leaf), leaf)
-        return g
+            a = (alpha.detach() if isinstance(alpha, torch.Tensor) else torch.tensor(float(alpha), dtype=theta.dtype))
+            a = a.clone().requires_grad_(with_alpha)
+            self.alpha = a
+            try:
+                value = self.value(leaf)
+            finally:
+                self.alpha = alpha
+            if not with_alpha:
+                (g,) = torch.autograd.grad(value, leaf)
+                return g
+            g, ga = torch.autograd.grad(value, (leaf, a))
+        return g, ga

@@ -56,7 +56,12 @@ class MetaTrainer:
         g = torch.Generator().manual_seed(derived_seed(config.seed, 0xC0FFEE))
         self.theta = self.spec.init_params(config.init_std, generator=g, dtype=self.dtype)
         self.param = torch.nn.Parameter(self.theta)
-        self.optimizer = torch.optim.Adam([self.param], lr=config.outer_lr)
+        params = [self.param]
+        self.alpha_param = None
+        if config.trainable_inner_step_size:
+            self.alpha_param = torch.nn.Parameter(torch.full_like(self.theta, config.inner_lr))
+            params.append(self.alpha_param)
+        self.optimizer = torch.optim.Adam(params, lr=config.outer_lr)
         self.iteration = 0          # iterations completed
         self.timesteps = 0          # environment steps sampled so far
         self.kl_coeff = config.kl_coeff
@@ -68,8 +73,17 @@ class MetaTrainer:
         self.start_time = time.time()
 
     # ---- one meta-iteration
-    def meta_gradient(self, meta: MetaObjective, theta: torch.Tensor) -> torch.Tensor:
-        return meta.gradient(theta) if self.config.backend == "cpp" else meta.reference_gradient(theta)
+    @property
+    def alpha(self):
+        """The inner step size: config.inner_lr, or the learned per-parameter step sizes [P]."""
+        return self.config.inner_lr if self.alpha_param is None else self.alpha_param.detach().clone()
+
+    def meta_gradient(self, meta: MetaObjective, theta: torch.Tensor):
+        """∇θ J, or (∇θ J, ∂J/∂α) with trainable step sizes."""
+        with_alpha = self.alpha_param is not None
+        if self.config.backend == "cpp":
+            return meta.gradient(theta, with_alpha=with_alpha)
+        return meta.reference_gradient(theta, with_alpha=with_alpha)
 
     def sample(self, params: torch.Tensor, tasks, key: int):
         c = self.config
@@ -112,11 +126,11 @@ class MetaTrainer:
             objective = Objective(v.inner, self.spec, data, c.clip_eps)
             inner.append(objective)
             rows = sampling_params if sampling_params.dim() == 2 else sampling_params.expand(len(tasks), -1)
-            sampling_params = (rows + c.inner_lr * objective.grad(rows.contiguous())).contiguous()
+            sampling_params = (rows + self.alpha * objective.grad(rows.contiguous())).contiguous()
             times["inner"] += time.perf_counter() - t1
         outer = Objective(v.outer, self.spec, steps[-1], c.clip_eps)
         kl_coeffs = [self.kl_coeff / c.inner_steps] * c.inner_steps if v.optimizer == "promp" else []
-        meta = MetaObjective(self.spec, inner, outer, c.inner_lr, kl_coeffs, credit)
+        meta = MetaObjective(self.spec, inner, outer, self.alpha, kl_coeffs, credit)
         return meta, theta, returns, times, steps
 
     def run_iteration(self) -> IterationResult:
@@ -138,14 +152,18 @@ class MetaTrainer:
         return IterationResult(row, steps)
 
     # ---- outer steps
-    def _adam_step(self, grad: torch.Tensor) -> None:
+    def _adam_step(self, grad) -> torch.Tensor:
+        """One Adam ascent step on J (and on the step sizes when trainable); returns ∇θ J."""
         self.optimizer.zero_grad()
+        if self.alpha_param is not None:
+            grad, g_alpha = grad
+            self.alpha_param.grad = -g_alpha.to(self.alpha_param.dtype)
         self.param.grad = -grad.to(self.param.dtype)  # maximise J
         self.optimizer.step()
+        return grad
 
     def _outer_adam(self, meta: MetaObjective, theta: torch.Tensor) -> dict:
-        g = self.meta_gradient(meta, theta)
-        self._adam_step(g)
+        g = self._adam_step(self.meta_gradient(meta, theta))
         return {"GradNorm": float(g.norm())}
 
     def _pre_kl(self, meta: MetaObjective, theta: torch.Tensor) -> float:
@@ -158,8 +176,9 @@ class MetaTrainer:
     def _outer_promp(self, meta: MetaObjective, theta: torch.Tensor) -> dict:
         c = self.config
         for _ in range(c.promp_steps):
-            g = self.meta_gradient(meta, self.param.detach().clone())
-            self._adam_step(g)
+            if self.alpha_param is not None:
+                meta.alpha = self.alpha
+            g = self._adam_step(self.meta_gradient(meta, self.param.detach().clone()))
         kl = self._pre_kl(meta, self.param.detach().clone())
         coeff = self.kl_coeff
         if c.adaptive_kl:  # the ProMP code's rule
@@ -265,12 +284,15 @@ class MetaTrainer:
 
     def state_dict(self) -> dict:
         return {"theta": self.param.detach().clone(), "optimizer": self.optimizer.state_dict(),
+                "alpha": None if self.alpha_param is None else self.alpha_param.detach().clone(),
                 "iteration": self.iteration, "timesteps": self.timesteps, "kl_coeff": self.kl_coeff,
                 "config": self.config.to_dict(), "elapsed": time.time() - self.start_time}
 
     def load_state_dict(self, state: dict) -> None:
         with torch.no_grad():
             self.param.copy_(state["theta"])
+            if self.alpha_param is not None:
+                self.alpha_param.copy_(state["alpha"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.iteration = int(state["iteration"])
         self.timesteps = int(state["timesteps"])
