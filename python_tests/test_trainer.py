@@ -149,10 +149,11 @@ def test_gymnasium_sampler_reproduces_the_cpp_sampler_when_nothing_is_random():
     params = spec.init_params(generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     tasks = family.sample_tasks(3, seed=0)
     a = family.rollout(spec, params, tasks, 2, 30, seed=0, deterministic=True)
-    b = rollout_gymnasium(family, spec, params, tasks, 2, 30, seed=5, deterministic=True)
-    for name in ("obs", "actions", "rewards", "mask"):
-        assert torch.allclose(getattr(a, name), getattr(b, name), atol=1e-12), name
-    assert torch.equal(a.lengths, b.lengths)
+    for venv in (None, family.vector_env(6)):  # gymnasium SyncVectorEnv, and the pooled vector env
+        b = rollout_gymnasium(family, spec, params, tasks, 2, 30, seed=5, deterministic=True, venv=venv)
+        for name in ("obs", "actions", "rewards", "mask"):
+            assert torch.allclose(getattr(a, name), getattr(b, name), atol=1e-12), name
+        assert torch.equal(a.lengths, b.lengths)
 
 
 def test_training_with_the_gymnasium_sampler():

@@ -89,10 +89,10 @@ class MetaTrainer:
         c = self.config
         seed = derived_seed(c.seed, self.iteration, key)
         if c.sampler == "gymnasium":
-            from ..sampling import rollout_gymnasium
+            from ..sampling import rollout_gymnasium, sync_vector_env
 
             if self._venv is None:
-                self._venv = self.family.vector_env(c.meta_batch_size * c.rollouts_per_task)
+                self._venv = sync_vector_env(self.family, c.meta_batch_size * c.rollouts_per_task)
             return rollout_gymnasium(self.family, self.spec, params, tasks, c.rollouts_per_task, self.horizon,
                                      seed, venv=self._venv)
         return self.family.rollout(self.spec, params, tasks, c.rollouts_per_task, self.horizon, seed=seed)
@@ -126,12 +126,21 @@ class MetaTrainer:
             objective = Objective(v.inner, self.spec, data, c.clip_eps)
             inner.append(objective)
             rows = sampling_params if sampling_params.dim() == 2 else sampling_params.expand(len(tasks), -1)
-            sampling_params = (rows + self.alpha * objective.grad(rows.contiguous())).contiguous()
+            sampling_params = (rows + self.alpha * self._inner_grad(objective, rows.contiguous())).contiguous()
             times["inner"] += time.perf_counter() - t1
         outer = Objective(v.outer, self.spec, steps[-1], c.clip_eps)
         kl_coeffs = [self.kl_coeff / c.inner_steps] * c.inner_steps if v.optimizer == "promp" else []
         meta = MetaObjective(self.spec, inner, outer, self.alpha, kl_coeffs, credit)
         return meta, theta, returns, times, steps
+
+    def _inner_grad(self, objective: Objective, rows: torch.Tensor) -> torch.Tensor:
+        """The adaptation step's gradient: compiled, or by autograd for the torch backend."""
+        if self.config.backend == "cpp":
+            return objective.grad(rows)
+        with torch.enable_grad():
+            leaf = rows.detach().clone().requires_grad_(True)
+            (g,) = torch.autograd.grad(objective.value(leaf).sum(), leaf)
+        return g
 
     def run_iteration(self) -> IterationResult:
         """One meta-iteration: collect, then the variant's outer step; returns the log row."""

@@ -3,8 +3,9 @@ outer step), at the paper configuration: ProMP on HalfCheetahRandDirec, 40 tasks
 × H = 100, (64, 64) tanh, one inner step, 5 ProMP steps.
 
   ours       C++ sampler (policy in the loop) + the explicit meta-gradient from the kernels
-  reference  the pure-torch pipeline: a Python loop over the families' gymnasium vector envs with a
-             torch policy + autograd through the unrolled inner update
+  reference  the pure-torch pipeline: a Python loop over a gymnasium SyncVectorEnv of the family's
+             environments with a torch policy (how PyTorch meta-RL libraries sample) + autograd
+             through the unrolled inner update
 
 Each implementation runs `--iterations` meta-iterations after one warm-up iteration; the table
 reports the median per phase.

@@ -1,6 +1,9 @@
-"""The reference sampler: a Python loop over a family's gymnasium VectorEnv with a torch policy,
-one step at a time — how existing meta-RL libraries sample. It returns the same Batch layout as
-`family.rollout` (different random streams, so not the same numbers)."""
+"""The reference sampler: a Python loop over a gymnasium VectorEnv of a family's environments with
+a torch policy, one step at a time — how existing PyTorch meta-RL libraries sample. By default the
+vector env is a gymnasium SyncVectorEnv of ``family.gym_env()`` instances (each environment stepped
+from Python in turn); ``family.vector_env(n)`` (stepped together on the C++ pool) also works. The
+result has the same Batch layout as `family.rollout` (different random streams, not the same
+numbers)."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,16 +14,29 @@ from ..policies import PolicySpec, gaussian_log_prob
 from ..reference import policy_mean
 
 
+def sync_vector_env(family, num_envs: int):
+    """A gymnasium SyncVectorEnv of num_envs ``family.gym_env()`` environments."""
+    import gymnasium
+
+    return gymnasium.vector.SyncVectorEnv([family.gym_env for _ in range(num_envs)])
+
+
 @torch.no_grad()
 def rollout_gymnasium(family, spec: PolicySpec, params: torch.Tensor, tasks: TaskBatch, trajs_per_task: int,
                       horizon: int, seed: int, deterministic: bool = False, venv=None) -> Batch:
-    """Same arguments and result as ``family.rollout``; `venv` may be a reusable
-    ``family.vector_env(T·B)`` (created when None)."""
+    """Same arguments and result as ``family.rollout``; `venv` may be a reusable vector env of
+    T·B environments (``sync_vector_env(family, T·B)``, created when None, or
+    ``family.vector_env(T·B)``)."""
     T, B, H = len(tasks), trajs_per_task, horizon
     n = T * B
     if venv is None or venv.num_envs != n:
-        venv = family.vector_env(n)
-    venv.set_tasks(tasks.repeat(B))
+        venv = sync_vector_env(family, n)
+    per_env = tasks.repeat(B)
+    if hasattr(venv, "set_tasks"):
+        venv.set_tasks(per_env)
+    else:
+        for i, env in enumerate(venv.envs):
+            env.unwrapped.set_task(per_env[i])
     dtype = params.dtype
     theta = params if params.dim() == 2 else params.expand(T, -1)
     log_std = spec.unflatten(theta)["log_std"]  # [T, act_dim]
