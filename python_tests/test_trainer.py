@@ -3,6 +3,8 @@ exact resumption, the torch reference pipeline, and the command line."""
 import csv
 import os
 
+import numpy as np
+
 import pytest
 import torch
 
@@ -81,15 +83,16 @@ def test_resume_continues_exactly(tmp_path):
     assert sorted(os.listdir(tmp_path / "full" / "checkpoints")) == ["itr_1.pt", "itr_3.pt"]
 
 
-@pytest.mark.parametrize("algo", ["promp", "trpo-maml", "dice-vpg"])
+@pytest.mark.parametrize("algo", ["promp", "trpo-maml", "dice-vpg", "sgmrl"])
 def test_torch_backend_matches_the_explicit_one(algo):
     results = {}
+    extra = dict(advantages="returns", reduction="trajectories", inner_lr=0.02) if algo == "sgmrl" else {}
     for backend in ("cpp", "torch"):
         # one TRPO iteration: its truncated CG turns rounding into ~1e-5 parameter differences,
         # which the next iteration's (chaotic) rollouts would amplify
         iterations = 1 if algo == "trpo-maml" else 2
         trainer = MetaTrainer(TrainConfig(algo=algo, backend=backend, dtype="float64",
-                                          **dict(SMALL, iterations=iterations)))
+                                          **dict(SMALL, iterations=iterations), **extra))
         trainer.train(progress=False)
         results[backend] = trainer.param.detach()
     # TRPO's 10 truncated CG iterations on an ill-conditioned Fisher amplify rounding differences
@@ -172,3 +175,11 @@ def test_trainable_inner_step_size(tmp_path):
     assert torch.equal(again.alpha, alpha)
     with pytest.raises(ValueError, match="trainable_inner_step_size"):
         TrainConfig(algo="trpo-maml", trainable_inner_step_size=True)
+
+
+def test_sgmrl_options_run():
+    for extra in (dict(first_order=True), dict(sgmrl_jacobian="paper_literal"), dict(inner_steps=2)):
+        rows = MetaTrainer(TrainConfig(algo="sgmrl", **dict(SMALL, iterations=2), **extra)).train(progress=False)
+        assert len(rows) == 2 and all(np.isfinite(r["GradNorm"]) for r in rows)
+    with pytest.raises(ValueError, match="paper-literal"):
+        TrainConfig(algo="sgmrl", sgmrl_jacobian="paper_literal", backend="torch")

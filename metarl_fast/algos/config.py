@@ -29,10 +29,14 @@ class TrainConfig:
     discount: float = 0.99
     gae_lambda: float = 1.0
     normalize_adv: bool = True
+    advantages: str = "gae"             # "gae" (the papers' code) | "returns" (SG-MRL's R_h from t = 0, no baseline)
+    reduction: str = "steps"            # surrogate scale: "steps" mean over N·H (ProMP code) | "trajectories"
     # inner adaptation
     inner_steps: int = 1
     inner_lr: float = 0.1               # α (the initial value when trainable)
     trainable_inner_step_size: bool = False  # the papers' code's option: one learned α per parameter
+    first_order: bool = False           # drop the Hessian factors of the meta-gradient (FO-MAML, FO-SG-MRL)
+    sgmrl_jacobian: str = "pathwise"    # SG-MRL: "pathwise" (correct) | "paper_literal" (eq. 10/13)
     # outer optimisation
     outer_lr: float = 1e-3              # Adam (VPG variants and ProMP)
     promp_steps: int = 5                # ProMP: Adam steps per batch
@@ -77,6 +81,14 @@ class TrainConfig:
             raise ValueError(f"sampler must be 'cpp' or 'gymnasium', got {self.sampler!r}")
         if self.trainable_inner_step_size and VARIANTS[self.algo].optimizer == "trpo":
             raise ValueError("trainable_inner_step_size needs an Adam-based algorithm (not TRPO)")
+        if self.advantages not in ("gae", "returns"):
+            raise ValueError(f"advantages must be 'gae' or 'returns', got {self.advantages!r}")
+        if self.reduction not in ("steps", "trajectories"):
+            raise ValueError(f"reduction must be 'steps' or 'trajectories', got {self.reduction!r}")
+        if self.sgmrl_jacobian not in ("pathwise", "paper_literal"):
+            raise ValueError(f"sgmrl_jacobian must be 'pathwise' or 'paper_literal', got {self.sgmrl_jacobian!r}")
+        if self.sgmrl_jacobian == "paper_literal" and self.backend == "torch":
+            raise ValueError("the paper-literal SG-MRL estimator has no autograd form; use backend='cpp'")
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
         if self.horizon < 0 or self.threads < 0:
@@ -140,6 +152,18 @@ PRESETS: dict[str, dict] = {
     "promp-walker-params": dict(algo="promp", env="Walker2DRandParams", inner_lr=0.05, promp_steps=3,
                                 adaptive_kl=True, kl_coeff=1e-3),
     "promp-point-momentum": dict(algo="promp", env="MetaPointEnvMomentum", inner_steps=3),
+    # SG-MRL (Fallah et al.) as its code ran it: first-order, GAE λ = 0.997, normalised advantages,
+    # (100, 100) policy; MAML and E-MAML baselines with the same settings (digest B.7/B.8).
+    "sgmrl-2dnav": dict(algo="sgmrl", env="Point2DNav", meta_batch_size=20, rollouts_per_task=20, horizon=100,
+                        hidden=(100, 100), gae_lambda=0.997, iterations=500, first_order=True),
+    "maml-2dnav": dict(algo="vpg-maml", env="Point2DNav", meta_batch_size=20, rollouts_per_task=20, horizon=100,
+                       hidden=(100, 100), gae_lambda=0.997, iterations=500, first_order=True),
+    "emaml-2dnav": dict(algo="emaml-vpg", env="Point2DNav", meta_batch_size=20, rollouts_per_task=20,
+                        horizon=100, hidden=(100, 100), gae_lambda=0.997, iterations=500, first_order=True),
+    "sgmrl-halfcheetah-dir": dict(algo="sgmrl", env="HalfCheetahRandDirec", horizon=200, hidden=(100, 100),
+                                  gae_lambda=0.997, iterations=400, first_order=True),
+    "sgmrl-halfcheetah-vel": dict(algo="sgmrl", env="HalfCheetahRandVel", horizon=200, hidden=(100, 100),
+                                  gae_lambda=0.997, iterations=400, first_order=True),
     "quick": dict(algo="promp", env="Point2DNav", meta_batch_size=10, rollouts_per_task=10, horizon=30,
                   iterations=20, hidden=(32, 32), checkpoint_every=10),
     "quick-halfcheetah": dict(algo="promp", env="HalfCheetahRandDirec", meta_batch_size=8, rollouts_per_task=5,

@@ -6,6 +6,8 @@ meta-objective (maximised) is
     J(θ) = mean_i [ J_out,i(θ^K_i) − Σ_k c_k KL_k,i(θ^k_i) ] + mean_i credit_i · mean log π_θ(D^0_i)
 
 (the KL terms are ProMP's penalties on each step's pre-update data; the last term is E-MAML's).
+SG-MRL (formulation II, Fallah et al.) adds ⊥J̃_i · Σ_{τ∈D^k_i} log π(τ; θ^k_i) for every inner step k
+(J̃_i the mean return of the post-update batch; a sum over the inner batch, no baseline).
 Its gradient is assembled backwards, one Hessian-vector product per task per inner step:
 
     g_K = ∇J_out(θ^K),   g_k = g_{k+1} + H_k (α ⊙ g_{k+1}) − c_k ∇KL_k(θ^k),   ∇J = mean_i g_0,i (+ E-MAML)
@@ -39,6 +41,10 @@ class MetaObjective:
     alpha: float | torch.Tensor
     kl_coeffs: list[float] = field(default_factory=list)
     emaml_credit: torch.Tensor | None = None
+    sgmrl_credit: torch.Tensor | None = None  # [T] J̃_i: weight of SG-MRL's score term on every inner batch
+    jacobian: str = "pathwise"    # SG-MRL: "pathwise" (I + α mean ∇²ν, correct; digest B.5) or
+                                  # "paper_literal" (I + α ∇̃²J with the score outer product, eq. 10/13)
+    first_order: bool = False     # drop the Hessian factors (FO-MAML / the SG-MRL experiments)
 
     @property
     def num_tasks(self) -> int:
@@ -69,9 +75,18 @@ class MetaObjective:
         for k in reversed(range(len(self.inner))):
             if with_alpha:
                 g_alpha = g_alpha + g * inner_grads[k]
-            g = g + self.inner[k].hvp(thetas[k], (self._alpha * g).contiguous())
+            if not self.first_order:
+                v = (self._alpha * g).contiguous()
+                step = self.inner[k].hvp(thetas[k], v)
+                if self.jacobian == "paper_literal":
+                    step = step + self._score_outer_product(thetas[k], self.inner[k].data, v)
+                g = g + step
             if self.kl_coeffs and self.kl_coeffs[k]:
                 g = g - self.kl_coeffs[k] * kl_penalty_grad(self.spec, thetas[k], self.inner[k].data)
+            if self.sgmrl_credit is not None:
+                d = self.inner[k].data
+                w = (d.flat(d.mask) * self.sgmrl_credit.unsqueeze(-1)).contiguous()
+                g = g + kernels.score_vjp(self.spec, thetas[k], d.flat(d.obs), d.flat(d.act), w)
         if self.emaml_credit is not None:
             d = self.inner[0].data
             w = (d.mean_weights * self.emaml_credit.unsqueeze(-1)).contiguous()
@@ -81,18 +96,39 @@ class MetaObjective:
         g_alpha = g_alpha.mean(0)
         return g.mean(0), (g_alpha if isinstance(self.alpha, torch.Tensor) else g_alpha.sum())
 
+    def _score_outer_product(self, theta: torch.Tensor, d, v: torch.Tensor) -> torch.Tensor:
+        """(1/|D|) Σ_τ ∇log q(τ) (∇ν(τ)·v): the score outer-product part of SG-MRL's ∇̃²J as the paper
+        writes it (u = ∇ν ∇log qᵀ + ∇²ν, transposed), per task → [T, P]."""
+        T, B, H = d.mask.shape
+        obs, act = d.flat(d.obs), d.flat(d.act)
+        jvp = kernels.score_jvp(self.spec, theta, obs, act, v).reshape(T, B, H)
+        per_traj = (jvp * d.adv_weights.reshape(T, B, H)).sum(-1, keepdim=True)  # ∇ν(τ)·v, scaled
+        w = (per_traj * d.mask).reshape(T, B * H).contiguous()
+        return kernels.score_vjp(self.spec, theta, obs, act, w)
+
     def value(self, theta: torch.Tensor, create_graph: bool = True) -> torch.Tensor:
         """J(θ) as a differentiable scalar: autograd through the unrolled inner updates."""
+        if self.jacobian != "pathwise":
+            raise ValueError("the paper-literal SG-MRL estimator is not the gradient of an objective; "
+                             "only its explicit form exists")
         with torch.enable_grad():
             th = theta.expand(self.num_tasks, -1)
             penalty = torch.zeros(self.num_tasks, dtype=theta.dtype, device=theta.device)
+            score_terms = torch.zeros_like(penalty)
             start = th
             for k, objective in enumerate(self.inner):
                 if self.kl_coeffs and self.kl_coeffs[k]:
                     penalty = penalty + self.kl_coeffs[k] * kl_penalty_value(self.spec, th, objective.data)
-                (g,) = torch.autograd.grad(objective.value(th).sum(), th, create_graph=create_graph)
+                if self.sgmrl_credit is not None:
+                    d = objective.data
+                    lp = kernels.log_prob(self.spec, th, d.flat(d.obs), d.flat(d.act), backend="torch")
+                    score_terms = score_terms + self.sgmrl_credit * (d.flat(d.mask) * lp).sum(-1)
+                (g,) = torch.autograd.grad(objective.value(th).sum(), th,
+                                           create_graph=create_graph and not self.first_order)
+                if self.first_order:
+                    g = g.detach()
                 th = th + self.alpha * g
-            total = self.outer.value(th) - penalty
+            total = self.outer.value(th) - penalty + score_terms
             if self.emaml_credit is not None:
                 d = self.inner[0].data
                 lp = kernels.log_prob(self.spec, start, d.flat(d.obs), d.flat(d.act), backend="torch")

@@ -41,6 +41,9 @@ class StepData:
     old_log_std: torch.Tensor | None = None
     dice_baseline: torch.Tensor | None = None
     gamma: float = 0.99
+    reduction: str = "steps"   # surrogates: "steps" mean over valid steps (ProMP code), "trajectories"
+                               # mean over trajectories of the sum over time (SG-MRL's ∇̃J)
+    mean_return: torch.Tensor | None = None  # [T] J̃: mean discounted return of the trajectories
 
     @property
     def num_tasks(self) -> int:
@@ -53,8 +56,15 @@ class StepData:
 
     @property
     def inv_count(self) -> torch.Tensor:
-        """[T, 1] 1 / (valid steps of each task): the papers' mean over all N·H steps."""
+        """[T, 1] 1 / (valid steps of each task): a mean over all N·H steps."""
         return 1.0 / self.mask.reshape(self.num_tasks, -1).sum(-1, keepdim=True).clamp_min(1.0)
+
+    @property
+    def scale(self) -> torch.Tensor:
+        """[T, 1] the surrogates' scale: 1/count ("steps") or 1/B ("trajectories")."""
+        if self.reduction == "trajectories":
+            return torch.full_like(self.inv_count, 1.0 / self.mask.shape[1])
+        return self.inv_count
 
     @property
     def mean_weights(self) -> torch.Tensor:
@@ -63,12 +73,12 @@ class StepData:
 
     @property
     def adv_weights(self) -> torch.Tensor:
-        """[T, B·H] advantage · mask / count."""
-        return (self.flat(self.advantages) * self.mean_weights).contiguous()
+        """[T, B·H] advantage · mask · scale."""
+        return (self.flat(self.advantages) * self.flat(self.mask) * self.scale).contiguous()
 
     def dice_terms(self):
-        """(rewards, baseline) scaled by 1 / count (DiCE is linear in them)."""
-        s = self.inv_count.unsqueeze(-1)  # [T, 1, 1]
+        """(rewards, baseline) scaled by the surrogate scale (DiCE is linear in them)."""
+        s = self.scale.unsqueeze(-1)  # [T, 1, 1]
         rew = (self.rewards * s).contiguous()
         base = None if self.dice_baseline is None else (self.dice_baseline * s[:, :, 0]).contiguous()
         return rew, base
@@ -107,7 +117,7 @@ class Objective:
         raise ValueError(f"objective {self.kind!r} has no Hessian-vector product (it is an outer objective)")
 
     def _scaled_adv(self) -> torch.Tensor:
-        return (self.data.advantages * self.data.inv_count.unsqueeze(-1)).contiguous()
+        return (self.data.advantages * self.data.scale.unsqueeze(-1)).contiguous()
 
     # ---- differentiable torch value (the reference)
     def value(self, params: torch.Tensor) -> torch.Tensor:

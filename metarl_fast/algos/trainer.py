@@ -114,7 +114,8 @@ class MetaTrainer:
             batch = self.sample(sampling_params, tasks, k)
             last = k == c.inner_steps
             data = process_batch(batch, self.spec, sampling_params, c.discount, c.gae_lambda, c.normalize_adv,
-                                 dice_baseline=(v.outer if last else v.inner) == "dice")
+                                 dice_baseline=(v.outer if last else v.inner) == "dice", advantages=c.advantages,
+                                 reduction=c.reduction)
             t1 = time.perf_counter()
             times["sampling"] += t1 - t0
             self.timesteps += batch.num_steps
@@ -130,7 +131,9 @@ class MetaTrainer:
             times["inner"] += time.perf_counter() - t1
         outer = Objective(v.outer, self.spec, steps[-1], c.clip_eps)
         kl_coeffs = [self.kl_coeff / c.inner_steps] * c.inner_steps if v.optimizer == "promp" else []
-        meta = MetaObjective(self.spec, inner, outer, self.alpha, kl_coeffs, credit)
+        meta = MetaObjective(self.spec, inner, outer, self.alpha, kl_coeffs, credit,
+                             sgmrl_credit=steps[-1].mean_return if v.sgmrl else None,
+                             jacobian=c.sgmrl_jacobian, first_order=c.first_order)
         return meta, theta, returns, times, steps
 
     def _inner_grad(self, objective: Objective, rows: torch.Tensor) -> torch.Tensor:
@@ -206,7 +209,7 @@ class MetaTrainer:
         def loss(theta):
             th = adapted(theta)
             value = kernels.lr_objective(spec, th, post.obs, post.act, post.log_prob,
-                                         (post.advantages * post.inv_count.unsqueeze(-1)).contiguous(),
+                                         (post.advantages * post.scale.unsqueeze(-1)).contiguous(),
                                          mask=post.mask)
             if meta.emaml_credit is not None:
                 d = meta.inner[0].data

@@ -20,6 +20,7 @@ class Variant:
     optimizer: str
     emaml: bool = False
     description: str = ""
+    sgmrl: bool = False  # SG-MRL's formulation-II score term J̃ · Σ_{D_in} ∇log π
 
 
 VARIANTS = {v.name: v for v in (
@@ -31,4 +32,6 @@ VARIANTS = {v.name: v for v in (
     Variant("lvc-trpo", "lvc", "lr", "trpo", description="LVC inner curvature, TRPO meta-step (ProMP §4.3)"),
     Variant("dice-vpg", "dice", "dice", "adam", description="DiCE inner and outer objectives, VPG (ProMP §4.2)"),
     Variant("promp", "lr", "clip", "promp", description="ProMP: J^CLIP(θ + α∇J^LR(θ)) − η KL, N Adam steps"),
+    Variant("sgmrl", "naive", "vpg", "adam", sgmrl=True,
+            description="SG-MRL (Fallah et al.): formulation II, pathwise Jacobian + J̃·Σ∇log π over D_in"),
 )}
