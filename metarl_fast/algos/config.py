@@ -37,6 +37,8 @@ class TrainConfig:
     trainable_inner_step_size: bool = False  # the papers' code's option: one learned α per parameter
     first_order: bool = False           # drop the Hessian factors of the meta-gradient (FO-MAML, FO-SG-MRL)
     sgmrl_jacobian: str = "pathwise"    # SG-MRL: "pathwise" (correct) | "paper_literal" (eq. 10/13)
+    sgmrl_baseline: str = "leave_one_out"  # SG-MRL's J̃ minus the mean J̃ of the other tasks (independent
+                                            # of the task's own D_in, so unbiased) | "none" (the paper's raw J̃)
     # outer optimisation
     outer_lr: float = 1e-3              # Adam (VPG variants and ProMP)
     promp_steps: int = 5                # ProMP: Adam steps per batch
@@ -87,6 +89,8 @@ class TrainConfig:
             raise ValueError(f"reduction must be 'steps' or 'trajectories', got {self.reduction!r}")
         if self.sgmrl_jacobian not in ("pathwise", "paper_literal"):
             raise ValueError(f"sgmrl_jacobian must be 'pathwise' or 'paper_literal', got {self.sgmrl_jacobian!r}")
+        if self.sgmrl_baseline not in ("none", "leave_one_out"):
+            raise ValueError(f"sgmrl_baseline must be 'none' or 'leave_one_out', got {self.sgmrl_baseline!r}")
         if self.sgmrl_jacobian == "paper_literal" and self.backend == "torch":
             raise ValueError("the paper-literal SG-MRL estimator has no autograd form; use backend='cpp'")
         if self.dtype not in ("float32", "float64"):

@@ -85,7 +85,7 @@ class MetaObjective:
                 g = g - self.kl_coeffs[k] * kl_penalty_grad(self.spec, thetas[k], self.inner[k].data)
             if self.sgmrl_credit is not None:
                 d = self.inner[k].data
-                w = (d.flat(d.mask) * self.sgmrl_credit.unsqueeze(-1)).contiguous()
+                w = (d.score_term_weights * self.sgmrl_credit.unsqueeze(-1)).contiguous()
                 g = g + kernels.score_vjp(self.spec, thetas[k], d.flat(d.obs), d.flat(d.act), w)
         if self.emaml_credit is not None:
             d = self.inner[0].data
@@ -122,7 +122,7 @@ class MetaObjective:
                 if self.sgmrl_credit is not None:
                     d = objective.data
                     lp = kernels.log_prob(self.spec, th, d.flat(d.obs), d.flat(d.act), backend="torch")
-                    score_terms = score_terms + self.sgmrl_credit * (d.flat(d.mask) * lp).sum(-1)
+                    score_terms = score_terms + self.sgmrl_credit * (d.score_term_weights * lp).sum(-1)
                 (g,) = torch.autograd.grad(objective.value(th).sum(), th,
                                            create_graph=create_graph and not self.first_order)
                 if self.first_order:

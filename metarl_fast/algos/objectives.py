@@ -67,6 +67,13 @@ class StepData:
         return self.inv_count
 
     @property
+    def score_term_weights(self) -> torch.Tensor:
+        """[T, B·H] per-sample weights of SG-MRL's score term Σ_{τ∈D} ∇log π(τ): the paper's sum
+        ("trajectories"), or its per-step-mean analogue for the code's scaling ("steps")."""
+        w = self.flat(self.mask)
+        return (w if self.reduction == "trajectories" else w * self.inv_count).contiguous()
+
+    @property
     def mean_weights(self) -> torch.Tensor:
         """[T, B·H] mask / count: per-sample weights of a mean over valid steps."""
         return (self.flat(self.mask) * self.inv_count).contiguous()

@@ -132,9 +132,18 @@ class MetaTrainer:
         outer = Objective(v.outer, self.spec, steps[-1], c.clip_eps)
         kl_coeffs = [self.kl_coeff / c.inner_steps] * c.inner_steps if v.optimizer == "promp" else []
         meta = MetaObjective(self.spec, inner, outer, self.alpha, kl_coeffs, credit,
-                             sgmrl_credit=steps[-1].mean_return if v.sgmrl else None,
+                             sgmrl_credit=self._sgmrl_credit(steps[-1]) if v.sgmrl else None,
                              jacobian=c.sgmrl_jacobian, first_order=c.first_order)
         return meta, theta, returns, times, steps
+
+    def _sgmrl_credit(self, post: StepData) -> torch.Tensor:
+        """J̃_i (the post-update batch's mean discounted return), minus the leave-one-out mean over
+        the other tasks when configured (a baseline independent of task i's inner data)."""
+        j = post.mean_return
+        T = j.shape[0]
+        if self.config.sgmrl_baseline == "leave_one_out" and T > 1:
+            j = j - (j.sum() - j) / (T - 1)
+        return j
 
     def _inner_grad(self, objective: Objective, rows: torch.Tensor) -> torch.Tensor:
         """The adaptation step's gradient: compiled, or by autograd for the torch backend."""
