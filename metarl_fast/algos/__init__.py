@@ -1,5 +1,11 @@
-"""Meta-RL algorithms. So far: the MAML family's objectives, variants and explicit meta-gradient
-(see meta_gradient.py); the training loop and command line follow."""
+"""Meta-RL algorithms.
+
+- The MAML family, ProMP and SG-MRL: objectives.py (surrogates), variants.py (the declarative
+  table), meta_gradient.py (the explicit meta-gradient and its autograd reference), processing.py
+  (the advantage pipeline), trainer.py (the training loop), config.py (configs and presets),
+  evaluation.py (meta-test and plots).
+- BO-MRL, tabular: bomrl_tabular.py (with metarl_fast.tabular).
+"""
 from .meta_gradient import MetaObjective
 from .objectives import INNER_KINDS, OUTER_KINDS, Objective, StepData, kl_penalty_grad, kl_penalty_value
 from .variants import VARIANTS, Variant
