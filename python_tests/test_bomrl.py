@@ -1,0 +1,66 @@
+"""BO-MRL with function approximation: the lower level and the Eq. 8 hypergradient. The CG
+hypergradient equals the dense solve (explicit Hessian and mixed Jacobian by autograd) on a tiny
+Gaussian policy in float64, for the three distances."""
+import pytest
+import torch
+
+import metarl_fast
+from metarl_fast import reference as R
+from metarl_fast.algos.bomrl import LowerLevel, h_clip, hypergradient, post_update_gradient
+
+DT = torch.float64
+
+
+def problem(distance, seed=0, hidden=()):
+    spec = metarl_fast.PolicySpec(2, 1, hidden)
+    g = torch.Generator().manual_seed(seed)
+    phi = spec.init_params(generator=g, dtype=DT) + 0.1 * torch.randn(spec.num_params, generator=g, dtype=DT)
+    obs = torch.randn(40, 2, generator=g, dtype=DT)
+    mean = R.policy_mean(spec, phi, obs.unsqueeze(0))[0]
+    act = mean + torch.randn(40, 1, generator=g, dtype=DT) * torch.exp(spec.unflatten(phi)["log_std"])
+    lp = R.log_prob(spec, phi, obs.unsqueeze(0), act.unsqueeze(0))[0]
+    q = torch.randn(40, generator=g, dtype=DT)
+    lower = LowerLevel(spec, obs, act, lp, q, lam=2.0, distance=distance)
+    return spec, lower, phi
+
+
+def test_h_clip():
+    x = torch.tensor([1.0, -5.0, 50.0], dtype=DT, requires_grad=True)
+    y = h_clip(x)
+    yd = y.detach()
+    assert abs(float(yd[0]) - 1) < 1e-15 and 0 < float(yd[1]) < 2 and 0 < float(yd[2]) <= 2
+    (g,) = torch.autograd.grad(y[0], x)
+    assert abs(float(g[0]) - 1) < 1e-15
+
+
+@pytest.mark.parametrize("distance", ["kl_phi_pi", "kl_pi_phi", "l2"])
+@pytest.mark.parametrize("hidden,damping", [((), 0.0), ((3,), 0.1)])
+def test_cg_hypergradient_equals_dense_solve(distance, hidden, damping):
+    """A linear policy gives a positive-definite lower-level Hessian; with a hidden layer (whose
+    weights the KL does not pin down) the solve is damped, H + δI, in both the dense and CG forms."""
+    spec, lower, phi = problem(distance, hidden=hidden)
+    theta = lower.solve(phi, iterations=200, lr=1e-2)
+    assert float(lower.objective(phi, theta)) > float(lower.objective(phi, phi))  # the lower level improves
+    gen = torch.Generator().manual_seed(1)
+    post_obs = torch.randn(30, 2, generator=gen, dtype=DT)
+    post_act = torch.randn(30, 1, generator=gen, dtype=DT)
+    g = post_update_gradient(spec, theta, post_obs, post_act, torch.randn(30, generator=gen, dtype=DT), 0.99)
+    P = spec.num_params
+    # dense: H by autograd, B by autograd, a direct solve
+    H = torch.autograd.functional.hessian(lambda th: -lower.objective(phi, th, clipped=False) / lower.lam, theta)
+    B = torch.autograd.functional.jacobian(
+        lambda ph: torch.autograd.functional.jacobian(lambda th: lower.distance_sq(ph, th), theta, create_graph=True),
+        phi)  # B[i, j] = ∂²D²/∂θ_i ∂φ_j
+    H = H + damping * torch.eye(P, dtype=DT)
+    assert float(torch.linalg.eigvalsh(H).min()) > 0, "the (damped) lower-level Hessian must be positive definite"
+    dense = -B.T @ torch.linalg.solve(H, g)
+    cg = hypergradient(lower, phi, theta, g, cg_iters=4 * P, damping=damping, residual_tol=1e-28)
+    assert torch.allclose(cg, dense, rtol=1e-7, atol=1e-10), (cg - dense).abs().max()
+
+
+def test_bad_arguments():
+    spec, lower, phi = problem("l2")
+    with pytest.raises(ValueError, match="distance"):
+        LowerLevel(spec, lower.obs, lower.act, lower.log_prob_phi, lower.q, 1.0, "kl_both")
+    with pytest.raises(ValueError, match="lam"):
+        LowerLevel(spec, lower.obs, lower.act, lower.log_prob_phi, lower.q, 0.0)
