@@ -64,3 +64,20 @@ def test_bad_arguments():
         LowerLevel(spec, lower.obs, lower.act, lower.log_prob_phi, lower.q, 1.0, "kl_both")
     with pytest.raises(ValueError, match="lam"):
         LowerLevel(spec, lower.obs, lower.act, lower.log_prob_phi, lower.q, 0.0)
+
+
+def test_bomrl_meta_iteration_respects_the_trust_region():
+    from metarl_fast.algos.config import TrainConfig
+    from metarl_fast.algos.trainer import MetaTrainer
+
+    config = TrainConfig(algo="bomrl", env="Point2DNav", meta_batch_size=4, rollouts_per_task=4, horizon=15,
+                         hidden=(8,), iterations=2, max_kl=5e-3, cg_damping=0.1, bomrl_q="advantage",
+                         bomrl_lower_iters=20, dtype="float64")
+    trainer = MetaTrainer(config)
+    before = trainer.param.detach().clone()
+    rows = trainer.train(progress=False)
+    assert len(rows) == 2 and {"Step_0-AverageReturn", "Step_1-AverageReturn", "MeanKL"} <= set(rows[0])
+    assert all(r["MeanKL"] <= config.max_kl for r in rows)
+    assert not torch.equal(before, trainer.param.detach())
+    with pytest.raises(ValueError, match="bomrl"):
+        TrainConfig(algo="bomrl", backend="torch")

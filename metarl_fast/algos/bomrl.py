@@ -111,3 +111,76 @@ def hypergradient(lower: LowerLevel, phi: torch.Tensor, theta: torch.Tensor, g: 
     """∇φJ ≈ −Bᵀ H⁻¹ g (Eq. 8) with H⁻¹ g by conjugate gradient → [P]."""
     x = kernels.conjugate_gradient(lambda v: lower.hessian_vector(phi, theta, v), g, cg_iters, residual_tol, damping)
     return -lower.mixed_vjp(phi, theta, x)
+
+
+def _q_estimates(batch, c) -> torch.Tensor:
+    """Monte-Carlo Q (the paper: the discounted return-to-go), or with c.bomrl_q == "advantage" the
+    same minus the per-task linear feature baseline (an option the paper does not mention; useful
+    when rewards are negative, where mean ratio·Q then only pushes every ratio down)."""
+    q = kernels.discounted_returns(batch.rewards, batch.mask, c.discount)
+    if c.bomrl_q == "advantage":
+        q = (q - kernels.linear_feature_baseline(batch.obs, q, batch.mask)) * batch.mask
+    return q
+
+
+def run_iteration(trainer) -> dict:
+    """One BO-MRL meta-iteration (the practical algorithm, App. D) for a MetaTrainer whose config
+    has algo="bomrl": one batch from π_φ per task, the lower level solved per task, a fresh
+    post-adaptation batch, the Eq. 8 hypergradient per task (CG), and a TRPO meta-step on their mean
+    (Fisher of the mean KL at φ on the pre-update states, step √(2δ/gᵀF⁻¹g), backtracking until
+    KL ≤ δ). Returns the log statistics; the returns and timings are filled in by the trainer."""
+    import time
+
+    from ..kernels import KlFvpOperator, conjugate_gradient, gaussian_kl, trpo_step
+    from .trainer import derived_seed
+
+    c, family, spec = trainer.config, trainer.family, trainer.spec
+    t0 = time.perf_counter()
+    tasks = family.sample_tasks(c.meta_batch_size, seed=derived_seed(c.seed, trainer.iteration, 0xA5))
+    phi = trainer.param.detach().clone()
+    pre = trainer.sample(phi, tasks, 0)
+    q_pre = _q_estimates(pre, c)  # MC Q^{π_φ}(s_t, a_t) (or advantages)
+    t1 = time.perf_counter()
+    lowers, thetas = [], []
+    for i in range(len(tasks)):
+        m = pre.mask[i].reshape(-1) > 0
+        lower = LowerLevel(spec, pre.obs[i].reshape(-1, spec.obs_dim)[m], pre.actions[i].reshape(-1, spec.act_dim)[m],
+                           pre.log_prob[i].reshape(-1)[m], q_pre[i].reshape(-1)[m], c.bomrl_lambda, c.bomrl_distance)
+        lowers.append(lower)
+        thetas.append(lower.solve(phi, c.bomrl_lower_iters, c.bomrl_lower_lr))
+    theta_post = torch.stack(thetas).contiguous()
+    t2 = time.perf_counter()
+    post = trainer.sample(theta_post, tasks, 1)
+    q_post = _q_estimates(post, c)
+    t3 = time.perf_counter()
+    grads = []
+    for i, lower in enumerate(lowers):
+        m = post.mask[i].reshape(-1) > 0
+        g = post_update_gradient(spec, thetas[i], post.obs[i].reshape(-1, spec.obs_dim)[m],
+                                 post.actions[i].reshape(-1, spec.act_dim)[m], q_post[i].reshape(-1)[m], c.discount)
+        grads.append(hypergradient(lower, phi, thetas[i], g, c.cg_iters, c.cg_damping))
+    hyper = torch.stack(grads).mean(0)
+    # TRPO meta-step (δ = max_kl; the paper: 1e-3) on the pre-update states
+    T = len(tasks)
+    obs = pre.obs.reshape(T, -1, spec.obs_dim).contiguous()
+    weights = (pre.mask.reshape(T, -1) / pre.mask.reshape(T, -1).sum(-1, keepdim=True)).contiguous()
+    fisher = KlFvpOperator(spec, phi, obs, 1e-8, weights, task_mean=True)
+    x = conjugate_gradient(fisher, hyper.contiguous(), c.cg_iters)
+    old_mean = kernels.policy_mean(spec, phi, obs)
+    old_ls = spec.unflatten(phi)["log_std"]
+
+    def kl(p):
+        return float(gaussian_kl(spec, p.contiguous(), obs, old_mean, old_ls, weights).mean())
+
+    def linear_loss(p):  # the first-order model of −J: the true meta-objective has no cheap evaluation
+        return -float(hyper @ (p - phi))
+
+    step = trpo_step(phi, -x, linear_loss, kl, c.max_kl, dHd=float(x @ fisher(x.contiguous())))
+    with torch.no_grad():
+        trainer.param.copy_(step.params)
+    trainer.timesteps += pre.num_steps + post.num_steps
+    t4 = time.perf_counter()
+    return {"returns": [pre.mean_return(), post.mean_return()],
+            "times": {"sampling": (t1 - t0) + (t3 - t2), "inner": t2 - t1, "outer": t4 - t3},
+            "stats": {"MeanKL": step.kl, "TRPO-Accepted": int(step.accepted), "GradNorm": float(hyper.norm()),
+                      "SPS": (pre.num_steps + post.num_steps) / max((t1 - t0) + (t3 - t2), 1e-9)}}

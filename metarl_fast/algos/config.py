@@ -37,6 +37,11 @@ class TrainConfig:
     trainable_inner_step_size: bool = False  # the papers' code's option: one learned α per parameter
     first_order: bool = False           # drop the Hessian factors of the meta-gradient (FO-MAML, FO-SG-MRL)
     sgmrl_jacobian: str = "pathwise"    # SG-MRL: "pathwise" (correct) | "paper_literal" (eq. 10/13)
+    bomrl_lambda: float = 0.5           # BO-MRL: λ of the lower level (digest B.7: 0.5, or 0.4 HalfCheetah vel D2)
+    bomrl_distance: str = "kl_phi_pi"   # BO-MRL: "kl_phi_pi" (D1) | "kl_pi_phi" (D2) | "l2" (D3)
+    bomrl_lower_iters: int = 50         # BO-MRL: Adam iterations of the lower level (the paper's 50)
+    bomrl_lower_lr: float = 1e-2        # BO-MRL: their learning rate (not given by the paper)
+    bomrl_q: str = "q"                  # BO-MRL: "q" Monte-Carlo Q (the paper) | "advantage" (minus a baseline)
     sgmrl_baseline: str = "leave_one_out"  # SG-MRL's J̃ minus the mean J̃ of the other tasks (independent
                                             # of the task's own D_in, so unbiased) | "none" (the paper's raw J̃)
     # outer optimisation
@@ -89,6 +94,12 @@ class TrainConfig:
             raise ValueError(f"reduction must be 'steps' or 'trajectories', got {self.reduction!r}")
         if self.sgmrl_jacobian not in ("pathwise", "paper_literal"):
             raise ValueError(f"sgmrl_jacobian must be 'pathwise' or 'paper_literal', got {self.sgmrl_jacobian!r}")
+        if self.bomrl_q not in ("q", "advantage"):
+            raise ValueError(f"bomrl_q must be 'q' or 'advantage', got {self.bomrl_q!r}")
+        if self.bomrl_distance not in ("kl_phi_pi", "kl_pi_phi", "l2"):
+            raise ValueError(f"bomrl_distance must be kl_phi_pi, kl_pi_phi or l2, got {self.bomrl_distance!r}")
+        if self.algo == "bomrl" and (self.backend != "cpp" or self.trainable_inner_step_size or self.inner_steps != 1):
+            raise ValueError("bomrl runs with backend='cpp', one (one-time) adaptation and no trainable step size")
         if self.sgmrl_baseline not in ("none", "leave_one_out"):
             raise ValueError(f"sgmrl_baseline must be 'none' or 'leave_one_out', got {self.sgmrl_baseline!r}")
         if self.sgmrl_jacobian == "paper_literal" and self.backend == "torch":
@@ -168,6 +179,14 @@ PRESETS: dict[str, dict] = {
                                   gae_lambda=0.997, iterations=400, first_order=True),
     "sgmrl-halfcheetah-vel": dict(algo="sgmrl", env="HalfCheetahRandVel", horizon=200, hidden=(100, 100),
                                   gae_lambda=0.997, iterations=400, first_order=True),
+    # BO-MRL's practical algorithm (digest B.7): H = 200, 20 roll-outs (40 for Ant direction),
+    # (64, 64) tanh, TRPO δ = 1e-3, λ = 0.5 (0.4 for HalfCheetah velocity with D2).
+    "bomrl-halfcheetah-dir": dict(algo="bomrl", env="HalfCheetahRandDirec", horizon=200, max_kl=1e-3,
+                                  bomrl_lambda=0.5, iterations=500, cg_damping=0.1),
+    "bomrl-halfcheetah-vel": dict(algo="bomrl", env="HalfCheetahRandVel", horizon=200, max_kl=1e-3,
+                                  bomrl_lambda=0.5, iterations=500, cg_damping=0.1),
+    "bomrl-ant-dir": dict(algo="bomrl", env="AntRandDirec", horizon=200, rollouts_per_task=40, max_kl=1e-3,
+                          bomrl_lambda=0.5, iterations=400, cg_damping=0.1),
     "quick": dict(algo="promp", env="Point2DNav", meta_batch_size=10, rollouts_per_task=10, horizon=30,
                   iterations=20, hidden=(32, 32), checkpoint_every=10),
     "quick-halfcheetah": dict(algo="promp", env="HalfCheetahRandDirec", meta_batch_size=8, rollouts_per_task=5,

@@ -156,6 +156,8 @@ class MetaTrainer:
 
     def run_iteration(self) -> IterationResult:
         """One meta-iteration: collect, then the variant's outer step; returns the log row."""
+        if self.variant.optimizer == "bomrl":
+            return self._run_bomrl_iteration()
         t_start = time.perf_counter()
         meta, theta, returns, times, steps = self.collect()
         t0 = time.perf_counter()
@@ -171,6 +173,21 @@ class MetaTrainer:
                     "Time-Total": time.time() - self.start_time,
                     "SPS": sum(float(s.mask.sum()) for s in steps) / max(times["sampling"], 1e-9)})
         return IterationResult(row, steps)
+
+    def _run_bomrl_iteration(self) -> IterationResult:
+        from . import bomrl
+
+        t_start = time.perf_counter()
+        out = bomrl.run_iteration(self)
+        self.iteration += 1
+        row = {"Itr": self.iteration - 1, "n_timesteps": self.timesteps,
+               "Step_0-AverageReturn": out["returns"][0], "Step_1-AverageReturn": out["returns"][1]}
+        sps = out["stats"].pop("SPS")
+        row.update(out["stats"])
+        row.update({"Time-Sampling": out["times"]["sampling"], "Time-InnerStep": out["times"]["inner"],
+                    "Time-OuterStep": out["times"]["outer"], "Time": time.perf_counter() - t_start,
+                    "Time-Total": time.time() - self.start_time, "SPS": sps})
+        return IterationResult(row, [])
 
     # ---- outer steps
     def _adam_step(self, grad) -> torch.Tensor:

@@ -32,6 +32,8 @@ VARIANTS = {v.name: v for v in (
     Variant("lvc-trpo", "lvc", "lr", "trpo", description="LVC inner curvature, TRPO meta-step (ProMP §4.3)"),
     Variant("dice-vpg", "dice", "dice", "adam", description="DiCE inner and outer objectives, VPG (ProMP §4.2)"),
     Variant("promp", "lr", "clip", "promp", description="ProMP: J^CLIP(θ + α∇J^LR(θ)) − η KL, N Adam steps"),
+    Variant("bomrl", "naive", "vpg", "bomrl",
+            description="BO-MRL (practical, App. D): lower level solved on one batch, Eq. 8 CG hypergradient, TRPO"),
     Variant("sgmrl", "naive", "vpg", "adam", sgmrl=True,
             description="SG-MRL (Fallah et al.): formulation II, pathwise Jacobian + J̃·Σ∇log π over D_in"),
 )}
