@@ -164,7 +164,8 @@ def run_iteration(trainer) -> dict:
     T = len(tasks)
     obs = pre.obs.reshape(T, -1, spec.obs_dim).contiguous()
     weights = (pre.mask.reshape(T, -1) / pre.mask.reshape(T, -1).sum(-1, keepdim=True)).contiguous()
-    fisher = KlFvpOperator(spec, phi, obs, 1e-8, weights, task_mean=True)
+    # damped Fisher (cg_damping): directions the KL hardly constrains would otherwise dominate F⁻¹g
+    fisher = KlFvpOperator(spec, phi, obs, c.cg_damping, weights, task_mean=True)
     x = conjugate_gradient(fisher, hyper.contiguous(), c.cg_iters)
     old_mean = kernels.policy_mean(spec, phi, obs)
     old_ls = spec.unflatten(phi)["log_std"]
