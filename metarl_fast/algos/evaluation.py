@@ -2,7 +2,8 @@
 
 Each adaptation step samples fresh trajectories with the current (adapted) policy and takes the
 variant's inner step on them (the same inner objective and step size as in training; ProMP's J^LR
-is the plain policy gradient at the sampling policy)."""
+is the plain policy gradient at the sampling policy). For BO-MRL each step is a one-time
+adaptation: the lower level solved on the fresh batch (the paper's k policy-adaptation steps)."""
 from __future__ import annotations
 
 import csv
@@ -43,6 +44,9 @@ def meta_test(run_dir: str, num_tasks: int = 40, steps: int = 3, seed: int = 123
                      "num_tasks": num_tasks, "env_steps": batch.num_steps})
         if k == steps:
             break
+        if trainer.variant.optimizer == "bomrl":
+            params = _bomrl_adapt(trainer, batch, params)  # one-time adaptation: the lower level, solved
+            continue
         data = process_batch(batch, spec, params, c.discount, c.gae_lambda, c.normalize_adv,
                              dice_baseline=trainer.variant.inner == "dice")
         params = (params + trainer.alpha * Objective(trainer.variant.inner, spec, data).grad(params)).contiguous()
@@ -51,6 +55,21 @@ def meta_test(run_dir: str, num_tasks: int = 40, steps: int = 3, seed: int = 123
         w.writeheader()
         w.writerows(rows)
     return rows
+
+
+def _bomrl_adapt(trainer: MetaTrainer, batch, params: torch.Tensor) -> torch.Tensor:
+    """BO-MRL's meta-test step: each task's lower level solved on its fresh batch → [T, P]."""
+    from .bomrl import LowerLevel, _q_estimates
+
+    c, spec = trainer.config, trainer.spec
+    q = _q_estimates(batch, c)
+    rows = []
+    for i in range(params.shape[0]):
+        m = batch.mask[i].reshape(-1) > 0
+        lower = LowerLevel(spec, batch.obs[i].reshape(-1, spec.obs_dim)[m], batch.actions[i].reshape(-1, spec.act_dim)[m],
+                           batch.log_prob[i].reshape(-1)[m], q[i].reshape(-1)[m], c.bomrl_lambda, c.bomrl_distance)
+        rows.append(lower.solve(params[i], c.bomrl_lower_iters, c.bomrl_lower_lr))
+    return torch.stack(rows).contiguous()
 
 
 def print_eval(rows: list[dict], title: str) -> None:
