@@ -58,6 +58,15 @@ def test_cg_hypergradient_equals_dense_solve(distance, hidden, damping):
     assert torch.allclose(cg, dense, rtol=1e-7, atol=1e-10), (cg - dense).abs().max()
 
 
+@pytest.mark.parametrize("distance", ["kl_phi_pi", "kl_pi_phi", "l2"])
+def test_compiled_hessian_vector_equals_double_backward(distance):
+    spec, lower, phi = problem(distance, hidden=(4,))
+    theta = lower.solve(phi, iterations=30)
+    v = torch.randn(spec.num_params, generator=torch.Generator().manual_seed(2), dtype=DT)
+    assert torch.allclose(lower.hessian_vector(phi, theta, v), lower.hessian_vector(phi, theta, v, compiled=False),
+                          rtol=1e-10, atol=1e-12)
+
+
 def test_bad_arguments():
     spec, lower, phi = problem("l2")
     with pytest.raises(ValueError, match="distance"):

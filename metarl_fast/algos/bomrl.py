@@ -80,14 +80,32 @@ class LowerLevel:
             opt.step()
         return theta.detach()
 
-    def hessian_vector(self, phi: torch.Tensor, theta: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        """H v, H = ∇²_θ [D² − (1/λ) mean ρ_θ Q] at θ (unclipped ratio), by double backward."""
-        with torch.enable_grad():
-            th = theta.detach().clone().requires_grad_(True)
-            L = -self.objective(phi.detach(), th, clipped=False) / self.lam
-            (g,) = torch.autograd.grad(L, th, create_graph=True)
-            (hv,) = torch.autograd.grad(g @ v, th)
-        return hv
+    def hessian_vector(self, phi: torch.Tensor, theta: torch.Tensor, v: torch.Tensor,
+                       compiled: bool = True) -> torch.Tensor:
+        """H v, H = ∇²_θ [D² − (1/λ) mean ρ_θ Q] at θ (unclipped ratio).
+
+        compiled: the importance-sampling part is the J^LR Hessian kernel (lr_hvp, weights ρQ/N) and
+        D3's part is 2v; the KL parts (exact Hessians away from θ = φ, not the Fisher) are double
+        backward. compiled=False: everything by double backward (the reference)."""
+        if not compiled:
+            with torch.enable_grad():
+                th = theta.detach().clone().requires_grad_(True)
+                L = -self.objective(phi.detach(), th, clipped=False) / self.lam
+                (g,) = torch.autograd.grad(L, th, create_graph=True)
+                (hv,) = torch.autograd.grad(g @ v, th)
+            return hv
+        n = self.q.numel()
+        is_hv = kernels.lr_hvp(self.spec, theta.unsqueeze(0).contiguous(), self.obs.unsqueeze(0).contiguous(),
+                               self.act.unsqueeze(0).contiguous(), self.log_prob_phi.unsqueeze(0).contiguous(),
+                               (self.q / n).unsqueeze(0).contiguous(), v.unsqueeze(0).contiguous())[0]
+        if self.distance == "l2":
+            d_hv = 2.0 * v
+        else:
+            with torch.enable_grad():
+                th = theta.detach().clone().requires_grad_(True)
+                (g,) = torch.autograd.grad(self.distance_sq(phi.detach(), th), th, create_graph=True)
+                (d_hv,) = torch.autograd.grad(g @ v, th)
+        return d_hv - is_hv / self.lam
 
     def mixed_vjp(self, phi: torch.Tensor, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Bᵀ x = ∇φ [(∇θ D²(φ, θ)|θ)ᵀ x] → [P]."""
