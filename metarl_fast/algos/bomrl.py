@@ -84,9 +84,10 @@ class LowerLevel:
                        compiled: bool = True) -> torch.Tensor:
         """H v, H = ∇²_θ [D² − (1/λ) mean ρ_θ Q] at θ (unclipped ratio).
 
-        compiled: the importance-sampling part is the J^LR Hessian kernel (lr_hvp, weights ρQ/N) and
-        D3's part is 2v; the KL parts (exact Hessians away from θ = φ, not the Fisher) are double
-        backward. compiled=False: everything by double backward (the reference)."""
+        compiled: the importance-sampling part is the J^LR Hessian kernel (lr_hvp, weights ρQ/N);
+        D1's KL part is the naive-curvature HVP kernel at two sigma-point actions per state (exact,
+        see _kl_phi_pi_hvp); D3's is 2v; D2's KL part is double backward. compiled=False: everything
+        by double backward (the reference)."""
         if not compiled:
             with torch.enable_grad():
                 th = theta.detach().clone().requires_grad_(True)
@@ -100,12 +101,29 @@ class LowerLevel:
                                (self.q / n).unsqueeze(0).contiguous(), v.unsqueeze(0).contiguous())[0]
         if self.distance == "l2":
             d_hv = 2.0 * v
+        elif self.distance == "kl_phi_pi":
+            d_hv = self._kl_phi_pi_hvp(phi, theta, v)
         else:
             with torch.enable_grad():
                 th = theta.detach().clone().requires_grad_(True)
                 (g,) = torch.autograd.grad(self.distance_sq(phi.detach(), th), th, create_graph=True)
                 (d_hv,) = torch.autograd.grad(g @ v, th)
         return d_hv - is_hv / self.lam
+
+    def _kl_phi_pi_hvp(self, phi: torch.Tensor, theta: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """∇²_θ mean_s KL(π_φ ‖ π_θ) v, exact at any θ, with the compiled naive-HVP kernel.
+
+        KL(π_φ‖π_θ) = E_{a~π_φ}[log π_φ(a|s) − log π_θ(a|s)], so its Hessian in θ is
+        −E_{a~π_φ}[∇²_θ log π_θ(a|s)]. log π_θ(a|s) is a sum over action dimensions of quadratics in
+        a_j, so the expectation is exact at the two actions μ_φ(s) ± σ_φ (each with weight ½)."""
+        n = self.obs.shape[0]
+        mu = reference.policy_mean(self.spec, phi.detach(), self.obs.unsqueeze(0))[0]
+        sigma = torch.exp(self.spec.unflatten(phi.detach())["log_std"])
+        obs2 = torch.cat([self.obs, self.obs]).unsqueeze(0).contiguous()
+        act2 = torch.cat([mu + sigma, mu - sigma]).unsqueeze(0).contiguous()
+        w = torch.full((1, 2 * n), -0.5 / n, dtype=theta.dtype)
+        return kernels.surrogate_hvp(self.spec, theta.unsqueeze(0).contiguous(), obs2, act2, w,
+                                     v.unsqueeze(0).contiguous(), "naive")[0]
 
     def mixed_vjp(self, phi: torch.Tensor, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Bᵀ x = ∇φ [(∇θ D²(φ, θ)|θ)ᵀ x] → [P]."""
