@@ -6,7 +6,9 @@ import torch
 
 import metarl_fast
 from metarl_fast import reference as R
-from metarl_fast.algos.bomrl import LowerLevel, h_clip, hypergradient, post_update_gradient
+from types import SimpleNamespace
+
+from metarl_fast.algos.bomrl import LowerLevel, h_clip, hypergradient, post_update_gradients
 
 DT = torch.float64
 
@@ -42,9 +44,10 @@ def test_cg_hypergradient_equals_dense_solve(distance, hidden, damping):
     theta = lower.solve(phi, iterations=200, lr=1e-2)
     assert float(lower.objective(phi, theta)) > float(lower.objective(phi, phi))  # the lower level improves
     gen = torch.Generator().manual_seed(1)
-    post_obs = torch.randn(30, 2, generator=gen, dtype=DT)
-    post_act = torch.randn(30, 1, generator=gen, dtype=DT)
-    g = post_update_gradient(spec, theta, post_obs, post_act, torch.randn(30, generator=gen, dtype=DT), 0.99)
+    post = SimpleNamespace(obs=torch.randn(1, 3, 10, 2, generator=gen, dtype=DT),
+                           actions=torch.randn(1, 3, 10, 1, generator=gen, dtype=DT),
+                           mask=torch.ones(1, 3, 10, dtype=DT))
+    g = post_update_gradients(spec, theta.unsqueeze(0), post, torch.randn(1, 3, 10, generator=gen, dtype=DT), 0.99)[0]
     P = spec.num_params
     # dense: H by autograd, B by autograd, a direct solve
     H = torch.autograd.functional.hessian(lambda th: -lower.objective(phi, th, clipped=False) / lower.lam, theta)
@@ -65,6 +68,25 @@ def test_compiled_hessian_vector_equals_double_backward(distance):
     v = torch.randn(spec.num_params, generator=torch.Generator().manual_seed(2), dtype=DT)
     assert torch.allclose(lower.hessian_vector(phi, theta, v), lower.hessian_vector(phi, theta, v, compiled=False),
                           rtol=1e-10, atol=1e-12)
+
+
+def test_post_update_gradients_match_per_task_autograd():
+    """The batched compiled g_i equals (1/(1−γ)) mean over each task's valid steps of ∇log π·Q."""
+    spec = metarl_fast.PolicySpec(2, 1, (4,))
+    gen = torch.Generator().manual_seed(7)
+    thetas = spec.init_params(generator=gen, dtype=DT) + 0.1 * torch.randn(3, spec.num_params, generator=gen, dtype=DT)
+    lengths = torch.tensor([[5, 2], [1, 5], [3, 4]])
+    mask = (torch.arange(5) < lengths.unsqueeze(-1)).to(DT)
+    batch = SimpleNamespace(obs=torch.randn(3, 2, 5, 2, generator=gen, dtype=DT) * mask.unsqueeze(-1),
+                            actions=torch.randn(3, 2, 5, 1, generator=gen, dtype=DT) * mask.unsqueeze(-1), mask=mask)
+    q = torch.randn(3, 2, 5, generator=gen, dtype=DT) * mask
+    got = post_update_gradients(spec, thetas, batch, q, 0.9)
+    for i in range(3):
+        m = mask[i].reshape(-1) > 0
+        th = thetas[i].clone().requires_grad_(True)
+        lp = R.log_prob(spec, th, batch.obs[i].reshape(1, -1, 2)[:, m], batch.actions[i].reshape(1, -1, 1)[:, m])[0]
+        (want,) = torch.autograd.grad((lp * q[i].reshape(-1)[m]).mean() / (1 - 0.9), th)
+        assert torch.allclose(got[i], want, rtol=1e-10, atol=1e-12)
 
 
 def test_bad_arguments():

@@ -126,3 +126,9 @@ def test_sgmrl_paper_literal_differs_and_has_no_autograd_form():
     assert float((meta.gradient(theta) - pathwise).abs().max()) > 1e-4
     with pytest.raises(ValueError, match="paper-literal"):
         meta.reference_gradient(theta)
+
+
+def test_unknown_objective_kind_is_rejected():
+    meta, _ = build("vpg-maml", 1)
+    with pytest.raises(ValueError, match="objective kind"):
+        Objective("reinforce", meta.spec, meta.outer.data)

@@ -9,7 +9,7 @@ with D² one of  "kl_phi_pi" = mean_s KL(π_φ ‖ π_θ) (D1), "kl_pi_phi" = me
 
 Hypergradient (Eq. 8, the ∇φQ term dropped as in the paper):
     ∇φJ ≈ −Bᵀ H⁻¹ g,   H = ∇²_θ [D² − (1/λ) mean ρ_θ Q] at θ' (unclipped ratio), B = ∇φ∇θ D² at θ',
-    g = (1/(1−γ)) mean ∇log π_θ'(a'|s') Q' on fresh post-adaptation data
+    g = (1/(1−γ)) mean ∇log π_θ'(a'|s') Q' on fresh post-adaptation data (post_update_gradients)
 H⁻¹g by CG on Hessian-vector products; Bᵀx as one mixed second-order VJP, −∇φ[(∇θD²|θ')ᵀ x].
 Shapes: parameters [P] for one task (batched over tasks by the caller).
 """
@@ -135,11 +135,26 @@ class LowerLevel:
         return b
 
 
-def post_update_gradient(spec: PolicySpec, theta: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
-                         q: torch.Tensor, gamma: float) -> torch.Tensor:
-    """g = (1/(1−γ)) mean_n ∇log π_θ(a_n|s_n) Q_n on the post-adaptation batch → [P] (compiled)."""
-    w = (q / (q.numel() * (1 - gamma))).reshape(1, -1).contiguous()
-    return kernels.score_vjp(spec, theta, obs.unsqueeze(0).contiguous(), act.unsqueeze(0).contiguous(), w)[0]
+def post_update_gradients(spec: PolicySpec, thetas: torch.Tensor, batch, q: torch.Tensor,
+                          gamma: float) -> torch.Tensor:
+    """g_i = (1/(1−γ)) mean_n ∇log π_θ'_i(a_n|s_n) Q_n over each task's valid post-adaptation steps
+    → [T, P], one compiled call for every task. thetas [T, P]; batch a Batch [T, B, H]; q [T, B, H]."""
+    T = thetas.shape[0]
+    mask = batch.mask.reshape(T, -1)
+    w = (q.reshape(T, -1) * mask / (mask.sum(-1, keepdim=True).clamp_min(1) * (1 - gamma))).contiguous()
+    return kernels.score_vjp(spec, thetas.contiguous(), batch.obs.reshape(T, -1, spec.obs_dim).contiguous(),
+                             batch.actions.reshape(T, -1, spec.act_dim).contiguous(), w)
+
+
+def lower_levels(spec: PolicySpec, batch, q: torch.Tensor, lam: float, distance: str) -> list[LowerLevel]:
+    """One LowerLevel per task from a batch sampled with π_φ (its valid steps only)."""
+    out = []
+    for i in range(batch.mask.shape[0]):
+        m = batch.mask[i].reshape(-1) > 0
+        out.append(LowerLevel(spec, batch.obs[i].reshape(-1, spec.obs_dim)[m],
+                              batch.actions[i].reshape(-1, spec.act_dim)[m], batch.log_prob[i].reshape(-1)[m],
+                              q[i].reshape(-1)[m], lam, distance))
+    return out
 
 
 def hypergradient(lower: LowerLevel, phi: torch.Tensor, theta: torch.Tensor, g: torch.Tensor,
@@ -177,25 +192,15 @@ def run_iteration(trainer) -> dict:
     pre = trainer.sample(phi, tasks, 0)
     q_pre = _q_estimates(pre, c)  # MC Q^{π_φ}(s_t, a_t) (or advantages)
     t1 = time.perf_counter()
-    lowers, thetas = [], []
-    for i in range(len(tasks)):
-        m = pre.mask[i].reshape(-1) > 0
-        lower = LowerLevel(spec, pre.obs[i].reshape(-1, spec.obs_dim)[m], pre.actions[i].reshape(-1, spec.act_dim)[m],
-                           pre.log_prob[i].reshape(-1)[m], q_pre[i].reshape(-1)[m], c.bomrl_lambda, c.bomrl_distance)
-        lowers.append(lower)
-        thetas.append(lower.solve(phi, c.bomrl_lower_iters, c.bomrl_lower_lr))
-    theta_post = torch.stack(thetas).contiguous()
+    lowers = lower_levels(spec, pre, q_pre, c.bomrl_lambda, c.bomrl_distance)
+    theta_post = torch.stack([lo.solve(phi, c.bomrl_lower_iters, c.bomrl_lower_lr) for lo in lowers]).contiguous()
     t2 = time.perf_counter()
     post = trainer.sample(theta_post, tasks, 1)
     q_post = _q_estimates(post, c)
     t3 = time.perf_counter()
-    grads = []
-    for i, lower in enumerate(lowers):
-        m = post.mask[i].reshape(-1) > 0
-        g = post_update_gradient(spec, thetas[i], post.obs[i].reshape(-1, spec.obs_dim)[m],
-                                 post.actions[i].reshape(-1, spec.act_dim)[m], q_post[i].reshape(-1)[m], c.discount)
-        grads.append(hypergradient(lower, phi, thetas[i], g, c.cg_iters, c.cg_damping))
-    hyper = torch.stack(grads).mean(0)
+    g_post = post_update_gradients(spec, theta_post, post, q_post, c.discount)
+    hyper = torch.stack([hypergradient(lo, phi, theta_post[i], g_post[i], c.cg_iters, c.cg_damping)
+                         for i, lo in enumerate(lowers)]).mean(0)
     # TRPO meta-step (δ = max_kl; the paper: 1e-3) on the pre-update states
     T = len(tasks)
     obs = pre.obs.reshape(T, -1, spec.obs_dim).contiguous()

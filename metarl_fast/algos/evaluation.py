@@ -59,17 +59,12 @@ def meta_test(run_dir: str, num_tasks: int = 40, steps: int = 3, seed: int = 123
 
 def _bomrl_adapt(trainer: MetaTrainer, batch, params: torch.Tensor) -> torch.Tensor:
     """BO-MRL's meta-test step: each task's lower level solved on its fresh batch → [T, P]."""
-    from .bomrl import LowerLevel, _q_estimates
+    from .bomrl import _q_estimates, lower_levels
 
-    c, spec = trainer.config, trainer.spec
-    q = _q_estimates(batch, c)
-    rows = []
-    for i in range(params.shape[0]):
-        m = batch.mask[i].reshape(-1) > 0
-        lower = LowerLevel(spec, batch.obs[i].reshape(-1, spec.obs_dim)[m], batch.actions[i].reshape(-1, spec.act_dim)[m],
-                           batch.log_prob[i].reshape(-1)[m], q[i].reshape(-1)[m], c.bomrl_lambda, c.bomrl_distance)
-        rows.append(lower.solve(params[i], c.bomrl_lower_iters, c.bomrl_lower_lr))
-    return torch.stack(rows).contiguous()
+    c = trainer.config
+    lowers = lower_levels(trainer.spec, batch, _q_estimates(batch, c), c.bomrl_lambda, c.bomrl_distance)
+    return torch.stack([lo.solve(params[i], c.bomrl_lower_iters, c.bomrl_lower_lr)
+                        for i, lo in enumerate(lowers)]).contiguous()
 
 
 def print_eval(rows: list[dict], title: str) -> None:

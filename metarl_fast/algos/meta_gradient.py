@@ -64,9 +64,11 @@ class MetaObjective:
             thetas.append((thetas[-1] + self._alpha * g).contiguous())
         return thetas
 
-    def gradient(self, theta: torch.Tensor, thetas: list[torch.Tensor] | None = None, with_alpha: bool = False):
+    def gradient(self, theta: torch.Tensor, thetas: list[torch.Tensor] | None = None, with_alpha: bool = False,
+                 reduce: bool = True):
         """∇θ J → [P], explicit (compiled kernels; one HVP per task per inner step). With
-        with_alpha, also ∂J/∂α ([P] for a per-parameter α, a 0-d tensor for a scalar one)."""
+        with_alpha, also ∂J/∂α ([P] for a per-parameter α, a 0-d tensor for a scalar one).
+        reduce=False returns each task group's term [T, P] (whose mean is ∇θ J) instead."""
         inner_grads: list[torch.Tensor] = []
         if thetas is None or with_alpha:
             thetas = self.adapt(theta, inner_grads)
@@ -91,6 +93,8 @@ class MetaObjective:
             d = self.inner[0].data
             w = (d.mean_weights * self.emaml_credit.unsqueeze(-1)).contiguous()
             g = g + kernels.score_vjp(self.spec, thetas[0], d.flat(d.obs), d.flat(d.act), w)
+        if not reduce:
+            return g
         if not with_alpha:
             return g.mean(0)
         g_alpha = g_alpha.mean(0)

@@ -95,32 +95,37 @@ class Objective:
     """A per-task surrogate J_i(θ_i) of one step's data."""
 
     def __init__(self, kind: str, spec: PolicySpec, data: StepData, clip_eps: float = 0.3) -> None:
+        if kind not in INNER_KINDS + OUTER_KINDS:
+            raise ValueError(f"objective kind must be one of {sorted(set(INNER_KINDS + OUTER_KINDS))}, got {kind!r}")
         self.kind, self.spec, self.data, self.clip_eps = kind, spec, data, clip_eps
 
     # ---- compiled pieces
-    def grad(self, params: torch.Tensor) -> torch.Tensor:
-        """∇J_i(θ_i) → [T, P]."""
+    def grad(self, params: torch.Tensor, backend: str = "auto") -> torch.Tensor:
+        """∇J_i(θ_i) → [T, P] (backend: as metarl_fast.kernels; "torch" is the autograd reference)."""
         d, s = self.data, self.spec
         if self.kind in ("naive", "lvc", "vpg"):
-            return kernels.score_vjp(s, params, d.flat(d.obs), d.flat(d.act), d.adv_weights)
+            return kernels.score_vjp(s, params, d.flat(d.obs), d.flat(d.act), d.adv_weights, backend=backend)
         if self.kind == "lr":
-            return kernels.lr_grad(s, params, d.obs, d.act, d.log_prob, self._scaled_adv(), mask=d.mask)
+            return kernels.lr_grad(s, params, d.obs, d.act, d.log_prob, self._scaled_adv(), mask=d.mask,
+                                   backend=backend)
         if self.kind == "clip":
             return kernels.ppo_clip_grad(s, params, d.obs, d.act, d.log_prob, self._scaled_adv(), self.clip_eps,
-                                         mask=d.mask)
+                                         mask=d.mask, backend=backend)
         rew, base = d.dice_terms()
-        return kernels.dice_grad(s, params, d.obs, d.act, rew, d.mask, d.gamma, baseline=base)
+        return kernels.dice_grad(s, params, d.obs, d.act, rew, d.mask, d.gamma, baseline=base, backend=backend)
 
-    def hvp(self, params: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        """∇²J_i(θ_i) v_i → [T, P] (inner objectives)."""
+    def hvp(self, params: torch.Tensor, v: torch.Tensor, backend: str = "auto") -> torch.Tensor:
+        """∇²J_i(θ_i) v_i → [T, P] (inner objectives; backend as grad)."""
         d, s = self.data, self.spec
         if self.kind in ("naive", "lvc"):
-            return kernels.surrogate_hvp(s, params, d.flat(d.obs), d.flat(d.act), d.adv_weights, v, self.kind)
+            return kernels.surrogate_hvp(s, params, d.flat(d.obs), d.flat(d.act), d.adv_weights, v, self.kind,
+                                         backend=backend)
         if self.kind == "lr":
-            return kernels.lr_hvp(s, params, d.obs, d.act, d.log_prob, self._scaled_adv(), v, mask=d.mask)
+            return kernels.lr_hvp(s, params, d.obs, d.act, d.log_prob, self._scaled_adv(), v, mask=d.mask,
+                                  backend=backend)
         if self.kind == "dice":
             rew, base = d.dice_terms()
-            return kernels.dice_hvp(s, params, d.obs, d.act, rew, d.mask, v, d.gamma, baseline=base)
+            return kernels.dice_hvp(s, params, d.obs, d.act, rew, d.mask, v, d.gamma, baseline=base, backend=backend)
         raise ValueError(f"objective {self.kind!r} has no Hessian-vector product (it is an outer objective)")
 
     def _scaled_adv(self) -> torch.Tensor:

@@ -18,7 +18,6 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -35,12 +34,6 @@ from .variants import VARIANTS
 def derived_seed(*keys: int) -> int:
     """A 63-bit seed from integer keys (numpy SeedSequence: independent streams per key tuple)."""
     return int(np.random.SeedSequence(list(keys)).generate_state(1, np.uint64)[0] >> np.uint64(1))
-
-
-@dataclass
-class IterationResult:
-    row: dict
-    steps: list[StepData]
 
 
 class MetaTrainer:
@@ -127,7 +120,8 @@ class MetaTrainer:
             objective = Objective(v.inner, self.spec, data, c.clip_eps)
             inner.append(objective)
             rows = sampling_params if sampling_params.dim() == 2 else sampling_params.expand(len(tasks), -1)
-            sampling_params = (rows + self.alpha * self._inner_grad(objective, rows.contiguous())).contiguous()
+            step = objective.grad(rows.contiguous(), self.kernel_backend)
+            sampling_params = (rows + self.alpha * step).contiguous()
             times["inner"] += time.perf_counter() - t1
         outer = Objective(v.outer, self.spec, steps[-1], c.clip_eps)
         kl_coeffs = [self.kl_coeff / c.inner_steps] * c.inner_steps if v.optimizer == "promp" else []
@@ -145,16 +139,12 @@ class MetaTrainer:
             j = j - (j.sum() - j) / (T - 1)
         return j
 
-    def _inner_grad(self, objective: Objective, rows: torch.Tensor) -> torch.Tensor:
-        """The adaptation step's gradient: compiled, or by autograd for the torch backend."""
-        if self.config.backend == "cpp":
-            return objective.grad(rows)
-        with torch.enable_grad():
-            leaf = rows.detach().clone().requires_grad_(True)
-            (g,) = torch.autograd.grad(objective.value(leaf).sum(), leaf)
-        return g
+    @property
+    def kernel_backend(self) -> str:
+        """The kernels' backend for this run: compiled ("auto") or the torch reference ("torch")."""
+        return "auto" if self.config.backend == "cpp" else "torch"
 
-    def run_iteration(self) -> IterationResult:
+    def run_iteration(self) -> dict:
         """One meta-iteration: collect, then the variant's outer step; returns the log row."""
         if self.variant.optimizer == "bomrl":
             return self._run_bomrl_iteration()
@@ -172,9 +162,9 @@ class MetaTrainer:
                     "Time-OuterStep": times["outer"], "Time": time.perf_counter() - t_start,
                     "Time-Total": time.time() - self.start_time,
                     "SPS": sum(float(s.mask.sum()) for s in steps) / max(times["sampling"], 1e-9)})
-        return IterationResult(row, steps)
+        return row
 
-    def _run_bomrl_iteration(self) -> IterationResult:
+    def _run_bomrl_iteration(self) -> dict:
         from . import bomrl
 
         t_start = time.perf_counter()
@@ -187,7 +177,7 @@ class MetaTrainer:
         row.update({"Time-Sampling": out["times"]["sampling"], "Time-InnerStep": out["times"]["inner"],
                     "Time-OuterStep": out["times"]["outer"], "Time": time.perf_counter() - t_start,
                     "Time-Total": time.time() - self.start_time, "SPS": sps})
-        return IterationResult(row, [])
+        return row
 
     # ---- outer steps
     def _adam_step(self, grad) -> torch.Tensor:
@@ -226,7 +216,7 @@ class MetaTrainer:
                 self.kl_coeff *= 2
         return {"MeanKL": kl, "KLCoeff": coeff, "GradNorm": float(g.norm())}
 
-    def _post_kl_and_loss(self, meta: MetaObjective, post: StepData, adapted_old: torch.Tensor):
+    def _post_kl_and_loss(self, meta: MetaObjective, post: StepData):
         spec = self.spec
 
         def adapted(theta):
@@ -258,13 +248,16 @@ class MetaTrainer:
                                                d.adv_weights, c.inner_lr, thetas[-1], post.flat(post.obs),
                                                meta.inner[0].kind, 0.0, post.mean_weights, task_mean=True)
 
+        backend = self.kernel_backend
+
         def matvec(v):
             u = [v.expand(meta.num_tasks, -1).contiguous()]
             for k, o in enumerate(meta.inner):
-                u.append((u[-1] + c.inner_lr * o.hvp(thetas[k], u[-1])).contiguous())
-            w = kernels.kl_fvp(self.spec, thetas[-1], post.flat(post.obs), u[-1], 0.0, post.mean_weights)
+                u.append((u[-1] + c.inner_lr * o.hvp(thetas[k], u[-1], backend)).contiguous())
+            w = kernels.kl_fvp(self.spec, thetas[-1], post.flat(post.obs), u[-1], 0.0, post.mean_weights,
+                               backend=backend)
             for k in reversed(range(len(meta.inner))):
-                w = (w + c.inner_lr * meta.inner[k].hvp(thetas[k], w.contiguous())).contiguous()
+                w = (w + c.inner_lr * meta.inner[k].hvp(thetas[k], w.contiguous(), backend)).contiguous()
             return w.mean(0)
 
         return matvec
@@ -276,7 +269,7 @@ class MetaTrainer:
         op = self._fisher_operator(meta, theta, thetas)
         x = kernels.conjugate_gradient(op, g.contiguous(), c.cg_iters, 1e-10, c.cg_damping)
         dHd = float(x @ (op(x.contiguous()) + c.cg_damping * x))
-        loss, kl = self._post_kl_and_loss(meta, meta.outer.data, thetas[-1])
+        loss, kl = self._post_kl_and_loss(meta, meta.outer.data)
         res = kernels.trpo_step(theta, -x, loss, kl, c.max_kl, dHd=dHd)
         with torch.no_grad():
             self.param.copy_(res.params)
@@ -362,7 +355,7 @@ class MetaTrainer:
         rows = []
         try:
             while self.iteration < target:
-                row = self.run_iteration().row
+                row = self.run_iteration()
                 rows.append(row)
                 self._log(row)
                 last = self.iteration == target

@@ -24,10 +24,6 @@ import statistics
 
 from .harness import Row, machine_info, print_table, rows_from_samples, time_interleaved, write_json
 
-
-def samples_median(xs: list[float]) -> float:
-    return statistics.median(xs)
-
 GYM_IDS = {"HalfCheetahRandDirec": ("HalfCheetah-v5", {}), "AntRandDirec": ("Ant-v5", {})}
 
 
@@ -165,7 +161,7 @@ def _run_family(name: str, args, repeats: int) -> list[Row]:
     steps_of["cpp rollout (policy in loop)"] = steps_of["physics limit (raw mj_step)"] = float(
         reference_batch.num_steps)
     rows = rows_from_samples(name, samples, "physics limit (raw mj_step)", dict(T=T, B=B, H=H), args.threads)
-    limit_rate = steps_of["physics limit (raw mj_step)"] / samples_median(samples["physics limit (raw mj_step)"])
+    limit_rate = steps_of["physics limit (raw mj_step)"] / statistics.median(samples["physics limit (raw mj_step)"])
     for r in rows:
         r.gflops = None
         rate = steps_of[r.implementation] / r.median_s
