@@ -1,0 +1,246 @@
+"""GMPS's two objectives and its bias-transformation parametrisation (digest papers-gmps-bomrl.md
+A.2.4, A.5, A.8), with the interface of objectives.Objective so that meta_gradient.MetaObjective
+assembles GMPS's meta-gradient exactly as it does MAML's (one HVP per task):
+
+    φ_i(θ) = θ + α ⊙ ∇J_in,i(θ)              the importance-weighted policy-gradient step on the
+                                              pre-update batch D_i^tr from π_θinit (Eq. 3)
+    J(θ)   = mean_i J_bc,i(φ_i(θ))            J_bc = −L_BC on the expert data D_i^*
+
+Inner surrogates (``ratio``):
+    "step"        Σ_n w_n ⊥ρ_n log π_θ(a_n|s_n) A_n, ρ_n = π_θ(a_n|s_n)/π_θinit(a_n|s_n) — the public
+                  code's per-step ratio with stop-gradient: gradient Σ w ρ A ∇log π (the IS policy
+                  gradient), Hessian Σ w ρ A ∇²log π.
+    "trajectory"  the same with Eq. 3's trajectory ratio ρ(τ) = Π_t ρ_t (stop-gradient).
+    "full"        Σ_n w_n ρ_n A_n with the ratio differentiated (J^LR): the same gradient, and the
+                  exact Hessian of the IS objective (score outer products included).
+At θ = θinit every ratio is 1 and the inner step is the plain policy gradient.
+
+Outer (behaviour cloning, maximised): "nll" mean log π_φ(a*|s) (the paper's L_BC), or "mse"
+−mean_{n,j} (μ_φ(s_n)_j − a*_nj)² (the public code's loss: mean over samples and action dims).
+
+Shapes: params [T, P]; the inner data is a StepData ([T, B, H, ...]); the expert data an
+ExpertData ([T, N, ...] flat samples with per-sample weights).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from .. import kernels, reference
+from ..policies import PolicySpec
+from .objectives import Objective, StepData
+
+RATIOS = ("step", "trajectory", "full")
+BC_LOSSES = ("nll", "mse")
+
+
+class ImportanceWeightedPG:
+    """GMPS's inner surrogate on a batch from π_θinit (whose log-probs are ``data.log_prob``)."""
+
+    kind = "gmps_inner"
+
+    def __init__(self, spec: PolicySpec, data: StepData, ratio: str = "step") -> None:
+        if ratio not in RATIOS:
+            raise ValueError(f"ratio must be one of {RATIOS}, got {ratio!r}")
+        self.spec, self.data, self.ratio = spec, data, ratio
+        self._lr = Objective("lr", spec, data) if ratio == "full" else None
+
+    def _ratios(self, log_prob: torch.Tensor) -> torch.Tensor:
+        """ρ per sample [T, B·H] from log π_θ [T, B·H] (detached)."""
+        d = self.data
+        diff = (log_prob.detach() - d.flat(d.log_prob)) * d.flat(d.mask)
+        if self.ratio == "trajectory":
+            T, B, H = d.mask.shape
+            diff = diff.reshape(T, B, H).sum(-1, keepdim=True).expand(T, B, H).reshape(T, B * H)
+        return torch.exp(diff)
+
+    def weights(self, params: torch.Tensor) -> torch.Tensor:
+        """[T, B·H] ⊥ρ · A · mask · scale: the per-sample weights of the stop-gradient surrogate."""
+        d = self.data
+        lp = kernels.log_prob(self.spec, params, d.flat(d.obs), d.flat(d.act))
+        return (d.adv_weights * self._ratios(lp)).contiguous()
+
+    def grad(self, params: torch.Tensor, backend: str = "auto") -> torch.Tensor:
+        """∇J_in(θ) → [T, P]: the importance-sampled policy gradient (the same for every ratio kind
+        but the trajectory one)."""
+        if self._lr is not None:
+            return self._lr.grad(params, backend)
+        d = self.data
+        return kernels.score_vjp(self.spec, params, d.flat(d.obs), d.flat(d.act), self.weights(params),
+                                 backend=backend)
+
+    def hvp(self, params: torch.Tensor, v: torch.Tensor, backend: str = "auto") -> torch.Tensor:
+        """∇²J_in(θ) v → [T, P] (compiled)."""
+        if self._lr is not None:
+            return self._lr.hvp(params, v, backend)
+        d = self.data
+        return kernels.surrogate_hvp(self.spec, params, d.flat(d.obs), d.flat(d.act), self.weights(params), v,
+                                     "naive", backend=backend)
+
+    def value(self, params: torch.Tensor) -> torch.Tensor:
+        """J_in(θ) → [T], differentiable (torch; the stop-gradient ratios are constants)."""
+        if self._lr is not None:
+            return self._lr.value(params)
+        d = self.data
+        lp = reference.log_prob(self.spec, params, d.flat(d.obs), d.flat(d.act))
+        return (d.adv_weights * self._ratios(lp) * lp).sum(-1)
+
+
+@dataclass
+class ExpertData:
+    """Expert samples of T task groups, flattened: obs [T, N, obs_dim], act [T, N, act_dim] (policy
+    scale), mask [T, N] (1 on valid samples). ``weights`` [T, N] is mask / count (a mean over each
+    task's valid samples)."""
+
+    obs: torch.Tensor
+    act: torch.Tensor
+    mask: torch.Tensor
+
+    @property
+    def num_tasks(self) -> int:
+        return self.mask.shape[0]
+
+    @property
+    def weights(self) -> torch.Tensor:
+        return (self.mask / self.mask.sum(-1, keepdim=True).clamp_min(1.0)).contiguous()
+
+
+class BehaviourCloning:
+    """J_bc(φ) = −L_BC(φ, D*) per task (maximised as every outer objective is)."""
+
+    kind = "gmps_bc"
+
+    def __init__(self, spec: PolicySpec, data: ExpertData, loss: str = "nll") -> None:
+        if loss not in BC_LOSSES:
+            raise ValueError(f"loss must be one of {BC_LOSSES}, got {loss!r}")
+        self.spec, self.data, self.loss = spec, data, loss
+
+    def grad(self, params: torch.Tensor, backend: str = "auto") -> torch.Tensor:
+        """∇J_bc(φ) → [T, P] (compiled). For "mse" the score kernel is evaluated at the pseudo-action
+        μ + σ²(a* − μ), whose score's mean part is J_μᵀ(a* − μ); the log_std part is dropped (the
+        MSE does not depend on σ)."""
+        d, s = self.data, self.spec
+        if self.loss == "nll":
+            return kernels.score_vjp(s, params, d.obs, d.act, d.weights, backend=backend)
+        mean = kernels.policy_mean(s, params, d.obs, backend=backend)
+        var = torch.exp(2 * s.unflatten(params)["log_std"]).unsqueeze(-2)  # [T, 1, act_dim]
+        pseudo = (mean + var * (d.act - mean)).contiguous()
+        g = kernels.score_vjp(s, params, d.obs, pseudo, (d.weights * (2.0 / s.act_dim)).contiguous(),
+                              backend=backend)
+        g[..., s.layout[-1].offset:] = 0.0
+        return g
+
+    def value(self, params: torch.Tensor) -> torch.Tensor:
+        """J_bc(φ) → [T], differentiable (torch)."""
+        d, s = self.data, self.spec
+        if self.loss == "nll":
+            return (d.weights * reference.log_prob(s, params, d.obs, d.act)).sum(-1)
+        mean = reference.policy_mean(s, params, d.obs)
+        return -(d.weights * ((mean - d.act) ** 2).mean(-1)).sum(-1)
+
+    def hvp(self, params, v, backend="auto"):
+        raise ValueError("the behaviour-cloning loss is an outer objective: it has no Hessian-vector product here")
+
+
+class BiasTransform:
+    """Finn et al.'s bias transformation: a learned vector z [k] concatenated to the observation.
+    The first layer then computes W0 s + W_z z + b0, i.e. the standard policy with the first bias
+    b0 + W_z z. GMPS's parameter vector is [θ_std (spec.layout), W_z (h1 × k, row-major), z (k)], and
+    ψ(θ) = θ_std with b0 ← b0 + W_z z maps it to the standard policy every kernel evaluates.
+
+    ψ is bilinear in (W_z, z), so for f = L ∘ ψ:
+        ∇f = Jψᵀ ∇L,   ∇²f v = Jψᵀ ∇²L (Jψ v) + C(∇L, v),
+        C(g, v): W_z-part g_b0 v_zᵀ, z-part W_vᵀ g_b0 (v's W_z-part W_v),
+    which is how ReparamObjective runs the compiled kernels through it. z starts at ones (the code).
+    """
+
+    def __init__(self, spec: PolicySpec, dim: int) -> None:
+        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+            raise ValueError(f"bias-transformation dim must be a positive int, got {dim!r}")
+        self.spec, self.dim = spec, dim
+        self.width = spec.layer_sizes[1]  # rows of the first layer
+        self.p_std = spec.num_params
+        self.num_params = self.p_std + self.width * dim + dim
+        b0 = next(b for b in spec.layout if b.name == "b0")
+        self._b0 = slice(b0.offset, b0.offset + b0.size)
+
+    @property
+    def block_names(self) -> tuple[str, ...]:
+        return tuple(b.name for b in self.spec.layout) + ("W_bt", "bt")
+
+    def block_slices(self) -> dict[str, slice]:
+        out = {b.name: slice(b.offset, b.offset + b.size) for b in self.spec.layout}
+        out["W_bt"] = slice(self.p_std, self.p_std + self.width * self.dim)
+        out["bt"] = slice(self.p_std + self.width * self.dim, self.num_params)
+        return out
+
+    def _split(self, theta: torch.Tensor):
+        lead = theta.shape[:-1]
+        w = theta[..., self.p_std:self.p_std + self.width * self.dim].reshape(*lead, self.width, self.dim)
+        z = theta[..., self.p_std + self.width * self.dim:]
+        return theta[..., :self.p_std], w, z
+
+    def init_params(self, init_std: float, generator: torch.Generator | None, dtype: torch.dtype) -> torch.Tensor:
+        """[num_params]: the standard Glorot init, W_z Glorot over fan_in = obs_dim + k, z = 1."""
+        theta = torch.zeros(self.num_params, dtype=dtype)
+        theta[:self.p_std] = self.spec.init_params(init_std, generator, dtype)
+        limit = math.sqrt(6.0 / (self.spec.obs_dim + self.dim + self.width))
+        w = (torch.rand(self.width * self.dim, generator=generator, dtype=torch.float64) * 2 - 1) * limit
+        theta[self.p_std:self.p_std + w.numel()] = w.to(dtype)
+        theta[self.p_std + w.numel():] = 1.0
+        return theta
+
+    def to_std(self, theta: torch.Tensor) -> torch.Tensor:
+        """ψ(θ): [..., num_params] → [..., P_std] (differentiable)."""
+        std, w, z = self._split(theta)
+        shift = (w @ z.unsqueeze(-1)).squeeze(-1)
+        pad = torch.zeros_like(std)
+        pad[..., self._b0] = shift
+        return std + pad
+
+    def jvp(self, theta: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Jψ v → [..., P_std]."""
+        _, w, z = self._split(theta)
+        v_std, v_w, v_z = self._split(v)
+        out = v_std.clone()
+        out[..., self._b0] += (v_w @ z.unsqueeze(-1)).squeeze(-1) + (w @ v_z.unsqueeze(-1)).squeeze(-1)
+        return out
+
+    def vjp(self, theta: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+        """Jψᵀ g: [..., P_std] → [..., num_params]."""
+        _, w, z = self._split(theta)
+        g_b0 = g[..., self._b0]
+        g_w = g_b0.unsqueeze(-1) * z.unsqueeze(-2)
+        g_z = (w.transpose(-1, -2) @ g_b0.unsqueeze(-1)).squeeze(-1)
+        return torch.cat([g, g_w.flatten(-2), g_z], -1)
+
+    def curvature(self, g: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """C(g, v) = Σ_j g_j ∇²ψ_j v → [..., num_params] (g: the standard gradient [..., P_std])."""
+        _, v_w, v_z = self._split(v)
+        g_b0 = g[..., self._b0]
+        out = torch.zeros_like(v)
+        out[..., self.p_std:self.p_std + self.width * self.dim] = (g_b0.unsqueeze(-1) * v_z.unsqueeze(-2)).flatten(-2)
+        out[..., self.p_std + self.width * self.dim:] = (v_w.transpose(-1, -2) @ g_b0.unsqueeze(-1)).squeeze(-1)
+        return out
+
+
+class ReparamObjective:
+    """An objective of the standard policy seen through a BiasTransform: the same interface
+    (grad, hvp, value, data), in GMPS's parameters [T, num_params]."""
+
+    def __init__(self, objective, reparam: BiasTransform) -> None:
+        self.objective, self.reparam = objective, reparam
+        self.data, self.kind = objective.data, objective.kind
+
+    def grad(self, params: torch.Tensor, backend: str = "auto") -> torch.Tensor:
+        return self.reparam.vjp(params, self.objective.grad(self.reparam.to_std(params).contiguous(), backend))
+
+    def hvp(self, params: torch.Tensor, v: torch.Tensor, backend: str = "auto") -> torch.Tensor:
+        std = self.reparam.to_std(params).contiguous()
+        h = self.objective.hvp(std, self.reparam.jvp(params, v).contiguous(), backend)
+        return self.reparam.vjp(params, h) + self.reparam.curvature(self.objective.grad(std, backend), v)
+
+    def value(self, params: torch.Tensor) -> torch.Tensor:
+        return self.objective.value(self.reparam.to_std(params))
