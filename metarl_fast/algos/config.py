@@ -42,6 +42,26 @@ class TrainConfig:
     bomrl_lower_iters: int = 50         # BO-MRL: Adam iterations of the lower level (the paper's 50)
     bomrl_lower_lr: float = 1e-2        # BO-MRL: their learning rate (not given by the paper)
     bomrl_q: str = "q"                  # BO-MRL: "q" Monte-Carlo Q (the paper) | "advantage" (minus a baseline)
+    # GMPS (digest papers-gmps-bomrl.md A.5/A.8; the public code's defaults where the paper is silent)
+    gmps_expert: str = "scripted"       # "scripted" (point families) | "sac" (contextual SAC) | "file" (gmps_demos)
+    gmps_demos: str = ""                # a DemoSet .npz for gmps_expert="file"
+    gmps_num_tasks: int = 20            # meta-training tasks (the paper sweeps 10, 20)
+    gmps_demos_per_task: int = 20       # expert trajectories per task
+    gmps_expert_noise: float = 0.0      # Gaussian noise on the executed expert actions (policy scale)
+    gmps_demo_batch: int = 0            # expert trajectories per task per BC step (0: all)
+    gmps_bc_steps: int = 100            # N_BC: Adam steps per on-policy batch (the code: 500; the paper sweeps 1–2000)
+    gmps_bc_loss: str = "nll"           # "nll" (the paper's L_BC) | "mse" (the code: mean-squared error of the mean)
+    gmps_ratio: str = "step"            # inner IS ratio: "step" (the code, stop-gradient) | "trajectory" (Eq. 3) |
+                                        # "full" (per-step, differentiated: J^LR)
+    gmps_bias_dim: int = 4              # bias-transformation dimension (0: none; the paper sweeps 2, 4)
+    gmps_adapt: str = "all"             # adapted blocks: "all" | "bias_transform" | comma-separated block names
+    gmps_dagger: bool = False           # Algorithm 1's aggregation (off in the paper's experiments)
+    gmps_dagger_beta: float = 0.5       # β_0 of the expert/adapted-policy mixture (Appendix A)
+    gmps_dagger_decay: float = 0.5      # β_j = β_0 · decay^j
+    gmps_dagger_trajs: int = 5          # aggregated trajectories per task per iteration
+    gmps_eval_every: int = 1            # post-update evaluation rollouts every k iterations (0: never)
+    gmps_sac_steps: int = 200000        # contextual SAC expert: environment steps
+    gmps_sac_reward_scale: float = 10.0  # SAC reward scale (the paper sweeps 10, 50, 100)
     sgmrl_baseline: str = "leave_one_out"  # SG-MRL's J̃ minus the mean J̃ of the other tasks (independent
                                             # of the task's own D_in, so unbiased) | "none" (the paper's raw J̃)
     # outer optimisation
@@ -100,6 +120,23 @@ class TrainConfig:
             raise ValueError(f"bomrl_distance must be kl_phi_pi, kl_pi_phi or l2, got {self.bomrl_distance!r}")
         if self.algo == "bomrl" and (self.backend != "cpp" or self.trainable_inner_step_size or self.inner_steps != 1):
             raise ValueError("bomrl runs with backend='cpp', one (one-time) adaptation and no trainable step size")
+        if self.gmps_expert not in ("scripted", "sac", "file"):
+            raise ValueError(f"gmps_expert must be scripted, sac or file, got {self.gmps_expert!r}")
+        if self.gmps_bc_loss not in ("nll", "mse"):
+            raise ValueError(f"gmps_bc_loss must be 'nll' or 'mse', got {self.gmps_bc_loss!r}")
+        if self.gmps_ratio not in ("step", "trajectory", "full"):
+            raise ValueError(f"gmps_ratio must be step, trajectory or full, got {self.gmps_ratio!r}")
+        for name in ("gmps_num_tasks", "gmps_demos_per_task", "gmps_bc_steps", "gmps_dagger_trajs",
+                     "gmps_sac_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        for name in ("gmps_demo_batch", "gmps_bias_dim", "gmps_eval_every", "gmps_expert_noise"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if not (0 <= self.gmps_dagger_beta <= 1 and 0 <= self.gmps_dagger_decay <= 1):
+            raise ValueError("gmps_dagger_beta and gmps_dagger_decay must be in [0, 1]")
+        if self.algo == "gmps" and self.inner_steps != 1:
+            raise ValueError("gmps takes one inner policy-gradient step (inner_steps=1)")
         if self.sgmrl_baseline not in ("none", "leave_one_out"):
             raise ValueError(f"sgmrl_baseline must be 'none' or 'leave_one_out', got {self.sgmrl_baseline!r}")
         if self.sgmrl_jacobian == "paper_literal" and self.backend == "torch":

@@ -3,7 +3,8 @@
 Each adaptation step samples fresh trajectories with the current (adapted) policy and takes the
 variant's inner step on them (the same inner objective and step size as in training; ProMP's J^LR
 is the plain policy gradient at the sampling policy). For BO-MRL each step is a one-time
-adaptation: the lower level solved on the fresh batch (the paper's k policy-adaptation steps)."""
+adaptation: the lower level solved on the fresh batch (the paper's k policy-adaptation steps); for
+GMPS a plain policy-gradient step with the learned per-parameter step sizes (rewards only)."""
 from __future__ import annotations
 
 import csv
@@ -38,7 +39,8 @@ def meta_test(run_dir: str, num_tasks: int = 40, steps: int = 3, seed: int = 123
     params = trainer.param.detach().expand(num_tasks, -1).contiguous()
     rows = []
     for k in range(steps + 1):
-        batch = family.rollout(spec, params, tasks, B, trainer.horizon, seed=derived_seed(seed, k))
+        batch = family.rollout(spec, trainer.policy_params(params), tasks, B, trainer.horizon,
+                               seed=derived_seed(seed, k))
         per_task = batch.returns.mean(1).numpy()
         rows.append({"step": k, "mean_return": float(per_task.mean()), "std_return": float(per_task.std()),
                      "num_tasks": num_tasks, "env_steps": batch.num_steps})
@@ -46,6 +48,11 @@ def meta_test(run_dir: str, num_tasks: int = 40, steps: int = 3, seed: int = 123
             break
         if trainer.variant.optimizer == "bomrl":
             params = _bomrl_adapt(trainer, batch, params)  # one-time adaptation: the lower level, solved
+            continue
+        if trainer.variant.optimizer == "gmps":
+            from .gmps import adapt
+
+            params = adapt(trainer, batch, params)  # plain policy gradient with the learned step sizes
             continue
         data = process_batch(batch, spec, params, c.discount, c.gae_lambda, c.normalize_adv,
                              dice_baseline=trainer.variant.inner == "dice")

@@ -47,7 +47,17 @@ class MetaTrainer:
         self.dtype = getattr(torch, config.dtype)
         self.spec = PolicySpec(self.family.obs_dim, self.family.act_dim, config.hidden, config.activation)
         g = torch.Generator().manual_seed(derived_seed(config.seed, 0xC0FFEE))
-        self.theta = self.spec.init_params(config.init_std, generator=g, dtype=self.dtype)
+        self.gmps = None  # GMPS: its parameter layout (bias transformation), adapted blocks, demonstrations
+        if self.variant.optimizer == "gmps":
+            from .gmps import GmpsPolicy
+
+            self.gmps = GmpsPolicy(self.spec, config.gmps_bias_dim)
+            self.gmps_mask = self.gmps.adapt_mask(config.gmps_adapt, self.dtype)
+            self.demos = None
+            self._gmps_sac_expert = None
+            self.theta = self.gmps.init_params(config.init_std, g, self.dtype)
+        else:
+            self.theta = self.spec.init_params(config.init_std, generator=g, dtype=self.dtype)
         self.param = torch.nn.Parameter(self.theta)
         params = [self.param]
         self.alpha_param = None
@@ -78,8 +88,18 @@ class MetaTrainer:
             return meta.gradient(theta, with_alpha=with_alpha)
         return meta.reference_gradient(theta, with_alpha=with_alpha)
 
+    def derived_seed(self, *keys: int) -> int:
+        """A seed from this run's seed and `keys` (see derived_seed)."""
+        return derived_seed(self.config.seed, *keys)
+
+    def policy_params(self, params: torch.Tensor) -> torch.Tensor:
+        """The standard policy parameters ([P] or [T, P]) the samplers evaluate (GMPS's bias
+        transformation folded into the first bias; the parameters themselves otherwise)."""
+        return params if self.gmps is None else self.gmps.to_std(params)
+
     def sample(self, params: torch.Tensor, tasks, key: int):
         c = self.config
+        params = self.policy_params(params)
         seed = derived_seed(c.seed, self.iteration, key)
         if c.sampler == "gymnasium":
             from ..sampling import rollout_gymnasium, sync_vector_env
@@ -146,8 +166,8 @@ class MetaTrainer:
 
     def run_iteration(self) -> dict:
         """One meta-iteration: collect, then the variant's outer step; returns the log row."""
-        if self.variant.optimizer == "bomrl":
-            return self._run_bomrl_iteration()
+        if self.variant.optimizer in ("bomrl", "gmps"):
+            return self._run_module_iteration(self.variant.optimizer)
         t_start = time.perf_counter()
         meta, theta, returns, times, steps = self.collect()
         t0 = time.perf_counter()
@@ -164,11 +184,13 @@ class MetaTrainer:
                     "SPS": sum(float(s.mask.sum()) for s in steps) / max(times["sampling"], 1e-9)})
         return row
 
-    def _run_bomrl_iteration(self) -> dict:
-        from . import bomrl
+    def _run_module_iteration(self, name: str) -> dict:
+        """An iteration of an algorithm with its own loop (bomrl.py, gmps.py): the module's
+        run_iteration returns returns/times/stats, logged with the common columns."""
+        import importlib
 
         t_start = time.perf_counter()
-        out = bomrl.run_iteration(self)
+        out = importlib.import_module(f".{name}", __package__).run_iteration(self)
         self.iteration += 1
         row = {"Itr": self.iteration - 1, "n_timesteps": self.timesteps,
                "Step_0-AverageReturn": out["returns"][0], "Step_1-AverageReturn": out["returns"][1]}

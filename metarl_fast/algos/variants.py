@@ -34,6 +34,9 @@ VARIANTS = {v.name: v for v in (
     Variant("promp", "lr", "clip", "promp", description="ProMP: J^CLIP(θ + α∇J^LR(θ)) − η KL, N Adam steps"),
     Variant("bomrl", "naive", "vpg", "bomrl",
             description="BO-MRL (practical, App. D): lower level solved on one batch, Eq. 8 CG hypergradient, TRPO"),
+    Variant("gmps", "gmps", "bc", "gmps",
+            description="GMPS (Mendonca et al.): importance-weighted PG inner step, behaviour cloning of experts "
+                        "outer loss, N_BC Adam steps per batch"),
     Variant("sgmrl", "naive", "vpg", "adam", sgmrl=True,
             description="SG-MRL (Fallah et al.): formulation II, pathwise Jacobian + J̃·Σ∇log π over D_in"),
 )}

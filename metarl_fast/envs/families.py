@@ -304,6 +304,14 @@ class TaskFamily:
         s = self.action_scale
         return np.clip(lo + (a + s) * (hi - lo) / (2 * s), lo, hi)
 
+    def policy_actions(self, native) -> torch.Tensor:
+        """The inverse of native_actions: controls in the control range [..., act_dim] → the policy
+        scale [−action_scale, action_scale] (float64; how experts' actions are recorded)."""
+        a = torch.as_tensor(np.asarray(native, dtype=np.float64))
+        lo, hi = (torch.as_tensor(self.ctrl_range[:, k]) for k in (0, 1))
+        s = self.action_scale
+        return (a - lo) * (2 * s) / (hi - lo) - s
+
     def physics_limit(self, batch: Batch, seed: int) -> None:
         """Replays a rollout's physics alone (same initial states and controls, no policy,
         observations or rewards) on the same threads: the benchmark's physics limit."""

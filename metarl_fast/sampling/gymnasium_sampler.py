@@ -27,6 +27,26 @@ def rollout_gymnasium(family, spec: PolicySpec, params: torch.Tensor, tasks: Tas
     """Same arguments and result as ``family.rollout``; `venv` may be a reusable vector env of
     T·B environments (``sync_vector_env(family, T·B)``, created when None, or
     ``family.vector_env(T·B)``)."""
+    T = len(tasks)
+    theta = params if params.dim() == 2 else params.expand(T, -1)
+    log_std = spec.unflatten(theta)["log_std"].unsqueeze(1)  # [T, 1, act_dim]
+
+    def gaussian_policy(obs, gen):
+        mean = policy_mean(spec, theta, obs)  # [T, B, act_dim]
+        act = mean if deterministic else mean + torch.exp(log_std) * torch.randn(mean.shape, generator=gen,
+                                                                                 dtype=mean.dtype)
+        return act, gaussian_log_prob(mean, log_std, act)
+
+    return rollout_actor(family, gaussian_policy, tasks, trajs_per_task, horizon, seed, params.dtype, venv)
+
+
+@torch.no_grad()
+def rollout_actor(family, actor, tasks: TaskBatch, trajs_per_task: int, horizon: int, seed: int,
+                  dtype: torch.dtype = torch.float64, venv=None) -> Batch:
+    """B = trajs_per_task trajectories of `horizon` steps per task, acting with any callable
+    ``actor(obs [T, B, obs_dim], generator) → (actions [T, B, act_dim] in the policy scale,
+    log-probs [T, B])`` (an expert, a DAgger mixture, a torch policy) on a gymnasium vector env of the
+    family. Returns a Batch as ``family.rollout`` does."""
     T, B, H = len(tasks), trajs_per_task, horizon
     n = T * B
     if venv is None or venv.num_envs != n:
@@ -37,9 +57,6 @@ def rollout_gymnasium(family, spec: PolicySpec, params: torch.Tensor, tasks: Tas
     else:
         for i, env in enumerate(venv.envs):
             env.unwrapped.set_task(per_env[i])
-    dtype = params.dtype
-    theta = params if params.dim() == 2 else params.expand(T, -1)
-    log_std = spec.unflatten(theta)["log_std"]  # [T, act_dim]
     gen = torch.Generator().manual_seed(int(seed))
     obs_np, _ = venv.reset(seed=int(seed))
     out = dict(obs=torch.zeros(T, B, H, family.obs_dim, dtype=dtype),
@@ -54,19 +71,17 @@ def rollout_gymnasium(family, spec: PolicySpec, params: torch.Tensor, tasks: Tas
         if not alive.any():
             break
         obs = torch.as_tensor(obs_np, dtype=dtype).reshape(T, B, -1)
-        mean = policy_mean(spec, theta, obs)  # [T, B, act_dim]
-        std = torch.exp(log_std).unsqueeze(1)
-        act = mean if deterministic else mean + std * torch.randn(mean.shape, generator=gen, dtype=dtype)
-        logp = gaussian_log_prob(mean, log_std.unsqueeze(1), act)
+        act, logp = actor(obs, gen)
+        act = act.to(dtype)
         obs_next, rew, term, _, info = venv.step(family.native_actions(act.reshape(n, -1).numpy()))
         live = torch.as_tensor(alive).reshape(T, B)
-        bad = torch.as_tensor(np.asarray(info["nonfinite"], bool)).reshape(T, B) & live
+        bad = torch.as_tensor(np.asarray(info.get("nonfinite", np.zeros(n)), bool)).reshape(T, B) & live
         keep = (live & ~bad).to(dtype)
         out["obs"][:, :, h] = obs * keep.unsqueeze(-1)
         out["actions"][:, :, h] = act * keep.unsqueeze(-1)
         out["rewards"][:, :, h] = torch.as_tensor(rew, dtype=dtype).reshape(T, B) * keep
         out["mask"][:, :, h] = keep
-        out["log_prob"][:, :, h] = logp * keep
+        out["log_prob"][:, :, h] = torch.as_tensor(logp, dtype=dtype) * keep
         for k in family.info_names:
             infos[k][:, :, h] = torch.as_tensor(np.asarray(info[k]), dtype=dtype).reshape(T, B) * keep
         lengths += keep.to(torch.int32)
