@@ -13,7 +13,7 @@ class TrainConfig:
     """Everything a run depends on; saved as config.yaml in the run directory."""
 
     algo: str = "promp"                 # one of VARIANTS
-    env: str = "HalfCheetahRandDirec"   # one of metarl_fast.envs.FAMILY_NAMES
+    env: str = "HalfCheetahRandDirec"   # one of metarl_fast.envs.ALL_FAMILY_NAMES
     seed: int = 1
     iterations: int = 1000
     # sampling
@@ -43,7 +43,8 @@ class TrainConfig:
     bomrl_lower_lr: float = 1e-2        # BO-MRL: their learning rate (not given by the paper)
     bomrl_q: str = "q"                  # BO-MRL: "q" Monte-Carlo Q (the paper) | "advantage" (minus a baseline)
     # GMPS (digest papers-gmps-bomrl.md A.5/A.8; the public code's defaults where the paper is silent)
-    gmps_expert: str = "scripted"       # "scripted" (point families) | "sac" (contextual SAC) | "file" (gmps_demos)
+    gmps_expert: str = "scripted"       # "scripted" (point families) | "sac" (contextual SAC, the paper) |
+                                        # "sac-per-task" (one SAC per task) | "file" (gmps_demos)
     gmps_demos: str = ""                # a DemoSet .npz for gmps_expert="file"
     gmps_num_tasks: int = 20            # meta-training tasks (the paper sweeps 10, 20)
     gmps_demos_per_task: int = 20       # expert trajectories per task
@@ -60,7 +61,8 @@ class TrainConfig:
     gmps_dagger_decay: float = 0.5      # β_j = β_0 · decay^j
     gmps_dagger_trajs: int = 5          # aggregated trajectories per task per iteration
     gmps_eval_every: int = 1            # post-update evaluation rollouts every k iterations (0: never)
-    gmps_sac_steps: int = 200000        # contextual SAC expert: environment steps
+    gmps_sac_steps: int = 200000        # SAC experts: environment steps (per task for sac-per-task)
+    gmps_sac_hidden: tuple[int, ...] = (256, 256)
     gmps_sac_reward_scale: float = 10.0  # SAC reward scale (the paper sweeps 10, 50, 100)
     sgmrl_baseline: str = "leave_one_out"  # SG-MRL's J̃ minus the mean J̃ of the other tasks (independent
                                             # of the task's own D_in, so unbiased) | "none" (the paper's raw J̃)
@@ -83,15 +85,16 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         self.hidden = tuple(int(h) for h in self.hidden)
+        self.gmps_sac_hidden = tuple(int(h) for h in self.gmps_sac_hidden)
         self.validate()
 
     def validate(self) -> None:
-        from ..envs import FAMILY_NAMES
+        from ..envs import ALL_FAMILY_NAMES
 
         if self.algo not in VARIANTS:
             raise ValueError(f"algo must be one of {sorted(VARIANTS)}, got {self.algo!r}")
-        if self.env not in FAMILY_NAMES:
-            raise ValueError(f"env must be one of {list(FAMILY_NAMES)}, got {self.env!r}")
+        if self.env not in ALL_FAMILY_NAMES:
+            raise ValueError(f"env must be one of {list(ALL_FAMILY_NAMES)}, got {self.env!r}")
         positive = ("iterations", "meta_batch_size", "rollouts_per_task", "inner_steps", "promp_steps",
                     "cg_iters", "checkpoint_every")
         for name in positive:
@@ -120,8 +123,8 @@ class TrainConfig:
             raise ValueError(f"bomrl_distance must be kl_phi_pi, kl_pi_phi or l2, got {self.bomrl_distance!r}")
         if self.algo == "bomrl" and (self.backend != "cpp" or self.trainable_inner_step_size or self.inner_steps != 1):
             raise ValueError("bomrl runs with backend='cpp', one (one-time) adaptation and no trainable step size")
-        if self.gmps_expert not in ("scripted", "sac", "file"):
-            raise ValueError(f"gmps_expert must be scripted, sac or file, got {self.gmps_expert!r}")
+        if self.gmps_expert not in ("scripted", "sac", "sac-per-task", "file"):
+            raise ValueError(f"gmps_expert must be scripted, sac, sac-per-task or file, got {self.gmps_expert!r}")
         if self.gmps_bc_loss not in ("nll", "mse"):
             raise ValueError(f"gmps_bc_loss must be 'nll' or 'mse', got {self.gmps_bc_loss!r}")
         if self.gmps_ratio not in ("step", "trajectory", "full"):
@@ -149,6 +152,7 @@ class TrainConfig:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["hidden"] = list(self.hidden)
+        d["gmps_sac_hidden"] = list(self.gmps_sac_hidden)
         return d
 
     @classmethod
@@ -224,6 +228,30 @@ PRESETS: dict[str, dict] = {
                                   bomrl_lambda=0.5, iterations=500, cg_damping=0.1),
     "bomrl-ant-dir": dict(algo="bomrl", env="AntRandDirec", horizon=200, rollouts_per_task=40, max_kl=1e-3,
                           bomrl_lambda=0.5, iterations=400, cg_damping=0.1),
+    # GMPS (digest A.5): 2 × 100 ReLU, bias transformation 4, learned per-parameter step sizes, MSE of
+    # the mean as the public code; point tasks with the scripted expert (demonstrations diversified by
+    # executed-action noise), Ant with a contextual SAC expert, Meta-World with its scripted policies.
+    "gmps-point": dict(algo="gmps", env="Point2DNav", meta_batch_size=20, rollouts_per_task=20, horizon=100,
+                       hidden=(100, 100), activation="relu", trainable_inner_step_size=True, inner_lr=0.1,
+                       gmps_num_tasks=20, gmps_demos_per_task=20, gmps_bc_steps=100, gmps_bc_loss="mse",
+                       gmps_expert_noise=5.0, iterations=60),
+    "gmps-ant-goal-arc": dict(algo="gmps", env="AntGoalArc", meta_batch_size=20, rollouts_per_task=20, horizon=200,
+                              hidden=(100, 100), activation="relu", trainable_inner_step_size=True, inner_lr=0.1,
+                              gmps_expert="sac", gmps_sac_steps=1_000_000, gmps_num_tasks=20,
+                              gmps_demos_per_task=20, gmps_bc_steps=500, gmps_bc_loss="mse", iterations=200),
+    "gmps-push": dict(algo="gmps", env="MetaWorldPush", meta_batch_size=20, rollouts_per_task=20, horizon=50,
+                      hidden=(100, 100), activation="relu", trainable_inner_step_size=True, inner_lr=0.1,
+                      gmps_num_tasks=20, gmps_demos_per_task=20, gmps_bc_steps=500, gmps_bc_loss="mse",
+                      gmps_expert_noise=0.1, iterations=200),
+    "gmps-door": dict(algo="gmps", env="MetaWorldDoorOpen", meta_batch_size=20, rollouts_per_task=20, horizon=100,
+                      hidden=(100, 100), activation="relu", trainable_inner_step_size=True, inner_lr=0.1,
+                      gmps_num_tasks=20, gmps_demos_per_task=20, gmps_bc_steps=500, gmps_bc_loss="mse",
+                      gmps_expert_noise=0.1, iterations=200),
+    # the baselines of the GMPS comparison, with the point preset's tasks, batch and network
+    "vpg-maml-point": dict(algo="vpg-maml", env="Point2DNav", meta_batch_size=20, rollouts_per_task=20, horizon=100,
+                           hidden=(100, 100), activation="relu", iterations=60),
+    "promp-point": dict(algo="promp", env="Point2DNav", meta_batch_size=20, rollouts_per_task=20, horizon=100,
+                        hidden=(100, 100), activation="relu", iterations=60),
     "quick": dict(algo="promp", env="Point2DNav", meta_batch_size=10, rollouts_per_task=10, horizon=30,
                   iterations=20, hidden=(32, 32), checkpoint_every=10),
     "quick-halfcheetah": dict(algo="promp", env="HalfCheetahRandDirec", meta_batch_size=8, rollouts_per_task=5,

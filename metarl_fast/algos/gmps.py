@@ -30,6 +30,7 @@ from .meta_gradient import MetaObjective
 from .processing import process_batch
 
 ADAPT_KEYWORDS = ("all", "bias_transform")
+SAC_EXPERTS = ("sac", "sac-per-task")  # contextual SAC (the paper's experiments) or one SAC per task
 
 
 class GmpsPolicy:
@@ -89,7 +90,7 @@ def expert_for(trainer):
     c = trainer.config
     if c.gmps_expert == "scripted":
         return scripted_expert(trainer.family)
-    if c.gmps_expert == "sac":
+    if c.gmps_expert in SAC_EXPERTS:
         return trainer._gmps_sac_expert
     return None
 
@@ -105,10 +106,11 @@ def obtain_demos(trainer) -> DemoSet:
     cached = os.path.join(trainer.out_dir, "demos.npz") if trainer.out_dir else None
     if cached and os.path.exists(cached):
         demos = DemoSet.load(cached)
-        if c.gmps_expert == "sac":
-            from ..experts.sac import SacExpert
+        if c.gmps_expert in SAC_EXPERTS:
+            from ..experts.sac import PerTaskSacExpert, SacExpert
 
-            trainer._gmps_sac_expert = SacExpert.load(os.path.join(trainer.out_dir, "sac_expert.pt"), family)
+            cls = SacExpert if c.gmps_expert == "sac" else PerTaskSacExpert
+            trainer._gmps_sac_expert = cls.load(os.path.join(trainer.out_dir, "sac_expert.pt"), family)
         return demos
     if c.gmps_expert == "file":
         if not c.gmps_demos:
@@ -121,12 +123,16 @@ def obtain_demos(trainer) -> DemoSet:
                              f"{family.action_scale}")
     else:
         tasks = training_tasks(trainer)
-        if c.gmps_expert == "sac":
-            from ..experts.sac import SacConfig, train_contextual_sac
+        if c.gmps_expert in SAC_EXPERTS:
+            from ..experts.sac import SacConfig, train_contextual_sac, train_per_task_sac
 
-            sac = SacConfig(total_steps=c.gmps_sac_steps, reward_scale=c.gmps_sac_reward_scale, seed=c.seed)
-            trainer._gmps_sac_expert = train_contextual_sac(family, tasks, trainer.horizon, sac,
-                                                            log_dir=trainer.out_dir)
+            sac = SacConfig(total_steps=c.gmps_sac_steps, hidden=c.gmps_sac_hidden,
+                            reward_scale=c.gmps_sac_reward_scale, seed=c.seed)
+            if c.gmps_expert == "sac":
+                trainer._gmps_sac_expert = train_contextual_sac(family, tasks, trainer.horizon, sac,
+                                                                log_dir=trainer.out_dir)
+            else:
+                trainer._gmps_sac_expert = train_per_task_sac(family, tasks, trainer.horizon, sac)
             if trainer.out_dir:
                 trainer._gmps_sac_expert.save(os.path.join(trainer.out_dir, "sac_expert.pt"))
         demos = collect_demos(family, expert_for(trainer), tasks, c.gmps_demos_per_task, trainer.horizon,
@@ -157,11 +163,14 @@ def adapt(trainer, batch, params: torch.Tensor) -> torch.Tensor:
 def run_iteration(trainer) -> dict:
     """One GMPS meta-iteration (Algorithm 2; plus Algorithm 1's aggregation with gmps_dagger)."""
     c = trainer.config
-    t0 = time.perf_counter()
+    expert_time = 0.0
     if trainer.demos is None:
+        t = time.perf_counter()
         trainer.demos = obtain_demos(trainer)
+        expert_time = time.perf_counter() - t
         if trainer.iteration == 0:
             trainer.timesteps += trainer.demos.env_steps
+    t0 = time.perf_counter()
     demos = trainer.demos
     n = demos.num_tasks
     rng = np.random.default_rng(trainer.derived_seed(trainer.iteration, 0x3B))
@@ -194,7 +203,7 @@ def run_iteration(trainer) -> dict:
     t2 = time.perf_counter()
     stats = {"BCLossBefore": bc_first, "BCLossAfter": bc_last, "GradNorm": grad_norm,
              "MeanInnerStepSize": float((trainer.alpha * mask).sum() / mask.sum().clamp_min(1.0)),
-             "ExpertReturn": demos.mean_return(), "NumDemos": demos.num_demos}
+             "DemoReturn": demos.mean_return(), "NumDemos": demos.num_demos, "Time-Experts": expert_time}
     if c.gmps_dagger:
         stats.update(dagger_step(trainer))
     t3 = time.perf_counter()

@@ -5,11 +5,13 @@
     batch = family.rollout(spec, params, tasks, trajs_per_task=20, horizon=100, seed=1)
 """
 from .batch import Batch
-from .families import FAMILY_NAMES, TaskFamily, gmps_arc_goals, gymnasium_asset, make
+from .families import (ALL_FAMILY_NAMES, FAMILY_NAMES, PYTHON_FAMILY_NAMES, TaskFamily, gmps_arc_goals,
+                       gymnasium_asset, make)
+from .gym_family import GymTaskFamily
 from .tasks import TaskBatch
 
-__all__ = ["Batch", "FAMILY_NAMES", "TaskBatch", "TaskFamily", "gmps_arc_goals", "gymnasium_asset", "make",
-           "register_gymnasium"]
+__all__ = ["ALL_FAMILY_NAMES", "Batch", "FAMILY_NAMES", "GymTaskFamily", "PYTHON_FAMILY_NAMES", "TaskBatch",
+           "TaskFamily", "gmps_arc_goals", "gymnasium_asset", "make", "register_gymnasium"]
 
 
 def _gym_entry(name: str, **kwargs):

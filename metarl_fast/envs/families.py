@@ -155,7 +155,48 @@ def torch_single_thread():
         torch.set_num_threads(previous)
 
 
-class TaskFamily:
+class FamilyBase:
+    """What every task family offers whatever simulates it: task sampling and the action scales.
+    Needs name, definition (a FamilyDef), ctrl_range [act_dim, 2] and action_scale."""
+
+    # ---- tasks
+    def sample_tasks(self, n: int, seed: int | None = None) -> TaskBatch:
+        """n tasks from the family's distribution (numpy Generator seeded by `seed`)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"{self.name}.sample_tasks: n must be a positive int, got {n!r}")
+        rng = np.random.default_rng(seed)
+        return TaskBatch(self.name, self.definition.fields, self.definition.sampler(rng, n))
+
+    def tasks(self, params) -> TaskBatch:
+        """A TaskBatch from explicit task parameters [n, task_dim] (e.g. ``[[1.0], [-1.0]]``)."""
+        return TaskBatch(self.name, self.definition.fields, np.asarray(params, dtype=np.float64))
+
+    def _check_tasks(self, fn: str, tasks) -> TaskBatch:
+        if not isinstance(tasks, TaskBatch):
+            raise TypeError(f"{fn}: tasks must be a TaskBatch (from sample_tasks or tasks()), got {type(tasks).__name__}")
+        if tasks.family != self.name or tasks.fields != self.definition.fields:
+            raise ValueError(f"{fn}: tasks are of family {tasks.family} with fields {tasks.fields}, expected "
+                             f"{self.name} with fields {self.definition.fields}")
+        return tasks
+
+    def native_actions(self, actions: torch.Tensor) -> np.ndarray:
+        """Policy-scale actions [..., act_dim] → the controls the simulator applied (rescaled from
+        [−action_scale, action_scale] to the control range and clipped), float64."""
+        a = np.asarray(actions, dtype=np.float64)
+        lo, hi = self.ctrl_range[:, 0], self.ctrl_range[:, 1]
+        s = self.action_scale
+        return np.clip(lo + (a + s) * (hi - lo) / (2 * s), lo, hi)
+
+    def policy_actions(self, native) -> torch.Tensor:
+        """The inverse of native_actions: controls in the control range [..., act_dim] → the policy
+        scale [−action_scale, action_scale] (float64; how experts' actions are recorded)."""
+        a = torch.as_tensor(np.asarray(native, dtype=np.float64))
+        lo, hi = (torch.as_tensor(self.ctrl_range[:, k]) for k in (0, 1))
+        s = self.action_scale
+        return (a - lo) * (2 * s) / (hi - lo) - s
+
+
+class TaskFamily(FamilyBase):
     """One task family over a pool of MuJoCo environments (see ``make``).
 
     Attributes: name, obs_dim, act_dim, task_dim, info_names, frame_skip, dt (seconds per env step),
@@ -196,26 +237,6 @@ class TaskFamily:
     def __repr__(self) -> str:
         return (f"TaskFamily({self.name}: obs_dim={self.obs_dim}, act_dim={self.act_dim}, task fields "
                 f"{self.definition.fields}; {self.definition.doc})")
-
-    # ---- tasks
-    def sample_tasks(self, n: int, seed: int | None = None) -> TaskBatch:
-        """n tasks from the family's distribution (numpy Generator seeded by `seed`)."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"{self.name}.sample_tasks: n must be a positive int, got {n!r}")
-        rng = np.random.default_rng(seed)
-        return TaskBatch(self.name, self.definition.fields, self.definition.sampler(rng, n))
-
-    def tasks(self, params) -> TaskBatch:
-        """A TaskBatch from explicit task parameters [n, task_dim] (e.g. ``[[1.0], [-1.0]]``)."""
-        return TaskBatch(self.name, self.definition.fields, np.asarray(params, dtype=np.float64))
-
-    def _check_tasks(self, fn: str, tasks) -> TaskBatch:
-        if not isinstance(tasks, TaskBatch):
-            raise TypeError(f"{fn}: tasks must be a TaskBatch (from sample_tasks or tasks()), got {type(tasks).__name__}")
-        if tasks.family != self.name or tasks.fields != self.definition.fields:
-            raise ValueError(f"{fn}: tasks are of family {tasks.family} with fields {tasks.fields}, expected "
-                             f"{self.name} with fields {self.definition.fields}")
-        return tasks
 
     # ---- sampling
     def rollout(self, spec: PolicySpec, params: torch.Tensor, tasks: TaskBatch, trajs_per_task: int, horizon: int,
@@ -296,22 +317,6 @@ class TaskFamily:
 
         return FamilyVectorEnv(self, num_envs, tasks, max_episode_steps)
 
-    def native_actions(self, actions: torch.Tensor) -> np.ndarray:
-        """Policy-scale actions [..., act_dim] → the controls the simulator applied (rescaled from
-        [−action_scale, action_scale] to the control range and clipped), float64."""
-        a = np.asarray(actions, dtype=np.float64)
-        lo, hi = self.ctrl_range[:, 0], self.ctrl_range[:, 1]
-        s = self.action_scale
-        return np.clip(lo + (a + s) * (hi - lo) / (2 * s), lo, hi)
-
-    def policy_actions(self, native) -> torch.Tensor:
-        """The inverse of native_actions: controls in the control range [..., act_dim] → the policy
-        scale [−action_scale, action_scale] (float64; how experts' actions are recorded)."""
-        a = torch.as_tensor(np.asarray(native, dtype=np.float64))
-        lo, hi = (torch.as_tensor(self.ctrl_range[:, k]) for k in (0, 1))
-        s = self.action_scale
-        return (a - lo) * (2 * s) / (hi - lo) - s
-
     def physics_limit(self, batch: Batch, seed: int) -> None:
         """Replays a rollout's physics alone (same initial states and controls, no policy,
         observations or rewards) on the same threads: the benchmark's physics limit."""
@@ -325,11 +330,31 @@ class TaskFamily:
         return _C.SimPool(self.definition.family_id, self.xml_path)
 
 
-def make(name: str, **options) -> TaskFamily:
-    """The task family `name` (one of FAMILY_NAMES). Options: action_scale (default 10, the papers'
-    normalize wrapper), xml (a replacement MJCF path)."""
+def _python_family(name: str):
+    if name == "PendulumGravity":
+        from .gym_family import pendulum_gravity
+
+        return pendulum_gravity()
+    from .metaworld_family import metaworld_family
+
+    return metaworld_family(name)
+
+
+# Families on the Python sampler path (gymnasium environments stepped from Python; gym_family.py).
+PYTHON_FAMILY_NAMES = ("PendulumGravity", "MetaWorldPush", "MetaWorldDoorOpen")
+ALL_FAMILY_NAMES = FAMILY_NAMES + PYTHON_FAMILY_NAMES
+
+
+def make(name: str, **options):
+    """The task family `name`: one of FAMILY_NAMES (C++; options: action_scale, default 10, the
+    papers' normalize wrapper; xml, a replacement MJCF path) or of PYTHON_FAMILY_NAMES (a
+    GymTaskFamily; no options)."""
+    if name in PYTHON_FAMILY_NAMES:
+        if options:
+            raise ValueError(f"make({name!r}): takes no options, got {sorted(options)}")
+        return _python_family(name)
     if name not in _DEFS:
-        raise ValueError(f"unknown task family {name!r}; valid names: {', '.join(FAMILY_NAMES)}")
+        raise ValueError(f"unknown task family {name!r}; valid names: {', '.join(ALL_FAMILY_NAMES)}")
     unknown = set(options) - {"action_scale", "xml"}
     if unknown:
         raise ValueError(f"make({name!r}): unknown options {sorted(unknown)}; valid: action_scale, xml")

@@ -348,6 +348,18 @@ class PerTaskSacExpert:
         native = lo + (a.reshape(*lead, -1) + 1) * 0.5 * (hi - lo)
         return self.family.policy_actions(native).to(obs.dtype)
 
+    def save(self, path: str) -> str:
+        torch.save({"family": self.family.name, "tasks": self.task_params,
+                    "agents": [a.state_dict() for a in self.agents]}, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str, family) -> "PerTaskSacExpert":
+        state = torch.load(path, weights_only=False)
+        if state["family"] != family.name:
+            raise ValueError(f"{path}: experts of {state['family']}, not {family.name}")
+        return cls([Sac.from_state_dict(a) for a in state["agents"]], family.tasks(state["tasks"].numpy()), family)
+
 
 def train_per_task_sac(family, tasks, horizon: int, config: SacConfig, envs_per_task: int = 1,
                        progress: bool | None = None) -> PerTaskSacExpert:

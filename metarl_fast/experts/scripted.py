@@ -40,5 +40,9 @@ def scripted_expert(family):
     """The analytic expert of `family`, or a ValueError naming the families that have one."""
     if family.name in PointGoalExpert.FAMILIES:
         return PointGoalExpert(family)
+    if family.name.startswith("MetaWorld"):
+        from ..envs.metaworld_family import MetaWorldExpert
+
+        return MetaWorldExpert(family)
     raise ValueError(f"no scripted expert for {family.name}; scripted experts exist for "
-                     f"{', '.join(PointGoalExpert.FAMILIES)} (train SAC experts or load demonstrations instead)")
+                     f"{', '.join(PointGoalExpert.FAMILIES)} and Meta-World (train SAC experts or load demonstrations instead)")
