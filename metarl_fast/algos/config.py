@@ -63,6 +63,7 @@ class TrainConfig:
     gmps_eval_every: int = 1            # post-update evaluation rollouts every k iterations (0: never)
     gmps_sac_steps: int = 200000        # SAC experts: environment steps (per task for sac-per-task)
     gmps_sac_hidden: tuple[int, ...] = (256, 256)
+    gmps_sac_updates_per_step: float = 1.0  # SAC gradient steps per environment step
     gmps_sac_reward_scale: float = 10.0  # SAC reward scale (the paper sweeps 10, 50, 100)
     sgmrl_baseline: str = "leave_one_out"  # SG-MRL's J̃ minus the mean J̃ of the other tasks (independent
                                             # of the task's own D_in, so unbiased) | "none" (the paper's raw J̃)
@@ -231,10 +232,10 @@ PRESETS: dict[str, dict] = {
     # GMPS (digest A.5): 2 × 100 ReLU, bias transformation 4, learned per-parameter step sizes, MSE of
     # the mean as the public code; point tasks with the scripted expert (demonstrations diversified by
     # executed-action noise), Ant with a contextual SAC expert, Meta-World with its scripted policies.
-    "gmps-point": dict(algo="gmps", env="Point2DNav", meta_batch_size=20, rollouts_per_task=20, horizon=100,
+    "gmps-point": dict(algo="gmps", env="Point2DNav", meta_batch_size=10, rollouts_per_task=10, horizon=30,
                        hidden=(100, 100), activation="relu", trainable_inner_step_size=True, inner_lr=0.1,
-                       gmps_num_tasks=20, gmps_demos_per_task=20, gmps_bc_steps=100, gmps_bc_loss="mse",
-                       gmps_expert_noise=5.0, iterations=60),
+                       gmps_num_tasks=10, gmps_demos_per_task=10, gmps_bc_steps=100, gmps_bc_loss="mse",
+                       gmps_expert_noise=5.0, iterations=30),
     "gmps-ant-goal-arc": dict(algo="gmps", env="AntGoalArc", meta_batch_size=20, rollouts_per_task=20, horizon=200,
                               hidden=(100, 100), activation="relu", trainable_inner_step_size=True, inner_lr=0.1,
                               gmps_expert="sac", gmps_sac_steps=1_000_000, gmps_num_tasks=20,
@@ -248,9 +249,9 @@ PRESETS: dict[str, dict] = {
                       gmps_num_tasks=20, gmps_demos_per_task=20, gmps_bc_steps=500, gmps_bc_loss="mse",
                       gmps_expert_noise=0.1, iterations=200),
     # the baselines of the GMPS comparison, with the point preset's tasks, batch and network
-    "vpg-maml-point": dict(algo="vpg-maml", env="Point2DNav", meta_batch_size=20, rollouts_per_task=20, horizon=100,
-                           hidden=(100, 100), activation="relu", iterations=60),
-    "promp-point": dict(algo="promp", env="Point2DNav", meta_batch_size=20, rollouts_per_task=20, horizon=100,
+    "vpg-maml-point": dict(algo="vpg-maml", env="Point2DNav", meta_batch_size=10, rollouts_per_task=10, horizon=30,
+                           hidden=(100, 100), activation="relu", outer_lr=0.01, iterations=60),
+    "promp-point": dict(algo="promp", env="Point2DNav", meta_batch_size=10, rollouts_per_task=10, horizon=30,
                         hidden=(100, 100), activation="relu", iterations=60),
     "quick": dict(algo="promp", env="Point2DNav", meta_batch_size=10, rollouts_per_task=10, horizon=30,
                   iterations=20, hidden=(32, 32), checkpoint_every=10),

@@ -127,7 +127,8 @@ def obtain_demos(trainer) -> DemoSet:
             from ..experts.sac import SacConfig, train_contextual_sac, train_per_task_sac
 
             sac = SacConfig(total_steps=c.gmps_sac_steps, hidden=c.gmps_sac_hidden,
-                            reward_scale=c.gmps_sac_reward_scale, seed=c.seed)
+                            updates_per_step=c.gmps_sac_updates_per_step, reward_scale=c.gmps_sac_reward_scale,
+                            seed=c.seed)
             if c.gmps_expert == "sac":
                 trainer._gmps_sac_expert = train_contextual_sac(family, tasks, trainer.horizon, sac,
                                                                 log_dir=trainer.out_dir)
