@@ -188,6 +188,14 @@ def test_gmps_resume_dagger_subset_and_meta_test(tmp_path):
         yaml.safe_dump(cfg.to_dict(), f)
     out = meta_test(str(tmp_path / "a"), num_tasks=4, steps=2, rollouts_per_task=3)
     assert [r["step"] for r in out] == [0, 1, 2] and all(np.isfinite(r["mean_return"]) for r in out)
+    # meta-test adaptation moves only the adapted blocks
+    from metarl_fast.algos.gmps import adapt
+
+    trainer = load_trainer(str(tmp_path / "a"))
+    theta = trainer.param.detach()
+    tasks = trainer.family.sample_tasks(2, seed=0)
+    moved = adapt(trainer, trainer.sample(theta, tasks, 0), theta) - theta
+    assert moved[:, trainer.gmps_mask == 0].abs().max() == 0 and moved.abs().max() > 0
 
 
 def test_gmps_config_validation():

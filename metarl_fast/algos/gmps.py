@@ -158,7 +158,8 @@ def adapt(trainer, batch, params: torch.Tensor) -> torch.Tensor:
     c = trainer.config
     rows = _rows(params, len(batch.tasks))
     data = process_batch(batch, trainer.spec, trainer.gmps.to_std(rows), c.discount, c.gae_lambda, c.normalize_adv)
-    return (rows + trainer.alpha * inner_objective(trainer, data, "step").grad(rows)).contiguous()
+    step_sizes = trainer.alpha * trainer.gmps_mask  # zero outside the adapted blocks
+    return (rows + step_sizes * inner_objective(trainer, data, "step").grad(rows)).contiguous()
 
 
 def run_iteration(trainer) -> dict:
