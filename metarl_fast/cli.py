@@ -2,7 +2,8 @@
 
     metarl-fast train --algo promp --env HalfCheetahRandDirec ...   meta-training (metarl-fast train --help)
     metarl-fast eval RUN_DIR [--tasks N] [--steps K]   meta-test on fresh tasks (eval.csv + a table)
-    metarl-fast plot RUN_DIR ... [--out PNG]           learning curves, mean ± std across seeds
+    metarl-fast plot RUN_DIR ... [--out PNG] [--level R]  learning curves, mean ± std across seeds (and the
+                                                      environment steps each algorithm needs to reach R)
     metarl-fast bench SUITE [--quick] [--json PATH]   benchmarks (same as python -m metarl_fast.bench)
     metarl-fast info                                  build and machine facts
 """
@@ -48,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     pl.add_argument("run_dirs", nargs="+")
     pl.add_argument("--out", default="curves.png")
     pl.add_argument("--title")
+    pl.add_argument("--level", type=float,
+                    help="also print the environment steps each algorithm needs to reach this post-update return")
     args, rest = parser.parse_known_args(argv)
     if args.command in ("eval", "plot"):
         if rest:
@@ -61,6 +64,13 @@ def main(argv: list[str] | None = None) -> int:
             evaluation.print_eval(rows, f"meta-test of {args.run_dir} on {args.tasks} fresh tasks")
         else:
             print(f"wrote {evaluation.plot_runs(args.run_dirs, args.out, args.title)}")
+            if args.level is not None:
+                reach = evaluation.samples_to_reach(args.run_dirs, args.level)
+                best = min(reach.values())
+                print(f"environment steps to a post-update return of {args.level:g} (3-iteration mean over seeds):")
+                for algo, steps in sorted(reach.items(), key=lambda kv: kv[1]):
+                    ratio = "" if best == float("inf") else f"  ({steps / best:.1f}× the fewest)"
+                    print(f"  {algo:>12}: {steps:,.0f}{ratio}" if steps < float("inf") else f"  {algo:>12}: not reached")
         return 0
     if args.command == "train":
         if rest:

@@ -103,6 +103,21 @@ def learning_curves(run_dirs: list[str]) -> dict[str, list[tuple[np.ndarray, np.
     return curves
 
 
+def samples_to_reach(run_dirs: list[str], level: float, window: int = 3) -> dict[str, float]:
+    """{algo: environment steps at which the across-seed mean post-update return, smoothed by a
+    trailing mean over `window` logged iterations, first reaches `level`} (inf when it never does).
+    The ratio of two entries is the "k× fewer samples" comparison of the GMPS paper."""
+    out = {}
+    for algo, runs in learning_curves(run_dirs).items():
+        n = min(len(y) for _, y in runs)
+        x = np.mean([xx[:n] for xx, _ in runs], axis=0)
+        y = np.nanmean(np.stack([yy[:n] for _, yy in runs]), axis=0)
+        smooth = np.array([np.nanmean(y[max(0, i - window + 1):i + 1]) for i in range(n)])
+        hit = np.nonzero(smooth >= level)[0]
+        out[algo] = float(x[hit[0]]) if len(hit) else float("inf")
+    return out
+
+
 def plot_runs(run_dirs: list[str], out: str, title: str | None = None) -> str:
     """Learning curves (post-update return vs environment steps), mean ± std across the runs of
     each algorithm (truncated to the shortest run), one line per algorithm → PNG at `out`."""
