@@ -211,3 +211,28 @@ def test_gmps_config_validation():
     with pytest.raises(ValueError, match="gmps_demos=PATH"):
         trainer.run_iteration()
     assert preset("gmps-point").algo == "gmps"
+
+
+def test_sac_experts_route_tasks_and_round_trip(tmp_path):
+    """Per-task experts act with their own task's agent; both expert kinds save and load exactly."""
+    from metarl_fast.experts.sac import PerTaskSacExpert, SacConfig, SacExpert, train_contextual_sac, train_per_task_sac
+
+    fam = make("Point2DNav")
+    tasks = fam.sample_tasks(2, seed=0)
+    cfg = SacConfig(total_steps=300, hidden=(16,), start_steps=100, update_after=100, batch_size=32)
+    with torch_single_thread():
+        per_task = train_per_task_sac(fam, tasks, 20, cfg)
+        contextual = train_contextual_sac(fam, tasks, 20, cfg)
+    assert per_task.env_steps == 600 and len(per_task.agents) == 2
+    obs = torch.randn(2, 3, 2, dtype=torch.float64) * 0.3
+    task_rows = torch.tensor(np.array(tasks.params)).unsqueeze(1).expand(2, 3, 2)
+    acts = per_task.act(obs, task_rows)
+    lo, hi = fam.ctrl_range[:, 0], fam.ctrl_range[:, 1]
+    for k in range(2):
+        own = per_task.agents[k].act(obs[k].float().numpy(), deterministic=True)
+        assert torch.allclose(acts[k], fam.policy_actions(lo + (own + 1) * 0.5 * (hi - lo)).to(acts.dtype), atol=1e-5)
+    with pytest.raises(ValueError, match="not one of the experts' training tasks"):
+        per_task.act(obs, task_rows + 1.0)
+    for expert, cls in ((per_task, PerTaskSacExpert), (contextual, SacExpert)):
+        back = cls.load(expert.save(str(tmp_path / f"{cls.__name__}.pt")), fam)
+        assert torch.equal(back.act(obs, task_rows), expert.act(obs, task_rows)) and back.env_steps == expert.env_steps
