@@ -63,7 +63,7 @@ def _problem(seed=0, bias_dim=0):
     return spec, reparam, theta, data, expert, alpha
 
 
-def _autograd_truth(spec, reparam, theta, data, expert, alpha, adapt_mask, ratio, loss):
+def _autograd_truth(spec, reparam, theta, data, expert, alpha, adapt_mask, ratio, loss, clip=0.0):
     """(∇θ J, ∇α J) by autograd through φ = θ + (α ⊙ m) ⊙ ∇J_in(θ), everything written out here."""
     th = theta.detach().clone().requires_grad_(True)
     al = alpha.detach().clone().requires_grad_(True)
@@ -90,6 +90,8 @@ def _autograd_truth(spec, reparam, theta, data, expert, alpha, adapt_mask, ratio
     else:
         if ratio == "trajectory":
             log_ratio = log_ratio.reshape(T, B, H).sum(-1, keepdim=True).expand(T, B, H).reshape(T, B * H)
+        if clip:
+            log_ratio = log_ratio.clamp(-math.log(clip), math.log(clip))
         j_in = (torch.exp(log_ratio).detach() * lp * adv * m / count).sum()
     (g_in,) = torch.autograd.grad(j_in, rows, create_graph=True)
     phi = rows + al * adapt_mask * g_in
@@ -161,6 +163,23 @@ def test_at_theta_init_weights_are_one_and_step_is_plain_policy_gradient():
         vpg = (lp_leaf * data.advantages.reshape(T, B * H) * m / m.sum(-1, keepdim=True)).sum()
         (expected,) = torch.autograd.grad(vpg, leaf)
         assert torch.allclose(inner.grad(rows), expected, atol=1e-12)
+
+
+def test_clipped_ratios():
+    """clip c: ρ ∈ [1/c, c] (the code's clip0.5_2.0 is c = 2), with the same stop-gradient derivatives."""
+    spec, _, theta, data, expert, alpha = _problem(6)
+    rows = theta.expand(T, -1).contiguous()
+    far = (theta + 0.5 * torch.randn(theta.shape, generator=torch.Generator().manual_seed(1), dtype=DT)).expand(T, -1).contiguous()
+    plain = ImportanceWeightedPG(spec, data, "step").weights(far) / data.adv_weights.clamp_min(1e-300)
+    clipped = ImportanceWeightedPG(spec, data, "step", clip=2.0)
+    ratio = clipped.weights(far)[data.adv_weights != 0] / data.adv_weights[data.adv_weights != 0]
+    assert ratio.min() >= 0.5 - 1e-12 and ratio.max() <= 2 + 1e-12
+    assert plain[data.adv_weights != 0].max() > 2 or plain[data.adv_weights != 0].min() < 0.5  # clipping was active
+    truth = _autograd_truth(spec, None, far[0], data, expert, alpha, torch.ones_like(theta), "step", "nll", clip=2.0)
+    assert torch.allclose(MetaObjective(spec, [clipped], BehaviourCloning(spec, expert), alpha).gradient(far[0]),
+                          truth[0], rtol=1e-9, atol=1e-11)
+    with pytest.raises(ValueError, match="stop-gradient ratio"):
+        ImportanceWeightedPG(spec, data, "full", clip=2.0)
 
 
 def test_bias_transform_reparametrisation_matches_concatenation():

@@ -54,6 +54,8 @@ class TrainConfig:
     gmps_bc_loss: str = "nll"           # "nll" (the paper's L_BC) | "mse" (the code: mean-squared error of the mean)
     gmps_ratio: str = "step"            # inner IS ratio: "step" (the code, stop-gradient) | "trajectory" (Eq. 3) |
                                         # "full" (per-step, differentiated: J^LR)
+    gmps_ratio_clip: float = 0.0        # clip ρ to [1/c, c] (0: no clipping, the code's default; its option
+                                        # clip0.5_2.0 is c = 2); stop-gradient ratios only
     gmps_bias_dim: int = 4              # bias-transformation dimension (0: none; the paper sweeps 2, 4)
     gmps_adapt: str = "all"             # adapted blocks: "all" | "bias_transform" | comma-separated block names
     gmps_dagger: bool = False           # Algorithm 1's aggregation (off in the paper's experiments)
@@ -139,6 +141,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if not (0 <= self.gmps_dagger_beta <= 1 and 0 <= self.gmps_dagger_decay <= 1):
             raise ValueError("gmps_dagger_beta and gmps_dagger_decay must be in [0, 1]")
+        if self.gmps_ratio_clip and (self.gmps_ratio_clip <= 1 or self.gmps_ratio == "full"):
+            raise ValueError("gmps_ratio_clip must be 0 or > 1, with a stop-gradient ratio (not gmps_ratio='full')")
         if self.algo == "gmps" and self.inner_steps != 1:
             raise ValueError("gmps takes one inner policy-gradient step (inner_steps=1)")
         if self.sgmrl_baseline not in ("none", "leave_one_out"):

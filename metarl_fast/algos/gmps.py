@@ -149,7 +149,8 @@ def _rows(params: torch.Tensor, T: int) -> torch.Tensor:
 
 
 def inner_objective(trainer, data, ratio: str | None = None):
-    return trainer.gmps.wrap(ImportanceWeightedPG(trainer.spec, data, ratio or trainer.config.gmps_ratio))
+    c = trainer.config
+    return trainer.gmps.wrap(ImportanceWeightedPG(trainer.spec, data, ratio or c.gmps_ratio, c.gmps_ratio_clip))
 
 
 def adapt(trainer, batch, params: torch.Tensor) -> torch.Tensor:

@@ -41,19 +41,26 @@ class ImportanceWeightedPG:
 
     kind = "gmps_inner"
 
-    def __init__(self, spec: PolicySpec, data: StepData, ratio: str = "step") -> None:
+    def __init__(self, spec: PolicySpec, data: StepData, ratio: str = "step", clip: float = 0.0) -> None:
         if ratio not in RATIOS:
             raise ValueError(f"ratio must be one of {RATIOS}, got {ratio!r}")
-        self.spec, self.data, self.ratio = spec, data, ratio
+        if clip and (ratio == "full" or not clip > 1):
+            raise ValueError(f"clip must be > 1 (ρ clipped to [1/clip, clip]) and needs a stop-gradient ratio, "
+                             f"got clip={clip!r} with ratio={ratio!r}")
+        self.spec, self.data, self.ratio, self.clip = spec, data, ratio, clip
         self._lr = Objective("lr", spec, data) if ratio == "full" else None
 
     def _ratios(self, log_prob: torch.Tensor) -> torch.Tensor:
-        """ρ per sample [T, B·H] from log π_θ [T, B·H] (detached)."""
+        """ρ per sample [T, B·H] from log π_θ [T, B·H] (detached); clipped to [1/clip, clip] when
+        clip > 0 (the public code's ratio modifiers, e.g. clip0.5_2.0 = clip 2)."""
         d = self.data
         diff = (log_prob.detach() - d.flat(d.log_prob)) * d.flat(d.mask)
         if self.ratio == "trajectory":
             T, B, H = d.mask.shape
             diff = diff.reshape(T, B, H).sum(-1, keepdim=True).expand(T, B, H).reshape(T, B * H)
+        if self.clip:
+            bound = float(torch.log(torch.tensor(self.clip, dtype=torch.float64)))
+            diff = diff.clamp(-bound, bound)
         return torch.exp(diff)
 
     def weights(self, params: torch.Tensor) -> torch.Tensor:
