@@ -168,7 +168,6 @@ def test_at_theta_init_weights_are_one_and_step_is_plain_policy_gradient():
 def test_clipped_ratios():
     """clip c: ρ ∈ [1/c, c] (the code's clip0.5_2.0 is c = 2), with the same stop-gradient derivatives."""
     spec, _, theta, data, expert, alpha = _problem(6)
-    rows = theta.expand(T, -1).contiguous()
     far = (theta + 0.5 * torch.randn(theta.shape, generator=torch.Generator().manual_seed(1), dtype=DT)).expand(T, -1).contiguous()
     plain = ImportanceWeightedPG(spec, data, "step").weights(far) / data.adv_weights.clamp_min(1e-300)
     clipped = ImportanceWeightedPG(spec, data, "step", clip=2.0)
