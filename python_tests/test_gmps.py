@@ -181,6 +181,12 @@ def test_clipped_ratios():
                           truth[0], rtol=1e-9, atol=1e-11)
     with pytest.raises(ValueError, match="stop-gradient ratio"):
         ImportanceWeightedPG(spec, data, "full", clip=2.0)
+    import dataclasses
+
+    unlikely = dataclasses.replace(data, log_prob=data.log_prob - 400.0)  # π_θinit(a|s) ≈ e^-400 π_θ(a|s)
+    with pytest.raises(FloatingPointError, match="gmps_ratio_clip"):  # overflowing ratios: a clear error
+        ImportanceWeightedPG(spec, unlikely, "trajectory").weights(far)
+    assert torch.isfinite(ImportanceWeightedPG(spec, unlikely, "trajectory", clip=2.0).weights(far)).all()
 
 
 def test_bias_transform_reparametrisation_matches_concatenation():

@@ -235,7 +235,9 @@ PRESETS: dict[str, dict] = {
                           bomrl_lambda=0.5, iterations=400, cg_damping=0.1),
     # GMPS (digest A.5): 2 × 100 ReLU, bias transformation 4, learned per-parameter step sizes, MSE of
     # the mean as the public code; point tasks with the scripted expert (demonstrations diversified by
-    # executed-action noise), Ant with a contextual SAC expert, Meta-World with its scripted policies.
+    # executed-action noise), Ant with a contextual SAC expert and the code's clip0.5_2.0 ratio option
+    # (unclipped 8-dimensional per-step ratios overflowed after 50 BC steps; docs/gmps.md), Meta-World
+    # with its scripted policies.
     "gmps-point": dict(algo="gmps", env="Point2DNav", meta_batch_size=10, rollouts_per_task=10, horizon=30,
                        hidden=(100, 100), activation="relu", trainable_inner_step_size=True, inner_lr=0.1,
                        gmps_num_tasks=10, gmps_demos_per_task=10, gmps_bc_steps=100, gmps_bc_loss="mse",
@@ -243,7 +245,8 @@ PRESETS: dict[str, dict] = {
     "gmps-ant-goal-arc": dict(algo="gmps", env="AntGoalArc", meta_batch_size=20, rollouts_per_task=20, horizon=200,
                               hidden=(100, 100), activation="relu", trainable_inner_step_size=True, inner_lr=0.1,
                               gmps_expert="sac", gmps_sac_steps=1_000_000, gmps_num_tasks=20,
-                              gmps_demos_per_task=20, gmps_bc_steps=500, gmps_bc_loss="mse", iterations=200),
+                              gmps_demos_per_task=20, gmps_bc_steps=500, gmps_bc_loss="mse", gmps_ratio_clip=2.0,
+                              iterations=200),
     "gmps-push": dict(algo="gmps", env="MetaWorldPush", meta_batch_size=20, rollouts_per_task=20, horizon=50,
                       hidden=(100, 100), activation="relu", trainable_inner_step_size=True, inner_lr=0.1,
                       gmps_num_tasks=20, gmps_demos_per_task=20, gmps_bc_steps=500, gmps_bc_loss="mse",

@@ -67,7 +67,12 @@ class ImportanceWeightedPG:
         """[T, B·H] ⊥ρ · A · mask · scale: the per-sample weights of the stop-gradient surrogate."""
         d = self.data
         lp = kernels.log_prob(self.spec, params, d.flat(d.obs), d.flat(d.act))
-        return (d.adv_weights * self._ratios(lp)).contiguous()
+        w = (d.adv_weights * self._ratios(lp)).contiguous()
+        if not bool(torch.isfinite(w).all()):
+            raise FloatingPointError("GMPS: the importance ratios π_θ/π_θinit overflowed (θ moved far from the "
+                                     "sampling policy during the BC steps); clip them (gmps_ratio_clip=2, the "
+                                     "public code's clip0.5_2.0) or take fewer BC steps per batch")
+        return w
 
     def grad(self, params: torch.Tensor, backend: str = "auto") -> torch.Tensor:
         """∇J_in(θ) → [T, P]: the importance-sampled policy gradient (the same for every ratio kind
