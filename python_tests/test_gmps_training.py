@@ -236,3 +236,12 @@ def test_sac_experts_route_tasks_and_round_trip(tmp_path):
     for expert, cls in ((per_task, PerTaskSacExpert), (contextual, SacExpert)):
         back = cls.load(expert.save(str(tmp_path / f"{cls.__name__}.pt")), fam)
         assert torch.equal(back.act(obs, task_rows), expert.act(obs, task_rows)) and back.env_steps == expert.env_steps
+
+
+def test_plot_labels_tell_variants_apart():
+    from metarl_fast.algos.evaluation import _variant_labels
+
+    a = dict(algo="gmps", env="AntGoalArc", seed=1, gmps_bc_steps=50, outer_lr=1e-3, iterations=50)
+    configs = [a, {**a, "seed": 2}, {**a, "gmps_bc_steps": 10, "iterations": 80}, dict(a, algo="promp")]
+    assert _variant_labels(configs) == ["gmps (gmps_bc_steps=50)", "gmps (gmps_bc_steps=50)",
+                                        "gmps (gmps_bc_steps=10)", "promp"]

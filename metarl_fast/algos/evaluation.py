@@ -81,6 +81,20 @@ def print_eval(rows: list[dict], title: str) -> None:
         print(f"{r['step']:>17}{r['mean_return']:>14.3f}{r['std_return']:>14.3f}{r['env_steps']:>12}")
 
 
+_NOT_A_VARIANT = ("seed", "iterations", "checkpoint_every", "threads")
+
+
+def _variant_labels(configs: list[dict]) -> list[str]:
+    """The algorithm's name, plus the settings that tell apart runs of the same algorithm and env
+    (seeds and run lengths aside), e.g. "gmps (gmps_bc_steps=10)"."""
+    labels = []
+    for c in configs:
+        same = [o for o in configs if o["algo"] == c["algo"] and o["env"] == c["env"]]
+        differ = sorted(k for k in c if k not in _NOT_A_VARIANT and any(o.get(k) != c[k] for o in same))
+        labels.append(c["algo"] + (" (" + ", ".join(f"{k}={c[k]}" for k in differ) + ")" if differ else ""))
+    return labels
+
+
 def learning_curves(run_dirs: list[str]) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
     """{algo: [(n_timesteps, post-update return) per run]} from the runs' progress.csv (keyed
     "algo · env" when the runs span several task families)."""
@@ -89,8 +103,9 @@ def learning_curves(run_dirs: list[str]) -> dict[str, list[tuple[np.ndarray, np.
         with open(os.path.join(d, "config.yaml")) as f:
             configs.append(yaml.safe_load(f))
     several_envs = len({c["env"] for c in configs}) > 1
+    labels = _variant_labels(configs)
     curves: dict[str, list] = {}
-    for d, config in zip(run_dirs, configs):
+    for d, config, label in zip(run_dirs, configs, labels):
         with open(os.path.join(d, "progress.csv")) as f:
             rows = list(csv.DictReader(f))
         if not rows:
@@ -98,7 +113,7 @@ def learning_curves(run_dirs: list[str]) -> dict[str, list[tuple[np.ndarray, np.
         col = f"Step_{config['inner_steps']}-AverageReturn"
         x = np.array([float(r["n_timesteps"]) for r in rows])
         y = np.array([float(r[col]) for r in rows])
-        key = f"{config['algo']} · {config['env']}" if several_envs else config["algo"]
+        key = f"{label} · {config['env']}" if several_envs else label
         curves.setdefault(key, []).append((x, y))
     return curves
 
