@@ -1,6 +1,7 @@
 """The `metarl-fast` command line.
 
     metarl-fast train --algo promp --env HalfCheetahRandDirec ...   meta-training (metarl-fast train --help)
+    metarl-fast demos --env E --expert scripted|sac ... --out D.npz   expert demonstrations for GMPS
     metarl-fast eval RUN_DIR [--tasks N] [--steps K]   meta-test on fresh tasks (eval.csv + a table)
     metarl-fast plot RUN_DIR ... [--out PNG] [--level R]  learning curves, mean ± std across seeds (and the
                                                       environment steps each algorithm needs to reach R)
@@ -40,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     train = sub.add_parser("train", help="meta-train a policy", description=train_cli.__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
     train_cli.add_arguments(train)
+    from metarl_fast import demos_cli
+
+    demos = sub.add_parser("demos", help="record expert demonstrations for GMPS", description=demos_cli.__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    demos_cli.add_arguments(demos)
     ev = sub.add_parser("eval", help="meta-test a trained run on fresh tasks")
     ev.add_argument("run_dir")
     ev.add_argument("--tasks", type=int, default=40)
@@ -72,10 +78,10 @@ def main(argv: list[str] | None = None) -> int:
                     ratio = "" if best == float("inf") else f"  ({steps / best:.1f}× the fewest)"
                     print(f"  {algo:>12}: {steps:,.0f}{ratio}" if steps < float("inf") else f"  {algo:>12}: not reached")
         return 0
-    if args.command == "train":
+    if args.command in ("train", "demos"):
         if rest:
             parser.error(f"unrecognized arguments: {' '.join(rest)}")
-        return train_cli.run(args)
+        return train_cli.run(args) if args.command == "train" else demos_cli.run(args)
     if args.command == "bench":
         from metarl_fast.bench.__main__ import main as bench_main
 

@@ -245,3 +245,22 @@ def test_plot_labels_tell_variants_apart():
     configs = [a, {**a, "seed": 2}, {**a, "gmps_bc_steps": 10, "iterations": 80}, dict(a, algo="promp")]
     assert _variant_labels(configs) == ["gmps (gmps_bc_steps=50)", "gmps (gmps_bc_steps=50)",
                                         "gmps (gmps_bc_steps=10)", "promp"]
+
+
+def test_demos_command_feeds_a_gmps_run(tmp_path, capsys):
+    """`metarl-fast demos` writes a DemoSet that `train --set gmps_expert=file` learns from; its
+    environment steps are counted once."""
+    from metarl_fast.cli import main
+
+    path = str(tmp_path / "d.npz")
+    assert main(["demos", "--env", "Point2DNav", "--tasks", "4", "--per-task", "3", "--horizon", "30",
+                 "--noise", "5", "--out", path]) == 0
+    demos = DemoSet.load(path)
+    assert demos.num_tasks == 4 and demos.num_demos == 3 and demos.source == "scripted"
+    cfg = _point_config(gmps_expert="file", gmps_demos=path, meta_batch_size=4, rollouts_per_task=3,
+                        gmps_bc_steps=3, hidden=(8,))
+    rows = MetaTrainer(cfg).train(iterations=2, progress=False)
+    assert demos.env_steps < rows[0]["n_timesteps"] <= demos.env_steps + 4 * 3 * 30  # demonstrations + one batch
+    assert rows[1]["n_timesteps"] - rows[0]["n_timesteps"] <= 4 * 3 * 30  # later iterations add only rollouts
+    with pytest.raises(SystemExit):
+        main(["demos", "--env", "Point2DNav", "--tasks", "0", "--out", path])

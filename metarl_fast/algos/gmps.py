@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from ..experts import DemoSet, collect_demos, scripted_expert
+from ..experts.training import load_expert, train_expert
 from .gmps_objectives import BehaviourCloning, BiasTransform, ImportanceWeightedPG, ReparamObjective
 from .meta_gradient import MetaObjective
 from .processing import process_batch
@@ -107,10 +108,8 @@ def obtain_demos(trainer) -> DemoSet:
     if cached and os.path.exists(cached):
         demos = DemoSet.load(cached)
         if c.gmps_expert in SAC_EXPERTS:
-            from ..experts.sac import PerTaskSacExpert, SacExpert
-
-            cls = SacExpert if c.gmps_expert == "sac" else PerTaskSacExpert
-            trainer._gmps_sac_expert = cls.load(os.path.join(trainer.out_dir, "sac_expert.pt"), family)
+            trainer._gmps_sac_expert = load_expert(family, c.gmps_expert,
+                                                   os.path.join(trainer.out_dir, "sac_expert.pt"))
         return demos
     if c.gmps_expert == "file":
         if not c.gmps_demos:
@@ -124,16 +123,13 @@ def obtain_demos(trainer) -> DemoSet:
     else:
         tasks = training_tasks(trainer)
         if c.gmps_expert in SAC_EXPERTS:
-            from ..experts.sac import SacConfig, train_contextual_sac, train_per_task_sac
+            from ..experts.sac import SacConfig
 
             sac = SacConfig(total_steps=c.gmps_sac_steps, hidden=c.gmps_sac_hidden,
                             updates_per_step=c.gmps_sac_updates_per_step, reward_scale=c.gmps_sac_reward_scale,
                             seed=c.seed)
-            if c.gmps_expert == "sac":
-                trainer._gmps_sac_expert = train_contextual_sac(family, tasks, trainer.horizon, sac,
-                                                                log_dir=trainer.out_dir)
-            else:
-                trainer._gmps_sac_expert = train_per_task_sac(family, tasks, trainer.horizon, sac)
+            trainer._gmps_sac_expert = train_expert(family, c.gmps_expert, tasks, trainer.horizon, sac,
+                                                    log_dir=trainer.out_dir)
             if trainer.out_dir:
                 trainer._gmps_sac_expert.save(os.path.join(trainer.out_dir, "sac_expert.pt"))
         demos = collect_demos(family, expert_for(trainer), tasks, c.gmps_demos_per_task, trainer.horizon,
