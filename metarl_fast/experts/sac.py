@@ -270,6 +270,19 @@ class Sac:
         return agent
 
 
+def _to_policy_scale(family, unit_actions) -> torch.Tensor:
+    """SAC's actions in [−1, 1] → the family's control range → its policy scale."""
+    lo, hi = family.ctrl_range[:, 0], family.ctrl_range[:, 1]
+    return family.policy_actions(lo + (np.asarray(unit_actions) + 1) * 0.5 * (hi - lo))
+
+
+def _load_checked(path: str, family) -> dict:
+    state = torch.load(path, weights_only=False)
+    if state["family"] != family.name:
+        raise ValueError(f"{path}: an expert of {state['family']}, not {family.name}")
+    return state
+
+
 class SacExpert:
     """A trained contextual SAC agent as a GMPS expert of a task family: act(obs, task) → the
     deterministic (mean) action in the family's policy scale. env_steps: SAC's sample count."""
@@ -290,8 +303,7 @@ class SacExpert:
         x = torch.cat([obs.to(torch.float32), task.to(torch.float32)], -1)
         lead = x.shape[:-1]
         a = self.agent.act(x.reshape(-1, x.shape[-1]), deterministic=True).reshape(*lead, -1)
-        lo, hi = self.family.ctrl_range[:, 0], self.family.ctrl_range[:, 1]
-        return self.family.policy_actions(lo + (a + 1) * 0.5 * (hi - lo)).to(obs.dtype)
+        return _to_policy_scale(self.family, a).to(obs.dtype)
 
     def save(self, path: str) -> str:
         torch.save({"family": self.family.name, "agent": self.agent.state_dict()}, path)
@@ -299,10 +311,7 @@ class SacExpert:
 
     @classmethod
     def load(cls, path: str, family) -> "SacExpert":
-        state = torch.load(path, weights_only=False)
-        if state["family"] != family.name:
-            raise ValueError(f"{path}: an expert of {state['family']}, not {family.name}")
-        return cls(Sac.from_state_dict(state["agent"]), family)
+        return cls(Sac.from_state_dict(_load_checked(path, family)["agent"]), family)
 
 
 def train_contextual_sac(family, tasks, horizon: int, config: SacConfig, log_dir: str | None = None,
@@ -344,9 +353,7 @@ class PerTaskSacExpert:
         for k in which.unique().tolist():
             rows = (which == k).numpy()
             a[rows] = self.agents[k].act(o[rows], deterministic=True)
-        lo, hi = self.family.ctrl_range[:, 0], self.family.ctrl_range[:, 1]
-        native = lo + (a.reshape(*lead, -1) + 1) * 0.5 * (hi - lo)
-        return self.family.policy_actions(native).to(obs.dtype)
+        return _to_policy_scale(self.family, a.reshape(*lead, -1)).to(obs.dtype)
 
     def save(self, path: str) -> str:
         torch.save({"family": self.family.name, "tasks": self.task_params,
@@ -355,9 +362,7 @@ class PerTaskSacExpert:
 
     @classmethod
     def load(cls, path: str, family) -> "PerTaskSacExpert":
-        state = torch.load(path, weights_only=False)
-        if state["family"] != family.name:
-            raise ValueError(f"{path}: experts of {state['family']}, not {family.name}")
+        state = _load_checked(path, family)
         return cls([Sac.from_state_dict(a) for a in state["agents"]], family.tasks(state["tasks"].numpy()), family)
 
 
