@@ -214,3 +214,15 @@ def test_bad_options_are_rejected():
         BehaviourCloning(spec, expert, "l1")
     with pytest.raises(ValueError, match="outer objective"):
         BehaviourCloning(spec, expert).hvp(None, None)
+
+
+def test_reused_ratios_follow_in_place_changes():
+    """The ratios computed for the gradient are reused for the HVP at the same θ, never after θ changed."""
+    spec, _, theta, data, _, _ = _problem(7)
+    inner = ImportanceWeightedPG(spec, data, "step")
+    rows = theta.expand(T, -1).contiguous()
+    first = inner.weights(rows)
+    assert inner.weights(rows) is first  # same tensor, unchanged: reused
+    rows.add_(0.05)
+    fresh = ImportanceWeightedPG(spec, data, "step").weights(rows)
+    assert torch.equal(inner.weights(rows), fresh) and not torch.equal(fresh, first)

@@ -36,6 +36,21 @@ RATIOS = ("step", "trajectory", "full")
 BC_LOSSES = ("nll", "mse")
 
 
+class _LastResult:
+    """The last result computed from one parameter tensor, reused while that same tensor comes back
+    unmodified with the same extra key: MetaObjective asks for the inner gradient and then the HVP
+    at the same θ, and both need the ratios (and, through a BiasTransform, the standard gradient)."""
+
+    def __init__(self) -> None:
+        self.params, self.version, self.key, self.value = None, -1, None, None
+
+    def get(self, params: torch.Tensor, key, compute):
+        if not (self.params is params and self.version == params._version and self.key == key):
+            self.value = compute()
+            self.params, self.version, self.key = params, params._version, key
+        return self.value
+
+
 class ImportanceWeightedPG:
     """GMPS's inner surrogate on a batch from π_θinit (whose log-probs are ``data.log_prob``)."""
 
@@ -49,6 +64,7 @@ class ImportanceWeightedPG:
                              f"got clip={clip!r} with ratio={ratio!r}")
         self.spec, self.data, self.ratio, self.clip = spec, data, ratio, clip
         self._lr = Objective("lr", spec, data) if ratio == "full" else None
+        self._weights = _LastResult()
 
     def _ratios(self, log_prob: torch.Tensor) -> torch.Tensor:
         """ρ per sample [T, B·H] from log π_θ [T, B·H] (detached); clipped to [1/clip, clip] when
@@ -65,6 +81,9 @@ class ImportanceWeightedPG:
 
     def weights(self, params: torch.Tensor) -> torch.Tensor:
         """[T, B·H] ⊥ρ · A · mask · scale: the per-sample weights of the stop-gradient surrogate."""
+        return self._weights.get(params, None, lambda: self._compute_weights(params))
+
+    def _compute_weights(self, params: torch.Tensor) -> torch.Tensor:
         d = self.data
         lp = kernels.log_prob(self.spec, params, d.flat(d.obs), d.flat(d.act))
         w = (d.adv_weights * self._ratios(lp)).contiguous()
@@ -245,14 +264,23 @@ class ReparamObjective:
     def __init__(self, objective, reparam: BiasTransform) -> None:
         self.objective, self.reparam = objective, reparam
         self.data, self.kind = objective.data, objective.kind
+        self._std, self._std_grad = _LastResult(), _LastResult()
+
+    def _std_params(self, params: torch.Tensor) -> torch.Tensor:
+        return self._std.get(params, None, lambda: self.reparam.to_std(params).contiguous())
+
+    def _grad_std(self, params: torch.Tensor, backend: str) -> torch.Tensor:
+        """The standard objective's gradient at ψ(θ) (used by grad and by hvp's curvature term)."""
+        std = self._std_params(params)
+        return self._std_grad.get(std, backend, lambda: self.objective.grad(std, backend))
 
     def grad(self, params: torch.Tensor, backend: str = "auto") -> torch.Tensor:
-        return self.reparam.vjp(params, self.objective.grad(self.reparam.to_std(params).contiguous(), backend))
+        return self.reparam.vjp(params, self._grad_std(params, backend))
 
     def hvp(self, params: torch.Tensor, v: torch.Tensor, backend: str = "auto") -> torch.Tensor:
-        std = self.reparam.to_std(params).contiguous()
+        std = self._std_params(params)
         h = self.objective.hvp(std, self.reparam.jvp(params, v).contiguous(), backend)
-        return self.reparam.vjp(params, h) + self.reparam.curvature(self.objective.grad(std, backend), v)
+        return self.reparam.vjp(params, h) + self.reparam.curvature(self._grad_std(params, backend), v)
 
     def value(self, params: torch.Tensor) -> torch.Tensor:
         return self.objective.value(self.reparam.to_std(params))
