@@ -264,3 +264,14 @@ def test_demos_command_feeds_a_gmps_run(tmp_path, capsys):
     assert rows[1]["n_timesteps"] - rows[0]["n_timesteps"] <= 4 * 3 * 30  # later iterations add only rollouts
     with pytest.raises(SystemExit):
         main(["demos", "--env", "Point2DNav", "--tasks", "0", "--out", path])
+
+
+def test_replay_buffer_is_a_ring():
+    from metarl_fast.experts.sac import ReplayBuffer
+
+    buf = ReplayBuffer(2, 1, 5)
+    for k in range(3):  # 9 transitions into 5 slots: the oldest 4 are overwritten in order
+        rew = np.arange(3) + 10.0 * k
+        buf.add(np.stack([rew, rew], -1), rew[:, None], rew, np.zeros((3, 2)), np.zeros(3))
+    assert buf.rew.tolist() == [12, 20, 21, 22, 11] and buf.ptr == 4 and len(buf) == 5
+    assert (buf.obs[:, 0] == buf.rew).all() and (buf.act[:, 0] == buf.rew).all()

@@ -200,6 +200,12 @@ def _parse(type_name, value: str, key: str):
     return value
 
 
+# GMPS's shared settings (digest A.5/A.8): 2 × 100 ReLU, learned per-parameter step sizes from 0.1,
+# the code's MSE loss; and the paper-scale batch (20 tasks × 20 trajectories, 500 BC steps).
+_GMPS = dict(hidden=(100, 100), activation="relu", trainable_inner_step_size=True, inner_lr=0.1, gmps_bc_loss="mse")
+_GMPS_PAPER = dict(_GMPS, meta_batch_size=20, rollouts_per_task=20, gmps_num_tasks=20, gmps_demos_per_task=20,
+                   gmps_bc_steps=500, iterations=200)
+
 # Paper configurations (digest A.7) and quick ones for smoke runs.
 PRESETS: dict[str, dict] = {
     "promp-halfcheetah-dir": dict(algo="promp", env="HalfCheetahRandDirec"),
@@ -239,22 +245,12 @@ PRESETS: dict[str, dict] = {
     # (unclipped 8-dimensional per-step ratios overflowed after 50 BC steps; docs/gmps.md), Meta-World
     # with its scripted policies.
     "gmps-point": dict(algo="gmps", env="Point2DNav", meta_batch_size=10, rollouts_per_task=10, horizon=30,
-                       hidden=(100, 100), activation="relu", trainable_inner_step_size=True, inner_lr=0.1,
-                       gmps_num_tasks=10, gmps_demos_per_task=10, gmps_bc_steps=100, gmps_bc_loss="mse",
+                       **_GMPS, gmps_num_tasks=10, gmps_demos_per_task=10, gmps_bc_steps=100,
                        gmps_expert_noise=5.0, iterations=30),
-    "gmps-ant-goal-arc": dict(algo="gmps", env="AntGoalArc", meta_batch_size=20, rollouts_per_task=20, horizon=200,
-                              hidden=(100, 100), activation="relu", trainable_inner_step_size=True, inner_lr=0.1,
-                              gmps_expert="sac", gmps_sac_steps=1_000_000, gmps_num_tasks=20,
-                              gmps_demos_per_task=20, gmps_bc_steps=500, gmps_bc_loss="mse", gmps_ratio_clip=2.0,
-                              iterations=200),
-    "gmps-push": dict(algo="gmps", env="MetaWorldPush", meta_batch_size=20, rollouts_per_task=20, horizon=50,
-                      hidden=(100, 100), activation="relu", trainable_inner_step_size=True, inner_lr=0.1,
-                      gmps_num_tasks=20, gmps_demos_per_task=20, gmps_bc_steps=500, gmps_bc_loss="mse",
-                      gmps_expert_noise=0.1, iterations=200),
-    "gmps-door": dict(algo="gmps", env="MetaWorldDoorOpen", meta_batch_size=20, rollouts_per_task=20, horizon=100,
-                      hidden=(100, 100), activation="relu", trainable_inner_step_size=True, inner_lr=0.1,
-                      gmps_num_tasks=20, gmps_demos_per_task=20, gmps_bc_steps=500, gmps_bc_loss="mse",
-                      gmps_expert_noise=0.1, iterations=200),
+    "gmps-ant-goal-arc": dict(algo="gmps", env="AntGoalArc", horizon=200, **_GMPS_PAPER, gmps_expert="sac",
+                              gmps_sac_steps=1_000_000, gmps_ratio_clip=2.0),
+    "gmps-push": dict(algo="gmps", env="MetaWorldPush", horizon=50, **_GMPS_PAPER, gmps_expert_noise=0.1),
+    "gmps-door": dict(algo="gmps", env="MetaWorldDoorOpen", horizon=100, **_GMPS_PAPER, gmps_expert_noise=0.1),
     # the baselines of the GMPS comparison, with the point preset's tasks, batch and network
     "vpg-maml-point": dict(algo="vpg-maml", env="Point2DNav", meta_batch_size=10, rollouts_per_task=10, horizon=30,
                            hidden=(100, 100), activation="relu", outer_lr=0.01, iterations=60),

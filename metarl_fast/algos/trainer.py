@@ -187,10 +187,10 @@ class MetaTrainer:
     def _run_module_iteration(self, name: str) -> dict:
         """An iteration of an algorithm with its own loop (bomrl.py, gmps.py): the module's
         run_iteration returns returns/times/stats, logged with the common columns."""
-        import importlib
+        from . import bomrl, gmps
 
         t_start = time.perf_counter()
-        out = importlib.import_module(f".{name}", __package__).run_iteration(self)
+        out = {"bomrl": bomrl, "gmps": gmps}[name].run_iteration(self)
         self.iteration += 1
         row = {"Itr": self.iteration - 1, "n_timesteps": self.timesteps,
                "Step_0-AverageReturn": out["returns"][0], "Step_1-AverageReturn": out["returns"][1]}

@@ -111,11 +111,13 @@ class ReplayBuffer:
         return self.size if self.full else self.ptr
 
     def add(self, obs, act, rew, next_obs, done) -> None:
-        for i in range(len(rew)):
-            j = self.ptr
-            self.obs[j], self.act[j], self.rew[j], self.next_obs[j], self.done[j] = obs[i], act[i], rew[i], next_obs[i], done[i]
-            self.ptr = (j + 1) % self.size
-            self.full = self.full or self.ptr == 0
+        """Appends n transitions (arrays with a leading n), overwriting the oldest when full."""
+        n = len(rew)
+        idx = (self.ptr + np.arange(n)) % self.size
+        for buf, x in ((self.obs, obs), (self.act, act), (self.rew, rew), (self.next_obs, next_obs), (self.done, done)):
+            buf[idx] = x
+        self.full = self.full or self.ptr + n >= self.size
+        self.ptr = int((self.ptr + n) % self.size)
 
     def sample(self, n: int, rng: np.random.Generator):
         idx = rng.integers(0, len(self), n)
