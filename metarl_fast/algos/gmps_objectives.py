@@ -197,10 +197,6 @@ class BiasTransform:
         b0 = next(b for b in spec.layout if b.name == "b0")
         self._b0 = slice(b0.offset, b0.offset + b0.size)
 
-    @property
-    def block_names(self) -> tuple[str, ...]:
-        return tuple(b.name for b in self.spec.layout) + ("W_bt", "bt")
-
     def block_slices(self) -> dict[str, slice]:
         out = {b.name: slice(b.offset, b.offset + b.size) for b in self.spec.layout}
         out["W_bt"] = slice(self.p_std, self.p_std + self.width * self.dim)

@@ -115,12 +115,6 @@ class DemoSet:
                                    float(f["action_scale"]) if "action_scale" in f.files else 10.0,
                                    str(f["source"]) if "source" in f.files else "file")
 
-    def subset(self, indices) -> "DemoSet":
-        """The demonstrations of tasks `indices` (env_steps kept whole: the experts' cost)."""
-        idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)
-        return DemoSet(self.family, self.tasks[np.asarray(indices)], self.obs[idx], self.actions[idx],
-                       self.mask[idx], self.returns[idx], self.env_steps, self.action_scale, self.source)
-
     def append(self, obs: torch.Tensor, actions: torch.Tensor, mask: torch.Tensor, returns: torch.Tensor,
                env_steps: int) -> None:
         """Adds trajectories [n, N', H', ...] for every task (DAgger's aggregation); horizons are
