@@ -14,6 +14,7 @@ from typing import NamedTuple
 import torch
 
 ACTIVATIONS = ("tanh", "relu")
+_NATIVE_SPECS: dict = {}  # PolicySpec → _C.MlpSpec
 
 
 class ParamBlock(NamedTuple):
@@ -86,9 +87,15 @@ class PolicySpec:
         return last.offset + last.size
 
     @property
-    def activation_code(self) -> int:
-        """Activation as the C++ core numbers it (0 tanh, 1 relu)."""
-        return ACTIVATIONS.index(self.activation)
+    def native(self):
+        """This architecture as the compiled core's spec object (metarl_fast._C.MlpSpec), made once
+        per distinct PolicySpec and passed to every compiled kernel and sampler."""
+        native = _NATIVE_SPECS.get(self)
+        if native is None:
+            from . import _C
+
+            native = _NATIVE_SPECS[self] = _C.MlpSpec(self.obs_dim, self.act_dim, list(self.hidden), self.activation)
+        return native
 
     def unflatten(self, params: torch.Tensor) -> dict[str, torch.Tensor]:
         """Views of ``params`` [..., P] per block, each [..., *block.shape]."""

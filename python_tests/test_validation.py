@@ -38,7 +38,6 @@ CASES = [
     (dict(weights=X["weights"][:, None]), ValueError, "weights must have shape [T, N] = [3, 10]"),
     (dict(v=X["v"][:, :5]), ValueError, "v must have shape [P] or [T, P]"),
     (dict(v=X["v"].clone().fill_(float("inf"))), ValueError, "v contains NaN or infinite"),
-    (dict(obs=X["obs"].transpose(0, 1).contiguous().transpose(0, 1)), ValueError, "obs must be contiguous"),
 ]
 
 
@@ -104,21 +103,60 @@ def test_mixed_devices_are_rejected():
         K.log_prob(SPEC, X["params"], X["obs"], X["act"].to("meta"))
 
 
-def test_private_entry_point_checks_sizes():
-    """Even the private _C entry point raises on mis-sized arrays instead of reading out of bounds."""
+def test_private_entry_points_check_sizes():
+    """Even the private _C functions raise on mis-shaped arrays instead of reading out of bounds, and
+    which arrays an op takes comes from the C++ op-traits table."""
     import numpy as np
 
     from metarl_fast import _C
 
     p = X["params"].numpy()
-    obs, act = X["obs"].numpy(), X["act"].numpy()
-    out = np.empty((T, N), np.float32)
-    args = dict(op=int(_C.PolicyOp.log_prob), obs_dim=4, act_dim=2, hidden=[8], activation=0, params=p,
-                params_per_task=True, obs=obs, act=act, weights=None, weights2=None, v=None, v_per_task=False, old_mean=None,
-                old_log_std=None, old_log_std_per_task=False, damping=0.0, out=out)
-    _C.policy_kernel(**args)  # well-formed
-    for bad, fragment in [(dict(act=act[:, :5].copy()), "act has"), (dict(act=None), "act is required"),
-                          (dict(params=p[:2].copy()), "params has"), (dict(out=out[:1].copy()), "out has"),
-                          (dict(op=99), "unknown op"), (dict(hidden=[9]), "params has")]:
+    obs, act, w = X["obs"].numpy(), X["act"].numpy(), X["weights"].numpy()
+    spec = SPEC.native
+    assert _C.log_prob(spec, p, obs, act).shape == (T, N)  # well-formed
+    assert _C.policy_op_inputs()["score_vjp"] == ["params", "obs", "act", "weights"]
+    assert _C.policy_op_inputs()["gaussian_kl"] == ["params", "obs", "weights", "old_mean", "old_log_std"]
+    for bad, fragment in [(dict(act=act[:, :5].copy()), "act has"), (dict(params=p[:2].copy()), "params must be"),
+                          (dict(obs=obs[..., :3].copy()), "obs must be"),
+                          (dict(spec=_C.MlpSpec(4, 2, [9], "tanh")), "params must be")]:
+        args = {**dict(spec=spec, params=p, obs=obs, act=act), **bad}
         with pytest.raises(ValueError, match=fragment):
-            _C.policy_kernel(**{**args, **bad})
+            _C.log_prob(**args)
+    with pytest.raises(TypeError):  # a float64 array where params is float32: no silent conversion
+        _C.score_vjp(spec, p, obs, act, w.astype(np.float64))
+    with pytest.raises(ValueError, match="activation"):
+        _C.MlpSpec(4, 2, [8], "gelu")
+
+
+def test_any_strided_input_gives_the_contiguous_result():
+    """The public kernels take views (transposes, slices, expanded rows, a slice of a vmap result)
+    and return what they return on contiguous copies, bit for bit, as new contiguous tensors."""
+    spec, x = SPEC, X
+    obs_t = x["obs"].transpose(0, 1).contiguous().transpose(0, 1)
+    assert not obs_t.is_contiguous()
+    strided_w = torch.stack([x["weights"], x["weights"]], -1)[..., 0]
+    assert not strided_w.is_contiguous() and torch.equal(strided_w, x["weights"])
+    a = K.surrogate_hvp(spec, x["params"], obs_t, x["act"], strided_w, x["v"])
+    b = K.surrogate_hvp(spec, x["params"], x["obs"], x["act"], x["weights"], x["v"])
+    assert torch.equal(a, b) and a.is_contiguous()
+    rows = x["params"][:1].expand(T, -1)  # expanded rows (stride 0)
+    assert torch.equal(K.score_vjp(spec, rows, obs_t, x["act"], strided_w),
+                       K.score_vjp(spec, rows.contiguous(), x["obs"], x["act"], x["weights"]))
+    from metarl_fast import reference
+
+    both = torch.func.vmap(lambda p, o: torch.cat([reference.policy_mean(spec, p, o.unsqueeze(0))[0]] * 2, -1))(
+        x["params"], x["obs"])  # [T, N, 2·act_dim]
+    old_mean = both[..., :spec.act_dim]  # a slice of a vmap result
+    ls = spec.unflatten(x["params"])["log_std"]  # a strided view of params
+    assert not old_mean.is_contiguous() and not ls.is_contiguous()
+    assert torch.equal(K.gaussian_kl(spec, x["params"], x["obs"], old_mean, ls),
+                       K.gaussian_kl(spec, x["params"], x["obs"], old_mean.contiguous(), ls.contiguous()))
+    rew = torch.rand(T, 4, 6, dtype=torch.float64)
+    wide = torch.cat([rew, rew], -1)[..., :6]
+    mask = torch.ones(T, 4, 6, dtype=torch.float64)
+    assert not wide.is_contiguous()
+    assert torch.equal(K.gae(wide, wide, mask, 0.9, 0.95), K.gae(rew, rew, mask, 0.9, 0.95))
+    op = K.KlFvpOperator(spec, x["params"], obs_t, damping=0.1)
+    assert torch.equal(K.conjugate_gradient(op, strided_w @ torch.ones(N, P) / N),
+                       K.conjugate_gradient(K.KlFvpOperator(spec, x["params"], x["obs"], damping=0.1),
+                                            (x["weights"] @ torch.ones(N, P) / N).contiguous()))

@@ -59,8 +59,9 @@ EVAL = ["--tasks", "3", "--steps", "2", "--seed", "7"]
 
 
 def rollout_record(family_name: str) -> dict:
-    """A float64 rollout of every C++ task family with fixed parameters (2 tasks × 2 trajectories ×
-    30 steps, then the deterministic policy): sums and a few entries of every Batch field."""
+    """A float64 rollout of every C++ task family with fixed parameters (2 tasks × 3 trajectories ×
+    the family's horizon, sampled and then with the deterministic policy): sums and the last entry
+    of every Batch field."""
     import torch
 
     import metarl_fast
@@ -72,7 +73,7 @@ def rollout_record(family_name: str) -> dict:
     tasks = family.sample_tasks(2, seed=4)
     out = {}
     for deterministic in (False, True):
-        batch = family.rollout(spec, params, tasks, 2, 30, seed=11, deterministic=deterministic)
+        batch = family.rollout(spec, params, tasks, 3, family.default_horizon, seed=11, deterministic=deterministic)
         fields = dict(obs=batch.obs, actions=batch.actions, rewards=batch.rewards, mask=batch.mask,
                       log_prob=batch.log_prob, returns=batch.returns, lengths=batch.lengths.double(),
                       **{f"info.{k}": v for k, v in batch.infos.items()})

@@ -1,17 +1,22 @@
-// Bindings of the Gaussian-MLP policy kernels (csrc/policy/policy_kernels.h).
+// Bindings of the Gaussian-MLP policy kernels (csrc/policy/policy_kernels.h): one function per op
+// with named arguments, e.g.
 //
-// policy_kernel(op, obs_dim, act_dim, hidden, activation, params, params_per_task, obs, act,
-//               weights, weights2, v, v_per_task, old_mean, old_log_std, old_log_std_per_task, damping, out)
-// One entry point for every op: unused arrays are None. All arrays must share the dtype of
-// params (float32 or float64) and be C-contiguous; nothing is converted or copied.
+//   _C.score_vjp(spec, params, obs, act, weights) -> out [T, P]
+//
+// spec is a _C.MlpSpec (bound once per Python PolicySpec). params [P] or [T, P] and v [P] or [T, P]
+// are shared or per-task by their number of dimensions, as old_log_std [A] or [T, A]. Arrays must
+// share the dtype of params and be C-contiguous (nothing is converted or copied); the result is a
+// new array. What each op reads and returns comes from the op-traits table (policy/op_traits.h).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bindings/array_checks.h"
+#include "policy/op_traits.h"
 #include "policy/policy_kernels.h"
 
 namespace py = pybind11;
@@ -20,91 +25,181 @@ namespace metarl {
 namespace {
 
 template <typename T>
-void policy_kernel(int op, int obs_dim, int act_dim, const std::vector<int>& hidden, int activation,
-                   const Arr<T>& params, bool params_per_task, const Arr<T>& obs,
-                   const std::optional<Arr<T>>& act, const std::optional<Arr<T>>& weights,
-                   const std::optional<Arr<T>>& weights2, const std::optional<Arr<T>>& v, bool v_per_task,
-                   const std::optional<Arr<T>>& old_mean, const std::optional<Arr<T>>& old_log_std,
-                   bool old_log_std_per_task, double damping, Arr<T> out) {
-  const MlpSpec spec = MlpSpec::make(obs_dim, act_dim, hidden, activation);
-  if (obs.ndim() != 3 || obs.shape(2) != obs_dim)
-    throw std::invalid_argument("policy_kernel: obs must be [T, N, obs_dim]");
-  if (op < int(PolicyOp::kLogProb) || op > int(PolicyOp::kHvpSplit))
-    throw std::invalid_argument("policy_kernel: unknown op " + std::to_string(op));
-  const py::ssize_t nt = obs.shape(0), ns = obs.shape(1), np_ = spec.num_params(), na = act_dim;
-  const PolicyOp pop = PolicyOp(op);
-  const bool needs_act = pop == PolicyOp::kLogProb || pop == PolicyOp::kScoreVjp || pop == PolicyOp::kScoreJvp ||
-                         pop == PolicyOp::kHvpNaive || pop == PolicyOp::kHvpLvc || pop == PolicyOp::kHvpSplit;
-  const bool needs_weights = pop == PolicyOp::kScoreVjp || pop == PolicyOp::kHvpNaive || pop == PolicyOp::kHvpLvc ||
-                             pop == PolicyOp::kHvpSplit;
-  const bool needs_v = pop == PolicyOp::kScoreJvp || pop == PolicyOp::kHvpNaive || pop == PolicyOp::kHvpLvc ||
-                       pop == PolicyOp::kKlFvp || pop == PolicyOp::kHvpSplit;
-  const bool needs_old = pop == PolicyOp::kKl || pop == PolicyOp::kKlGrad;
-  require_size("policy_kernel", "params", params, params_per_task ? nt * np_ : np_);
-  require_size("policy_kernel", "act", act, nt * ns * na, needs_act);
-  // The KL ops take optional weights (a weighted sum over samples instead of the mean).
-  const bool kl_op = pop == PolicyOp::kKl || pop == PolicyOp::kKlGrad || pop == PolicyOp::kKlFvp;
-  require_size("policy_kernel", "weights", weights, nt * ns, needs_weights);
-  if (kl_op && weights) require_size("policy_kernel", "weights", weights, nt * ns, false);
-  require_size("policy_kernel", "weights2", weights2, nt * ns, pop == PolicyOp::kHvpSplit);
-  require_size("policy_kernel", "v", v, v_per_task ? nt * np_ : np_, needs_v);
-  require_size("policy_kernel", "old_mean", old_mean, nt * ns * na, needs_old);
-  require_size("policy_kernel", "old_log_std", old_log_std, old_log_std_per_task ? nt * na : na, needs_old);
-  py::ssize_t out_size = nt * np_;
-  if (pop == PolicyOp::kLogProb || pop == PolicyOp::kScoreJvp) out_size = nt * ns;
-  if (pop == PolicyOp::kMean) out_size = nt * ns * na;
-  if (pop == PolicyOp::kKl) out_size = nt;
-  require_size("policy_kernel", "out", out, out_size);
-  PolicyCall<T> c;
-  c.op = PolicyOp(op);
-  c.spec = &spec;
-  c.num_tasks = obs.shape(0);
-  c.num_samples = obs.shape(1);
-  c.params = params.data();
-  c.params_stride = params_per_task ? spec.num_params() : 0;
-  c.obs = obs.data();
-  c.act = ptr_or_null(act);
-  c.weights = ptr_or_null(weights);
-  c.weights2 = pop == PolicyOp::kHvpSplit ? ptr_or_null(weights2) : nullptr;
-  c.v = ptr_or_null(v);
-  c.v_stride = v_per_task ? spec.num_params() : 0;
-  c.old_mean = ptr_or_null(old_mean);
-  c.old_log_std = ptr_or_null(old_log_std);
-  c.old_log_std_stride = old_log_std_per_task ? act_dim : 0;
-  c.damping = T(damping);
-  c.out = out.mutable_data();
-  py::gil_scoped_release release;
-  run_policy_kernel(c);
+struct OpInputs {
+  const Arr<T>* act = nullptr;
+  const Arr<T>* weights = nullptr;
+  const Arr<T>* weights2 = nullptr;
+  const Arr<T>* v = nullptr;
+  const Arr<T>* old_mean = nullptr;
+  const Arr<T>* old_log_std = nullptr;
+  double damping = 0;
+};
+
+// [P] (shared) or [T, P] (one row per task group): the row stride, 0 when shared.
+template <typename T>
+int64_t row_stride(const char* fn, const char* name, const Arr<T>& a, int64_t tasks, int64_t width) {
+  if (a.ndim() == 1 && a.shape(0) == width) return 0;
+  if (a.ndim() == 2 && a.shape(0) == tasks && a.shape(1) == width) return width;
+  throw std::invalid_argument(std::string(fn) + ": " + name + " must be [" + std::to_string(width) + "] or [" +
+                              std::to_string(tasks) + ", " + std::to_string(width) + "]");
 }
 
 template <typename T>
-void def_policy_kernel(py::module_& m) {
-  m.def("policy_kernel", &policy_kernel<T>, py::arg("op"), py::arg("obs_dim"), py::arg("act_dim"),
-        py::arg("hidden"), py::arg("activation"), py::arg("params").noconvert(),
-        py::arg("params_per_task"), py::arg("obs").noconvert(), py::arg("act").noconvert().none(true),
-        py::arg("weights").noconvert().none(true), py::arg("weights2").noconvert().none(true), py::arg("v").noconvert().none(true),
-        py::arg("v_per_task"), py::arg("old_mean").noconvert().none(true),
-        py::arg("old_log_std").noconvert().none(true), py::arg("old_log_std_per_task"),
-        py::arg("damping"), py::arg("out").noconvert());
+const T* input(const char* fn, const char* name, Need need, const Arr<T>* a, py::ssize_t size) {
+  if (need == Need::kNo || !a) {
+    if (need == Need::kYes) throw std::invalid_argument(std::string(fn) + ": " + name + " is required");
+    return nullptr;
+  }
+  require_size(fn, name, *a, size);
+  return a->data();
+}
+
+template <typename T>
+Arr<T> run_op(PolicyOp op, const MlpSpec& spec, const Arr<T>& params, const Arr<T>& obs, const OpInputs<T>& in) {
+  const PolicyOpTraits& tr = op_traits(op);
+  const char* fn = tr.name;
+  if (obs.ndim() != 3 || obs.shape(2) != spec.obs_dim)
+    throw std::invalid_argument(std::string(fn) + ": obs must be [T, N, " + std::to_string(spec.obs_dim) + "]");
+  const int64_t nt = obs.shape(0), ns = obs.shape(1), A = spec.act_dim, P = spec.num_params();
+  PolicyCall<T> c;
+  c.op = op;
+  c.spec = &spec;
+  c.num_tasks = nt;
+  c.num_samples = ns;
+  c.params = params.data();
+  c.params_stride = row_stride(fn, "params", params, nt, P);
+  c.obs = obs.data();
+  c.act = input(fn, "act", tr.act, in.act, nt * ns * A);
+  c.weights = input(fn, "weights", tr.weights, in.weights, nt * ns);
+  c.weights2 = input(fn, "weights2", tr.weights2, in.weights2, nt * ns);
+  if (tr.v != Need::kNo && in.v) {
+    c.v_stride = row_stride(fn, "v", *in.v, nt, P);
+    c.v = in.v->data();
+  } else if (tr.v == Need::kYes) {
+    throw std::invalid_argument(std::string(fn) + ": v is required");
+  }
+  c.old_mean = input(fn, "old_mean", tr.old, in.old_mean, nt * ns * A);
+  if (tr.old != Need::kNo && in.old_log_std) {
+    c.old_log_std_stride = row_stride(fn, "old_log_std", *in.old_log_std, nt, A);
+    c.old_log_std = in.old_log_std->data();
+  } else if (tr.old == Need::kYes) {
+    throw std::invalid_argument(std::string(fn) + ": old_log_std is required");
+  }
+  c.damping = T(in.damping);
+  std::vector<py::ssize_t> shape;
+  switch (tr.out) {
+    case OutShape::kSamples: shape = {nt, ns}; break;
+    case OutShape::kSampleActions: shape = {nt, ns, A}; break;
+    case OutShape::kParams: shape = {nt, P}; break;
+    case OutShape::kTasks: shape = {nt}; break;
+  }
+  Arr<T> out(shape);
+  c.out = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    run_policy_kernel(c);
+  }
+  return out;
+}
+
+template <typename T>
+void def_ops(py::module_& m) {
+  using A = const Arr<T>&;
+  using Opt = const std::optional<Arr<T>>&;
+  const auto opt = [](Opt a) { return a ? &*a : nullptr; };
+  m.def("policy_mean", [](const MlpSpec& s, A params, A obs) {
+    return run_op<T>(PolicyOp::kMean, s, params, obs, {});
+  }, py::arg("spec"), py::arg("params").noconvert(), py::arg("obs").noconvert());
+  m.def("log_prob", [](const MlpSpec& s, A params, A obs, A act) {
+    OpInputs<T> in;
+    in.act = &act;
+    return run_op<T>(PolicyOp::kLogProb, s, params, obs, in);
+  }, py::arg("spec"), py::arg("params").noconvert(), py::arg("obs").noconvert(), py::arg("act").noconvert());
+  m.def("score_vjp", [](const MlpSpec& s, A params, A obs, A act, A weights) {
+    OpInputs<T> in;
+    in.act = &act;
+    in.weights = &weights;
+    return run_op<T>(PolicyOp::kScoreVjp, s, params, obs, in);
+  }, py::arg("spec"), py::arg("params").noconvert(), py::arg("obs").noconvert(), py::arg("act").noconvert(),
+     py::arg("weights").noconvert());
+  m.def("score_jvp", [](const MlpSpec& s, A params, A obs, A act, A v) {
+    OpInputs<T> in;
+    in.act = &act;
+    in.v = &v;
+    return run_op<T>(PolicyOp::kScoreJvp, s, params, obs, in);
+  }, py::arg("spec"), py::arg("params").noconvert(), py::arg("obs").noconvert(), py::arg("act").noconvert(),
+     py::arg("v").noconvert());
+  for (PolicyOp op : {PolicyOp::kHvpNaive, PolicyOp::kHvpLvc}) {
+    m.def(op_traits(op).name, [op](const MlpSpec& s, A params, A obs, A act, A weights, A v) {
+      OpInputs<T> in;
+      in.act = &act;
+      in.weights = &weights;
+      in.v = &v;
+      return run_op<T>(op, s, params, obs, in);
+    }, py::arg("spec"), py::arg("params").noconvert(), py::arg("obs").noconvert(), py::arg("act").noconvert(),
+       py::arg("weights").noconvert(), py::arg("v").noconvert());
+  }
+  m.def("hvp_split", [](const MlpSpec& s, A params, A obs, A act, A weights, A weights2, A v) {
+    OpInputs<T> in;
+    in.act = &act;
+    in.weights = &weights;
+    in.weights2 = &weights2;
+    in.v = &v;
+    return run_op<T>(PolicyOp::kHvpSplit, s, params, obs, in);
+  }, py::arg("spec"), py::arg("params").noconvert(), py::arg("obs").noconvert(), py::arg("act").noconvert(),
+     py::arg("weights").noconvert(), py::arg("weights2").noconvert(), py::arg("v").noconvert());
+  for (PolicyOp op : {PolicyOp::kKl, PolicyOp::kKlGrad}) {
+    m.def(op_traits(op).name, [op, opt](const MlpSpec& s, A params, A obs, A old_mean, A old_log_std, Opt weights) {
+      OpInputs<T> in;
+      in.old_mean = &old_mean;
+      in.old_log_std = &old_log_std;
+      in.weights = opt(weights);
+      return run_op<T>(op, s, params, obs, in);
+    }, py::arg("spec"), py::arg("params").noconvert(), py::arg("obs").noconvert(), py::arg("old_mean").noconvert(),
+       py::arg("old_log_std").noconvert(), py::arg("weights").noconvert().none(true) = py::none());
+  }
+  m.def("kl_fvp", [opt](const MlpSpec& s, A params, A obs, A v, double damping, Opt weights) {
+    OpInputs<T> in;
+    in.v = &v;
+    in.damping = damping;
+    in.weights = opt(weights);
+    return run_op<T>(PolicyOp::kKlFvp, s, params, obs, in);
+  }, py::arg("spec"), py::arg("params").noconvert(), py::arg("obs").noconvert(), py::arg("v").noconvert(),
+     py::arg("damping"), py::arg("weights").noconvert().none(true) = py::none());
 }
 
 }  // namespace
 
 void bind_policy(py::module_& m) {
-  def_policy_kernel<float>(m);
-  def_policy_kernel<double>(m);
-
-  py::enum_<PolicyOp>(m, "PolicyOp")
-      .value("log_prob", PolicyOp::kLogProb)
-      .value("mean", PolicyOp::kMean)
-      .value("score_vjp", PolicyOp::kScoreVjp)
-      .value("score_jvp", PolicyOp::kScoreJvp)
-      .value("hvp_naive", PolicyOp::kHvpNaive)
-      .value("hvp_lvc", PolicyOp::kHvpLvc)
-      .value("kl", PolicyOp::kKl)
-      .value("kl_grad", PolicyOp::kKlGrad)
-      .value("kl_fvp", PolicyOp::kKlFvp)
-      .value("hvp_split", PolicyOp::kHvpSplit);
+  py::class_<MlpSpec>(m, "MlpSpec", "A validated Gaussian-MLP architecture, bound once per PolicySpec.")
+      .def(py::init([](int obs_dim, int act_dim, const std::vector<int>& hidden, const std::string& activation) {
+             int code = -1;
+             if (activation == "tanh") code = int(Activation::kTanh);
+             if (activation == "relu") code = int(Activation::kRelu);
+             if (code < 0) throw std::invalid_argument("MlpSpec: activation must be 'tanh' or 'relu', got '" +
+                                                       activation + "'");
+             return MlpSpec::make(obs_dim, act_dim, hidden, code);
+           }),
+           py::arg("obs_dim"), py::arg("act_dim"), py::arg("hidden"), py::arg("activation"))
+      .def_readonly("obs_dim", &MlpSpec::obs_dim)
+      .def_readonly("act_dim", &MlpSpec::act_dim)
+      .def_readonly("hidden", &MlpSpec::hidden)
+      .def_property_readonly("num_params", &MlpSpec::num_params);
+  def_ops<float>(m);
+  def_ops<double>(m);
+  m.def("policy_op_inputs", [] {
+    py::dict ops;
+    for (const PolicyOpTraits& t : kPolicyOpTraits) {
+      std::vector<std::string> in = {"params", "obs"};
+      if (t.act != Need::kNo) in.emplace_back("act");
+      if (t.weights != Need::kNo) in.emplace_back("weights");
+      if (t.weights2 != Need::kNo) in.emplace_back("weights2");
+      if (t.v != Need::kNo) in.emplace_back("v");
+      if (t.old != Need::kNo) in.insert(in.end(), {"old_mean", "old_log_std"});
+      ops[py::str(t.name)] = in;
+    }
+    return ops;
+  }, "{op name: the array arguments it takes besides spec}, read off the op-traits table.");
 
   m.def("policy_isa", [] { return std::string(policy_isa()); },
         "Instruction set of the policy engine in use: avx512, avx2 or generic.");

@@ -18,34 +18,38 @@ namespace py = pybind11;
 namespace metarl {
 namespace {
 
+// SimPool.rollout(spec, params, tasks, trajs, horizon, seed, deterministic, action_scale, keep_means)
+// -> {"obs", "actions", "rewards", "mask", "log_prob", "means" (or None), "infos", "lengths", "returns",
+// "nonfinite"}: new zero-filled arrays [T, B, H, ...] / [T, B] written by the pool.
 template <typename T>
-void rollout(SimPool& pool, int obs_dim, int act_dim, const std::vector<int>& hidden, int activation,
-             const Arr<T>& params, bool params_per_task, const Arr<double>& tasks, int64_t trajs, int64_t horizon,
-             uint64_t seed, bool deterministic, double action_scale, Arr<T> obs, Arr<T> actions, Arr<T> rewards,
-             Arr<T> mask, Arr<T> log_prob, Arr<T> infos, Arr<int32_t> lengths, Arr<double> returns,
-             Arr<int32_t> nonfinite) {
-  const char* fn = "rollout";
-  const MlpSpec spec = MlpSpec::make(obs_dim, act_dim, hidden, activation);
+py::dict rollout(SimPool& pool, const MlpSpec& spec, const Arr<T>& params, const Arr<double>& tasks, int64_t trajs,
+                 int64_t horizon, uint64_t seed, bool deterministic, double action_scale, bool keep_means) {
   const int64_t P = spec.num_params();
-  if (pool.task_dim() == 0 || tasks.size() % pool.task_dim() != 0)
-    throw std::invalid_argument("rollout: tasks must be [T, task_dim]");
-  const int64_t T_ = tasks.size() / pool.task_dim();
+  if (tasks.ndim() != 2 || tasks.shape(1) != pool.task_dim())
+    throw std::invalid_argument("rollout: tasks must be [T, " + std::to_string(pool.task_dim()) + "]");
+  const int64_t T_ = tasks.shape(0), B = trajs, H = horizon;
   if (T_ < 1 || trajs < 1 || horizon < 0) throw std::invalid_argument("rollout: need T >= 1, B >= 1, H >= 0");
-  const int64_t steps = T_ * trajs * horizon;
-  require_size(fn, "params", params, params_per_task ? T_ * P : P);
-  require_size(fn, "obs", obs, steps * pool.obs_dim());
-  require_size(fn, "actions", actions, steps * pool.act_dim());
-  require_size(fn, "rewards", rewards, steps);
-  require_size(fn, "mask", mask, steps);
-  require_size(fn, "log_prob", log_prob, steps);
-  require_size(fn, "infos", infos, steps * pool.num_infos());
-  require_size(fn, "lengths", lengths, T_ * trajs);
-  require_size(fn, "returns", returns, T_ * trajs);
-  require_size(fn, "nonfinite", nonfinite, T_ * trajs);
+  const bool per_task = params.ndim() == 2;
+  if (!(params.ndim() == 1 && params.shape(0) == P) && !(per_task && params.shape(0) == T_ && params.shape(1) == P))
+    throw std::invalid_argument("rollout: params must be [P] or [T, P]");
+  const auto zeros = [](std::vector<py::ssize_t> shape, auto tag) {
+    using V = decltype(tag);
+    Arr<V> a(shape);
+    std::fill(a.mutable_data(), a.mutable_data() + a.size(), V(0));
+    return a;
+  };
+  const py::ssize_t od = pool.obs_dim(), ad = pool.act_dim(), ni = pool.num_infos();
+  Arr<T> obs = zeros({T_, B, H, od}, T()), actions = zeros({T_, B, H, ad}, T());
+  Arr<T> rewards = zeros({T_, B, H}, T()), mask = zeros({T_, B, H}, T()), log_prob = zeros({T_, B, H}, T());
+  Arr<T> infos = zeros({T_, B, H, ni}, T());
+  std::optional<Arr<T>> means;
+  if (keep_means) means = zeros({T_, B, H, ad}, T());
+  Arr<int32_t> lengths = zeros({T_, B}, int32_t()), nonfinite = zeros({T_, B}, int32_t());
+  Arr<double> returns = zeros({T_, B}, double());
   RolloutCall<T> c;
   c.spec = &spec;
   c.params = params.data();
-  c.params_stride = params_per_task ? P : 0;
+  c.params_stride = per_task ? P : 0;
   c.tasks = tasks.data();
   c.num_tasks = T_;
   c.trajs = trajs;
@@ -58,22 +62,34 @@ void rollout(SimPool& pool, int obs_dim, int act_dim, const std::vector<int>& hi
   c.rewards = rewards.mutable_data();
   c.mask = mask.mutable_data();
   c.log_prob = log_prob.mutable_data();
+  c.means = means ? means->mutable_data() : nullptr;
   c.infos = infos.mutable_data();
   c.lengths = lengths.mutable_data();
   c.returns = returns.mutable_data();
   c.nonfinite = nonfinite.mutable_data();
-  py::gil_scoped_release release;
-  pool.rollout(c);
+  {
+    py::gil_scoped_release release;
+    pool.rollout(c);
+  }
+  py::dict out;
+  out["obs"] = obs;
+  out["actions"] = actions;
+  out["rewards"] = rewards;
+  out["mask"] = mask;
+  out["log_prob"] = log_prob;
+  out["means"] = means ? py::object(*means) : py::object(py::none());
+  out["infos"] = infos;
+  out["lengths"] = lengths;
+  out["returns"] = returns;
+  out["nonfinite"] = nonfinite;
+  return out;
 }
 
 template <typename T>
 void def_rollout(py::class_<SimPool>& cls) {
-  cls.def("rollout", &rollout<T>, py::arg("obs_dim"), py::arg("act_dim"), py::arg("hidden"), py::arg("activation"),
-          py::arg("params").noconvert(), py::arg("params_per_task"), py::arg("tasks").noconvert(), py::arg("trajs"),
-          py::arg("horizon"), py::arg("seed"), py::arg("deterministic"), py::arg("action_scale"),
-          py::arg("obs").noconvert(), py::arg("actions").noconvert(), py::arg("rewards").noconvert(),
-          py::arg("mask").noconvert(), py::arg("log_prob").noconvert(), py::arg("infos").noconvert(),
-          py::arg("lengths").noconvert(), py::arg("returns").noconvert(), py::arg("nonfinite").noconvert());
+  cls.def("rollout", &rollout<T>, py::arg("spec"), py::arg("params").noconvert(), py::arg("tasks").noconvert(),
+          py::arg("trajs"), py::arg("horizon"), py::arg("seed"), py::arg("deterministic"), py::arg("action_scale"),
+          py::arg("keep_means"));
 }
 
 }  // namespace
@@ -82,24 +98,22 @@ void bind_sim(py::module_& m) {
   py::register_exception<MujocoError>(m, "MujocoError", PyExc_RuntimeError);
   m.def("task_family_names", [] {
     std::vector<std::string> names;
-    for (int i = 0;; ++i) {
-      try {
-        names.push_back(family_info(family_from_int(i)).name);
-      } catch (const std::invalid_argument&) {
-        return names;
-      }
-    }
-  });
-  m.def("task_family_info", [](int id) {
-    const FamilyInfo& f = family_info(family_from_int(id));
+    for (const FamilyOps* f : all_families()) names.emplace_back(f->name);
+    return names;
+  }, "Names of the C++ task families.");
+  m.def("task_family_info", [](const std::string& name) {
+    const FamilyOps& f = find_family(name);
     return py::dict(py::arg("name") = f.name, py::arg("xml") = f.xml, py::arg("frame_skip") = f.frame_skip,
-                    py::arg("task_dim") = f.task_dim, py::arg("infos") = f.infos);
-  }, py::arg("id"));
+                    py::arg("task_dim") = f.task_dim, py::arg("infos") = f.infos,
+                    py::arg("rand_params") = f.rand_params);
+  }, py::arg("name"));
   m.def("mujoco_warning_count", &mujoco_warning_count);
   m.def("last_mujoco_warning", &last_mujoco_warning);
 
   py::class_<SimPool> cls(m, "SimPool");
-  cls.def(py::init([](int family, const std::string& xml) { return new SimPool(family_from_int(family), xml); }),
+  cls.def(py::init([](const std::string& family, const std::string& xml) {
+            return new SimPool(find_family(family), xml);
+          }),
           py::arg("family"), py::arg("xml_path"))
       .def_property_readonly("obs_dim", &SimPool::obs_dim)
       .def_property_readonly("act_dim", &SimPool::act_dim)
@@ -108,6 +122,7 @@ void bind_sim(py::module_& m) {
       .def_property_readonly("nq", &SimPool::nq)
       .def_property_readonly("nv", &SimPool::nv)
       .def_property_readonly("dt", [](const SimPool& p) { return p.family().dt; })
+      .def_property_readonly("name", [](const SimPool& p) { return std::string(p.family().ops->name); })
       .def_property_readonly("model_sizes", [](const SimPool& p) {
         const mjModel* m = p.model();
         if (!m) return py::dict();

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/thread_pool.h"
+#include "policy/op_traits.h"
 #include "policy/policy_kernels.h"
 
 namespace metarl {
@@ -70,34 +71,16 @@ void validate(const PolicyCall<T>& c) {
   if (c.num_tasks < 1 || c.num_samples < 1)
     throw std::invalid_argument("policy kernel: need at least one task and one sample");
   if (!c.params || !c.obs || !c.out) throw std::invalid_argument("policy kernel: null params/obs/out");
-  switch (c.op) {
-    case PolicyOp::kLogProb:
-      if (!c.act) throw std::invalid_argument("log_prob: act is null");
-      break;
-    case PolicyOp::kScoreVjp:
-      if (!c.act || !c.weights) throw std::invalid_argument("score_vjp: act/weights is null");
-      break;
-    case PolicyOp::kScoreJvp:
-      if (!c.act || !c.v) throw std::invalid_argument("score_jvp: act/v is null");
-      break;
-    case PolicyOp::kHvpNaive:
-    case PolicyOp::kHvpLvc:
-      if (!c.act || !c.weights || !c.v) throw std::invalid_argument("surrogate_hvp: act/weights/v is null");
-      break;
-    case PolicyOp::kHvpSplit:
-      if (!c.act || !c.weights || !c.weights2 || !c.v)
-        throw std::invalid_argument("hvp_split: act/weights/weights2/v is null");
-      break;
-    case PolicyOp::kKl:
-    case PolicyOp::kKlGrad:
-      if (!c.old_mean || !c.old_log_std) throw std::invalid_argument("gaussian_kl: old_mean/old_log_std is null");
-      break;
-    case PolicyOp::kKlFvp:
-      if (!c.v) throw std::invalid_argument("kl_fvp: v is null");
-      break;
-    case PolicyOp::kMean: break;
-    default: throw std::invalid_argument("unknown policy op");
-  }
+  const PolicyOpTraits& t = op_traits(c.op);
+  const auto require = [&t](Need need, const void* p, const char* what) {
+    if (need == Need::kYes && !p) throw std::invalid_argument(std::string(t.name) + ": " + what + " is null");
+  };
+  require(t.act, c.act, "act");
+  require(t.weights, c.weights, "weights");
+  require(t.weights2, c.weights2, "weights2");
+  require(t.v, c.v, "v");
+  require(t.old, c.old_mean, "old_mean");
+  require(t.old, c.old_log_std, "old_log_std");
 }
 
 // pool == nullptr: run every work item on the calling thread.

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/thread_pool.h"
+#include "policy/op_traits.h"
 #include "policy/policy_kernels.h"
 
 #ifndef METARL_ISA_NAMESPACE
@@ -314,24 +315,15 @@ thread_local Arena tls_arena;
 // ---------------------------------------------------------------------------------------------
 // The engine.
 
+// The passes an op needs, read off the op-traits table (policy/op_traits.h).
 struct OpTraits {
   bool tangent, backward, second_order, lvc, vector_out, kl_inputs, uses_act;
 };
 
 OpTraits traits_of(PolicyOp op) {
-  switch (op) {
-    case PolicyOp::kLogProb: return {false, false, false, false, false, false, true};
-    case PolicyOp::kMean: return {false, false, false, false, false, false, false};
-    case PolicyOp::kScoreVjp: return {false, true, false, false, true, false, true};
-    case PolicyOp::kScoreJvp: return {true, false, false, false, false, false, true};
-    case PolicyOp::kHvpNaive: return {true, true, true, false, true, false, true};
-    case PolicyOp::kHvpLvc: return {true, true, true, true, true, false, true};
-    case PolicyOp::kKl: return {false, false, false, false, false, true, false};
-    case PolicyOp::kKlGrad: return {false, true, false, false, true, true, false};
-    case PolicyOp::kKlFvp: return {true, true, false, false, true, false, false};
-    case PolicyOp::kHvpSplit: return {true, true, true, false, true, false, true};
-  }
-  throw std::invalid_argument("unknown policy op");
+  const PolicyOpTraits& t = op_traits(op);
+  return {t.tangent, t.backward, t.second_order, t.lvc, t.out == OutShape::kParams, t.old == Need::kYes,
+          t.act == Need::kYes};
 }
 
 struct LayerGeom {

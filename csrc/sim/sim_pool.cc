@@ -19,13 +19,13 @@ mjData* make_data(const mjModel* m) {
 
 }  // namespace
 
-SimPool::SimPool(FamilyId family, const std::string& xml_path) {
+SimPool::SimPool(const FamilyOps& family, const std::string& xml_path) {
   install_mujoco_handlers();
-  if (family_info(family).xml[0] != '\0') {
+  if (family.xml[0] != '\0') {
     char error[1000] = "";
     model_ = mj_loadXML(xml_path.c_str(), nullptr, error, sizeof(error));
     if (!model_) throw MujocoError("could not load " + xml_path + ": " + error);
-    adapt_model(family, model_);
+    if (family.adapt_model) family.adapt_model(model_);
   }
   try {
     fm_ = FamilyModel::make(family, model_);
@@ -121,7 +121,7 @@ void SimPool::rollout(const RolloutCall<T>& c) {
     for (int64_t b = 0; b < n; ++b) {
       rng[b] = Rng(c.seed, uint64_t(t * B + b0 + b));
       reset_env(fm_, mt, data[b], rng[b]);
-      observe(fm_, mt, data[b], obs_d.data());
+      observe_env(fm_, mt, data[b], obs_d.data());
       for (int i = 0; i < od; ++i) obs_t[b * od + i] = T(obs_d[i]);
     }
     PolicyCall<T> pc;
@@ -152,11 +152,13 @@ void SimPool::rollout(const RolloutCall<T>& c) {
           native[j] = std::min(u, std::max(l, l + (double(a) + c.action_scale) * (u - l) / (2 * c.action_scale)));
         }
         std::copy(obs_t.begin() + b * od, obs_t.begin() + (b + 1) * od, c.obs + step * od);
+        if (c.means) std::copy(mean.begin() + b * ad, mean.begin() + (b + 1) * ad, c.means + step * ad);
         const StepOutcome r = step_env(fm_, mt, data[b], task, native.data());
         if (r.nonfinite) {  // the step is not kept: its reward and next state are meaningless
           c.nonfinite[traj] = 1;
           std::fill(c.obs + step * od, c.obs + (step + 1) * od, T(0));
           std::fill(a_out, a_out + ad, T(0));
+          if (c.means) std::fill(c.means + step * ad, c.means + (step + 1) * ad, T(0));
           active[b] = 0;
           --remaining;
           continue;
@@ -172,7 +174,7 @@ void SimPool::rollout(const RolloutCall<T>& c) {
           --remaining;
           continue;
         }
-        observe(fm_, mt, data[b], obs_d.data());
+        observe_env(fm_, mt, data[b], obs_d.data());
         for (int i = 0; i < od; ++i) obs_t[b * od + i] = T(obs_d[i]);
       }
     }
@@ -198,7 +200,7 @@ void SimPool::raw_physics(int64_t num_envs, int64_t steps, uint64_t seed, const 
       for (int j = 0; j < m->nu; ++j)
         d->ctrl[j] = controls ? controls[(i * steps + s) * m->nu + j]
                               : rng.uniform(m->actuator_ctrlrange[2 * j], m->actuator_ctrlrange[2 * j + 1]);
-      for (int k = 0; k < fm_.info->frame_skip; ++k) mj_step(m, d);
+      for (int k = 0; k < fm_.ops->frame_skip; ++k) mj_step(m, d);
     }
   });
 }
@@ -233,7 +235,7 @@ void SimPool::reset(const uint8_t* which, const uint64_t* seeds, double* obs) {
     if (seeds) env_rng_[i] = Rng(seeds[i], 0);
     const mjModel* m = model_for(env_models_, i);
     reset_env(fm_, m, envs_[i], env_rng_[i]);
-    observe(fm_, m, envs_[i], obs + i * od);
+    observe_env(fm_, m, envs_[i], obs + i * od);
   });
 }
 
@@ -243,7 +245,7 @@ void SimPool::set_state(int64_t i, const double* qpos, const double* qvel, doubl
   install_mujoco_handlers();
   const mjModel* m = model_for(env_models_, i);
   set_env_state(fm_, m, envs_[i], qpos, qvel);
-  observe(fm_, m, envs_[i], obs);
+  observe_env(fm_, m, envs_[i], obs);
 }
 
 void SimPool::step(const double* actions, double* obs, double* rewards, uint8_t* terminated, uint8_t* nonfinite,
@@ -259,7 +261,7 @@ void SimPool::step(const double* actions, double* obs, double* rewards, uint8_t*
     terminated[i] = r.terminated;
     nonfinite[i] = r.nonfinite;
     std::copy(r.infos, r.infos + ni, infos + i * ni);
-    observe(fm_, m, envs_[i], obs + i * od);
+    observe_env(fm_, m, envs_[i], obs + i * od);
   });
 }
 

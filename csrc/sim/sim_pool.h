@@ -21,7 +21,7 @@
 
 #include "policy/mlp_spec.h"
 #include "sim/random.h"
-#include "sim/task_families.h"
+#include "sim/families/family.h"
 
 namespace metarl {
 
@@ -45,6 +45,7 @@ struct RolloutCall {
   T* rewards = nullptr;   // [T, B, H]
   T* mask = nullptr;      // [T, B, H]
   T* log_prob = nullptr;  // [T, B, H]
+  T* means = nullptr;     // [T, B, H, act_dim] the policy mean μ_θ(s) at each step (null: not kept)
   T* infos = nullptr;     // [T, B, H, num_infos]
   int32_t* lengths = nullptr;    // [T, B]
   double* returns = nullptr;     // [T, B] undiscounted
@@ -55,7 +56,7 @@ class SimPool {
  public:
   // Loads the MJCF file (throws MujocoError with MuJoCo's message on failure); the point families
   // take no model (xml_path is ignored).
-  SimPool(FamilyId family, const std::string& xml_path);
+  SimPool(const FamilyOps& family, const std::string& xml_path);
   ~SimPool();
   SimPool(const SimPool&) = delete;
   SimPool& operator=(const SimPool&) = delete;
@@ -65,7 +66,7 @@ class SimPool {
   int obs_dim() const { return fm_.obs_dim; }
   int act_dim() const { return fm_.act_dim; }
   int task_dim() const { return fm_.task_dim; }
-  int num_infos() const { return int(fm_.info->infos.size()); }
+  int num_infos() const { return int(fm_.ops->infos.size()); }
   int nq() const { return model_ ? model_->nq : 2; }
   int nv() const { return model_ ? model_->nv : (fm_.obs_dim == 4 ? 2 : 0); }
   // Native action bounds [act_dim][2].

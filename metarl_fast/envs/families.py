@@ -87,9 +87,8 @@ def rand_params_sampler(sizes: dict, log_scale_limit: float = 3.0):
 
 @dataclass(frozen=True)
 class FamilyDef:
-    """What Python knows of a family: its C++ id, task fields, task distribution and documentation."""
+    """What Python knows of a family: its task fields, task distribution and documentation."""
 
-    family_id: int
     fields: tuple[str, ...]
     sampler: Callable[[np.random.Generator, int], np.ndarray]
     horizon: int  # the papers' max_path_length (digest A.7)
@@ -97,35 +96,35 @@ class FamilyDef:
 
 
 _DEFS = {
-    "HalfCheetahRandDirec": FamilyDef(0, ("direction",), _directions_1d, 100,
+    "HalfCheetahRandDirec": FamilyDef(("direction",), _directions_1d, 100,
                                       "half-cheetah running forward (+1) or backward (−1): d·v_x − 0.05‖a‖² (= FwdBack)"),
-    "HalfCheetahRandVel": FamilyDef(1, ("velocity",), _velocities, 100,
+    "HalfCheetahRandVel": FamilyDef(("velocity",), _velocities, 100,
                                     "half-cheetah at a target velocity v* ~ U(0, 3): −|v_x − v*| − 0.05‖a‖²"),
-    "AntRandDirec": FamilyDef(2, ("direction",), _directions_1d, 200,
+    "AntRandDirec": FamilyDef(("direction",), _directions_1d, 200,
                               "ant forward/backward along x: d·v_x − 0.5‖a‖² − contact + 1; ends when z ∉ [0, 1]"),
-    "AntRandDirec2D": FamilyDef(3, ("dx", "dy"), _directions_2d, 200,
+    "AntRandDirec2D": FamilyDef(("dx", "dy"), _directions_2d, 200,
                                 "ant along a random unit direction u: u·v_xy − 0.5‖a‖² − contact + 1"),
-    "AntRandGoal": FamilyDef(4, ("goal_x", "goal_y"), _goals_disk3, 200,
+    "AntRandGoal": FamilyDef(("goal_x", "goal_y"), _goals_disk3, 200,
                              "ant to a goal uniform on the disk of radius 3: −‖xy − g‖₁ − 0.1‖a‖² − contact"),
-    "Walker2DRandDirec": FamilyDef(5, ("direction",), _directions_1d, 200,
+    "Walker2DRandDirec": FamilyDef(("direction",), _directions_1d, 200,
                                    "walker forward/backward: d·v_x + 1 − 1e-3‖a‖²; frame_skip 8"),
-    "HumanoidRandDirec": FamilyDef(6, ("direction",), _directions_1d, 200,
+    "HumanoidRandDirec": FamilyDef(("direction",), _directions_1d, 200,
                                    "humanoid forward/backward: 0.25·d·Δx_com/timestep − 0.1‖ctrl‖² − impact + 5"),
-    "HumanoidRandDirec2D": FamilyDef(7, ("dx", "dy"), _directions_2d, 200,
+    "HumanoidRandDirec2D": FamilyDef(("dx", "dy"), _directions_2d, 200,
                                      "humanoid along a random unit direction (as HumanoidRandDirec, projected)"),
-    "HopperRandParams": FamilyDef(8, (), None, 200,
+    "HopperRandParams": FamilyDef((), None, 200,
                                   "hopper with randomised masses, inertias, damping, frictions: v_x + 1 − 1e-3‖a‖²"),
-    "Walker2DRandParams": FamilyDef(9, (), None, 200,
+    "Walker2DRandParams": FamilyDef((), None, 200,
                                     "walker with randomised masses, inertias, damping, frictions: v_x + 1 − 1e-3‖a‖²"),
-    "Point2DNav": FamilyDef(10, ("goal_x", "goal_y"), _goals_square, 100,
+    "Point2DNav": FamilyDef(("goal_x", "goal_y"), _goals_square, 100,
                             "SG-MRL's 2D navigation: from the origin to a goal in [−0.5, 0.5]², −‖p − g‖"),
-    "MetaPointEnvCorner": FamilyDef(11, ("goal_x", "goal_y"), _corners, 100,
+    "MetaPointEnvCorner": FamilyDef(("goal_x", "goal_y"), _corners, 100,
                                     "ProMP's point to one of 4 corners (±2, ±2): sparse progress reward"),
-    "MetaPointEnvMomentum": FamilyDef(12, ("goal_x", "goal_y"), _corners, 200,
+    "MetaPointEnvMomentum": FamilyDef(("goal_x", "goal_y"), _corners, 200,
                                       "ProMP's point with momentum to a corner: max(2 − ‖p − g‖, 0)"),
-    "AntGoalArc": FamilyDef(13, ("goal_x", "goal_y"), _arc_goals, 200,
+    "AntGoalArc": FamilyDef(("goal_x", "goal_y"), _arc_goals, 200,
                             "GMPS: low-gear ant to a goal on the radius-2 arc (0–90°): −‖com − g‖₁ + 4 − costs"),
-    "AntGoalArcSparse": FamilyDef(14, ("goal_x", "goal_y"), _arc_goals, 200,
+    "AntGoalArcSparse": FamilyDef(("goal_x", "goal_y"), _arc_goals, 200,
                                   "GMPS's sparse variant: the goal term is −‖g‖₁ + 4 until within 0.8 of the goal"),
 }
 FAMILY_NAMES = tuple(_DEFS)
@@ -212,7 +211,7 @@ class TaskFamily(FamilyBase):
             raise ValueError(f"{name}: action_scale must be a positive number, got {action_scale!r}")
         self.name = name
         self.definition = _DEFS[name]
-        info = _C.task_family_info(self.definition.family_id)
+        info = _C.task_family_info(name)
         self.frame_skip = info["frame_skip"]
         self.info_names = tuple(info["infos"])
         if xml is not None and not os.path.isfile(xml):
@@ -222,7 +221,7 @@ class TaskFamily(FamilyBase):
         else:
             self.xml_path = ""  # the point families have no MuJoCo model
         self.action_scale = float(action_scale)
-        self._sim = _C.SimPool(self.definition.family_id, self.xml_path)
+        self._sim = _C.SimPool(name, self.xml_path)
         self.obs_dim = self._sim.obs_dim
         self.act_dim = self._sim.act_dim
         self.task_dim = self._sim.task_dim
@@ -231,7 +230,7 @@ class TaskFamily(FamilyBase):
         self.ctrl_range = np.array(self._sim.ctrl_range)  # [act_dim, 2] native control bounds
         if self.definition.sampler is None:  # RandParams: fields and distribution from the model
             sizes = self._sim.model_sizes
-            self.definition = FamilyDef(self.definition.family_id, rand_params_fields(sizes),
+            self.definition = FamilyDef(rand_params_fields(sizes),
                                         rand_params_sampler(sizes), self.definition.horizon, self.definition.doc)
 
     def __repr__(self) -> str:
@@ -277,28 +276,15 @@ class TaskFamily(FamilyBase):
                 raise ValueError(f"{fn}: {name} must be an int >= {low}, got {value!r}")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"{fn}: seed must be a non-negative int, got {seed!r}")
-        B, H = trajs_per_task, horizon
-        dtype = params.dtype
         theta = params.detach().contiguous()
-        out = dict(
-            obs=torch.zeros(T, B, H, self.obs_dim, dtype=dtype),
-            actions=torch.zeros(T, B, H, self.act_dim, dtype=dtype),
-            rewards=torch.zeros(T, B, H, dtype=dtype),
-            mask=torch.zeros(T, B, H, dtype=dtype),
-            log_prob=torch.zeros(T, B, H, dtype=dtype),
-        )
-        infos = torch.zeros(T, B, H, len(self.info_names), dtype=dtype)
-        lengths = torch.zeros(T, B, dtype=torch.int32)
-        returns = torch.zeros(T, B, dtype=torch.float64)
-        nonfinite = torch.zeros(T, B, dtype=torch.int32)
         with torch_single_thread():
-            self._sim.rollout(spec.obs_dim, spec.act_dim, list(spec.hidden), spec.activation_code, theta.numpy(),
-                              theta.dim() == 2, tasks.params, B, H, int(seed), bool(deterministic),
-                              self.action_scale, *(x.numpy() for x in out.values()), infos.numpy(), lengths.numpy(),
-                              returns.numpy(), nonfinite.numpy())
-        return Batch(**out, infos={k: infos[..., i] for i, k in enumerate(self.info_names)}, returns=returns,
-                     lengths=lengths, nonfinite=nonfinite.bool(), tasks=tasks)
-
+            out = self._sim.rollout(spec=spec.native, params=theta.numpy(), tasks=tasks.params, trajs=trajs_per_task,
+                                    horizon=horizon, seed=int(seed), deterministic=bool(deterministic),
+                                    action_scale=self.action_scale, keep_means=False)
+        t = {k: torch.from_numpy(v) for k, v in out.items() if v is not None}
+        return Batch(obs=t["obs"], actions=t["actions"], rewards=t["rewards"], mask=t["mask"], log_prob=t["log_prob"],
+                     infos={k: t["infos"][..., i] for i, k in enumerate(self.info_names)}, returns=t["returns"],
+                     lengths=t["lengths"], nonfinite=t["nonfinite"].bool(), tasks=tasks)
 
     # ---- gymnasium interoperability
     def gym_env(self, task=None, max_episode_steps: int | None = None):
@@ -327,7 +313,7 @@ class TaskFamily(FamilyBase):
 
     def new_pool(self):
         """A fresh C++ environment pool of this family (the adapters' backend)."""
-        return _C.SimPool(self.definition.family_id, self.xml_path)
+        return _C.SimPool(self.name, self.xml_path)
 
 
 def _python_family(name: str):

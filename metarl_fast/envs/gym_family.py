@@ -88,7 +88,7 @@ class GymTaskFamily(FamilyBase):
                  action_scale: float = 1.0) -> None:
         self.name = name
         self.make_env, self.apply_task = make_env, apply_task
-        self.definition = FamilyDef(-1, tuple(fields), sampler, horizon, doc)
+        self.definition = FamilyDef(tuple(fields), sampler, horizon, doc)
         env = make_env()
         obs_space, act_space = env.observation_space, env.action_space
         if not (isinstance(obs_space, gymnasium.spaces.Box) and isinstance(act_space, gymnasium.spaces.Box)):

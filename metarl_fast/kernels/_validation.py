@@ -47,10 +47,10 @@ def check_finite(fn: str, name: str, x: torch.Tensor) -> None:
         raise ValueError(f"{fn}: {name} contains NaN or infinite values")
 
 
-def check_contiguous(fn: str, **tensors: torch.Tensor | None) -> None:
-    for name, x in tensors.items():
-        if x is not None and not x.is_contiguous():
-            raise ValueError(f"{fn}: {name} must be contiguous for the compiled backend (call .contiguous())")
+def host(x: torch.Tensor | None):
+    """A CPU tensor as the C-contiguous numpy array the compiled core takes (a copy only when x is
+    strided; None stays None). The compiled functions never write into their inputs."""
+    return None if x is None else x.detach().contiguous().numpy()
 
 
 def resolve_backend(fn: str, backend: str, device: torch.device, needs_autograd: bool) -> str:

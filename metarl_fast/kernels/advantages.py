@@ -13,7 +13,7 @@ import warnings
 import torch
 
 from .. import _C, reference
-from ._validation import as_mask, check_contiguous, check_finite, check_tensor, check_unit_interval, resolve_backend
+from ._validation import as_mask, host, check_finite, check_tensor, check_unit_interval, resolve_backend
 
 
 def _trajectories(fn: str, name: str, x) -> torch.Tensor:
@@ -29,11 +29,8 @@ def _like(fn: str, name: str, x, ref: torch.Tensor) -> None:
     check_finite(fn, name, x)
 
 
-def _backend(fn: str, backend: str, ref: torch.Tensor, **tensors) -> str:
-    chosen = resolve_backend(fn, backend, ref.device, needs_autograd=False)
-    if chosen == "cpp":
-        check_contiguous(fn, **tensors)
-    return chosen
+def _backend(fn: str, backend: str, ref: torch.Tensor) -> str:
+    return resolve_backend(fn, backend, ref.device, needs_autograd=False)
 
 
 def discounted_returns(rewards: torch.Tensor, mask: torch.Tensor, gamma: float, from_start: bool = False, *,
@@ -47,10 +44,10 @@ def discounted_returns(rewards: torch.Tensor, mask: torch.Tensor, gamma: float, 
     _trajectories(fn, "rewards", rewards)
     mask = as_mask(fn, mask, rewards.shape, rewards.dtype, rewards.device, prefix=True)
     gamma = check_unit_interval(fn, "gamma", gamma)
-    if _backend(fn, backend, rewards, rewards=rewards, mask=mask) == "torch":
+    if _backend(fn, backend, rewards) == "torch":
         return reference.discounted_returns(rewards, mask, gamma, bool(from_start))
-    out = torch.empty_like(rewards)
-    _C.discounted_returns(rewards.detach().numpy(), mask.detach().numpy(), gamma, bool(from_start), out.numpy())
+    out = torch.empty(rewards.shape, dtype=rewards.dtype)
+    _C.discounted_returns(host(rewards), host(mask), gamma, bool(from_start), out.numpy())
     return out
 
 
@@ -67,10 +64,10 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: 
     mask = as_mask(fn, mask, rewards.shape, rewards.dtype, rewards.device, prefix=True)
     gamma = check_unit_interval(fn, "gamma", gamma)
     lam = check_unit_interval(fn, "lam", lam)
-    if _backend(fn, backend, rewards, rewards=rewards, values=values, mask=mask) == "torch":
+    if _backend(fn, backend, rewards) == "torch":
         return reference.gae(rewards, values, mask, gamma, lam)
-    out = torch.empty_like(rewards)
-    _C.gae(rewards.detach().numpy(), values.detach().numpy(), mask.detach().numpy(), gamma, lam, out.numpy())
+    out = torch.empty(rewards.shape, dtype=rewards.dtype)
+    _C.gae(host(rewards), host(values), host(mask), gamma, lam, out.numpy())
     return out
 
 
@@ -89,11 +86,11 @@ def normalize_per_task(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8, *
     mask = as_mask(fn, mask, x.shape, x.dtype, x.device, prefix=False)
     if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not (eps > 0):
         raise ValueError(f"normalize_per_task: eps must be a positive number, got {eps!r}")
-    if _backend(fn, backend, x, x=x, mask=mask) == "torch":
+    if _backend(fn, backend, x) == "torch":
         return reference.normalize_per_task(x, mask, float(eps))
-    out = torch.empty_like(x)
+    out = torch.empty(x.shape, dtype=x.dtype)
     shape3 = (x.shape[0], 1, x[0].numel())
-    _C.normalize_per_task(x.detach().numpy().reshape(shape3), mask.detach().numpy().reshape(shape3), float(eps),
+    _C.normalize_per_task(host(x).reshape(shape3), host(mask).reshape(shape3), float(eps),
                           out.numpy().reshape(shape3))
     return out
 
@@ -122,16 +119,16 @@ def linear_feature_baseline(obs: torch.Tensor, returns: torch.Tensor, mask: torc
     if obs.shape[-1] < 1:
         raise ValueError(f"{fn}: obs must have obs_dim >= 1, got shape {list(obs.shape)}")
     mask = as_mask(fn, mask, returns.shape, returns.dtype, returns.device, prefix=True)
-    if _backend(fn, backend, returns, obs=obs, returns=returns, mask=mask) == "torch":
+    if _backend(fn, backend, returns) == "torch":
         return reference.linear_feature_baseline(obs, returns, mask)
     D = obs.shape[-1]
     coeffs = torch.empty(T, 2 * D + 4, dtype=returns.dtype)
     ridge = torch.empty(T, dtype=torch.float64)
-    _C.linear_baseline_fit(D, obs.detach().numpy(), returns.detach().numpy(), mask.detach().numpy(),
+    _C.linear_baseline_fit(D, host(obs), host(returns), host(mask),
                            coeffs.numpy(), ridge.numpy())
     _warn_failed(fn, ridge)
-    out = torch.empty_like(returns)
-    _C.linear_baseline_predict(D, obs.detach().numpy(), coeffs.numpy(), mask.detach().numpy(), out.numpy())
+    out = torch.empty(returns.shape, dtype=returns.dtype)
+    _C.linear_baseline_predict(D, host(obs), coeffs.numpy(), host(mask), out.numpy())
     return out
 
 
@@ -146,12 +143,12 @@ def linear_time_baseline(targets: torch.Tensor, mask: torch.Tensor, *, backend: 
     fn = "linear_time_baseline"
     _trajectories(fn, "targets", targets)
     mask = as_mask(fn, mask, targets.shape, targets.dtype, targets.device, prefix=True)
-    if _backend(fn, backend, targets, targets=targets, mask=mask) == "torch":
+    if _backend(fn, backend, targets) == "torch":
         return reference.linear_time_baseline(targets, mask)
     T, _, H = targets.shape
     coeffs = torch.empty(T, 4, dtype=targets.dtype)
     ridge = torch.empty(T, dtype=torch.float64)
-    _C.linear_baseline_fit(0, None, targets.detach().numpy(), mask.detach().numpy(), coeffs.numpy(), ridge.numpy())
+    _C.linear_baseline_fit(0, None, host(targets), host(mask), coeffs.numpy(), ridge.numpy())
     _warn_failed(fn, ridge)
     out = torch.empty(T, 1, H, dtype=targets.dtype)
     _C.linear_baseline_predict(0, None, coeffs.numpy(), None, out.numpy())

@@ -22,12 +22,8 @@ from __future__ import annotations
 import torch
 
 from .. import _C, reference
-from ._validation import as_mask, check_contiguous, check_finite, check_tensor, check_unit_interval, resolve_backend
+from ._validation import as_mask, check_finite, check_tensor, check_unit_interval, host, resolve_backend
 from .policy import _Inputs
-
-
-def _np(x):
-    return None if x is None else x.detach().numpy()
 
 
 class _Estimator:
@@ -72,24 +68,14 @@ class _Estimator:
         extra = {k: x for k, x in self.flat.items() if x is not None}
         tensors = [t for t in self.policy.tensors.values() if t is not None] + list(extra.values())
         needs_autograd = differentiable and torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
-        chosen = resolve_backend(self.fn, backend, self.policy.device, needs_autograd)
-        if chosen == "cpp":
-            check_contiguous(self.fn, **self.policy.tensors, **extra)
-        return chosen
+        return resolve_backend(self.fn, backend, self.policy.device, needs_autograd)
 
     def log_prob(self) -> torch.Tensor:
-        return self.policy.run_cpp("log_prob", (self.T, self.N))
+        return self.policy.run_cpp("log_prob")
 
-    def policy_op(self, op: str, out_shape, weights=None, weights2=None, v=None) -> torch.Tensor:
-        """Runs a policy op with replaced weights (and v) on the validated inputs."""
-        saved = dict(self.policy.tensors)
-        self.policy.tensors.update(weights=weights, weights2=weights2)
-        if v is not None:
-            self.policy.tensors["v"] = v
-        try:
-            return self.policy.run_cpp(op, out_shape)
-        finally:
-            self.policy.tensors = saved
+    def policy_op(self, op: str, **inputs) -> torch.Tensor:
+        """Runs a compiled policy op on the validated inputs, with `inputs` (e.g. weights) replaced."""
+        return self.policy.run_cpp(op, **inputs)
 
 
 def _check_gamma(fn, gamma):
@@ -113,9 +99,10 @@ def _dice_inputs(fn, spec, params, obs, act, rewards, mask, gamma, baseline, v=N
 
 
 def _dice_weights(x, rewards, mask3, baseline, gamma, jvp=None):
-    W = torch.empty_like(rewards)
-    U = torch.empty_like(rewards) if jvp is not None else None
-    _C.dice_weights(_np(rewards), _np(mask3), _np(baseline), gamma, _np(jvp), W.numpy(), _np(U), None)
+    W = torch.empty(rewards.shape, dtype=rewards.dtype)
+    U = torch.empty(rewards.shape, dtype=rewards.dtype) if jvp is not None else None
+    _C.dice_weights(host(rewards), host(mask3), host(baseline), gamma, host(jvp), W.numpy(),
+                    None if U is None else U.numpy(), None)
     return W.reshape(x.T, x.N), None if U is None else U.reshape(x.T, x.N)
 
 
@@ -131,7 +118,7 @@ def dice_objective(spec, params, obs, act, rewards, mask, gamma, *, baseline=Non
     if x.backend(backend, True) == "torch":
         return reference.dice_objective(spec, params, obs, act, rewards, mask3, gamma, baseline)
     value = torch.empty(x.T, dtype=rewards.dtype)
-    _C.dice_weights(_np(rewards), _np(mask3), _np(baseline), gamma, None, None, None, value.numpy())
+    _C.dice_weights(host(rewards), host(mask3), host(baseline), gamma, None, None, None, value.numpy())
     return value
 
 
@@ -142,7 +129,7 @@ def dice_grad(spec, params, obs, act, rewards, mask, gamma, *, baseline=None, ba
     if x.backend(backend, False) == "torch":
         return reference.dice_grad(spec, params, obs, act, rewards, mask3, gamma, baseline)
     W, _ = _dice_weights(x, rewards, mask3, baseline, gamma)
-    return x.policy_op("score_vjp", (x.T, spec.num_params), weights=W)
+    return x.policy_op("score_vjp", weights=W)
 
 
 def dice_hvp(spec, params, obs, act, rewards, mask, v, gamma, *, baseline=None, backend="auto"):
@@ -157,9 +144,9 @@ def dice_hvp(spec, params, obs, act, rewards, mask, v, gamma, *, baseline=None, 
     x, mask3, gamma = _dice_inputs(fn, spec, params, obs, act, rewards, mask, gamma, baseline, v=v)
     if x.backend(backend, False) == "torch":
         return reference.dice_hvp(spec, params, obs, act, rewards, mask3, v, gamma, baseline)
-    jvp = x.policy.run_cpp("score_jvp", (x.T, x.N)).reshape(rewards.shape)
+    jvp = x.policy.run_cpp("score_jvp").reshape(rewards.shape)
     W, U = _dice_weights(x, rewards, mask3, baseline, gamma, jvp)
-    return x.policy_op("hvp_split", (x.T, spec.num_params), weights=W, weights2=U)
+    return x.policy_op("hvp_split", weights=W, weights2=U)
 
 
 # ---- likelihood ratio J^LR and PPO clip ----------------------------------------------------------
@@ -176,8 +163,8 @@ def _ratio_weights(x, clip_eps, want_weights, want_value):
     f = x.flat
     w = torch.empty(x.T, x.N, dtype=logp.dtype) if want_weights else None
     val = torch.empty(x.T, dtype=logp.dtype) if want_value else None
-    _C.ratio_weights(logp.numpy(), _np(f["old_log_prob"]), _np(f["advantages"]), _np(f["mask"]), clip_eps,
-                     _np(w), _np(val))
+    _C.ratio_weights(logp.numpy(), host(f["old_log_prob"]), host(f["advantages"]), host(f["mask"]), clip_eps,
+                     None if w is None else w.numpy(), None if val is None else val.numpy())
     return w, val
 
 
@@ -194,7 +181,7 @@ def _ratio_estimator(fn, result, spec, params, obs, act, old_log_prob, advantage
     w, value = _ratio_weights(x, eps, result != "value", result == "value")
     if result == "value":
         return value
-    return x.policy_op("score_vjp" if result == "grad" else "hvp_lvc", (x.T, spec.num_params), weights=w)
+    return x.policy_op("score_vjp" if result == "grad" else "hvp_lvc", weights=w)
 
 
 def lr_objective(spec, params, obs, act, old_log_prob, advantages, *, mask=None, backend="auto"):
@@ -249,7 +236,7 @@ def emaml_credit(rewards, mask, *, backend="auto"):
     T = rewards.shape[0]
     r, m = rewards.reshape(T, -1).contiguous(), mask.reshape(T, -1).contiguous()
     credit = torch.empty(T, dtype=rewards.dtype)
-    _C.emaml_credit(_np(r), _np(m), credit.numpy())
+    _C.emaml_credit(host(r), host(m), credit.numpy())
     return credit
 
 
@@ -279,4 +266,4 @@ def emaml_grad(spec, params, obs, act, mask, credit, *, backend="auto"):
     if x.backend(backend, False) == "torch":
         return reference.emaml_grad(spec, params, obs, act, x.flat["mask"].reshape(x.T, *x.batch), credit)
     w = (credit.detach().unsqueeze(-1) * x.flat["mask"]).contiguous()
-    return x.policy_op("score_vjp", (x.T, spec.num_params), weights=w)
+    return x.policy_op("score_vjp", weights=w)

@@ -13,8 +13,9 @@ Shapes (T task groups, N samples per group, P = spec.num_params):
 Every function takes ``backend``: "auto" (the compiled C++ path for CPU tensors; the pure-torch
 reference for other devices or when an input of log_prob/policy_mean/gaussian_kl requires grad),
 "cpp", or "torch" (metarl_fast.reference). All inputs share one dtype (float32 or float64) and
-one device; the compiled path needs contiguous tensors. The derivative kernels (score_vjp,
-score_jvp, surrogate_hvp, kl_grad, kl_fvp) return values without autograd history.
+one device; any strides are accepted (the compiled path makes a contiguous copy where it needs
+one) and every result is a new tensor. The derivative kernels (score_vjp, score_jvp,
+surrogate_hvp, kl_grad, kl_fvp) return values without autograd history.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import torch
 
 from .. import _C, reference
 from ..policies import PolicySpec
-from ._validation import check_contiguous, check_finite, check_tensor, resolve_backend
+from ._validation import check_finite, check_tensor, host, resolve_backend
 
 _CURVATURES = ("lvc", "naive")
 
@@ -66,40 +67,33 @@ class _Inputs:
     def backend(self, backend: str, differentiable: bool) -> str:
         needs_autograd = differentiable and torch.is_grad_enabled() and any(
             t is not None and t.requires_grad for t in self.tensors.values())
-        chosen = resolve_backend(self.fn, backend, self.device, needs_autograd)
-        if chosen == "cpp":
-            check_contiguous(self.fn, **self.tensors)
-        return chosen
+        return resolve_backend(self.fn, backend, self.device, needs_autograd)
 
-    def dispatch(self, backend: str, differentiable: bool, torch_call, cpp_op: str, out_shape: tuple[int, ...],
-                 damping: float = 0.0) -> torch.Tensor:
-        """The reference (`torch_call()`) or the compiled op `cpp_op` writing a new [out_shape] tensor."""
+    def dispatch(self, backend: str, differentiable: bool, torch_call, cpp_op: str, **extra) -> torch.Tensor:
+        """The reference (`torch_call()`) or the compiled op `cpp_op` (a function of metarl_fast._C)."""
         if self.backend(backend, differentiable) == "torch":
             return torch_call()
-        return self.run_cpp(cpp_op, out_shape, damping)
+        return self.run_cpp(cpp_op, **extra)
 
-    def run_cpp(self, op: str, out_shape: tuple[int, ...], damping: float = 0.0) -> torch.Tensor:
-        t = self.tensors
-        spec = self.spec
-        out = torch.empty(out_shape, dtype=self.dtype)
+    def run_cpp(self, op: str, **extra) -> torch.Tensor:
+        """The compiled op `op` on the validated inputs it takes (see csrc/policy/op_traits.h), with
+        `extra` keyword arguments (replacement inputs, damping) → a new tensor."""
+        args = {k: t for k, t in self.tensors.items() if t is not None and k in _OP_INPUTS[op]}
+        args.update(extra)
+        arrays = {k: host(t) if isinstance(t, torch.Tensor) else t for k, t in args.items()}
+        return torch.from_numpy(getattr(_C, op)(self.spec.native, **arrays))
 
-        def arr(x):
-            return None if x is None else x.detach().numpy()
 
-        _C.policy_kernel(
-            int(getattr(_C.PolicyOp, op)), spec.obs_dim, spec.act_dim, list(spec.hidden), spec.activation_code,
-            arr(t["params"]), t["params"].dim() == 2, arr(t["obs"]), arr(t["act"]), arr(t["weights"]),
-            arr(t["weights2"]), arr(t["v"]), t["v"] is not None and t["v"].dim() == 2, arr(t["old_mean"]), arr(t["old_log_std"]),
-            t["old_log_std"] is not None and t["old_log_std"].dim() == 2, float(damping), out.numpy())
-        return out
+# {op: the array arguments it takes besides spec}, from the C++ op-traits table.
+_OP_INPUTS = _C.policy_op_inputs()
 
 
 def policy_mean(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
     """Action mean μ_θ(s_n) → [T, N, act_dim]."""
     x = _Inputs("policy_mean", spec, params, obs)
     return x.dispatch(backend, True,
-                         lambda: reference.policy_mean(spec, params, obs),
-                         "mean", (x.T, x.N, spec.act_dim))
+                      lambda: reference.policy_mean(spec, params, obs),
+                      "policy_mean")
 
 
 def log_prob(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor, *,
@@ -107,8 +101,8 @@ def log_prob(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: tor
     """log π_θ(a_n|s_n) → [T, N]."""
     x = _Inputs("log_prob", spec, params, obs, act=act)
     return x.dispatch(backend, True,
-                         lambda: reference.log_prob(spec, params, obs, act),
-                         "log_prob", (x.T, x.N))
+                      lambda: reference.log_prob(spec, params, obs, act),
+                      "log_prob")
 
 
 def score_vjp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
@@ -116,8 +110,8 @@ def score_vjp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: to
     """Σ_n w_n ∇θ log π_θ(a_n|s_n), summed over each group's samples → [T, P]."""
     x = _Inputs("score_vjp", spec, params, obs, act=act, weights=weights)
     return x.dispatch(backend, False,
-                         lambda: reference.score_vjp(spec, params, obs, act, weights),
-                         "score_vjp", (x.T, spec.num_params))
+                      lambda: reference.score_vjp(spec, params, obs, act, weights),
+                      "score_vjp")
 
 
 def score_jvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
@@ -125,8 +119,8 @@ def score_jvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: to
     """∇θ log π_θ(a_n|s_n) · v for every sample → [T, N]."""
     x = _Inputs("score_jvp", spec, params, obs, act=act, v=v)
     return x.dispatch(backend, False,
-                         lambda: reference.score_jvp(spec, params, obs, act, v),
-                         "score_jvp", (x.T, x.N))
+                      lambda: reference.score_jvp(spec, params, obs, act, v),
+                      "score_jvp")
 
 
 def surrogate_hvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
@@ -142,8 +136,8 @@ def surrogate_hvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act
         raise ValueError(f"surrogate_hvp: curvature must be one of {_CURVATURES}, got {curvature!r}")
     x = _Inputs("surrogate_hvp", spec, params, obs, act=act, weights=weights, v=v)
     return x.dispatch(backend, False,
-                         lambda: reference.surrogate_hvp(spec, params, obs, act, weights, v, curvature),
-                         "hvp_lvc" if curvature == "lvc" else "hvp_naive", (x.T, spec.num_params))
+                      lambda: reference.surrogate_hvp(spec, params, obs, act, weights, v, curvature),
+                      "hvp_lvc" if curvature == "lvc" else "hvp_naive")
 
 
 def gaussian_kl(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_mean: torch.Tensor,
@@ -156,7 +150,7 @@ def gaussian_kl(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_m
     x = _Inputs("gaussian_kl", spec, params, obs, old_mean=old_mean, old_log_std=old_log_std, weights=weights)
     return x.dispatch(backend, True,
                       lambda: reference.gaussian_kl(spec, params, obs, old_mean, old_log_std, weights),
-                      "kl", (x.T,))
+                      "gaussian_kl")
 
 
 def kl_grad(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_mean: torch.Tensor,
@@ -166,7 +160,7 @@ def kl_grad(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_mean:
     x = _Inputs("kl_grad", spec, params, obs, old_mean=old_mean, old_log_std=old_log_std, weights=weights)
     return x.dispatch(backend, False,
                       lambda: reference.kl_grad(spec, params, obs, old_mean, old_log_std, weights),
-                      "kl_grad", (x.T, spec.num_params))
+                      "kl_grad")
 
 
 def kl_fvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, v: torch.Tensor,
@@ -183,4 +177,4 @@ def kl_fvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, v: torch.T
     x = _Inputs("kl_fvp", spec, params, obs, v=v, weights=weights)
     return x.dispatch(backend, False,
                       lambda: reference.kl_fvp(spec, params, obs, v, damping, weights),
-                      "kl_fvp", (x.T, spec.num_params), damping=damping)
+                      "kl_fvp", damping=float(damping))

@@ -25,19 +25,14 @@ import torch
 from .. import _C, reference
 from ..policies import PolicySpec
 from ..reference.solvers import CgInfo, TrpoStepResult
-from ._validation import check_contiguous, check_finite, check_tensor, resolve_backend
+from ._validation import check_finite, check_tensor, host, resolve_backend
 from .policy import _CURVATURES, _Inputs
 
 __all__ = ["CgInfo", "KlFvpOperator", "MamlTrpoFvpOperator", "PolicyOperator", "SurrogateHvpOperator",
            "TrpoStepResult", "conjugate_gradient", "trpo_step"]
 
-_KIND = {"kl_fvp": 0, "surrogate_hvp": 1, "maml_trpo_fvp": 2}
-
-
 class PolicyOperator(abc.ABC):
     """Base of the fused operators: validated inputs, application, and the compiled twin."""
-
-    kind: str
 
     def __init__(self, spec: PolicySpec, task_mean: bool, backend: str) -> None:
         self.spec = spec
@@ -71,17 +66,12 @@ class PolicyOperator(abc.ABC):
         if self.resolve(fn) == "torch":
             y = self._torch_apply(v)
             return y.mean(0) if self.task_mean else y
-        check_contiguous(fn, v=v)
-        out = torch.empty(self.shape, dtype=self.dtype)
-        self.compiled().matvec(v.detach().numpy(), out.numpy())
-        return out
+        return torch.from_numpy(self.compiled().matvec(host(v)))
 
     def compiled(self):
+        """The compiled twin (a _C.PolicyOperator32/64 holding references to the inputs)."""
         if self._compiled is None:
-            cls = _C.PolicyOperator64 if self.dtype == torch.float64 else _C.PolicyOperator32
-            s = self.spec
-            self._compiled = cls(_KIND[self.kind], s.obs_dim, s.act_dim, list(s.hidden), s.activation_code,
-                                 self.T, self.task_mean, **self._compiled_arrays())
+            self._compiled = self._make_compiled()
         return self._compiled
 
     @abc.abstractmethod
@@ -89,20 +79,8 @@ class PolicyOperator(abc.ABC):
         """The product by the torch reference, one row per task group → [T, P]."""
 
     @abc.abstractmethod
-    def _compiled_arrays(self) -> dict:
-        """Keyword arrays of the _C.PolicyOperator constructor (the H and F inputs and alpha)."""
-
-
-def _np(x):
-    return None if x is None else x.detach().numpy()
-
-
-def _no_h():
-    return dict(h_params=None, h_params_per_task=False, h_obs=None, h_act=None, h_weights=None, lvc=True)
-
-
-def _no_f():
-    return dict(f_params=None, f_params_per_task=False, f_obs=None, f_weights=None, fvp_damping=0.0)
+    def _make_compiled(self):
+        """The compiled operator (one of the _C.*_operator factories on contiguous arrays)."""
 
 
 def _check_nonneg(fn, name, x):
@@ -118,24 +96,21 @@ class KlFvpOperator(PolicyOperator):
     of the w-weighted KL, e.g. mask / valid count); task_mean; backend.
     """
 
-    kind = "kl_fvp"
-
     def __init__(self, spec, params, obs, damping=0.0, weights=None, *, task_mean=False, backend="auto"):
         super().__init__(spec, task_mean, backend)
         fn = "KlFvpOperator"
         self.damping = _check_nonneg(fn, "damping", damping)
         self.inputs = _Inputs(fn, spec, params, obs, weights=weights)
         self.T, self.dtype, self.device = self.inputs.T, params.dtype, params.device
-        if self.resolve(fn) == "cpp":
-            check_contiguous(fn, params=params, obs=obs, weights=weights)
+        self.resolve(fn)
         self.params, self.obs, self.weights = params, obs, weights
 
     def _torch_apply(self, v):
         return reference.kl_fvp(self.spec, self.params, self.obs, v, self.damping, self.weights)
 
-    def _compiled_arrays(self):
-        return dict(**_no_h(), f_params=_np(self.params), f_params_per_task=self.params.dim() == 2,
-                    f_obs=_np(self.obs), f_weights=_np(self.weights), fvp_damping=self.damping, alpha=0.0)
+    def _make_compiled(self):
+        return _C.kl_fvp_operator(self.spec.native, host(self.params), host(self.obs), self.damping,
+                                  host(self.weights), self.task_mean)
 
 
 class SurrogateHvpOperator(PolicyOperator):
@@ -145,8 +120,6 @@ class SurrogateHvpOperator(PolicyOperator):
     curvature "lvc" or "naive"; task_mean; backend.
     """
 
-    kind = "surrogate_hvp"
-
     def __init__(self, spec, params, obs, act, weights, curvature="lvc", *, task_mean=False, backend="auto"):
         super().__init__(spec, task_mean, backend)
         fn = "SurrogateHvpOperator"
@@ -154,17 +127,15 @@ class SurrogateHvpOperator(PolicyOperator):
             raise ValueError(f"{fn}: curvature must be one of {_CURVATURES}, got {curvature!r}")
         self.inputs = _Inputs(fn, spec, params, obs, act=act, weights=weights)
         self.T, self.dtype, self.device = self.inputs.T, params.dtype, params.device
-        if self.resolve(fn) == "cpp":
-            check_contiguous(fn, params=params, obs=obs, act=act, weights=weights)
+        self.resolve(fn)
         self.params, self.obs, self.act, self.weights, self.curvature = params, obs, act, weights, curvature
 
     def _torch_apply(self, v):
         return reference.surrogate_hvp(self.spec, self.params, self.obs, self.act, self.weights, v, self.curvature)
 
-    def _compiled_arrays(self):
-        return dict(h_params=_np(self.params), h_params_per_task=self.params.dim() == 2, h_obs=_np(self.obs),
-                    h_act=_np(self.act), h_weights=_np(self.weights), lvc=self.curvature == "lvc", **_no_f(),
-                    alpha=0.0)
+    def _make_compiled(self):
+        return _C.surrogate_hvp_operator(self.spec.native, host(self.params), host(self.obs), host(self.act),
+                                         host(self.weights), self.curvature == "lvc", self.task_mean)
 
 
 class MamlTrpoFvpOperator(PolicyOperator):
@@ -183,8 +154,6 @@ class MamlTrpoFvpOperator(PolicyOperator):
         task_mean: True (default) for a shared θ: v [P] ↦ mean_i over task groups.
     """
 
-    kind = "maml_trpo_fvp"
-
     def __init__(self, spec, pre_params, pre_obs, pre_act, pre_weights, alpha, post_params, post_obs,
                  curvature="naive", damping=0.0, post_weights=None, *, task_mean=True, backend="auto"):
         super().__init__(spec, task_mean, backend)
@@ -201,9 +170,7 @@ class MamlTrpoFvpOperator(PolicyOperator):
         if post_params.dtype != pre_params.dtype or post_params.device != pre_params.device:
             raise TypeError(f"{fn}: post_params must share dtype and device with pre_params")
         self.T, self.dtype, self.device = self.pre.T, pre_params.dtype, pre_params.device
-        if self.resolve(fn) == "cpp":
-            check_contiguous(fn, pre_params=pre_params, pre_obs=pre_obs, pre_act=pre_act, pre_weights=pre_weights,
-                             post_params=post_params, post_obs=post_obs, post_weights=post_weights)
+        self.resolve(fn)
         self.alpha, self.curvature = float(alpha), curvature
         self.pre_args = (pre_params, pre_obs, pre_act, pre_weights)
         self.post_params, self.post_obs, self.post_weights = post_params, post_obs, post_weights
@@ -216,12 +183,11 @@ class MamlTrpoFvpOperator(PolicyOperator):
         f = reference.kl_fvp(self.spec, self.post_params, self.post_obs, u, self.damping, self.post_weights)
         return f + self.alpha * reference.surrogate_hvp(self.spec, p, o, a, w, f, self.curvature)
 
-    def _compiled_arrays(self):
+    def _make_compiled(self):
         p, o, a, w = self.pre_args
-        return dict(h_params=_np(p), h_params_per_task=p.dim() == 2, h_obs=_np(o), h_act=_np(a), h_weights=_np(w),
-                    lvc=self.curvature == "lvc", f_params=_np(self.post_params),
-                    f_params_per_task=self.post_params.dim() == 2, f_obs=_np(self.post_obs),
-                    f_weights=_np(self.post_weights), fvp_damping=self.damping, alpha=self.alpha)
+        return _C.maml_trpo_fvp_operator(self.spec.native, host(p), host(o), host(a), host(w), self.curvature == "lvc",
+                                         self.alpha, host(self.post_params), host(self.post_obs), self.damping,
+                                         host(self.post_weights), self.task_mean)
 
 
 def conjugate_gradient(matvec, b: torch.Tensor, iters: int = 10, residual_tol: float = 1e-10,
@@ -252,14 +218,8 @@ def conjugate_gradient(matvec, b: torch.Tensor, iters: int = 10, residual_tol: f
             op = matvec
             return reference.conjugate_gradient(lambda v: _apply_torch(op, v), b, iters, residual_tol, damping,
                                                 return_info)
-        check_contiguous(fn, b=b)
-        x = torch.empty_like(b)
-        rows = 1 if b.dim() == 1 else b.shape[0]
-        its = torch.empty(rows, dtype=torch.int32)
-        res = torch.empty(rows, dtype=torch.float64)
-        status = torch.empty(rows, dtype=torch.int32)
-        matvec.compiled().conjugate_gradient(b.detach().numpy(), iters, float(residual_tol), damping, x.numpy(),
-                                             its.numpy(), res.numpy(), status.numpy())
+        out = matvec.compiled().conjugate_gradient(host(b), iters, float(residual_tol), damping)
+        x, its, res, status = (torch.from_numpy(a) for a in out)
         return (x, CgInfo(its, res, status)) if return_info else x
     if not callable(matvec):
         raise TypeError(f"{fn}: matvec must be a PolicyOperator or a callable, got {type(matvec).__name__}")
