@@ -11,10 +11,10 @@ import argparse
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from .envs import ALL_FAMILY_NAMES
+    from .envs import family_names
     from .experts.training import EXPERT_KINDS
 
-    p.add_argument("--env", required=True, choices=ALL_FAMILY_NAMES, help="the task family")
+    p.add_argument("--env", required=True, choices=family_names(), help="the task family")
     p.add_argument("--expert", default="scripted", choices=EXPERT_KINDS)
     p.add_argument("--tasks", type=int, default=20, help="tasks, drawn from the family with --seed")
     p.add_argument("--per-task", type=int, default=20, help="demonstrations per task")

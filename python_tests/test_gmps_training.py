@@ -11,7 +11,7 @@ import metarl_fast as m
 from metarl_fast.algos.config import TrainConfig, preset
 from metarl_fast.algos.trainer import MetaTrainer
 from metarl_fast.envs import make
-from metarl_fast.envs.families import torch_single_thread
+from metarl_fast.runtime import torch_single_thread
 from metarl_fast.experts import DemoSet, collect_demos, scripted_expert
 
 

@@ -143,7 +143,7 @@ def test_gymnasium_sampler_reproduces_the_cpp_sampler_when_nothing_is_random():
     same trajectories (the reference pipeline samples exactly what the C++ one does)."""
     import metarl_fast
     from metarl_fast import envs
-    from metarl_fast.sampling import rollout_gymnasium
+    from metarl_fast.envs import rollout_gymnasium
 
     family = envs.make("Point2DNav")
     spec = metarl_fast.PolicySpec(2, 2, (8,))

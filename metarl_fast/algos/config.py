@@ -81,7 +81,7 @@ class TrainConfig:
     cg_damping: float = 0.0
     # execution
     backend: str = "cpp"                # "cpp" explicit kernels | "torch" autograd through the unrolled update
-    sampler: str = "cpp"                # "cpp": rollouts inside C++ | "gymnasium": a Python loop over the
+    sampler: str = "auto"               # "cpp": rollouts inside C++ | "gymnasium": a Python loop over the
                                         # families' gymnasium vector envs with a torch policy (reference)
     threads: int = 0                    # 0: every available CPU
     checkpoint_every: int = 50
@@ -92,12 +92,12 @@ class TrainConfig:
         self.validate()
 
     def validate(self) -> None:
-        from ..envs import ALL_FAMILY_NAMES
+        from ..envs import family_names
 
         if self.algo not in VARIANTS:
             raise ValueError(f"algo must be one of {sorted(VARIANTS)}, got {self.algo!r}")
-        if self.env not in ALL_FAMILY_NAMES:
-            raise ValueError(f"env must be one of {list(ALL_FAMILY_NAMES)}, got {self.env!r}")
+        if self.env not in family_names():
+            raise ValueError(f"env must be one of {list(family_names())}, got {self.env!r}")
         positive = ("iterations", "meta_batch_size", "rollouts_per_task", "inner_steps", "promp_steps",
                     "cg_iters", "checkpoint_every")
         for name in positive:
@@ -110,8 +110,8 @@ class TrainConfig:
             raise ValueError("discount and gae_lambda must be in [0, 1]")
         if self.backend not in ("cpp", "torch"):
             raise ValueError(f"backend must be 'cpp' or 'torch', got {self.backend!r}")
-        if self.sampler not in ("cpp", "gymnasium"):
-            raise ValueError(f"sampler must be 'cpp' or 'gymnasium', got {self.sampler!r}")
+        if self.sampler not in ("auto", "cpp", "gymnasium"):
+            raise ValueError(f"sampler must be 'auto', 'cpp' or 'gymnasium', got {self.sampler!r}")
         if self.trainable_inner_step_size and VARIANTS[self.algo].optimizer == "trpo":
             raise ValueError("trainable_inner_step_size needs an Adam-based algorithm (not TRPO)")
         if self.advantages not in ("gae", "returns"):

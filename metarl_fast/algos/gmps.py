@@ -225,7 +225,7 @@ def dagger_step(trainer) -> dict:
     """Algorithm 1, lines 6–10: on every training task, adapt π_θ by one policy-gradient step on fresh
     rollouts, roll out the mixture β_j π* + (1 − β_j) π_φ (per step: the expert's action with
     probability β_j), relabel the visited states with π*(s), and aggregate them into D*."""
-    from ..sampling import rollout_actor
+    from ..envs import rollout_actor
     from ..policies import gaussian_log_prob
     from ..reference import policy_mean
 

@@ -30,6 +30,7 @@ import torch
 
 from .. import kernels, reference
 from ..policies import PolicySpec
+from ..experts.demos import ExpertData
 from .objectives import Objective, StepData
 
 RATIOS = ("step", "trajectory", "full")
@@ -117,25 +118,6 @@ class ImportanceWeightedPG:
         d = self.data
         lp = reference.log_prob(self.spec, params, d.flat(d.obs), d.flat(d.act))
         return (d.adv_weights * self._ratios(lp) * lp).sum(-1)
-
-
-@dataclass
-class ExpertData:
-    """Expert samples of T task groups, flattened: obs [T, N, obs_dim], act [T, N, act_dim] (policy
-    scale), mask [T, N] (1 on valid samples). ``weights`` [T, N] is mask / count (a mean over each
-    task's valid samples)."""
-
-    obs: torch.Tensor
-    act: torch.Tensor
-    mask: torch.Tensor
-
-    @property
-    def num_tasks(self) -> int:
-        return self.mask.shape[0]
-
-    @property
-    def weights(self) -> torch.Tensor:
-        return (self.mask / self.mask.sum(-1, keepdim=True).clamp_min(1.0)).contiguous()
 
 
 class BehaviourCloning:

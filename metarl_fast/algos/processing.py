@@ -34,7 +34,10 @@ def process_batch(batch: Batch, spec: PolicySpec, params: torch.Tensor, discount
     disc = discount ** torch.arange(H, dtype=batch.rewards.dtype)
     mean_return = (batch.rewards * disc).sum(-1).mean(-1)  # J̃: discounted return, mean over trajectories
     theta = params if params.dim() == 2 else params.expand(T, -1).contiguous()
-    old_mean = kernels.policy_mean(spec, theta, batch.obs.reshape(T, B * H, -1)).reshape(T, B, H, -1)
+    if batch.means is not None:  # the means the sampler acted with
+        old_mean = batch.means
+    else:
+        old_mean = kernels.policy_mean(spec, theta, batch.obs.reshape(T, B * H, -1)).reshape(T, B, H, -1)
     base = None
     if dice_baseline:
         base = kernels.linear_time_baseline((batch.rewards * disc).contiguous(), batch.mask)

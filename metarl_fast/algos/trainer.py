@@ -22,7 +22,8 @@ import time
 import numpy as np
 import torch
 
-from .. import envs, get_num_threads, kernels, set_num_threads
+from .. import envs, kernels
+from ..runtime import get_num_threads, set_num_threads
 from ..policies import PolicySpec
 from .config import TrainConfig
 from .meta_gradient import MetaObjective
@@ -101,14 +102,11 @@ class MetaTrainer:
         c = self.config
         params = self.policy_params(params)
         seed = derived_seed(c.seed, self.iteration, key)
-        if c.sampler == "gymnasium":
-            from ..sampling import rollout_gymnasium, sync_vector_env
+        if self._venv is None:
+            from ..sampling import make_sampler
 
-            if self._venv is None:
-                self._venv = sync_vector_env(self.family, c.meta_batch_size * c.rollouts_per_task)
-            return rollout_gymnasium(self.family, self.spec, params, tasks, c.rollouts_per_task, self.horizon,
-                                     seed, venv=self._venv)
-        return self.family.rollout(self.spec, params, tasks, c.rollouts_per_task, self.horizon, seed=seed)
+            self._venv = make_sampler(c.sampler, self.family, self.spec)
+        return self._venv.sample(params, tasks, c.rollouts_per_task, self.horizon, seed)
 
     def collect(self):
         """Samples this iteration's pre- and post-update batches and builds the meta-objective.

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from .. import get_num_threads, set_num_threads
+from ..runtime import get_num_threads, set_num_threads
 from .harness import Row, machine_info, print_table, write_json
 
 PHASES = ("Time-Sampling", "Time-InnerStep", "Time-OuterStep", "Time")

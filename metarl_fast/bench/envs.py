@@ -18,7 +18,7 @@ import argparse
 import numpy as np
 import torch
 
-from .. import get_num_threads, set_num_threads
+from ..runtime import get_num_threads, set_num_threads
 from ..policies import PolicySpec, mlp_mean
 import statistics
 

@@ -31,7 +31,8 @@ class Row:
 
 def machine_info() -> dict:
     """CPU model, core count, torch and package build facts for the record."""
-    from .. import _C, get_num_threads
+    from .. import _C
+    from ..runtime import get_num_threads
 
     model = platform.processor()
     with contextlib.suppress(OSError):  # not Linux: keep platform.processor()

@@ -15,7 +15,8 @@ import argparse
 import torch
 from torch.func import grad, jvp, vmap
 
-from .. import get_num_threads, kernels, reference, set_num_threads
+from .. import kernels, reference
+from ..runtime import get_num_threads, set_num_threads
 from ..policies import PolicySpec, gaussian_log_prob, mlp_mean
 from .harness import Row, machine_info, print_table, rows_from_samples, time_interleaved, write_json
 

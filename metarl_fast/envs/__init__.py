@@ -1,37 +1,25 @@
-"""Meta-RL task families with batched, policy-in-the-loop sampling in C++ (see families.py).
+"""Meta-RL task families: task distributions, rollouts of a Gaussian MLP policy, gymnasium envs.
 
     family = metarl_fast.envs.make("HalfCheetahRandDirec")
     tasks = family.sample_tasks(40, seed=0)
     batch = family.rollout(spec, params, tasks, trajs_per_task=20, horizon=100, seed=1)
+
+Modules: base (the TaskFamily interface), distributions (task distributions), cpp_family (the
+families simulated in C++ with the policy in the loop), python_family (gymnasium environments
+stepped from Python), python_rollout (the Python rollout loop), registry (families by name),
+gym_adapters (gymnasium envs over the C++ pool), metaworld_family, batch, tasks.
 """
+from .base import FamilyDef, TaskFamily
 from .batch import Batch
-from .families import (ALL_FAMILY_NAMES, FAMILY_NAMES, PYTHON_FAMILY_NAMES, TaskFamily, gmps_arc_goals,
-                       gymnasium_asset, make)
-from .gym_family import GymTaskFamily
+from .cpp_family import CppTaskFamily, gymnasium_asset
+from .distributions import gmps_arc_goals
+from .python_family import GymTaskFamily
+from .python_rollout import rollout_actor, rollout_gymnasium, sync_vector_env
+from .registry import CPP_FAMILIES, family_names, make, register_family, register_gymnasium
 from .tasks import TaskBatch
 
-__all__ = ["ALL_FAMILY_NAMES", "Batch", "FAMILY_NAMES", "GymTaskFamily", "PYTHON_FAMILY_NAMES", "TaskBatch",
-           "TaskFamily", "gmps_arc_goals", "gymnasium_asset", "make", "register_gymnasium"]
+FAMILY_NAMES = tuple(CPP_FAMILIES)  # the C++ families
 
-
-def _gym_entry(name: str, **kwargs):
-    max_steps = kwargs.pop("max_episode_steps", None)
-    task = kwargs.pop("task", None)
-    return make(name, **kwargs).gym_env(task, max_steps)
-
-
-def register_gymnasium() -> None:
-    """Registers every family as gymnasium id ``metarl_fast/<Name>-v0`` (idempotent), with the
-    papers' horizon as max_episode_steps. Called on import of metarl_fast.envs."""
-    import gymnasium
-
-    from .families import _DEFS
-
-    for name, d in _DEFS.items():
-        env_id = f"metarl_fast/{name}-v0"
-        if env_id not in gymnasium.registry:
-            gymnasium.register(env_id, entry_point=_gym_entry, kwargs={"name": name}, max_episode_steps=d.horizon,
-                               disable_env_checker=True)
-
-
-register_gymnasium()
+__all__ = ["Batch", "CPP_FAMILIES", "CppTaskFamily", "FAMILY_NAMES", "FamilyDef", "GymTaskFamily", "TaskBatch",
+           "TaskFamily", "family_names", "gmps_arc_goals", "gymnasium_asset", "make", "register_family",
+           "register_gymnasium", "rollout_actor", "rollout_gymnasium", "sync_vector_env"]

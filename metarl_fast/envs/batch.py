@@ -22,6 +22,8 @@ class Batch:
     lengths   [T, B] int32        valid steps of each trajectory
     nonfinite [T, B] bool         trajectories cut short by a non-finite physics state
     tasks     the TaskBatch the groups were run on (len T)
+    means     [T, B, H, act_dim]  the policy mean μ(s) the sampler acted with (zeros after the
+                                  trajectory ended), or None when the sampler does not keep it
     """
 
     obs: torch.Tensor
@@ -34,6 +36,7 @@ class Batch:
     lengths: torch.Tensor
     nonfinite: torch.Tensor
     tasks: TaskBatch
+    means: torch.Tensor | None = None
 
     @property
     def num_steps(self) -> int:

@@ -45,7 +45,7 @@ class _PoolEnvs:
     def set_tasks(self, fn: str, tasks) -> None:
         if not isinstance(tasks, TaskBatch):
             tasks = self.family.tasks(np.asarray(tasks, dtype=np.float64).reshape(-1, self.family.task_dim))
-        tasks = self.family._check_tasks(fn, tasks)
+        tasks = self.family.check_tasks(fn, tasks)
         if len(tasks) != self.n:
             raise ValueError(f"{fn}: got {len(tasks)} tasks for {self.n} environments")
         self.tasks = tasks

@@ -38,7 +38,7 @@ def metaworld_family(name: str, horizon: int | None = None):
     metaworld = _import_metaworld()
     import mujoco
 
-    from .gym_family import GymTaskFamily
+    from .python_family import GymTaskFamily
 
     env_name, _ = ENV_NAMES[name]
     try:

@@ -5,7 +5,7 @@
 - sac.py: Soft Actor-Critic, per-task or contextual (the task parameters visible to the expert
   only), whose sample counts GMPS adds to its own.
 """
-from .demos import DemoSet, collect_demos
+from .demos import DemoSet, ExpertData, collect_demos
 from .scripted import PointGoalExpert, scripted_expert
 
-__all__ = ["DemoSet", "PointGoalExpert", "collect_demos", "scripted_expert"]
+__all__ = ["DemoSet", "ExpertData", "PointGoalExpert", "collect_demos", "scripted_expert"]

@@ -26,9 +26,29 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..envs import Batch, TaskBatch
+from ..envs import Batch, TaskBatch, rollout_actor
 
 FORMAT_VERSION = 1
+
+
+@dataclass
+class ExpertData:
+    """Expert samples of T task groups, flattened: obs [T, N, obs_dim], act [T, N, act_dim] (policy
+    scale), mask [T, N] (1 on valid samples). ``weights`` [T, N] is mask / count (a mean over each
+    task's valid samples)."""
+
+    obs: torch.Tensor
+    act: torch.Tensor
+    mask: torch.Tensor
+
+    @property
+    def num_tasks(self) -> int:
+        return self.mask.shape[0]
+
+    @property
+    def weights(self) -> torch.Tensor:
+        return (self.mask / self.mask.sum(-1, keepdim=True).clamp_min(1.0)).contiguous()
+
 
 
 @dataclass
@@ -137,8 +157,6 @@ class DemoSet:
     def sample(self, indices, per_task: int, generator: torch.Generator | None, dtype: torch.dtype):
         """ExpertData of tasks `indices`: `per_task` demonstrations each, drawn without replacement
         (all of them when per_task is 0 or ≥ N)."""
-        from ..algos.gmps_objectives import ExpertData
-
         idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)
         N = self.num_demos
         if 0 < per_task < N:
@@ -163,8 +181,6 @@ def collect_demos(family, expert, tasks: TaskBatch, per_task: int, horizon: int,
 
     noise: standard deviation of Gaussian noise added to the executed actions (policy scale); the
     recorded action is the expert's noiseless one at the visited state (DART-style diversity)."""
-    from ..sampling import rollout_actor
-
     task_rows = torch.tensor(np.array(tasks.params))
     recorded: list[torch.Tensor] = []
 
@@ -175,8 +191,7 @@ def collect_demos(family, expert, tasks: TaskBatch, per_task: int, horizon: int,
         return act, torch.zeros(obs.shape[:2], dtype=obs.dtype)
 
     batch = rollout_actor(family, actor, tasks, per_task, horizon, seed, torch.float64,
-                          venv=family.vector_env(len(tasks) * per_task, max_episode_steps=None)
-                          if hasattr(family, "vector_env") else None)
+                          venv=family.vector_env(len(tasks) * per_task))
     if noise:
         clean = torch.stack(recorded, 2)  # [T, B, steps, act]
         batch.actions[:, :, :clean.shape[2]] = clean * batch.mask[:, :, :clean.shape[2]].unsqueeze(-1)

@@ -1,5 +1,8 @@
-"""Samplers: the C++ task families' own rollout (policy inside the C++ threads; `family.rollout`)
-and the reference sampler that steps their gymnasium vector envs from Python with a torch policy."""
-from .gymnasium_sampler import rollout_actor, rollout_gymnasium, sync_vector_env
+"""Sampler backends behind one interface (base.Sampler): ``sample(params, tasks, trajs_per_task,
+horizon, seed) -> Batch``. Modules: base, cpp (the C++ pool), gymnasium (a Python loop), registry."""
+from .base import Sampler
+from .cpp import CppSampler
+from .gymnasium import GymnasiumSampler
+from .registry import make_sampler, register_sampler, sampler_names
 
-__all__ = ["rollout_actor", "rollout_gymnasium", "sync_vector_env"]
+__all__ = ["CppSampler", "GymnasiumSampler", "Sampler", "make_sampler", "register_sampler", "sampler_names"]

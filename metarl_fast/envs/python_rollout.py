@@ -1,17 +1,16 @@
-"""The reference sampler: a Python loop over a gymnasium VectorEnv of a family's environments with
-a torch policy, one step at a time — how existing PyTorch meta-RL libraries sample. By default the
-vector env is a gymnasium SyncVectorEnv of ``family.gym_env()`` instances (each environment stepped
-from Python in turn); ``family.vector_env(n)`` (stepped together on the C++ pool) also works. The
-result has the same Batch layout as `family.rollout` (different random streams, not the same
-numbers)."""
+"""Rollouts stepped from Python: a loop over a gymnasium VectorEnv of a family's environments with
+any actor (a torch policy, an expert, a DAgger mixture), one step at a time — how existing PyTorch
+meta-RL libraries sample, and the only path for simulators the C++ pool does not run (gymnasium
+and Meta-World families). The result has the Batch layout of the C++ rollouts."""
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from ..envs import Batch, TaskBatch
 from ..policies import PolicySpec, gaussian_log_prob
 from ..reference import policy_mean
+from .batch import Batch
+from .tasks import TaskBatch
 
 
 def sync_vector_env(family, num_envs: int):
@@ -24,8 +23,9 @@ def sync_vector_env(family, num_envs: int):
 @torch.no_grad()
 def rollout_gymnasium(family, spec: PolicySpec, params: torch.Tensor, tasks: TaskBatch, trajs_per_task: int,
                       horizon: int, seed: int, deterministic: bool = False, venv=None) -> Batch:
-    """Same arguments and result as ``family.rollout``; `venv` may be a reusable vector env of
-    T·B environments (``sync_vector_env(family, T·B)``, created when None, or
+    """The Gaussian MLP policy (pure torch) on a vector env of T·B environments: the arguments and
+    result of ``family.rollout`` (different random streams, not the same numbers). `venv` may be a
+    reusable vector env (``sync_vector_env(family, T·B)``, created when None, or
     ``family.vector_env(T·B)``)."""
     T = len(tasks)
     theta = params if params.dim() == 2 else params.expand(T, -1)
@@ -45,8 +45,8 @@ def rollout_actor(family, actor, tasks: TaskBatch, trajs_per_task: int, horizon:
                   dtype: torch.dtype = torch.float64, venv=None) -> Batch:
     """B = trajs_per_task trajectories of `horizon` steps per task, acting with any callable
     ``actor(obs [T, B, obs_dim], generator) → (actions [T, B, act_dim] in the policy scale,
-    log-probs [T, B])`` (an expert, a DAgger mixture, a torch policy) on a gymnasium vector env of the
-    family. Returns a Batch as ``family.rollout`` does."""
+    log-probs [T, B])`` on a gymnasium vector env of the family (created when `venv` is None or of
+    another size). Returns a Batch as ``family.rollout`` does (without policy means)."""
     T, B, H = len(tasks), trajs_per_task, horizon
     n = T * B
     if venv is None or venv.num_envs != n:
@@ -54,9 +54,9 @@ def rollout_actor(family, actor, tasks: TaskBatch, trajs_per_task: int, horizon:
     per_env = tasks.repeat(B)
     if hasattr(venv, "set_tasks"):
         venv.set_tasks(per_env)
-    else:
+    else:  # a SyncVectorEnv of the family's gym_env()s (FamilyEnv or TaskEnv, maybe wrapped)
         for i, env in enumerate(venv.envs):
-            env.unwrapped.set_task(per_env[i])
+            env.get_wrapper_attr("set_task")(per_env[i])
     gen = torch.Generator().manual_seed(int(seed))
     obs_np, _ = venv.reset(seed=int(seed))
     out = dict(obs=torch.zeros(T, B, H, family.obs_dim, dtype=dtype),

@@ -1,11 +1,7 @@
-"""Task families over any gymnasium environment, sampled on the Python path (``rollout_actor``: a
-torch policy stepped from Python), for simulators the C++ pool does not run — Meta-World's Sawyer
-tasks for GMPS (metaworld_family.py) — and small gymnasium environments.
-
-A GymTaskFamily has the interface of TaskFamily that the algorithms use: sample_tasks / tasks,
-rollout(spec, params, tasks, B, H, seed), gym_env / vector_env, native_actions / policy_actions,
-obs_dim, act_dim, task_dim, default_horizon, info_names.
-"""
+"""Task families over any gymnasium environment, stepped from Python (python_rollout.py), for
+simulators the C++ pool does not run — Meta-World's Sawyer tasks (metaworld_family.py) — and small
+gymnasium environments. A GymTaskFamily is a TaskFamily: the algorithms and samplers use it as they
+use the C++ families."""
 from __future__ import annotations
 
 from typing import Callable
@@ -15,8 +11,9 @@ import numpy as np
 import torch
 
 from ..policies import PolicySpec
+from .base import FamilyDef, TaskFamily
 from .batch import Batch
-from .families import FamilyBase, FamilyDef
+from .python_rollout import rollout_gymnasium
 from .tasks import TaskBatch
 
 
@@ -67,8 +64,9 @@ class _TaskVectorEnv(gymnasium.vector.SyncVectorEnv):
             env.set_task(tasks[i])
 
 
-class GymTaskFamily(FamilyBase):
-    """A task family from a gymnasium environment constructor and a task parametrisation.
+class GymTaskFamily(TaskFamily):
+    """A task family from a gymnasium environment constructor and a task parametrisation (sampled
+    by the "gymnasium" sampler: a Python loop over a vector env of its environments).
 
     Args:
         name: the family's name.
@@ -82,6 +80,8 @@ class GymTaskFamily(FamilyBase):
         action_scale: the policy acts in [−action_scale, action_scale], rescaled to the action
             space's bounds (as the C++ families).
     """
+
+    native_sampler = "gymnasium"
 
     def __init__(self, name: str, make_env: Callable[[], gymnasium.Env], apply_task: Callable,
                  fields: tuple[str, ...], sampler: Callable, horizon: int, doc: str = "",
@@ -100,7 +100,7 @@ class GymTaskFamily(FamilyBase):
         self.act_dim = int(np.prod(act_space.shape))
         self.task_dim = len(self.definition.fields)
         self.ctrl_range = np.stack([act_space.low, act_space.high], -1).astype(np.float64).reshape(self.act_dim, 2)
-        self.action_scale = float(action_scale)
+        self.action_scale = self.check_action_scale(name, action_scale)
         self.default_horizon = horizon
         self.info_names: tuple[str, ...] = ()
         self._venv = None
@@ -121,18 +121,9 @@ class GymTaskFamily(FamilyBase):
 
     def rollout(self, spec: PolicySpec, params: torch.Tensor, tasks: TaskBatch, trajs_per_task: int, horizon: int,
                 seed: int, deterministic: bool = False) -> Batch:
-        """As TaskFamily.rollout (same arguments, shapes and Batch), stepped from Python."""
-        from ..sampling import rollout_gymnasium
-
-        fn = f"{self.name}.rollout"
-        tasks = self._check_tasks(fn, tasks)
-        if spec.obs_dim != self.obs_dim or spec.act_dim != self.act_dim:
-            raise ValueError(f"{fn}: spec has obs_dim={spec.obs_dim}, act_dim={spec.act_dim} but the family needs "
-                             f"obs_dim={self.obs_dim}, act_dim={self.act_dim}")
-        T, P = len(tasks), spec.num_params
-        if tuple(params.shape) not in ((P,), (T, P)):
-            raise ValueError(f"{fn}: params must have shape [P] = [{P}] or [T, P] = [{T}, {P}], got {list(params.shape)}")
-        n = T * trajs_per_task
+        """See TaskFamily.rollout: stepped from Python (the family's vector env, reused)."""
+        tasks = self.check_rollout(f"{self.name}.rollout", spec, params, tasks, trajs_per_task, horizon, seed)
+        n = len(tasks) * trajs_per_task
         if self._venv is None or self._venv.num_envs != n:
             self._venv = self.vector_env(n)
         return rollout_gymnasium(self, spec, params.detach(), tasks, trajs_per_task, horizon, seed, deterministic,

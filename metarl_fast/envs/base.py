@@ -1,0 +1,147 @@
+"""What every task family offers, whatever simulates it (the C++ pool or gymnasium from Python):
+task sampling, the action scales, and checked rollouts of a Gaussian MLP policy."""
+from __future__ import annotations
+
+import abc
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..policies import PolicySpec
+from .batch import Batch
+from .tasks import TaskBatch
+
+
+@dataclass(frozen=True)
+class FamilyDef:
+    """What Python knows of a family: task fields, task distribution ((numpy Generator, n) → task
+    parameters [n, task_dim]), the papers' horizon (max_path_length) and one line of documentation."""
+
+    fields: tuple[str, ...]
+    sampler: Callable[[np.random.Generator, int], np.ndarray] | None
+    horizon: int
+    doc: str
+
+
+class TaskFamily(abc.ABC):
+    """A meta-RL task family.
+
+    Attributes: name, definition (FamilyDef), obs_dim, act_dim, task_dim, info_names (per-step
+    diagnostics in Batch.infos), default_horizon, ctrl_range [act_dim, 2] (native control bounds),
+    action_scale (the policy acts in [−action_scale, action_scale]; actions are rescaled to the
+    control range and clipped, as the papers' ``normalize`` wrapper does), native_sampler (the
+    sampler backend that runs it: "cpp" or "gymnasium").
+    """
+
+    name: str
+    definition: FamilyDef
+    obs_dim: int
+    act_dim: int
+    task_dim: int
+    info_names: tuple[str, ...]
+    default_horizon: int
+    ctrl_range: np.ndarray
+    action_scale: float
+    native_sampler: str
+
+    # ---- tasks
+    def sample_tasks(self, n: int, seed: int | None = None) -> TaskBatch:
+        """n tasks from the family's distribution (numpy Generator seeded by `seed`)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"{self.name}.sample_tasks: n must be a positive int, got {n!r}")
+        rng = np.random.default_rng(seed)
+        return TaskBatch(self.name, self.definition.fields, self.definition.sampler(rng, n))
+
+    def tasks(self, params) -> TaskBatch:
+        """A TaskBatch from explicit task parameters [n, task_dim] (e.g. ``[[1.0], [-1.0]]``)."""
+        return TaskBatch(self.name, self.definition.fields, np.asarray(params, dtype=np.float64))
+
+    def check_tasks(self, fn: str, tasks) -> TaskBatch:
+        """tasks, checked to be a TaskBatch of this family (TypeError/ValueError naming `fn` otherwise)."""
+        if not isinstance(tasks, TaskBatch):
+            raise TypeError(f"{fn}: tasks must be a TaskBatch (from sample_tasks or tasks()), got {type(tasks).__name__}")
+        if tasks.family != self.name or tasks.fields != self.definition.fields:
+            raise ValueError(f"{fn}: tasks are of family {tasks.family} with fields {tasks.fields}, expected "
+                             f"{self.name} with fields {self.definition.fields}")
+        return tasks
+
+    def check_rollout(self, fn: str, spec: PolicySpec, params, tasks, trajs_per_task, horizon, seed) -> TaskBatch:
+        """Checks the arguments of a rollout (see ``rollout``); returns the tasks."""
+        tasks = self.check_tasks(fn, tasks)
+        if not isinstance(spec, PolicySpec):
+            raise TypeError(f"{fn}: spec must be a PolicySpec, got {type(spec).__name__}")
+        if spec.obs_dim != self.obs_dim or spec.act_dim != self.act_dim:
+            raise ValueError(f"{fn}: spec has obs_dim={spec.obs_dim}, act_dim={spec.act_dim} but the family needs "
+                             f"obs_dim={self.obs_dim}, act_dim={self.act_dim}")
+        T, P = len(tasks), spec.num_params
+        if not isinstance(params, torch.Tensor) or params.dtype not in (torch.float32, torch.float64):
+            raise TypeError(f"{fn}: params must be a float32/float64 torch.Tensor of shape [P] or [T, P]")
+        if params.device.type != "cpu":
+            raise ValueError(f"{fn}: params must be on the CPU (the policy runs inside the sampler)")
+        if tuple(params.shape) not in ((P,), (T, P)):
+            raise ValueError(f"{fn}: params must have shape [P] = [{P}] or [T, P] = [{T}, {P}], "
+                             f"got {list(params.shape)}")
+        if not bool(torch.isfinite(params).all()):
+            raise ValueError(f"{fn}: params contain NaN or infinite values")
+        for name, value, low in (("trajs_per_task", trajs_per_task, 1), ("horizon", horizon, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{fn}: {name} must be an int >= {low}, got {value!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"{fn}: seed must be a non-negative int, got {seed!r}")
+        return tasks
+
+    @staticmethod
+    def check_action_scale(name: str, action_scale) -> float:
+        if isinstance(action_scale, bool) or not isinstance(action_scale, (int, float)) or not (
+                0 < action_scale < math.inf):
+            raise ValueError(f"{name}: action_scale must be a positive number, got {action_scale!r}")
+        return float(action_scale)
+
+    # ---- actions
+    def native_actions(self, actions) -> np.ndarray:
+        """Policy-scale actions [..., act_dim] → the controls the simulator applied (rescaled from
+        [−action_scale, action_scale] to the control range and clipped), float64."""
+        a = np.asarray(actions, dtype=np.float64)
+        lo, hi = self.ctrl_range[:, 0], self.ctrl_range[:, 1]
+        s = self.action_scale
+        return np.clip(lo + (a + s) * (hi - lo) / (2 * s), lo, hi)
+
+    def policy_actions(self, native) -> torch.Tensor:
+        """The inverse of native_actions: controls in the control range [..., act_dim] → the policy
+        scale [−action_scale, action_scale] (float64; how experts' actions are recorded)."""
+        a = torch.as_tensor(np.asarray(native, dtype=np.float64))
+        lo, hi = (torch.as_tensor(self.ctrl_range[:, k]) for k in (0, 1))
+        s = self.action_scale
+        return (a - lo) * (2 * s) / (hi - lo) - s
+
+    # ---- what each simulator provides
+    @abc.abstractmethod
+    def rollout(self, spec: PolicySpec, params: torch.Tensor, tasks: TaskBatch, trajs_per_task: int, horizon: int,
+                seed: int, deterministic: bool = False) -> Batch:
+        """Runs B = trajs_per_task trajectories of `horizon` steps on each of the T tasks.
+
+        Args:
+            spec: the Gaussian MLP policy (obs_dim and act_dim must match the family).
+            params: [P] (one policy for all tasks) or [T, P] (one per task), float32 or float64.
+            tasks: a TaskBatch of this family, len T.
+            trajs_per_task: B ≥ 1.
+            horizon: H ≥ 0 steps (trajectories that terminate earlier are masked).
+            seed: the batch is a function of (seed, params, tasks, B, H) only; environment
+                i = t·B + b draws from its own stream.
+            deterministic: act with the policy mean instead of sampling.
+        Returns:
+            Batch with tensors [T, B, H, ...] in params' dtype.
+        """
+
+    @abc.abstractmethod
+    def gym_env(self, task=None, max_episode_steps: int | None = None):
+        """A gymnasium.Env over one environment of this family (native control-range actions);
+        task: a TaskBatch of length 1, task parameters [task_dim], or None (sampled at each reset)."""
+
+    @abc.abstractmethod
+    def vector_env(self, num_envs: int, tasks: TaskBatch | None = None, max_episode_steps: int | None = None):
+        """A gymnasium VectorEnv of num_envs environments (autoreset NEXT_STEP) with
+        ``set_tasks(tasks)`` (one task per environment)."""

@@ -1,0 +1,48 @@
+"""The compiled core's runtime: its thread pool, the MuJoCo it was built against, and keeping
+torch's own threads off the cores while C++ works (see docs/kernels.md, "Threads")."""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from . import _C
+
+
+def check_mujoco_link() -> None:
+    """Raises ImportError when the loaded libmujoco is not the one the core was compiled against."""
+    header, library = _C.mujoco_header_version(), _C.mujoco_library_version()
+    if header != library:
+        raise ImportError(
+            f"metarl_fast was built against MuJoCo {header} but loaded libmujoco {library} "
+            f"({_C.mujoco_version_string()}); reinstall metarl_fast or the pinned mujoco-core"
+        )
+
+
+def set_num_threads(n: int) -> None:
+    """Resize the package's persistent C++ thread pool to ``n`` threads (n >= 1).
+
+    Every compiled kernel runs on this pool with the GIL released. Results never depend on the
+    thread count (reductions use a fixed order). Default: the CPUs this process may run on.
+    """
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"set_num_threads: n must be >= 1, got {n}")
+    _C.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """Number of threads of the package's C++ thread pool (the calling thread counts as one)."""
+    return _C.get_num_threads()
+
+
+@contextlib.contextmanager
+def torch_single_thread():
+    """torch at one thread while C++ samples: its OpenMP workers would otherwise spin on our cores."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -1,0 +1,48 @@
+"""The sampler interface: every backend turns (parameters, tasks) into the same Batch.
+
+A backend keys each environment's random stream by (seed, task, trajectory), never by a worker, so
+a backend gives the same batch for the same seed whatever its thread or worker count. Two backends
+may use different streams (the C++ pool and a Python loop do), so a run's numbers depend on the
+backend it chose (``sampler`` in the config).
+"""
+from __future__ import annotations
+
+import abc
+
+import torch
+
+from ..envs import Batch, TaskBatch, TaskFamily
+from ..policies import PolicySpec
+
+
+class Sampler(abc.ABC):
+    """Collects trajectories of one task family with a Gaussian MLP policy.
+
+    Args: family (a TaskFamily), spec (the policy; its obs_dim/act_dim match the family).
+    """
+
+    def __init__(self, family: TaskFamily, spec: PolicySpec) -> None:
+        if not isinstance(family, TaskFamily):
+            raise TypeError(f"{type(self).__name__}: family must be a TaskFamily, got {type(family).__name__}")
+        if spec.obs_dim != family.obs_dim or spec.act_dim != family.act_dim:
+            raise ValueError(f"{type(self).__name__}: spec has obs_dim={spec.obs_dim}, act_dim={spec.act_dim} but "
+                             f"{family.name} needs obs_dim={family.obs_dim}, act_dim={family.act_dim}")
+        self.family, self.spec = family, spec
+
+    @abc.abstractmethod
+    def sample(self, params: torch.Tensor, tasks: TaskBatch, trajs_per_task: int, horizon: int, seed: int) -> Batch:
+        """B = trajs_per_task trajectories of `horizon` steps on each of the T tasks.
+
+        Args:
+            params: [P] (one policy for all tasks) or [T, P] (one per task), float32 or float64 (the
+                standard Gaussian MLP layout of ``spec``).
+            tasks: a TaskBatch of the family, len T.
+            trajs_per_task: B ≥ 1.
+            horizon: H ≥ 0 (trajectories that terminate earlier are masked).
+            seed: a non-negative int; the batch is a function of (seed, params, tasks, B, H).
+        Returns:
+            Batch [T, B, H, ...] in params' dtype (``means`` filled when the backend keeps them).
+        """
+
+    def close(self) -> None:
+        """Releases the backend's workers or environments (a no-op for in-process backends)."""
