@@ -8,7 +8,7 @@ import metarl_fast
 from metarl_fast import reference as R
 from types import SimpleNamespace
 
-from metarl_fast.algos.bomrl import LowerLevel, h_clip, hypergradient, post_update_gradients
+from metarl_fast.algos.bomrl.lower_level import LowerLevel, h_clip, hypergradient, post_update_gradients
 
 DT = torch.float64
 
@@ -98,29 +98,28 @@ def test_bad_arguments():
 
 
 def test_bomrl_meta_iteration_respects_the_trust_region():
-    from metarl_fast.algos.config import TrainConfig
-    from metarl_fast.algos.trainer import MetaTrainer
+    from metarl_fast.algos.run import Runner, TrainConfig
 
-    config = TrainConfig(algo="bomrl", env="Point2DNav", meta_batch_size=4, rollouts_per_task=4, horizon=15,
-                         hidden=(8,), iterations=2, max_kl=5e-3, cg_damping=0.1, bomrl_q="advantage",
-                         bomrl_lower_iters=20, dtype="float64")
-    trainer = MetaTrainer(config)
-    before = trainer.param.detach().clone()
-    rows = trainer.train(progress=False)
+    config = TrainConfig.build(algo="bomrl", env="Point2DNav", meta_batch_size=4, rollouts_per_task=4, horizon=15,
+                               hidden=(8,), iterations=2, max_kl=5e-3, cg_damping=0.1, q="advantage",
+                               lower_iters=20, dtype="float64")
+    runner = Runner(config, verbose=False)
+    before = runner.algorithm.meta_parameters()
+    rows = runner.train(progress=False)
     assert len(rows) == 2 and {"Step_0-AverageReturn", "Step_1-AverageReturn", "MeanKL"} <= set(rows[0])
-    assert all(r["MeanKL"] <= config.max_kl for r in rows)
-    assert not torch.equal(before, trainer.param.detach())
+    assert all(r["MeanKL"] <= config.section.max_kl for r in rows)
+    assert not torch.equal(before, runner.algorithm.meta_parameters())
     with pytest.raises(ValueError, match="bomrl"):
-        TrainConfig(algo="bomrl", backend="torch")
+        TrainConfig.build(algo="bomrl", meta_gradient="autograd")
 
 
 def test_bomrl_meta_test_uses_one_time_adaptations(tmp_path):
-    from metarl_fast.algos.evaluation import meta_test
+    from metarl_fast.algos.run.evaluation import meta_test
     from metarl_fast.cli import main
 
     out = tmp_path / "run"
     assert main(["train", "--algo", "bomrl", "--env", "Point2DNav", "--iterations", "1", "--out", str(out), "--quiet",
                  "--set", "meta_batch_size=3", "--set", "rollouts_per_task=3", "--set", "horizon=10",
-                 "--set", "hidden=8", "--set", "bomrl_lower_iters=10", "--set", "cg_damping=0.1"]) == 0
+                 "--set", "hidden=8", "--set", "lower_iters=10", "--set", "cg_damping=0.1"]) == 0
     rows = meta_test(str(out), num_tasks=3, steps=2)
     assert [r["step"] for r in rows] == [0, 1, 2] and all(torch.isfinite(torch.tensor(r["mean_return"])) for r in rows)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from metarl_fast import tabular as tb
-from metarl_fast.algos import bomrl_tabular as bo
+from metarl_fast.algos.bomrl import tabular as bo
 
 DT = torch.float64
 

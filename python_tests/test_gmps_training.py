@@ -8,8 +8,7 @@ import pytest
 import torch
 
 import metarl_fast as m
-from metarl_fast.algos.config import TrainConfig, preset
-from metarl_fast.algos.trainer import MetaTrainer
+from metarl_fast.algos.run import Runner, TrainConfig, preset
 from metarl_fast.envs import make
 from metarl_fast.runtime import torch_single_thread
 from metarl_fast.experts import DemoSet, collect_demos, scripted_expert
@@ -147,18 +146,18 @@ def test_metaworld_families_need_metaworld():
 
 def _point_config(**kw):
     base = dict(algo="gmps", env="Point2DNav", meta_batch_size=10, rollouts_per_task=10, horizon=30, hidden=(32, 32),
-                trainable_inner_step_size=True, gmps_num_tasks=10, gmps_demos_per_task=10, gmps_bc_steps=100,
-                gmps_bc_loss="mse", gmps_expert_noise=5.0, iterations=12, checkpoint_every=4)
+                trainable_inner_step_size=True, num_tasks=10, demos_per_task=10, bc_steps=100,
+                bc_loss="mse", expert_noise=5.0, iterations=12, checkpoint_every=4)
     base.update(kw)
-    return TrainConfig(**base)
+    return TrainConfig.build(**base)
 
 
 def test_gmps_learns_point_navigation_with_a_scripted_expert():
     """After 12 iterations (≈ 50k environment steps, expert demonstrations included) the policy
     adapted by one plain policy-gradient step scores above −6.5 on Point2DNav (H = 30). ProMP and
     VPG-MAML at the same budget score about −11 to −13 (docs/gmps.md), the zero policy about −12."""
-    trainer = MetaTrainer(_point_config())
-    rows = [trainer.run_iteration() for _ in range(12)]
+    runner = Runner(_point_config(), verbose=False)
+    rows = [runner.run_iteration() for _ in range(12)]
     assert rows[-1]["n_timesteps"] < 60_000
     post = np.mean([r["Step_1-AverageReturn"] for r in rows[-4:]])
     assert post > -6.5, [round(r["Step_1-AverageReturn"], 2) for r in rows]
@@ -166,50 +165,49 @@ def test_gmps_learns_point_navigation_with_a_scripted_expert():
 
 
 def test_gmps_resume_dagger_subset_and_meta_test(tmp_path):
-    from metarl_fast.algos.evaluation import load_trainer, meta_test
+    from metarl_fast.algos.run.evaluation import meta_test
 
-    cfg = _point_config(iterations=4, gmps_bc_steps=5, gmps_dagger=True, gmps_adapt="W2,b2,bt", gmps_dagger_trajs=2)
-    full = MetaTrainer(cfg, str(tmp_path / "a"))
+    cfg = _point_config(iterations=4, bc_steps=5, dagger=True, adapt="W2,b2,bt", dagger_trajs=2)
+    full = Runner(cfg, str(tmp_path / "a"), verbose=False)
+    full.write_config()
     rows = full.train(progress=False)
     assert [r["NumDemos"] for r in rows] == [10, 12, 14, 16]  # 10 demos, 2 aggregated after each iteration
     assert rows[1]["DaggerBeta"] == pytest.approx(0.25)
-    assert full.alpha_param.detach()[full.gmps_mask == 0].eq(0.1).all()  # non-adapted step sizes untouched
-    half = MetaTrainer(cfg, str(tmp_path / "b"))
+    gmps = full.algorithm
+    assert gmps.params.alpha_param.detach()[gmps.mask == 0].eq(0.1).all()  # non-adapted step sizes untouched
+    half = Runner(cfg, str(tmp_path / "b"), verbose=False)
+    half.write_config()
     half.train(iterations=2, progress=False)
-    resumed = MetaTrainer(cfg, str(tmp_path / "b"))
-    resumed.load_state_dict(torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=False))
+    resumed = Runner.from_run_dir(str(tmp_path / "b"), verbose=False, out_dir=str(tmp_path / "b"))
+    assert resumed.iteration == 2
     resumed.train(resume=True, progress=False)
-    assert torch.equal(resumed.param.detach(), full.param.detach())
+    assert torch.equal(resumed.algorithm.meta_parameters(), gmps.meta_parameters())
     assert resumed.timesteps == full.timesteps
     assert os.path.exists(tmp_path / "a" / "demos.npz")
-    import yaml
-
-    with open(tmp_path / "a" / "config.yaml", "w") as f:
-        yaml.safe_dump(cfg.to_dict(), f)
     out = meta_test(str(tmp_path / "a"), num_tasks=4, steps=2, rollouts_per_task=3)
     assert [r["step"] for r in out] == [0, 1, 2] and all(np.isfinite(r["mean_return"]) for r in out)
     # meta-test adaptation moves only the adapted blocks
-    from metarl_fast.algos.gmps import adapt
-
-    trainer = load_trainer(str(tmp_path / "a"))
-    theta = trainer.param.detach()
-    tasks = trainer.family.sample_tasks(2, seed=0)
-    moved = adapt(trainer, trainer.sample(theta, tasks, 0), theta) - theta
-    assert moved[:, trainer.gmps_mask == 0].abs().max() == 0 and moved.abs().max() > 0
+    loaded = Runner.from_run_dir(str(tmp_path / "a"), verbose=False)
+    algo, ctx = loaded.algorithm, loaded.ctx
+    theta = algo.meta_parameters()
+    tasks = ctx.family.sample_tasks(2, seed=0)
+    moved = algo.adapt(ctx, ctx.sample(algo.policy_params(theta), tasks, 0), theta) - theta
+    assert moved[:, algo.mask == 0].abs().max() == 0 and moved.abs().max() > 0
 
 
 def test_gmps_config_validation():
-    with pytest.raises(ValueError, match="gmps_bc_loss"):
-        _point_config(gmps_bc_loss="l1")
-    with pytest.raises(ValueError, match="inner_steps=1"):
+    with pytest.raises(ValueError, match="gmps.bc_loss must be one of"):
+        _point_config(bc_loss="l1")
+    with pytest.raises(ValueError, match="gmps.bc_loss must be one of"):
+        _point_config(gmps_bc_loss="l1")  # the flat name of earlier versions
+    with pytest.raises(ValueError, match="'inner_steps' belongs to maml, not to algo 'gmps'"):
         _point_config(inner_steps=2)
     with pytest.raises(ValueError, match="unknown blocks"):
-        MetaTrainer(_point_config(gmps_adapt="W9"))
-    with pytest.raises(ValueError, match="needs gmps_bias_dim"):
-        MetaTrainer(_point_config(gmps_adapt="bias_transform", gmps_bias_dim=0))
-    trainer = MetaTrainer(_point_config(gmps_expert="file"))
-    with pytest.raises(ValueError, match="gmps_demos=PATH"):
-        trainer.run_iteration()
+        Runner(_point_config(adapt="W9"), verbose=False)
+    with pytest.raises(ValueError, match="needs gmps.bias_dim"):
+        Runner(_point_config(adapt="bias_transform", bias_dim=0), verbose=False)
+    with pytest.raises(ValueError, match="gmps.demos=PATH"):
+        _point_config(expert="file")
     assert preset("gmps-point").algo == "gmps"
 
 
@@ -239,16 +237,17 @@ def test_sac_experts_route_tasks_and_round_trip(tmp_path):
 
 
 def test_plot_labels_tell_variants_apart():
-    from metarl_fast.algos.evaluation import _variant_labels
+    from metarl_fast.algos.run.curves import _variant_labels, flat_settings
 
-    a = dict(algo="gmps", env="AntGoalArc", seed=1, gmps_bc_steps=50, outer_lr=1e-3, iterations=50)
-    configs = [a, {**a, "seed": 2}, {**a, "gmps_bc_steps": 10, "iterations": 80}, dict(a, algo="promp")]
-    assert _variant_labels(configs) == ["gmps (gmps_bc_steps=50)", "gmps (gmps_bc_steps=50)",
-                                        "gmps (gmps_bc_steps=10)", "promp"]
+    a = TrainConfig.build(algo="gmps", env="AntGoalArc", seed=1, bc_steps=50, iterations=50).to_dict()
+    legacy = dict(algo="gmps", env="AntGoalArc", seed=1, gmps_bc_steps=10, iterations=80)  # an earlier version's
+    promp = TrainConfig.build(algo="promp", env="AntGoalArc").to_dict()
+    configs = [flat_settings(c) for c in (a, {**a, "seed": 2}, legacy, promp)]
+    assert _variant_labels(configs) == ["gmps (bc_steps=50)", "gmps (bc_steps=50)", "gmps (bc_steps=10)", "promp"]
 
 
 def test_demos_command_feeds_a_gmps_run(tmp_path, capsys):
-    """`metarl-fast demos` writes a DemoSet that `train --set gmps_expert=file` learns from; its
+    """`metarl-fast demos` writes a DemoSet that `train --set expert=file` learns from; its
     environment steps are counted once."""
     from metarl_fast.cli import main
 
@@ -257,9 +256,8 @@ def test_demos_command_feeds_a_gmps_run(tmp_path, capsys):
                  "--noise", "5", "--out", path]) == 0
     demos = DemoSet.load(path)
     assert demos.num_tasks == 4 and demos.num_demos == 3 and demos.source == "scripted"
-    cfg = _point_config(gmps_expert="file", gmps_demos=path, meta_batch_size=4, rollouts_per_task=3,
-                        gmps_bc_steps=3, hidden=(8,))
-    rows = MetaTrainer(cfg).train(iterations=2, progress=False)
+    cfg = _point_config(expert="file", demos=path, meta_batch_size=4, rollouts_per_task=3, bc_steps=3, hidden=(8,))
+    rows = Runner(cfg, verbose=False).train(iterations=2, progress=False)
     assert demos.env_steps < rows[0]["n_timesteps"] <= demos.env_steps + 4 * 3 * 30  # demonstrations + one batch
     assert rows[1]["n_timesteps"] - rows[0]["n_timesteps"] <= 4 * 3 * 30  # later iterations add only rollouts
     with pytest.raises(SystemExit):

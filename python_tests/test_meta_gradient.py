@@ -1,12 +1,17 @@
 """The explicit meta-gradient (compiled kernels, one HVP per task per inner step) equals autograd
 through the unrolled inner updates (the pure-torch reference), in float64, for every variant of
-the MAML family with one and two inner steps, with ProMP's KL penalties and E-MAML's term."""
+the MAML family with one and two inner steps, with ProMP's KL penalties and E-MAML's term; the
+adapted parameters are reused exactly; the TRPO Fisher through the adaptation equals the Hessian
+of the post-update KL by double backward."""
+from types import SimpleNamespace
+
 import pytest
 import torch
 
 import metarl_fast
 from metarl_fast import reference as R
-from metarl_fast.algos import INNER_KINDS, VARIANTS, MetaObjective, Objective, StepData
+from metarl_fast.algos import Adaptation, MetaObjective, StepData
+from metarl_fast.algos.maml import INNER_SURROGATES, VARIANTS, Dice, Lvc, ScoreFunction
 
 T, B, H = 3, 4, 9
 
@@ -39,8 +44,8 @@ def build(variant, steps, seed=0, kl=False, alpha=0.3):
     theta[spec.layout[-1].offset:] = 0.2 * torch.randn(spec.act_dim, generator=g, dtype=torch.float64)
     sampling = theta + 0.05 * torch.randn(T, spec.num_params, generator=g, dtype=torch.float64)
     v = VARIANTS[variant]
-    inner = [Objective(v.inner, spec, make_step(spec, sampling, seed + 10 + k)) for k in range(steps)]
-    outer = Objective(v.outer, spec, make_step(spec, sampling + 0.02, seed + 99), clip_eps=0.2)
+    inner = [v.inner(spec, make_step(spec, sampling, seed + 10 + k)) for k in range(steps)]
+    outer = v.outer.build(spec, make_step(spec, sampling + 0.02, seed + 99), SimpleNamespace(clip_eps=0.2))
     credit = torch.randn(T, generator=g, dtype=torch.float64) if v.emaml else None
     kl_coeffs = [0.7 + 0.1 * k for k in range(steps)] if kl else []
     # evaluate away from the sampling policy, so ratios differ from 1 and clipping is active
@@ -48,14 +53,11 @@ def build(variant, steps, seed=0, kl=False, alpha=0.3):
     return MetaObjective(spec, inner, outer, alpha, kl_coeffs, credit), theta_eval
 
 
-# variants built from the Objective kinds (GMPS's objectives have their own test: test_gmps.py)
-SURROGATE_VARIANTS = sorted(name for name, v in VARIANTS.items() if v.inner in INNER_KINDS)
-
-
-@pytest.mark.parametrize("variant", SURROGATE_VARIANTS)
+# every variant of the MAML family (GMPS's objectives have their own test: test_gmps.py)
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
 @pytest.mark.parametrize("steps", [1, 2])
 def test_explicit_meta_gradient_equals_autograd_through_the_unrolled_update(variant, steps):
-    meta, theta = build(variant, steps, kl=VARIANTS[variant].optimizer == "promp")
+    meta, theta = build(variant, steps, kl=VARIANTS[variant].optimizer.kl_penalty)
     explicit = meta.gradient(theta)
     ref = meta.reference_gradient(theta)
     assert explicit.shape == theta.shape
@@ -78,7 +80,7 @@ def test_inner_curvatures_give_different_meta_gradients():
     grads = {}
     for inner in ("naive", "lvc", "dice"):
         meta, theta = build("vpg-maml", 1)
-        meta.inner = [Objective(inner, meta.spec, meta.inner[0].data)]
+        meta.inner = [INNER_SURROGATES[inner](meta.spec, meta.inner[0].data)]
         grads[inner] = meta.gradient(theta)
     assert float((grads["naive"] - grads["lvc"]).abs().max()) > 1e-4
     assert float((grads["lvc"] - grads["dice"]).abs().max()) > 1e-4
@@ -89,7 +91,7 @@ def test_inner_curvatures_give_different_meta_gradients():
 def test_per_parameter_step_sizes_and_their_gradient(variant, steps):
     """The papers' code's trainable inner step size: one α per parameter; both ∇θ J and ∂J/∂α
     equal autograd through the unrolled update."""
-    meta, theta = build(variant, steps, kl=VARIANTS[variant].optimizer == "promp")
+    meta, theta = build(variant, steps, kl=VARIANTS[variant].optimizer.kl_penalty)
     P = theta.numel()
     meta.alpha = 0.1 + 0.4 * torch.rand(P, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
     g, ga = meta.gradient(theta, with_alpha=True)
@@ -132,7 +134,64 @@ def test_sgmrl_paper_literal_differs_and_has_no_autograd_form():
         meta.reference_gradient(theta)
 
 
-def test_unknown_objective_kind_is_rejected():
-    meta, _ = build("vpg-maml", 1)
-    with pytest.raises(ValueError, match="objective kind"):
-        Objective("reinforce", meta.spec, meta.outer.data)
+def test_adapted_parameters_are_reused_and_recomputed_when_they_must_be():
+    """The adaptation the sampler computed is what the meta-gradient uses at that θ (no inner
+    gradient is recomputed, and the result is bit-identical to a fresh computation); another θ,
+    another α or other inner surrogates recompute it."""
+    meta, theta = build("lvc-vpg", 2)
+    fresh = meta.gradient(theta)
+    calls = []
+
+    class Counting(Lvc):
+        def grad(self, params, backend="auto"):
+            calls.append(1)
+            return super().grad(params, backend)
+
+    counted = [Counting(meta.spec, o.data) for o in meta.inner]
+    a = meta.adaptation(theta)  # as the sampler computes it while collecting
+    again = MetaObjective(meta.spec, counted, meta.outer, meta.alpha,
+                          adapted=Adaptation(theta.clone(), meta.alpha, a.thetas, a.grads))
+    assert torch.equal(again.gradient(theta), fresh) and calls == []  # the given adaptation, reused
+    assert again.fisher_operator(theta) is not None and again.trpo_loss(theta) and calls == []
+    other = theta + 0.01
+    again.gradient(other)
+    assert len(calls) == 2 and torch.equal(again.gradient(other), meta.gradient(other)) and len(calls) == 2
+    again.alpha = 0.25
+    again.gradient(other)
+    assert len(calls) == 4
+    again.inner = [Counting(meta.spec, o.data) for o in meta.inner]
+    again.gradient(other)
+    assert len(calls) == 6
+
+
+@pytest.mark.parametrize("inner", [ScoreFunction, Lvc, Dice])
+@pytest.mark.parametrize("steps", [1, 2])
+def test_trpo_fisher_through_the_adaptation_equals_the_kl_hessian(inner, steps):
+    """MetaObjective.fisher_operator (the fused C++ operator for one score-function step, the
+    kernel matvec otherwise) equals the Hessian of θ ↦ mean_i KL(π_θ'_i(θ0) ‖ π_θ'_i(θ)) at θ0 by
+    double backward through the unrolled inner steps (exact there: the KL's gradient vanishes)."""
+    meta, theta = build("vpg-maml", steps)
+    meta.inner = [inner(meta.spec, o.data) for o in meta.inner]
+    post = meta.outer.data
+    spec = meta.spec
+    adapted = meta.adapt(theta)[-1]
+    post.old_mean = R.policy_mean(spec, adapted, post.flat(post.obs)).reshape(post.act.shape).detach()
+    post.old_log_std = spec.unflatten(adapted)["log_std"].detach()
+
+    def kl_through_adaptation(th):
+        th = th.expand(meta.num_tasks, -1)
+        for o in meta.inner:
+            (g,) = torch.autograd.grad(o.value(th).sum(), th, create_graph=True)
+            th = th + meta.alpha * g
+        return R.gaussian_kl(spec, th, post.flat(post.obs), post.flat(post.old_mean), post.old_log_std,
+                             post.mean_weights).mean()
+
+    v = torch.randn(theta.numel(), generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    leaf = theta.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(kl_through_adaptation(leaf), leaf, create_graph=True)
+    (expected,) = torch.autograd.grad(g @ v, leaf)
+    op = meta.fisher_operator(theta)
+    assert isinstance(op, metarl_fast.kernels.MamlTrpoFvpOperator) == (steps == 1 and inner is not Dice)
+    assert torch.allclose(op(v), expected, rtol=1e-8, atol=1e-12) and float(expected.abs().max()) > 1e-4
+    meta.backend = "torch"  # the reference everywhere: the kernel matvec on the torch twins
+    assert torch.allclose(meta.fisher_operator(theta)(v), expected, rtol=1e-8, atol=1e-12)

@@ -7,7 +7,8 @@ import numpy as np
 import torch
 
 import metarl_fast
-from metarl_fast.algos import MetaObjective, Objective, StepData
+from metarl_fast.algos import MetaObjective, StepData
+from metarl_fast.algos.maml import ScoreFunction
 
 C, ALPHA, N_IN, THETA0 = 1.5, 0.05, 3, 0.2
 
@@ -46,10 +47,10 @@ def estimator_samples(jacobian: str, replicates=100_000, n_out=20, seed=1):
     alpha = torch.tensor([0.0, ALPHA, 0.0], dtype=torch.float64)
     g = torch.Generator().manual_seed(seed)
     a_in = THETA0 + torch.randn(replicates, N_IN, generator=g, dtype=torch.float64)
-    inner = Objective("naive", spec, step_data(a_in))
+    inner = ScoreFunction(spec, step_data(a_in))
     theta_post = theta + alpha * inner.grad(theta.expand(replicates, -1).contiguous())  # [M, P]
     a_out = theta_post[:, 1:2] + torch.randn(replicates, n_out, generator=g, dtype=torch.float64)
-    outer = Objective("vpg", spec, step_data(a_out))
+    outer = ScoreFunction(spec, step_data(a_out))
     meta = MetaObjective(spec, [inner], outer, alpha, sgmrl_credit=outer.data.mean_return, jacobian=jacobian)
     g_rows = meta.gradient(theta, reduce=False)  # one estimate per replicate (task group)
     assert torch.allclose(g_rows.mean(0), meta.gradient(theta), rtol=1e-12, atol=1e-14)

@@ -1,6 +1,7 @@
 """Fixed-seed short runs of every algorithm: the record a refactor must reproduce.
 
     python tools/fixed_seed_runs.py record     # (re)write python_tests/data/fixed_seed_runs.json
+    python tools/fixed_seed_runs.py record NAME ...   # re-record these runs only
     python tools/fixed_seed_runs.py check      # rerun every case and compare (relative 1e-9)
 
 Each case is a `metarl-fast train` command line (a few iterations on a cheap family) followed by a
@@ -152,6 +153,20 @@ def compare_rollouts(expected: dict, got: dict, rel: float = 1e-12) -> list[str]
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["record"] and len(argv) > 1:
+        unknown = set(argv[1:]) - set(CASES)
+        if unknown:
+            print(f"unknown cases {sorted(unknown)}")
+            return 2
+        with open(RECORD) as f:
+            record = json.load(f)
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in argv[1:]:
+                record["runs"][name] = run_case(name, tmp)
+        with open(RECORD, "w") as f:
+            json.dump(record, f, indent=1)
+        print(f"re-recorded {', '.join(argv[1:])}")
+        return 0
     if argv not in (["record"], ["check"]):
         print(__doc__)
         return 2

@@ -1,16 +1,16 @@
-"""Meta-RL algorithms.
+"""Meta-RL algorithms, each a MetaAlgorithm plug-in (base.py) registered by name (run/registry.py).
 
-- The MAML family, ProMP and SG-MRL: objectives.py (surrogates), variants.py (the declarative
-  table), meta_gradient.py (the explicit meta-gradient and its autograd reference), processing.py
-  (the advantage pipeline), trainer.py (the training loop), config.py (configs and presets),
-  evaluation.py (meta-test and plots).
-- BO-MRL, tabular: bomrl_tabular.py (with metarl_fast.tabular); function approximation: bomrl.py.
-- GMPS: gmps_objectives.py (the importance-weighted inner step, behaviour cloning, the bias
-  transformation) and gmps.py (phases 1 and 2, DAgger); experts in metarl_fast.experts.
+Shared by all: processing (the advantage pipeline: Batch → StepData), objectives (the surrogate
+protocol), meta_objective (the explicit meta-gradient and its autograd reference, TRPO's Fisher
+through the adaptation), settings (typed, documented settings and their validator), base (the
+plug-in interface, meta-parameters with Adam). One package per algorithm family: maml/ (the MAML
+variants, ProMP, SG-MRL), bomrl/, gmps/. run/ runs them: the config, the context, the runner,
+meta-test and learning curves. Adding an algorithm: docs/extending.md.
 """
-from .meta_gradient import MetaObjective
-from .objectives import INNER_KINDS, OUTER_KINDS, Objective, StepData, kl_penalty_grad, kl_penalty_value
-from .variants import VARIANTS, Variant
+from .base import IterationLog, MetaAlgorithm, MetaParameters
+from .meta_objective import Adaptation, MetaObjective
+from .objectives import InnerSurrogate, Surrogate, kl_penalty_grad, kl_penalty_value
+from .processing import StepData, process_batch
 
-__all__ = ["INNER_KINDS", "MetaObjective", "OUTER_KINDS", "Objective", "StepData", "VARIANTS", "Variant",
-           "kl_penalty_grad", "kl_penalty_value"]
+__all__ = ["Adaptation", "InnerSurrogate", "IterationLog", "MetaAlgorithm", "MetaObjective", "MetaParameters",
+           "StepData", "Surrogate", "kl_penalty_grad", "kl_penalty_value", "process_batch"]

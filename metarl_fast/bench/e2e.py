@@ -22,8 +22,7 @@ PHASES = ("Time-Sampling", "Time-InnerStep", "Time-OuterStep", "Time")
 
 
 def run(argv: list[str] | None = None) -> list[Row]:
-    from ..algos.config import TrainConfig
-    from ..algos.trainer import MetaTrainer
+    from ..algos.run import Runner, TrainConfig
 
     p = argparse.ArgumentParser(prog="python -m metarl_fast.bench e2e", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -47,11 +46,11 @@ def run(argv: list[str] | None = None) -> list[Row]:
     rows: list[Row] = []
     medians = {}
     try:
-        for name, sampler, backend in (("ours (cpp sampler + kernels)", "cpp", "cpp"),
-                                       ("reference (gymnasium + autograd)", "gymnasium", "torch")):
-            config = TrainConfig(algo=args.algo, env=args.env, sampler=sampler, backend=backend,
-                                 iterations=args.iterations + 1, **sizes)
-            log = MetaTrainer(config).train(progress=False)[1:]  # drop the warm-up iteration
+        for name, sampler, meta_gradient in (("ours (cpp sampler + kernels)", "cpp", "explicit"),
+                                             ("reference (gymnasium + autograd)", "gymnasium", "autograd")):
+            config = TrainConfig.build(algo=args.algo, env=args.env, sampler=sampler, meta_gradient=meta_gradient,
+                                       iterations=args.iterations + 1, **sizes)
+            log = Runner(config, verbose=False).train(progress=False)[1:]  # drop the warm-up iteration
             medians[name] = {ph: statistics.median(r[ph] for r in log) for ph in PHASES}
             medians[name]["env_steps"] = statistics.median(
                 r["n_timesteps"] - prev_r["n_timesteps"] for prev_r, r in zip([{"n_timesteps": 0}] + log, log))

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from .. import tabular as tb
-from ..tabular import TabularMDP
+from ... import tabular as tb
+from ...tabular import TabularMDP
 
 DISTANCES = (1, 2, 3)
 

@@ -1,6 +1,6 @@
-"""BO-MRL with function approximation (Gaussian MLP policies; the paper's practical algorithm,
-App. D, Eqs. 7–8; digest papers-gmps-bomrl.md B.2–B.3): the lower level solved on one batch from
-π_φ, and the hypergradient by conjugate gradient on the lower level's Hessian.
+"""BO-MRL's lower level with function approximation (Gaussian MLP policies; the paper's practical
+algorithm, App. D, Eqs. 7–8): the lower level solved on one batch from π_φ, and the hypergradient
+by conjugate gradient on the lower level's Hessian.
 
 Lower level (one task, data B from π_φ, Q the Monte-Carlo return-to-go of B):
     θ' = argmax_θ  mean_n h(π_θ(a_n|s_n)/π_φ(a_n|s_n)) Q_n − λ D²(π_φ, π_θ),   h(x) = 2/(1 + e^{−2(x−1)})
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .. import kernels, reference
-from ..policies import PolicySpec
+from ... import kernels, reference
+from ...policies import PolicySpec
 
 DISTANCES = ("kl_phi_pi", "kl_pi_phi", "l2")
 
@@ -164,65 +164,11 @@ def hypergradient(lower: LowerLevel, phi: torch.Tensor, theta: torch.Tensor, g: 
     return -lower.mixed_vjp(phi, theta, x)
 
 
-def _q_estimates(batch, c) -> torch.Tensor:
-    """Monte-Carlo Q (the paper: the discounted return-to-go), or with c.bomrl_q == "advantage" the
+def q_estimates(batch, discount: float, kind: str) -> torch.Tensor:
+    """Monte-Carlo Q [T, B, H] (the paper: the discounted return-to-go), or with kind="advantage" the
     same minus the per-task linear feature baseline (an option the paper does not mention; useful
     when rewards are negative, where mean ratio·Q then only pushes every ratio down)."""
-    q = kernels.discounted_returns(batch.rewards, batch.mask, c.discount)
-    if c.bomrl_q == "advantage":
+    q = kernels.discounted_returns(batch.rewards, batch.mask, discount)
+    if kind == "advantage":
         q = (q - kernels.linear_feature_baseline(batch.obs, q, batch.mask)) * batch.mask
     return q
-
-
-def run_iteration(trainer) -> dict:
-    """One BO-MRL meta-iteration (the practical algorithm, App. D) for a MetaTrainer whose config
-    has algo="bomrl": one batch from π_φ per task, the lower level solved per task, a fresh
-    post-adaptation batch, the Eq. 8 hypergradient per task (CG), and a TRPO meta-step on their mean
-    (Fisher of the mean KL at φ on the pre-update states, step √(2δ/gᵀF⁻¹g), backtracking until
-    KL ≤ δ). Returns the log statistics; the returns and timings are filled in by the trainer."""
-    import time
-
-    from ..kernels import KlFvpOperator, conjugate_gradient, gaussian_kl, trpo_step
-    from .trainer import derived_seed
-
-    c, family, spec = trainer.config, trainer.family, trainer.spec
-    t0 = time.perf_counter()
-    tasks = family.sample_tasks(c.meta_batch_size, seed=derived_seed(c.seed, trainer.iteration, 0xA5))
-    phi = trainer.param.detach().clone()
-    pre = trainer.sample(phi, tasks, 0)
-    q_pre = _q_estimates(pre, c)  # MC Q^{π_φ}(s_t, a_t) (or advantages)
-    t1 = time.perf_counter()
-    lowers = lower_levels(spec, pre, q_pre, c.bomrl_lambda, c.bomrl_distance)
-    theta_post = torch.stack([lo.solve(phi, c.bomrl_lower_iters, c.bomrl_lower_lr) for lo in lowers]).contiguous()
-    t2 = time.perf_counter()
-    post = trainer.sample(theta_post, tasks, 1)
-    q_post = _q_estimates(post, c)
-    t3 = time.perf_counter()
-    g_post = post_update_gradients(spec, theta_post, post, q_post, c.discount)
-    hyper = torch.stack([hypergradient(lo, phi, theta_post[i], g_post[i], c.cg_iters, c.cg_damping)
-                         for i, lo in enumerate(lowers)]).mean(0)
-    # TRPO meta-step (δ = max_kl; the paper: 1e-3) on the pre-update states
-    T = len(tasks)
-    obs = pre.obs.reshape(T, -1, spec.obs_dim).contiguous()
-    weights = (pre.mask.reshape(T, -1) / pre.mask.reshape(T, -1).sum(-1, keepdim=True)).contiguous()
-    # damped Fisher (cg_damping): directions the KL hardly constrains would otherwise dominate F⁻¹g
-    fisher = KlFvpOperator(spec, phi, obs, c.cg_damping, weights, task_mean=True)
-    x = conjugate_gradient(fisher, hyper.contiguous(), c.cg_iters)
-    old_mean = kernels.policy_mean(spec, phi, obs)
-    old_ls = spec.unflatten(phi)["log_std"]
-
-    def kl(p):
-        return float(gaussian_kl(spec, p.contiguous(), obs, old_mean, old_ls, weights).mean())
-
-    def linear_loss(p):  # the first-order model of −J: the true meta-objective has no cheap evaluation
-        return -float(hyper @ (p - phi))
-
-    step = trpo_step(phi, -x, linear_loss, kl, c.max_kl, dHd=float(x @ fisher(x.contiguous())))
-    with torch.no_grad():
-        trainer.param.copy_(step.params)
-    trainer.timesteps += pre.num_steps + post.num_steps
-    t4 = time.perf_counter()
-    return {"returns": [pre.mean_return(), post.mean_return()],
-            "times": {"sampling": (t1 - t0) + (t3 - t2), "inner": t2 - t1, "outer": t4 - t3},
-            "stats": {"MeanKL": step.kl, "TRPO-Accepted": int(step.accepted), "GradNorm": float(hyper.norm()),
-                      "SPS": (pre.num_steps + post.num_steps) / max((t1 - t0) + (t3 - t2), 1e-9)}}

@@ -1,6 +1,6 @@
 """`metarl-fast demos`: GMPS's phase 1 on its own — train or pick an expert, record demonstrations
-in the DemoSet format (docs/gmps.md), for `metarl-fast train --algo gmps --set gmps_expert=file
---set gmps_demos=PATH`.
+in the DemoSet format (docs/gmps.md), for `metarl-fast train --algo gmps --set expert=file
+--set demos=PATH`.
 
     metarl-fast demos --env Point2DNav --expert scripted --tasks 20 --per-task 20 --noise 5 --out demos.npz
     metarl-fast demos --env AntGoalArc --expert sac --sac-steps 1000000 --out ant.npz   (also ant.npz.expert.pt)
@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 
+HELP = "record expert demonstrations for GMPS"
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from .envs import family_names
-    from .experts.training import EXPERT_KINDS
+    from ..envs import family_names
+    from ..experts.training import EXPERT_KINDS
 
     p.add_argument("--env", required=True, choices=family_names(), help="the task family")
     p.add_argument("--expert", default="scripted", choices=EXPERT_KINDS)
@@ -31,9 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from .envs import make
-    from .experts import collect_demos
-    from .experts.training import train_expert
+    from ..envs import make
+    from ..experts import collect_demos
+    from ..experts.training import train_expert
 
     for name in ("tasks", "per_task"):
         if getattr(args, name) < 1:
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     tasks = family.sample_tasks(args.tasks, seed=args.seed)
     sac = None
     if args.expert != "scripted":
-        from .experts.sac import SacConfig
+        from ..experts.sac import SacConfig
 
         sac = SacConfig(total_steps=args.sac_steps, hidden=tuple(int(h) for h in args.sac_hidden.split(",") if h),
                         reward_scale=args.sac_reward_scale, seed=args.seed)

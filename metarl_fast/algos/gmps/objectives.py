@@ -1,6 +1,7 @@
-"""GMPS's two objectives and its bias-transformation parametrisation (digest papers-gmps-bomrl.md
-A.2.4, A.5, A.8), with the interface of objectives.Objective so that meta_gradient.MetaObjective
-assembles GMPS's meta-gradient exactly as it does MAML's (one HVP per task):
+"""GMPS's two objectives and its bias-transformation parametrisation (Mendonca et al. 2019, §4–5 and
+App. A; the public code's choices where the paper is silent, docs/gmps.md), behind the surrogate
+protocol of algos/objectives.py so that MetaObjective assembles GMPS's meta-gradient exactly as it
+does MAML's (one HVP per task):
 
     φ_i(θ) = θ + α ⊙ ∇J_in,i(θ)              the importance-weighted policy-gradient step on the
                                               pre-update batch D_i^tr from π_θinit (Eq. 3)
@@ -24,14 +25,15 @@ ExpertData ([T, N, ...] flat samples with per-sample weights).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 
-from .. import kernels, reference
-from ..policies import PolicySpec
-from ..experts.demos import ExpertData
-from .objectives import Objective, StepData
+from ... import kernels, reference
+from ...experts import ExpertData
+from ...policies import PolicySpec
+from ..maml.surrogates import LikelihoodRatio
+from ..objectives import InnerSurrogate, Surrogate
+from ..processing import StepData
 
 RATIOS = ("step", "trajectory", "full")
 BC_LOSSES = ("nll", "mse")
@@ -52,10 +54,8 @@ class _LastResult:
         return self.value
 
 
-class ImportanceWeightedPG:
+class ImportanceWeightedPG(InnerSurrogate):
     """GMPS's inner surrogate on a batch from π_θinit (whose log-probs are ``data.log_prob``)."""
-
-    kind = "gmps_inner"
 
     def __init__(self, spec: PolicySpec, data: StepData, ratio: str = "step", clip: float = 0.0) -> None:
         if ratio not in RATIOS:
@@ -63,8 +63,9 @@ class ImportanceWeightedPG:
         if clip and (ratio == "full" or not clip > 1):
             raise ValueError(f"clip must be > 1 (ρ clipped to [1/clip, clip]) and needs a stop-gradient ratio, "
                              f"got clip={clip!r} with ratio={ratio!r}")
-        self.spec, self.data, self.ratio, self.clip = spec, data, ratio, clip
-        self._lr = Objective("lr", spec, data) if ratio == "full" else None
+        super().__init__(spec, data)
+        self.ratio, self.clip = ratio, clip
+        self._lr = LikelihoodRatio(spec, data) if ratio == "full" else None
         self._weights = _LastResult()
 
     def _ratios(self, log_prob: torch.Tensor) -> torch.Tensor:
@@ -90,7 +91,7 @@ class ImportanceWeightedPG:
         w = (d.adv_weights * self._ratios(lp)).contiguous()
         if not bool(torch.isfinite(w).all()):
             raise FloatingPointError("GMPS: the importance ratios π_θ/π_θinit overflowed (θ moved far from the "
-                                     "sampling policy during the BC steps); clip them (gmps_ratio_clip=2, the "
+                                     "sampling policy during the BC steps); clip them (gmps.ratio_clip=2, the "
                                      "public code's clip0.5_2.0) or take fewer BC steps per batch")
         return w
 
@@ -120,15 +121,14 @@ class ImportanceWeightedPG:
         return (d.adv_weights * self._ratios(lp) * lp).sum(-1)
 
 
-class BehaviourCloning:
+class BehaviourCloning(Surrogate):
     """J_bc(φ) = −L_BC(φ, D*) per task (maximised as every outer objective is)."""
-
-    kind = "gmps_bc"
 
     def __init__(self, spec: PolicySpec, data: ExpertData, loss: str = "nll") -> None:
         if loss not in BC_LOSSES:
             raise ValueError(f"loss must be one of {BC_LOSSES}, got {loss!r}")
-        self.spec, self.data, self.loss = spec, data, loss
+        super().__init__(spec, data)
+        self.loss = loss
 
     def grad(self, params: torch.Tensor, backend: str = "auto") -> torch.Tensor:
         """∇J_bc(φ) → [T, P] (compiled). For "mse" the score kernel is evaluated at the pseudo-action
@@ -152,9 +152,6 @@ class BehaviourCloning:
             return (d.weights * reference.log_prob(s, params, d.obs, d.act)).sum(-1)
         mean = reference.policy_mean(s, params, d.obs)
         return -(d.weights * ((mean - d.act) ** 2).mean(-1)).sum(-1)
-
-    def hvp(self, params, v, backend="auto"):
-        raise ValueError("the behaviour-cloning loss is an outer objective: it has no Hessian-vector product here")
 
 
 class BiasTransform:
@@ -235,13 +232,13 @@ class BiasTransform:
         return out
 
 
-class ReparamObjective:
-    """An objective of the standard policy seen through a BiasTransform: the same interface
-    (grad, hvp, value, data), in GMPS's parameters [T, num_params]."""
+class ReparamObjective(InnerSurrogate):
+    """A surrogate of the standard policy seen through a BiasTransform: the same interface (grad,
+    hvp, value, data), in GMPS's parameters [T, num_params] (hvp needs an inner surrogate)."""
 
-    def __init__(self, objective, reparam: BiasTransform) -> None:
+    def __init__(self, objective: Surrogate, reparam: BiasTransform) -> None:
+        super().__init__(objective.spec, objective.data)
         self.objective, self.reparam = objective, reparam
-        self.data, self.kind = objective.data, objective.kind
         self._std, self._std_grad = _LastResult(), _LastResult()
 
     def _std_params(self, params: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,106 @@
+"""Learning curves of run directories: post-update return against environment steps, across seeds,
+the samples each algorithm needs to reach a return, and their plot (``metarl-fast plot``)."""
+from __future__ import annotations
+
+import csv
+import os
+
+import numpy as np
+import yaml
+
+from .config import TrainConfig
+
+_NOT_A_VARIANT = ("seed", "iterations", "checkpoint_every", "threads")
+
+
+def flat_settings(config: dict) -> dict:
+    """A config.yaml mapping (of this or an earlier version) as one flat mapping of this version's
+    keys: the common settings and the algorithm's section, e.g. {"algo": "gmps", ..., "bc_steps": 10}."""
+    d = TrainConfig.from_dict(config).to_dict()
+    section = {k: d.pop(k) for k in list(d) if isinstance(d[k], dict)}
+    for values in section.values():
+        d.update(values)
+    return d
+
+
+def _variant_labels(configs: list[dict]) -> list[str]:
+    """The algorithm's name, plus the settings that tell apart runs of the same algorithm and env
+    (seeds and run lengths aside), e.g. "gmps (bc_steps=10)"; configs: flat_settings mappings."""
+    labels = []
+    for c in configs:
+        same = [o for o in configs if o["algo"] == c["algo"] and o["env"] == c["env"]]
+        differ = sorted(k for k in c if k not in _NOT_A_VARIANT and any(o.get(k) != c[k] for o in same))
+        labels.append(c["algo"] + (" (" + ", ".join(f"{k}={c[k]}" for k in differ) + ")" if differ else ""))
+    return labels
+
+
+def learning_curves(run_dirs: list[str]) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """{algo: [(n_timesteps, post-update return) per run]} from the runs' progress.csv (keyed
+    "algo · env" when the runs span several task families)."""
+    configs = []
+    for d in run_dirs:
+        with open(os.path.join(d, "config.yaml")) as f:
+            configs.append(flat_settings(yaml.safe_load(f)))
+    several_envs = len({c["env"] for c in configs}) > 1
+    labels = _variant_labels(configs)
+    curves: dict[str, list] = {}
+    for d, config, label in zip(run_dirs, configs, labels):
+        with open(os.path.join(d, "progress.csv")) as f:
+            rows = list(csv.DictReader(f))
+        if not rows:
+            continue
+        col = [k for k in rows[0] if k.startswith("Step_") and k.endswith("-AverageReturn")][-1]  # after adapting
+        x = np.array([float(r["n_timesteps"]) for r in rows])
+        y = np.array([float(r[col]) for r in rows])
+        key = f"{label} · {config['env']}" if several_envs else label
+        curves.setdefault(key, []).append((x, y))
+    return curves
+
+
+def samples_to_reach(run_dirs: list[str], level: float, window: int = 3) -> dict[str, float]:
+    """{algo: environment steps at which the across-seed mean post-update return, smoothed by a
+    trailing mean over `window` logged iterations, first reaches `level`} (inf when it never does).
+    The ratio of two entries is the "k× fewer samples" comparison of the GMPS paper."""
+    out = {}
+    for algo, runs in learning_curves(run_dirs).items():
+        n = min(len(y) for _, y in runs)
+        x = np.mean([xx[:n] for xx, _ in runs], axis=0)
+        y = np.nanmean(np.stack([yy[:n] for _, yy in runs]), axis=0)
+        smooth = np.array([np.nanmean(y[max(0, i - window + 1):i + 1]) for i in range(n)])
+        hit = np.nonzero(smooth >= level)[0]
+        out[algo] = float(x[hit[0]]) if len(hit) else float("inf")
+    return out
+
+
+def plot_runs(run_dirs: list[str], out: str, title: str | None = None) -> str:
+    """Learning curves (post-update return vs environment steps), mean ± std across the runs of
+    each algorithm (truncated to the shortest run), one line per algorithm → PNG at `out`."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as e:
+        raise ImportError("metarl-fast plot needs matplotlib (pip install 'metarl_fast[plot]')") from e
+    curves = learning_curves(run_dirs)
+    if not curves:
+        raise ValueError("no progress rows in the given run directories")
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for algo, runs in sorted(curves.items()):
+        n = min(len(y) for _, y in runs)
+        x = np.mean([xx[:n] for xx, _ in runs], axis=0)
+        ys = np.stack([y[:n] for _, y in runs])
+        mean, std = ys.mean(0), ys.std(0)
+        ax.plot(x, mean, label=f"{algo} ({len(runs)} seed{'s' if len(runs) > 1 else ''})")
+        if len(runs) > 1:
+            ax.fill_between(x, mean - std, mean + std, alpha=0.25)
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("average return after adaptation")
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out

@@ -1,0 +1,74 @@
+"""Paper configurations and quick ones: each preset is a set of settings applied on the defaults
+(keys resolved as ``--set`` resolves them: common settings, then the algorithm's section)."""
+from __future__ import annotations
+
+from .config import TrainConfig, build
+
+# GMPS's shared settings (the paper's §5 and its code): 2 × 100 ReLU, learned per-parameter step sizes from 0.1,
+# the code's MSE loss; and the paper-scale batch (20 tasks × 20 trajectories, 500 BC steps).
+_GMPS = dict(hidden=(100, 100), activation="relu", trainable_inner_step_size=True, inner_lr=0.1, bc_loss="mse")
+_GMPS_PAPER = dict(_GMPS, meta_batch_size=20, rollouts_per_task=20, num_tasks=20, demos_per_task=20,
+                   bc_steps=500, iterations=200)
+
+# Paper configurations (each paper's experiment section and appendix) and quick ones for smoke runs.
+PRESETS: dict[str, dict] = {
+    "promp-halfcheetah-dir": dict(algo="promp", env="HalfCheetahRandDirec"),
+    "maml-trpo-halfcheetah-dir": dict(algo="trpo-maml", env="HalfCheetahRandDirec"),
+    "lvc-vpg-halfcheetah-dir": dict(algo="lvc-vpg", env="HalfCheetahRandDirec"),
+    "emaml-trpo-halfcheetah-dir": dict(algo="emaml-trpo", env="HalfCheetahRandDirec"),
+    "promp-ant-dir": dict(algo="promp", env="AntRandDirec2D"),
+    "promp-ant-goal": dict(algo="promp", env="AntRandGoal", inner_steps=2),
+    "promp-hopper-params": dict(algo="promp", env="HopperRandParams", inner_lr=0.05, promp_steps=3,
+                                adaptive_kl=True, kl_coeff=1e-3),
+    "promp-walker-params": dict(algo="promp", env="Walker2DRandParams", inner_lr=0.05, promp_steps=3,
+                                adaptive_kl=True, kl_coeff=1e-3),
+    "promp-point-momentum": dict(algo="promp", env="MetaPointEnvMomentum", inner_steps=3),
+    # SG-MRL (Fallah et al.) as its code ran it: first-order, GAE λ = 0.997, normalised advantages,
+    # (100, 100) policy; MAML and E-MAML baselines with the same settings (its code's launchers).
+    "sgmrl-2dnav": dict(algo="sgmrl", env="Point2DNav", meta_batch_size=20, rollouts_per_task=20, horizon=100,
+                        hidden=(100, 100), gae_lambda=0.997, iterations=500, first_order=True),
+    "maml-2dnav": dict(algo="vpg-maml", env="Point2DNav", meta_batch_size=20, rollouts_per_task=20, horizon=100,
+                       hidden=(100, 100), gae_lambda=0.997, iterations=500, first_order=True),
+    "emaml-2dnav": dict(algo="emaml-vpg", env="Point2DNav", meta_batch_size=20, rollouts_per_task=20,
+                        horizon=100, hidden=(100, 100), gae_lambda=0.997, iterations=500, first_order=True),
+    "sgmrl-halfcheetah-dir": dict(algo="sgmrl", env="HalfCheetahRandDirec", horizon=200, hidden=(100, 100),
+                                  gae_lambda=0.997, iterations=400, first_order=True),
+    "sgmrl-halfcheetah-vel": dict(algo="sgmrl", env="HalfCheetahRandVel", horizon=200, hidden=(100, 100),
+                                  gae_lambda=0.997, iterations=400, first_order=True),
+    # BO-MRL's practical algorithm (App. D): H = 200, 20 roll-outs (40 for Ant direction),
+    # (64, 64) tanh, TRPO δ = 1e-3, λ = 0.5 (0.4 for HalfCheetah velocity with D2).
+    "bomrl-halfcheetah-dir": dict(algo="bomrl", env="HalfCheetahRandDirec", horizon=200, max_kl=1e-3,
+                                  lam=0.5, iterations=500, cg_damping=0.1),
+    "bomrl-halfcheetah-vel": dict(algo="bomrl", env="HalfCheetahRandVel", horizon=200, max_kl=1e-3,
+                                  lam=0.5, iterations=500, cg_damping=0.1),
+    "bomrl-ant-dir": dict(algo="bomrl", env="AntRandDirec", horizon=200, rollouts_per_task=40, max_kl=1e-3,
+                          lam=0.5, iterations=400, cg_damping=0.1),
+    # GMPS (§5, the public code): 2 × 100 ReLU, bias transformation 4, learned per-parameter step sizes, MSE of
+    # the mean as the public code; point tasks with the scripted expert (demonstrations diversified by
+    # executed-action noise), Ant with a contextual SAC expert and the code's clip0.5_2.0 ratio option
+    # (unclipped 8-dimensional per-step ratios overflowed after 50 BC steps; docs/gmps.md), Meta-World
+    # with its scripted policies.
+    "gmps-point": dict(algo="gmps", env="Point2DNav", meta_batch_size=10, rollouts_per_task=10, horizon=30,
+                       **_GMPS, num_tasks=10, demos_per_task=10, bc_steps=100,
+                       expert_noise=5.0, iterations=30),
+    "gmps-ant-goal-arc": dict(algo="gmps", env="AntGoalArc", horizon=200, **_GMPS_PAPER, expert="sac",
+                              sac_steps=1_000_000, ratio_clip=2.0),
+    "gmps-push": dict(algo="gmps", env="MetaWorldPush", horizon=50, **_GMPS_PAPER, expert_noise=0.1),
+    "gmps-door": dict(algo="gmps", env="MetaWorldDoorOpen", horizon=100, **_GMPS_PAPER, expert_noise=0.1),
+    # the baselines of the GMPS comparison, with the point preset's tasks, batch and network
+    "vpg-maml-point": dict(algo="vpg-maml", env="Point2DNav", meta_batch_size=10, rollouts_per_task=10, horizon=30,
+                           hidden=(100, 100), activation="relu", outer_lr=0.01, iterations=60),
+    "promp-point": dict(algo="promp", env="Point2DNav", meta_batch_size=10, rollouts_per_task=10, horizon=30,
+                        hidden=(100, 100), activation="relu", iterations=60),
+    "quick": dict(algo="promp", env="Point2DNav", meta_batch_size=10, rollouts_per_task=10, horizon=30,
+                  iterations=20, hidden=(32, 32), checkpoint_every=10),
+    "quick-halfcheetah": dict(algo="promp", env="HalfCheetahRandDirec", meta_batch_size=8, rollouts_per_task=5,
+                              horizon=50, iterations=5, checkpoint_every=5),
+}
+
+
+def preset(name: str, overrides: list[tuple[str, object]] = ()) -> TrainConfig:
+    """The preset's config, with (key, value) overrides applied after it (e.g. the command line's)."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; valid presets: {', '.join(sorted(PRESETS))}")
+    return build([*PRESETS[name].items(), *overrides])

@@ -1,0 +1,27 @@
+"""`metarl-fast info`: the build and the machine — the policy engine's instruction set, threads,
+MuJoCo, CUDA, torch."""
+from __future__ import annotations
+
+import argparse
+
+HELP = "print build and machine facts"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    import metarl_fast
+    from metarl_fast import _C
+
+    print(f"metarl_fast {metarl_fast.__version__}")
+    print(f"  policy engine ISA : {_C.policy_isa()}")
+    print(f"  thread pool       : {metarl_fast.get_num_threads()} threads (CPUs available: {_C.default_num_threads()})")
+    print(f"  MuJoCo            : {_C.mujoco_version_string()} (headers {_C.mujoco_header_version()})")
+    cuda = "nvcc found, CUDA enabled in the build" if _C.has_cuda else "CUDA disabled in the build"
+    print(f"  CUDA              : {cuda}; no CUDA kernels yet (CUDA tensors use the torch reference)")
+    print(f"  torch             : {torch.__version__} ({torch.get_num_threads()} threads)")
+    return 0

@@ -1,0 +1,89 @@
+"""The sampler interface: backends chosen by name, the C++ sampler's batch with the policy means it
+acted with (bit-equal to the compiled policy_mean), the gymnasium backend, and a backend of the
+user's own registered and used by a run."""
+import pytest
+import torch
+
+import metarl_fast
+from metarl_fast import envs, kernels
+from metarl_fast.algos.run import Runner, TrainConfig
+from metarl_fast.sampling import CppSampler, GymnasiumSampler, Sampler, make_sampler, register_sampler, sampler_names
+
+
+def _spec(family, hidden=(16,)):
+    return metarl_fast.PolicySpec(family.obs_dim, family.act_dim, hidden)
+
+
+def test_backends_by_name():
+    cheetah, pendulum = envs.make("HalfCheetahRandDirec"), envs.make("PendulumGravity")
+    assert isinstance(make_sampler("auto", cheetah, _spec(cheetah)), CppSampler)
+    assert isinstance(make_sampler("auto", pendulum, _spec(pendulum)), GymnasiumSampler)
+    assert isinstance(make_sampler("gymnasium", cheetah, _spec(cheetah)), GymnasiumSampler)
+    with pytest.raises(ValueError, match="sampler='cpp' runs the C\\+\\+ task families; PendulumGravity"):
+        make_sampler("cpp", pendulum, _spec(pendulum))
+    with pytest.raises(ValueError, match="unknown sampler 'ray'"):
+        make_sampler("ray", cheetah, _spec(cheetah))
+    with pytest.raises(ValueError, match="obs_dim"):
+        make_sampler("cpp", cheetah, metarl_fast.PolicySpec(3, 6))
+
+
+@pytest.mark.parametrize("name", ["HalfCheetahRandDirec", "AntRandGoal", "HopperRandParams", "MetaPointEnvMomentum"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_cpp_batch_carries_the_means_it_acted_with(name, dtype):
+    family = envs.make(name)
+    spec = _spec(family, (32, 32))
+    tasks = family.sample_tasks(3, seed=1)
+    g = torch.Generator().manual_seed(0)
+    params = spec.init_params(generator=g, dtype=dtype) + 0.1 * torch.randn(3, spec.num_params, generator=g).to(dtype)
+    batch = make_sampler("cpp", family, spec).sample(params, tasks, 5, 40, seed=2)
+    T, B, H = batch.shape
+    expected = kernels.policy_mean(spec, params, batch.obs.reshape(T, B * H, -1)).reshape(T, B, H, -1)
+    assert torch.equal(batch.means, expected * batch.mask.unsqueeze(-1))
+    again = family.rollout(spec, params, tasks, 5, 40, seed=2)  # the sampler is family.rollout
+    assert torch.equal(again.actions, batch.actions) and torch.equal(again.means, batch.means)
+    z = (batch.actions - batch.means) / torch.exp(spec.unflatten(params)["log_std"]).unsqueeze(1).unsqueeze(1)
+    assert float((z * batch.mask.unsqueeze(-1)).abs().max()) > 0.5  # sampled, not the means themselves
+
+
+def test_the_gymnasium_backend_reuses_its_envs_and_repeats_itself():
+    family = envs.make("Point2DNav")
+    spec = _spec(family)
+    sampler = make_sampler("gymnasium", family, spec)
+    params = spec.init_params(generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    tasks = family.sample_tasks(2, seed=0)
+    a = sampler.sample(params, tasks, 3, 20, seed=4)
+    venv = sampler._venv
+    b = sampler.sample(params, tasks, 3, 20, seed=4)
+    assert sampler._venv is venv and torch.equal(a.obs, b.obs) and torch.equal(a.rewards, b.rewards)
+    assert a.means is None and a.shape == (2, 3, 20)
+    with pytest.raises(ValueError, match="seed must be a non-negative int"):
+        sampler.sample(params, tasks, 3, 20, seed=-1)
+    sampler.close()
+
+
+class CountingSampler(Sampler):
+    """A backend of the user's own: the C++ sampler, counting its calls."""
+
+    calls = 0
+
+    def __init__(self, family, spec):
+        super().__init__(family, spec)
+        self.inner = CppSampler(family, spec)
+
+    def sample(self, params, tasks, trajs_per_task, horizon, seed):
+        CountingSampler.calls += 1
+        return self.inner.sample(params, tasks, trajs_per_task, horizon, seed)
+
+
+def test_a_registered_backend_runs_a_training_run():
+    register_sampler("counting", CountingSampler, replace=True)
+    assert "counting" in sampler_names()
+    small = dict(algo="promp", env="Point2DNav", meta_batch_size=3, rollouts_per_task=2, horizon=10, hidden=(8,),
+                 iterations=2)
+    ours = Runner(TrainConfig.build(sampler="counting", **small), verbose=False)
+    rows = ours.train(progress=False)
+    assert CountingSampler.calls == 4  # pre- and post-update batches of two iterations
+    cpp = Runner(TrainConfig.build(sampler="cpp", **small), verbose=False).train(progress=False)
+    assert [r["Step_1-AverageReturn"] for r in rows] == [r["Step_1-AverageReturn"] for r in cpp]
+    with pytest.raises(ValueError, match="already registered"):
+        register_sampler("cpp", CountingSampler)
