@@ -57,7 +57,7 @@ def _solvable(grid: np.ndarray) -> bool:
 
 def frozen_lake(grid: np.ndarray, gamma: float = 0.8, slippery: bool = False) -> TabularMDP:
     """The MDP of a FrozenLake map ('S', 'F', 'H', 'G'): +1 on entering the goal, −1 on entering a
-    hole; the goal and holes are absorbing with no further reward (digest B.10's convention). rho is
+    hole; the goal and holes are absorbing with no further reward (the convention of docs/bomrl.md). rho is
     uniform over the non-terminal cells (full support, so that Assumption 2 holds). slippery: gym's
     dynamics (the intended move or either perpendicular one, 1/3 each)."""
     n = grid.shape[0]

@@ -1,6 +1,6 @@
 """BO-MRL, tabular: the lower levels Alg^(1..3), the Proposition-1 hypergradients against finite
 differences of φ ↦ J(Alg(π_φ)) (exact DP), the App. C gradient of Q, the lemmas that make cheap
-exact tests, and the paper's Frozen-Lake theory check (digest papers-gmps-bomrl.md B.10)."""
+exact tests, and the paper's Frozen-Lake theory check (App. N.3; docs/bomrl.md)."""
 import pytest
 import torch
 
@@ -71,7 +71,7 @@ def test_lower_levels_solve_their_problems(task):
     assert torch.allclose(k, k[:, :1].expand_as(k), atol=1e-9)
     # Lemma 5's ratio bounds, in the form the KKT condition proves: π'/π_φ = λ/(λ + Σπ'A − A(a)), so
     # with the per-state advantage range Δ(s) = max A − min A (≤ 2 max|A|),
-    # λ/(λ + Δ) ≤ π'/π_φ ≤ λ/(λ − Δ). (The digest's version with max|A| in place of Δ can fail:
+    # λ/(λ + Δ) ≤ π'/π_φ ≤ λ/(λ − Δ). (A version with max|A| in place of Δ can fail:
     # this very task gives a ratio 0.763 < 3/(3 + max|A|) = 0.780.)
     spread = (A.max(-1).values - A.min(-1).values).unsqueeze(-1)
     ratio = pi1 / pi_phi

@@ -1,4 +1,4 @@
-"""Estimator expectations on an exactly enumerable MDP (digest papers-promp-sgmrl.md, C.3-1).
+"""Estimator expectations on an exactly enumerable MDP (ProMP §4, the estimators' expectations; docs/estimators.md).
 
 A tabular 2-state / 2-action MDP with horizon 3 and a softmax policy: all 64 trajectories are
 enumerated, and each estimator's expectation Σ_τ p(τ) est(τ) is formed by scaling trajectory τ's

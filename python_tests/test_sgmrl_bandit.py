@@ -1,4 +1,4 @@
-"""SG-MRL's gradient estimator on the Gaussian bandit of digest papers-promp-sgmrl.md C.3-2:
+"""SG-MRL's gradient estimator on a Gaussian bandit (docs/sgmrl.md):
 a ~ N(θ, 1), r(a) = −(a − 1.5)², α = 0.05, |D_in| = 3, θ = 0.2. The pathwise estimator's mean
 matches a finite-difference ∇V₁ within 3 standard errors; the paper-literal one (eq. 10/13, the
 full ∇̃²J in the Jacobian) does not. Both go through the same MetaObjective / kernel code path as
@@ -59,11 +59,11 @@ def estimator_samples(jacobian: str, replicates=100_000, n_out=20, seed=1):
 
 def test_pathwise_estimator_is_unbiased_and_paper_literal_is_not():
     fd = finite_difference_grad_v1()
-    assert abs(fd - 2.1438) < 0.01  # the digest's value
+    assert abs(fd - 2.1438) < 0.01  # the closed form: docs/sgmrl.md
     path = estimator_samples("pathwise")
     se = path.std() / np.sqrt(path.size)
     assert abs(path.mean() - fd) < 3 * se, (path.mean(), fd, se)
     literal = estimator_samples("paper_literal")
     se_l = literal.std() / np.sqrt(literal.size)
     assert abs(literal.mean() - fd) > 10 * se_l, (literal.mean(), fd, se_l)
-    assert abs(literal.mean() - 1.7508) < 5 * se_l + 0.01  # the digest's biased value
+    assert abs(literal.mean() - 1.7508) < 5 * se_l + 0.01  # the literal estimator's expectation: docs/sgmrl.md

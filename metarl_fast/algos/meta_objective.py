@@ -74,7 +74,7 @@ class MetaObjective:
     kl_coeffs: list[float] = field(default_factory=list)
     emaml_credit: torch.Tensor | None = None
     sgmrl_credit: torch.Tensor | None = None  # [T] J̃_i: weight of SG-MRL's score term on every inner batch
-    jacobian: str = "pathwise"    # SG-MRL: "pathwise" (I + α mean ∇²ν, correct; digest B.5) or
+    jacobian: str = "pathwise"    # SG-MRL: "pathwise" (I + α mean ∇²ν, correct; docs/sgmrl.md) or
                                   # "paper_literal" (I + α ∇̃²J with the score outer product, eq. 10/13)
     first_order: bool = False     # drop the Hessian factors (FO-MAML / the SG-MRL experiments)
     backend: str = "auto"
@@ -99,7 +99,7 @@ class MetaObjective:
         for objective in self.inner:
             g = objective.grad(thetas[-1], self.backend)
             grads.append(g)
-            thetas.append((thetas[-1] + alpha * g).contiguous())
+            thetas.append(thetas[-1] + alpha * g)
         self.adapted = Adaptation(theta.detach().clone(), alpha.clone() if isinstance(alpha, torch.Tensor) else alpha,
                                   thetas, grads, inner)
         return self.adapted
@@ -121,7 +121,7 @@ class MetaObjective:
             if with_alpha:
                 g_alpha = g_alpha + g * inner_grads[k]
             if not self.first_order:
-                v = (self._alpha * g).contiguous()
+                v = self._alpha * g
                 step = self.inner[k].hvp(thetas[k], v, b)
                 if self.jacobian == "paper_literal":
                     step = step + self._score_outer_product(thetas[k], self.inner[k].data, v)
@@ -130,11 +130,11 @@ class MetaObjective:
                 g = g - self.kl_coeffs[k] * kl_penalty_grad(self.spec, thetas[k], self.inner[k].data, b)
             if self.sgmrl_credit is not None:
                 d = self.inner[k].data
-                w = (d.score_term_weights * self.sgmrl_credit.unsqueeze(-1)).contiguous()
+                w = d.score_term_weights * self.sgmrl_credit.unsqueeze(-1)
                 g = g + kernels.score_vjp(self.spec, thetas[k], d.flat(d.obs), d.flat(d.act), w, backend=b)
         if self.emaml_credit is not None:
             d = self.inner[0].data
-            w = (d.mean_weights * self.emaml_credit.unsqueeze(-1)).contiguous()
+            w = d.mean_weights * self.emaml_credit.unsqueeze(-1)
             g = g + kernels.score_vjp(self.spec, thetas[0], d.flat(d.obs), d.flat(d.act), w, backend=b)
         if not reduce:
             return g
@@ -150,7 +150,7 @@ class MetaObjective:
         obs, act = d.flat(d.obs), d.flat(d.act)
         jvp = kernels.score_jvp(self.spec, theta, obs, act, v, backend=self.backend).reshape(T, B, H)
         per_traj = (jvp * d.adv_weights.reshape(T, B, H)).sum(-1, keepdim=True)  # ∇ν(τ)·v, scaled
-        w = (per_traj * d.mask).reshape(T, B * H).contiguous()
+        w = (per_traj * d.mask).reshape(T, B * H)
         return kernels.score_vjp(self.spec, theta, obs, act, w, backend=self.backend)
 
     def value(self, theta: torch.Tensor, create_graph: bool = True) -> torch.Tensor:
@@ -219,12 +219,12 @@ class MetaObjective:
         b = self.backend
 
         def matvec(v):
-            u = [v.expand(self.num_tasks, -1).contiguous()]
+            u = [v.expand(self.num_tasks, -1)]
             for k, o in enumerate(self.inner):
-                u.append((u[-1] + alpha * o.hvp(thetas[k], u[-1], b)).contiguous())
+                u.append(u[-1] + alpha * o.hvp(thetas[k], u[-1], b))
             w = kernels.kl_fvp(self.spec, thetas[-1], post.flat(post.obs), u[-1], 0.0, post.mean_weights, backend=b)
             for k in reversed(range(len(self.inner))):
-                w = (w + alpha * self.inner[k].hvp(thetas[k], w, b)).contiguous()
+                w = w + alpha * self.inner[k].hvp(thetas[k], w, b)
             return w.mean(0)
 
         return matvec

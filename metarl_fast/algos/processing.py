@@ -65,23 +65,23 @@ class StepData:
         """[T, B·H] per-sample weights of SG-MRL's score term Σ_{τ∈D} ∇log π(τ): the paper's sum
         ("trajectories"), or its per-step-mean analogue for the code's scaling ("steps")."""
         w = self.flat(self.mask)
-        return (w if self.reduction == "trajectories" else w * self.inv_count).contiguous()
+        return w if self.reduction == "trajectories" else w * self.inv_count
 
     @property
     def mean_weights(self) -> torch.Tensor:
         """[T, B·H] mask / count: per-sample weights of a mean over valid steps."""
-        return (self.flat(self.mask) * self.inv_count).contiguous()
+        return self.flat(self.mask) * self.inv_count
 
     @property
     def adv_weights(self) -> torch.Tensor:
         """[T, B·H] advantage · mask · scale."""
-        return (self.flat(self.advantages) * self.flat(self.mask) * self.scale).contiguous()
+        return self.flat(self.advantages) * self.flat(self.mask) * self.scale
 
     def dice_terms(self):
         """(rewards, baseline) scaled by the surrogate scale (DiCE is linear in them)."""
         s = self.scale.unsqueeze(-1)  # [T, 1, 1]
-        rew = (self.rewards * s).contiguous()
-        base = None if self.dice_baseline is None else (self.dice_baseline * s[:, :, 0]).contiguous()
+        rew = self.rewards * s
+        base = None if self.dice_baseline is None else self.dice_baseline * s[:, :, 0]
         return rew, base
 
 
@@ -105,15 +105,15 @@ def process_batch(batch: Batch, spec: PolicySpec, params: torch.Tensor, discount
             adv = kernels.normalize_per_task(adv, batch.mask)
     disc = discount ** torch.arange(H, dtype=batch.rewards.dtype)
     mean_return = (batch.rewards * disc).sum(-1).mean(-1)  # J̃: discounted return, mean over trajectories
-    theta = params if params.dim() == 2 else params.expand(T, -1).contiguous()
+    theta = params if params.dim() == 2 else params.expand(T, -1)
     if batch.means is not None:  # the means the sampler acted with
         old_mean = batch.means
     else:
         old_mean = kernels.policy_mean(spec, theta, batch.obs.reshape(T, B * H, -1)).reshape(T, B, H, -1)
     base = None
     if dice_baseline:
-        base = kernels.linear_time_baseline((batch.rewards * disc).contiguous(), batch.mask)
+        base = kernels.linear_time_baseline(batch.rewards * disc, batch.mask)
     return StepData(obs=batch.obs, act=batch.actions, mask=batch.mask, rewards=batch.rewards,
                     log_prob=batch.log_prob, advantages=adv, old_mean=old_mean,
-                    old_log_std=spec.unflatten(theta)["log_std"].contiguous(), dice_baseline=base, gamma=discount,
+                    old_log_std=spec.unflatten(theta)["log_std"].clone(), dice_baseline=base, gamma=discount,
                     reduction=reduction, mean_return=mean_return)

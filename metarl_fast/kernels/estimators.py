@@ -218,7 +218,7 @@ def ppo_clip_grad(spec, params, obs, act, old_log_prob, advantages, clip_eps, *,
 # ---- E-MAML -------------------------------------------------------------------------------------
 
 def emaml_credit(rewards, mask, *, backend="auto"):
-    """E-MAML's per-group credit → [T] (digest A.5, the ProMP code's adj_avg_rewards).
+    """E-MAML's per-group credit → [T] (the ProMP code's adj_avg_rewards; docs/estimators.md).
 
     rewards, mask: the post-update per-step rewards [T, ...] of the whole meta-batch. Each reward is
     normalised by the mean and population std over every valid step of the batch (+1e-8), and the

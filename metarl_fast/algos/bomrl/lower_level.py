@@ -96,9 +96,8 @@ class LowerLevel:
                 (hv,) = torch.autograd.grad(g @ v, th)
             return hv
         n = self.q.numel()
-        is_hv = kernels.lr_hvp(self.spec, theta.unsqueeze(0).contiguous(), self.obs.unsqueeze(0).contiguous(),
-                               self.act.unsqueeze(0).contiguous(), self.log_prob_phi.unsqueeze(0).contiguous(),
-                               (self.q / n).unsqueeze(0).contiguous(), v.unsqueeze(0).contiguous())[0]
+        is_hv = kernels.lr_hvp(self.spec, theta.unsqueeze(0), self.obs.unsqueeze(0), self.act.unsqueeze(0),
+                               self.log_prob_phi.unsqueeze(0), (self.q / n).unsqueeze(0), v.unsqueeze(0))[0]
         if self.distance == "l2":
             d_hv = 2.0 * v
         elif self.distance == "kl_phi_pi":
@@ -119,11 +118,10 @@ class LowerLevel:
         n = self.obs.shape[0]
         mu = reference.policy_mean(self.spec, phi.detach(), self.obs.unsqueeze(0))[0]
         sigma = torch.exp(self.spec.unflatten(phi.detach())["log_std"])
-        obs2 = torch.cat([self.obs, self.obs]).unsqueeze(0).contiguous()
-        act2 = torch.cat([mu + sigma, mu - sigma]).unsqueeze(0).contiguous()
+        obs2 = torch.cat([self.obs, self.obs]).unsqueeze(0)
+        act2 = torch.cat([mu + sigma, mu - sigma]).unsqueeze(0)
         w = torch.full((1, 2 * n), -0.5 / n, dtype=theta.dtype)
-        return kernels.surrogate_hvp(self.spec, theta.unsqueeze(0).contiguous(), obs2, act2, w,
-                                     v.unsqueeze(0).contiguous(), "naive")[0]
+        return kernels.surrogate_hvp(self.spec, theta.unsqueeze(0), obs2, act2, w, v.unsqueeze(0), "naive")[0]
 
     def mixed_vjp(self, phi: torch.Tensor, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Bᵀ x = ∇φ [(∇θ D²(φ, θ)|θ)ᵀ x] → [P]."""
@@ -141,9 +139,9 @@ def post_update_gradients(spec: PolicySpec, thetas: torch.Tensor, batch, q: torc
     → [T, P], one compiled call for every task. thetas [T, P]; batch a Batch [T, B, H]; q [T, B, H]."""
     T = thetas.shape[0]
     mask = batch.mask.reshape(T, -1)
-    w = (q.reshape(T, -1) * mask / (mask.sum(-1, keepdim=True).clamp_min(1) * (1 - gamma))).contiguous()
-    return kernels.score_vjp(spec, thetas.contiguous(), batch.obs.reshape(T, -1, spec.obs_dim).contiguous(),
-                             batch.actions.reshape(T, -1, spec.act_dim).contiguous(), w)
+    w = q.reshape(T, -1) * mask / (mask.sum(-1, keepdim=True).clamp_min(1) * (1 - gamma))
+    return kernels.score_vjp(spec, thetas, batch.obs.reshape(T, -1, spec.obs_dim),
+                             batch.actions.reshape(T, -1, spec.act_dim), w)
 
 
 def lower_levels(spec: PolicySpec, batch, q: torch.Tensor, lam: float, distance: str) -> list[LowerLevel]:

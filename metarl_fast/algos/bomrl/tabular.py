@@ -1,7 +1,6 @@
 """BO-MRL (bilevel meta-RL with universal policy adaptation), tabular: the three lower levels
 Alg^(1..3), their hypergradients (Proposition 1: Eqs. 25 and 33, and the general implicit form),
-meta-training, and the quantities of the paper's theory check (digest papers-gmps-bomrl.md B.2–B.3,
-B.9–B.10).
+meta-training, and the quantities of the paper's theory check (§3–4, Theorem 3, App. N; docs/bomrl.md).
 
 Policies are tabular softmax: π_φ(a|s) = softmax(φ[s, :]), φ [S, A]. Q and A are of the meta-policy
 π_φ, exact by dynamic programming (metarl_fast.tabular) unless given (e.g. Monte-Carlo estimates).
@@ -176,7 +175,7 @@ def task_variance(tasks: list[TabularMDP], targets: list[torch.Tensor], distance
 
 def theory_check(tasks: list[TabularMDP], distance: int, lam: float, iterations: int = 150, step: float = 1.0,
                  comparator_logit: float = 8.0) -> dict:
-    """The paper's Frozen-Lake check (digest B.10): meta-train φ, then compare the task-expected
+    """The paper's Frozen-Lake check (App. N.3; docs/bomrl.md): meta-train φ, then compare the task-expected
     optimality gap of one-time Alg^(i) with the no-adaptation gap and the Theorem-3 bound
     (2γA'_max/((1−γ)²ε) + λ/(1−γ))·Var_i, A'_max and ε taken at the centre φ' (App. N.3).
 
@@ -229,7 +228,7 @@ def frozen_lake_report(out_dir: str, iterations: int = 60, distances=(1, 2, 3), 
     import json
     import os
 
-    lams = {0.3: {1: 0.5, 2: 0.5, 3: 0.04}, 0.1: {1: 0.25, 2: 0.25, 3: 0.02}}  # digest B.7
+    lams = {0.3: {1: 0.5, 2: 0.5, 3: 0.04}, 0.1: {1: 0.25, 2: 0.25, 3: 0.02}}  # the λ per distance and hole probability (docs/bomrl.md)
     results = {}
     for p in (0.3, 0.1):
         tasks = tb.frozen_lake_tasks(20, size=size, hole_prob=p, seed=seed)

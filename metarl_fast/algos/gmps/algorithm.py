@@ -181,7 +181,7 @@ class Gmps(MetaAlgorithm):
         c = ctx.config
         rows = self._rows(params, len(batch.tasks))
         data = process_batch(batch, self.spec, self.policy_params(rows), c.discount, c.gae_lambda, c.normalize_adv)
-        return (rows + self.step_sizes() * self.inner_objective(data, "step").grad(rows)).contiguous()
+        return rows + self.step_sizes() * self.inner_objective(data, "step").grad(rows)
 
     # ---- checkpoints
     def state_dict(self) -> dict:

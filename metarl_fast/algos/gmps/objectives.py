@@ -88,7 +88,7 @@ class ImportanceWeightedPG(InnerSurrogate):
     def _compute_weights(self, params: torch.Tensor) -> torch.Tensor:
         d = self.data
         lp = kernels.log_prob(self.spec, params, d.flat(d.obs), d.flat(d.act))
-        w = (d.adv_weights * self._ratios(lp)).contiguous()
+        w = d.adv_weights * self._ratios(lp)
         if not bool(torch.isfinite(w).all()):
             raise FloatingPointError("GMPS: the importance ratios π_θ/π_θinit overflowed (θ moved far from the "
                                      "sampling policy during the BC steps); clip them (gmps.ratio_clip=2, the "
@@ -139,8 +139,8 @@ class BehaviourCloning(Surrogate):
             return kernels.score_vjp(s, params, d.obs, d.act, d.weights, backend=backend)
         mean = kernels.policy_mean(s, params, d.obs, backend=backend)
         var = torch.exp(2 * s.unflatten(params)["log_std"]).unsqueeze(-2)  # [T, 1, act_dim]
-        pseudo = (mean + var * (d.act - mean)).contiguous()
-        g = kernels.score_vjp(s, params, d.obs, pseudo, (d.weights * (2.0 / s.act_dim)).contiguous(),
+        pseudo = mean + var * (d.act - mean)
+        g = kernels.score_vjp(s, params, d.obs, pseudo, d.weights * (2.0 / s.act_dim),
                               backend=backend)
         g[..., s.layout[-1].offset:] = 0.0
         return g
@@ -242,7 +242,7 @@ class ReparamObjective(InnerSurrogate):
         self._std, self._std_grad = _LastResult(), _LastResult()
 
     def _std_params(self, params: torch.Tensor) -> torch.Tensor:
-        return self._std.get(params, None, lambda: self.reparam.to_std(params).contiguous())
+        return self._std.get(params, None, lambda: self.reparam.to_std(params))
 
     def _grad_std(self, params: torch.Tensor, backend: str) -> torch.Tensor:
         """The standard objective's gradient at ψ(θ) (used by grad and by hvp's curvature term)."""
@@ -254,7 +254,7 @@ class ReparamObjective(InnerSurrogate):
 
     def hvp(self, params: torch.Tensor, v: torch.Tensor, backend: str = "auto") -> torch.Tensor:
         std = self._std_params(params)
-        h = self.objective.hvp(std, self.reparam.jvp(params, v).contiguous(), backend)
+        h = self.objective.hvp(std, self.reparam.jvp(params, v), backend)
         return self.reparam.vjp(params, h) + self.reparam.curvature(self._grad_std(params, backend), v)
 
     def value(self, params: torch.Tensor) -> torch.Tensor:

@@ -34,7 +34,7 @@ class GmpsPolicy:
         return self.spec.init_params(init_std, generator, dtype)
 
     def to_std(self, params: torch.Tensor) -> torch.Tensor:
-        return (self.reparam.to_std(params) if self.reparam else params).contiguous()
+        return self.reparam.to_std(params) if self.reparam else params
 
     def wrap(self, objective):
         return ReparamObjective(objective, self.reparam) if self.reparam else objective

@@ -48,7 +48,7 @@ class MamlAlgorithm(MetaAlgorithm):
         theta = self.params.current()
         alpha = self.params.alpha
         inner, returns, steps = [], [], []
-        thetas = [theta.expand(len(tasks), -1).contiguous()]
+        thetas = [theta.expand(len(tasks), -1).contiguous()]  # materialised once: every kernel reads it
         grads: list[torch.Tensor] = []
         sampled = 0
         credit = None
@@ -71,7 +71,7 @@ class MamlAlgorithm(MetaAlgorithm):
             objective = v.inner.build(self.spec, data, s)
             inner.append(objective)
             grads.append(objective.grad(thetas[k], self.backend))
-            thetas.append((thetas[k] + alpha * grads[k]).contiguous())
+            thetas.append(thetas[k] + alpha * grads[k])
             times["inner"] += time.perf_counter() - t1
         outer = v.outer.build(self.spec, steps[-1], s)
         kl_coeffs = [self.kl_coeff / s.inner_steps] * s.inner_steps if v.optimizer.kl_penalty else []
@@ -113,7 +113,7 @@ class MamlAlgorithm(MetaAlgorithm):
         data = process_batch(batch, self.spec, params, c.discount, c.gae_lambda, c.normalize_adv,
                              dice_baseline=surrogate.needs_dice_baseline)
         step = surrogate.build(self.spec, data, self.settings_of_run).grad(params)
-        return (params + self.params.alpha * step).contiguous()
+        return params + self.params.alpha * step
 
     # ---- checkpoints
     def state_dict(self) -> dict:
