@@ -70,3 +70,8 @@ def test_wheel_installs_into_fresh_venv(tmp_path):
         assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     out = run_check(py, tmp_path)
     assert str(env_dir) in out, out  # imported from the venv, not the source tree
+    # every subpackage is in the wheel, and the command works: the README's main job, one iteration
+    cli = subprocess.run([str(env_dir / "bin" / "metarl-fast"), "train", "--preset", "quick", "--iterations", "1",
+                          "--quiet", "--out", str(tmp_path / "run")], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert cli.returncode == 0 and "done: 1 iterations" in cli.stdout, cli.stdout[-2000:] + cli.stderr[-2000:]

@@ -87,3 +87,16 @@ def test_a_registered_backend_runs_a_training_run():
     assert [r["Step_1-AverageReturn"] for r in rows] == [r["Step_1-AverageReturn"] for r in cpp]
     with pytest.raises(ValueError, match="already registered"):
         register_sampler("cpp", CountingSampler)
+
+
+def test_a_python_family_trains_through_the_gymnasium_backend(tmp_path):
+    """sampler=auto on a gymnasium family: the runner samples it with the Python loop (each
+    environment's task set through its wrapper), resumably."""
+    config = TrainConfig.build(algo="promp", env="PendulumGravity", meta_batch_size=2, rollouts_per_task=2,
+                               horizon=15, hidden=(8,), iterations=2)
+    runner = Runner(config, str(tmp_path / "run"), verbose=False)
+    assert isinstance(runner.ctx.sampler, GymnasiumSampler)
+    rows = runner.train(progress=False)
+    assert [r["n_timesteps"] for r in rows] == [120, 240]  # pre- and post-update batches of 2·2·15 steps
+    with pytest.raises(ValueError, match="sampler='cpp' runs the C\\+\\+ task families"):
+        Runner(TrainConfig.build(algo="promp", env="PendulumGravity", sampler="cpp"), verbose=False)

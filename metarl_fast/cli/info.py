@@ -8,7 +8,7 @@ HELP = "print build and machine facts"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    pass
+    """info takes no arguments of its own."""
 
 
 def run(args: argparse.Namespace) -> int:

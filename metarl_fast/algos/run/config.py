@@ -26,7 +26,7 @@ from typing import Any, Literal
 from ...envs import family_names
 from ...sampling import sampler_names
 from ..settings import fields_of, hints, parse, setting, type_name, validate
-from .registry import algorithm, algorithm_names, settings_classes
+from .registry import algorithm, algorithm_entries, algorithm_names, settings_classes
 
 # Flat keys of earlier versions that are common settings under another name: key → (field, value map)
 _LEGACY_COMMON = {"backend": ("meta_gradient", {"cpp": "explicit", "torch": "autograd"})}
@@ -221,10 +221,8 @@ def list_keys() -> str:
             lines.append(f"  {f.name + ' = ' + str(default):<38} {f.metadata['doc']} [{type_name(hints(cls)[f.name])}]")
 
     rows(TrainConfig, TrainConfig())
-    from .registry import _ALGORITHMS
-
     for name, cls in settings_classes().items():
-        algos = [e.name for e in _ALGORITHMS.values() if e.cls.settings is cls]
+        algos = [e.name for e in algorithm_entries() if e.cls.settings is cls]
         lines.append("")
         lines.append(f"[{name}] settings of {', '.join(algos)} (set as key=value or {name}.key=value):")
         rows(cls, cls())

@@ -48,6 +48,11 @@ def algorithm_names() -> tuple[str, ...]:
     return tuple(_ALGORITHMS)
 
 
+def algorithm_entries() -> tuple[AlgorithmEntry, ...]:
+    """Every registered algorithm, in registration order."""
+    return tuple(_ALGORITHMS.values())
+
+
 def algorithm(name: str) -> AlgorithmEntry:
     if name not in _ALGORITHMS:
         raise ValueError(f"unknown algorithm {name!r}; valid: {', '.join(_ALGORITHMS)}")
