@@ -8,15 +8,13 @@ dispatches to it (or to the pure-torch reference in ``metarl_fast.reference``). 
 from __future__ import annotations
 
 from . import _C
-from .runtime import check_mujoco_link, get_num_threads, set_num_threads
+from .runtime import __version__, check_mujoco_link, get_num_threads, set_num_threads
 
 check_mujoco_link()
 
 from .policies import GaussianMLPPolicy, PolicySpec, TabularSoftmaxPolicy  # noqa: E402
 from . import kernels, reference  # noqa: E402
 from . import envs  # noqa: E402  (registers the families' gymnasium ids)
-
-__version__ = "0.1.0"
 
 MujocoError = _C.MujocoError  # a MuJoCo error raised inside the simulator (e.g. in a worker thread)
 

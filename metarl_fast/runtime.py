@@ -3,10 +3,15 @@ torch's own threads off the cores while C++ works (see docs/kernels.md, "Threads
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
+import time
 
 import torch
 
 from . import _C
+
+__version__ = "0.1.0"
 
 
 def check_mujoco_link() -> None:
@@ -46,3 +51,17 @@ def torch_single_thread():
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def run_info() -> dict:
+    """What a run starts with: the package, torch, MuJoCo and Python versions, the command line,
+    the git commit of the working directory (when it is a git checkout) and the time."""
+    commit = None
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        commit = (out.stdout.strip() or None) if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {"metarl_fast": __version__, "torch": str(torch.__version__), "mujoco": _C.mujoco_version_string(),
+            "python": sys.version.split()[0], "command": " ".join(sys.argv), "git_commit": commit,
+            "started": time.strftime("%Y-%m-%d %H:%M:%S")}

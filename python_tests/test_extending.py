@@ -77,7 +77,7 @@ def _cli(*argv):
 
 def _rows(run):
     with open(os.path.join(run, "progress.csv")) as f:
-        return [{k: v for k, v in r.items() if not k.startswith("Time") and k != "SPS"} for r in csv.DictReader(f)]
+        return [{k: v for k, v in r.items() if not k.startswith(("Time", "SPS"))} for r in csv.DictReader(f)]
 
 
 def test_a_plugin_algorithm_trains_resumes_and_meta_tests_from_the_command_line(tmp_path):

@@ -8,12 +8,15 @@
     metarl-fast info                                  build and machine facts
 
 Every subcommand takes ``--plugin MODULE`` (repeatable): the module is imported first, so the
-algorithms, task families and samplers it registers can be named (docs/extending.md).
+algorithms, task families and samplers it registers can be named (docs/extending.md). A mistake in
+the arguments, the settings or the files prints one ``metarl-fast CMD: error: ...`` line and exits
+with status 2 (``--traceback``, or METARL_FAST_TRACEBACK=1, shows the traceback instead).
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from . import demos, evaluate, info, plot, train
@@ -54,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         module.add_arguments(p)
         p.add_argument("--plugin", metavar="MODULE", action="append",
                        help="import MODULE first (registers algorithms, families, samplers of your own)")
+        p.add_argument("--traceback", action="store_true", help="show the full traceback of an error")
     args, rest = parser.parse_known_args(argv)
     if args.command == "bench":
         from metarl_fast.bench.__main__ import main as bench_main
@@ -61,7 +65,13 @@ def main(argv: list[str] | None = None) -> int:
         return bench_main(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    return COMMANDS[args.command].run(args)
+    try:
+        return COMMANDS[args.command].run(args)
+    except (ValueError, OSError) as e:  # the user's arguments, settings or files
+        if args.traceback or os.environ.get("METARL_FAST_TRACEBACK"):
+            raise
+        print(f"metarl-fast {args.command}: error: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from ..envs import Batch, TaskBatch, rollout_actor
+from ..files import atomic_path
 
 FORMAT_VERSION = 1
 
@@ -113,11 +114,14 @@ class DemoSet:
         return cls(family, tb, obs, actions.to(obs.dtype), mask, returns, int(env_steps), float(action_scale), source)
 
     def save(self, path: str) -> str:
-        np.savez_compressed(path, family=np.array(self.family), fields=np.array(self.tasks.fields, dtype=str),
-                            tasks=self.tasks.params, obs=self.obs.numpy(), actions=self.actions.numpy(),
-                            mask=self.mask.numpy(), returns=self.returns.numpy(),
-                            env_steps=np.int64(self.env_steps), action_scale=np.float64(self.action_scale),
-                            source=np.array(self.source), format_version=np.int64(FORMAT_VERSION))
+        """Writes the .npz at `path` atomically (a kill never leaves a torn file)."""
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez_compressed(f, family=np.array(self.family), fields=np.array(self.tasks.fields, dtype=str),
+                                    tasks=self.tasks.params, obs=self.obs.numpy(), actions=self.actions.numpy(),
+                                    mask=self.mask.numpy(), returns=self.returns.numpy(),
+                                    env_steps=np.int64(self.env_steps), action_scale=np.float64(self.action_scale),
+                                    source=np.array(self.source), format_version=np.int64(FORMAT_VERSION))
         return path
 
     @classmethod

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..files import load_torch, save_torch
+
 
 @dataclass
 class SacConfig:
@@ -279,7 +281,7 @@ def _to_policy_scale(family, unit_actions) -> torch.Tensor:
 
 
 def _load_checked(path: str, family) -> dict:
-    state = torch.load(path, weights_only=False)
+    state = load_torch(path, "SAC expert")
     if state["family"] != family.name:
         raise ValueError(f"{path}: an expert of {state['family']}, not {family.name}")
     return state
@@ -308,8 +310,7 @@ class SacExpert:
         return _to_policy_scale(self.family, a).to(obs.dtype)
 
     def save(self, path: str) -> str:
-        torch.save({"family": self.family.name, "agent": self.agent.state_dict()}, path)
-        return path
+        return save_torch({"family": self.family.name, "agent": self.agent.state_dict()}, path)
 
     @classmethod
     def load(cls, path: str, family) -> "SacExpert":
@@ -358,9 +359,8 @@ class PerTaskSacExpert:
         return _to_policy_scale(self.family, a.reshape(*lead, -1)).to(obs.dtype)
 
     def save(self, path: str) -> str:
-        torch.save({"family": self.family.name, "tasks": self.task_params,
-                    "agents": [a.state_dict() for a in self.agents]}, path)
-        return path
+        return save_torch({"family": self.family.name, "tasks": self.task_params,
+                           "agents": [a.state_dict() for a in self.agents]}, path)
 
     @classmethod
     def load(cls, path: str, family) -> "PerTaskSacExpert":

@@ -107,9 +107,11 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        """From ``to_dict()``'s mapping, or the flat mapping of earlier versions (whose keys of
-        other algorithms' settings, which did not affect the run, are dropped)."""
+        """From ``to_dict()``'s mapping (as config.yaml holds it, with run_info), or the flat mapping
+        of earlier versions (whose keys of other algorithms' settings, which did not affect the run,
+        are dropped)."""
         d = dict(d)
+        d.pop("run_info", None)  # what the run started with (versions, command line): not a setting
         sections = settings_classes()
         nested = {k: d.pop(k) for k in list(d) if k in sections and isinstance(d[k], dict)}
         if nested:

@@ -1,7 +1,8 @@
 """The runner: the training loop, logging, checkpoints and resumption, for any registered algorithm.
 
-Run directory layout:
-    config.yaml        the resolved TrainConfig (common settings and the algorithm's section)
+Run directory layout (every file written atomically: a kill never leaves a torn one):
+    config.yaml        the resolved TrainConfig (common settings and the algorithm's section), and
+                       run_info: the versions, the command line and the git commit it ran with
     progress.csv       one row per iteration (the papers' column names: Itr, n_timesteps,
                        Step_0-AverageReturn, ..., the algorithm's columns, Time-Sampling,
                        Time-InnerStep, Time-OuterStep, Time, Time-Total, SPS)
@@ -10,26 +11,44 @@ Run directory layout:
     checkpoint.pt      the latest state (the algorithm's state, counters, the config)
     checkpoints/       itr_<n>.pt every `checkpoint_every` iterations and at the end
 Every random choice is a function of (seed, iteration, key), so a resumed run continues exactly as
-an uninterrupted one would.
+an uninterrupted one would. Checkpoints are loaded with torch's weights_only (tensors and plain data
+only); one that does not load, or that was made with another config, is refused and the newest good
+snapshot in checkpoints/ is used instead.
 """
 from __future__ import annotations
 
 import csv
+import glob
 import math
 import os
+import re
 import sys
 import time
 
-import torch
 import yaml
 
-from ...runtime import get_num_threads, set_num_threads
+from ...files import UnsafeFileError, atomic_path, load_torch, save_torch, write_text
+from ...runtime import get_num_threads, run_info, set_num_threads
 from ..base import MetaAlgorithm
 from .config import TrainConfig
 from .context import RunContext
 from .registry import algorithm
 
 CHECKPOINT_FORMAT = 2  # 1 (no "format" key): the trainer of earlier versions
+RUN_FILES = ("config.yaml", "progress.csv", "train.log", "checkpoint.pt", "checkpoints", "tb", "eval.csv",
+             "demos.npz", "sac_expert.pt", "sac_progress.csv")  # what a run writes in its directory
+
+
+class NothingToResume(ValueError):
+    """A run directory without a loadable checkpoint."""
+
+
+def _snapshots(run_dir: str) -> list[str]:
+    """checkpoint.pt, then checkpoints/itr_<n>.pt newest first."""
+    kept = glob.glob(os.path.join(run_dir, "checkpoints", "itr_*.pt"))
+    kept.sort(key=lambda p: int(re.search(r"itr_(\d+)\.pt$", p).group(1)) if re.search(r"itr_(\d+)\.pt$", p)
+              else -1, reverse=True)
+    return [os.path.join(run_dir, "checkpoint.pt"), *kept]
 
 
 class Runner:
@@ -43,6 +62,7 @@ class Runner:
         self.ctx = RunContext(config, out_dir, verbose)
         self.algorithm: MetaAlgorithm = algorithm(config.algo).build(self.ctx)
         self.start_time = time.time()
+        self.saved_iteration = 0  # iterations held by the last checkpoint written
         self._csv_file = None
         self._writer = None
         self._fieldnames: list[str] | None = None
@@ -60,21 +80,54 @@ class Runner:
     @classmethod
     def from_run_dir(cls, run_dir: str, verbose: bool = True, iterations: int | None = None,
                      out_dir: str | None = None) -> "Runner":
-        """The run in `run_dir` at its last checkpoint (its config.yaml, of this or an earlier
-        version); iterations: a new total; out_dir: where it continues writing (None: nowhere)."""
-        with open(os.path.join(run_dir, "config.yaml")) as f:
+        """The run in `run_dir` at its last good checkpoint (its config.yaml, of this or an earlier
+        version); iterations: a new total; out_dir: where it continues writing (None: nowhere).
+
+        checkpoint.pt is used unless it does not load safely or was made with another config; then
+        the newest such snapshot in checkpoints/ (the choice is logged). Raises NothingToResume when
+        there is none."""
+        config_path = os.path.join(run_dir, "config.yaml")
+        if not os.path.isfile(config_path):
+            raise NothingToResume(f"{run_dir}: no config.yaml, so no run to resume; start one with "
+                                  f"metarl-fast train --out {run_dir}")
+        with open(config_path) as f:
             config = TrainConfig.from_dict(yaml.safe_load(f))
         if iterations:
             config = config.with_overrides([f"iterations={iterations}"])
         runner = cls(config, out_dir, verbose)
-        runner.load_state_dict(torch.load(os.path.join(run_dir, "checkpoint.pt"), weights_only=False))
-        return runner
+        refused = []
+        for path in _snapshots(run_dir):
+            if not os.path.isfile(path):
+                continue
+            try:
+                state = load_torch(path)
+                runner._check_snapshot(path, state)
+            except UnsafeFileError as e:
+                refused.append(str(e))
+                continue
+            runner.load_state_dict(state)
+            for reason in refused:
+                runner.ctx.log(f"refused {reason}")
+            if refused:
+                runner.ctx.log(f"resuming from {path} (iteration {runner.iteration})")
+            return runner
+        detail = "; ".join(refused) if refused else "no checkpoint was written (the run ended before its first iteration)"
+        raise NothingToResume(f"{run_dir}: nothing to resume ({detail}); start again")
+
+    def _check_snapshot(self, path: str, state) -> None:
+        """Refuses a snapshot that is not a run state or was made with another config."""
+        if not isinstance(state, dict) or "iteration" not in state or "config" not in state:
+            raise UnsafeFileError(f"{path}: not a metarl_fast checkpoint")
+        made_with = TrainConfig.from_dict(state["config"]).with_overrides([f"iterations={self.config.iterations}"])
+        if made_with != self.config:
+            raise UnsafeFileError(f"{path}: made with another config than config.yaml")
 
     # ---- one iteration
     def run_iteration(self) -> dict:
         """One meta-iteration of the algorithm; returns the log row."""
         ctx = self.ctx
         t_start = time.perf_counter()
+        steps_before = ctx.timesteps
         log = self.algorithm.run_iteration(ctx)
         ctx.iteration += 1
         row = {"Itr": ctx.iteration - 1, "n_timesteps": ctx.timesteps}
@@ -82,10 +135,12 @@ class Runner:
             row[f"Step_{k}-AverageReturn"] = r
         row.update(log.stats)
         times = log.times
+        elapsed = time.perf_counter() - t_start
         row.update({"Time-Sampling": times.get("sampling", 0.0), "Time-InnerStep": times.get("inner", 0.0),
-                    "Time-OuterStep": times.get("outer", 0.0), "Time": time.perf_counter() - t_start,
+                    "Time-OuterStep": times.get("outer", 0.0), "Time": elapsed,
                     "Time-Total": time.time() - self.start_time,
-                    "SPS": log.sampled_steps / max(times.get("sampling", 0.0), 1e-9)})
+                    "SPS-Sampling": log.sampled_steps / max(times.get("sampling", 0.0), 1e-9),
+                    "SPS-EndToEnd": (ctx.timesteps - steps_before) / max(elapsed, 1e-9)})
         return row
 
     # ---- logging and checkpoints
@@ -95,11 +150,14 @@ class Runner:
         os.makedirs(os.path.join(self.out_dir, "checkpoints"), exist_ok=True)
         path = os.path.join(self.out_dir, "progress.csv")
         if resume and os.path.exists(path):
-            with open(path) as f:
-                rows = list(csv.DictReader(f))
-            self._fieldnames = list(rows[0].keys()) if rows else None
-            kept = [r for r in rows if int(r["Itr"]) < self.iteration]  # drop rows past the checkpoint
-            with open(path, "w", newline="") as f:
+            with open(path, newline="") as f:
+                reader = csv.DictReader(f)
+                self._fieldnames = reader.fieldnames
+                rows = list(reader)
+            # rows of iterations the checkpoint holds, whole (a row torn by a kill has missing fields)
+            kept = [r for r in rows if None not in r.values() and None not in r and r["Itr"].isdigit()
+                    and int(r["Itr"]) < self.iteration]
+            with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
                 if self._fieldnames:
                     w = csv.DictWriter(f, self._fieldnames)
                     w.writeheader()
@@ -108,7 +166,9 @@ class Runner:
         try:
             from tensorboardX import SummaryWriter
 
-            self._writer = SummaryWriter(os.path.join(self.out_dir, "tb"), purge_step=self.iteration)
+            self._writer = SummaryWriter(os.path.join(self.out_dir, "tb"), purge_step=self.timesteps)
+            self._writer.add_text("config", "```\n" + yaml.safe_dump(self.config.to_dict(), sort_keys=False) + "```",
+                                  self.timesteps)
         except ImportError:  # logging to TensorBoard is optional
             self._writer = None
 
@@ -118,20 +178,22 @@ class Runner:
         if self._fieldnames is None:
             self._fieldnames = list(row.keys())
             csv.DictWriter(self._csv_file, self._fieldnames).writeheader()
+        if "SPS" in self._fieldnames and "SPS" not in row:  # the column's name in earlier versions
+            row = {**row, "SPS": row["SPS-Sampling"]}
         csv.DictWriter(self._csv_file, self._fieldnames, extrasaction="ignore").writerow(row)
         self._csv_file.flush()
-        if self._writer is not None:
+        if self._writer is not None:  # the x-axis is environment steps
             for k, v in row.items():
-                if k != "Itr" and isinstance(v, (int, float)) and math.isfinite(v):
-                    self._writer.add_scalar(k, v, row["Itr"])
+                if k != "n_timesteps" and isinstance(v, (int, float)) and math.isfinite(v):
+                    self._writer.add_scalar(k, v, row["n_timesteps"])
 
     def write_config(self) -> None:
-        """config.yaml in the run directory (the resolved config, this version's format)."""
+        """config.yaml in the run directory: the resolved config (this version's format) and
+        run_info (versions, command line, git commit)."""
         if self.out_dir is None:
             return
-        os.makedirs(self.out_dir, exist_ok=True)
-        with open(os.path.join(self.out_dir, "config.yaml"), "w") as f:
-            yaml.safe_dump(self.config.to_dict(), f, sort_keys=False)
+        text = yaml.safe_dump({**self.config.to_dict(), "run_info": run_info()}, sort_keys=False)
+        write_text(os.path.join(self.out_dir, "config.yaml"), text)
 
     def state_dict(self) -> dict:
         return {"format": CHECKPOINT_FORMAT, "algorithm": self.algorithm.state_dict(), "iteration": self.iteration,
@@ -142,19 +204,19 @@ class Runner:
         """Restores state_dict()'s result, or a checkpoint of the trainer of earlier versions (its
         algorithm state and counters in one flat mapping)."""
         self.algorithm.load_state_dict(state["algorithm"] if "format" in state else state)
-        self.ctx.iteration = int(state["iteration"])
+        self.ctx.iteration = self.saved_iteration = int(state["iteration"])
         self.ctx.timesteps = int(state["timesteps"])
         self.start_time = time.time() - float(state.get("elapsed", 0.0))
 
     def save_checkpoint(self, keep: bool) -> None:
+        """checkpoint.pt (and with keep, checkpoints/itr_<n>.pt), each written atomically."""
         if self.out_dir is None:
             return
         state = self.state_dict()
-        tmp = os.path.join(self.out_dir, "checkpoint.pt.tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, os.path.join(self.out_dir, "checkpoint.pt"))
+        save_torch(state, os.path.join(self.out_dir, "checkpoint.pt"))
+        self.saved_iteration = self.iteration
         if keep:
-            torch.save(state, os.path.join(self.out_dir, "checkpoints", f"itr_{self.iteration - 1}.pt"))
+            save_torch(state, os.path.join(self.out_dir, "checkpoints", f"itr_{self.iteration - 1}.pt"))
 
     # ---- the loop
     def train(self, iterations: int | None = None, resume: bool = False, progress: bool | None = None) -> list[dict]:
@@ -181,8 +243,9 @@ class Runner:
                 self.save_checkpoint(keep=last or self.iteration % c.checkpoint_every == 0)
                 post = [v for k, v in row.items() if k.startswith("Step_")][-1]
                 ctx.log(f"itr {row['Itr']}: {row['n_timesteps']} env steps, post-update return {post:.3f}, "
-                        f"{row['Time']:.2f} s, {row['SPS']:.0f} steps/s", echo=not show)
-                bar.set_postfix(ret=f"{post:.2f}", sps=f"{row['SPS']:.0f}")
+                        f"{row['Time']:.2f} s, {row['SPS-EndToEnd']:.0f} steps/s "
+                        f"({row['SPS-Sampling']:.0f} while sampling)", echo=not show)
+                bar.set_postfix(ret=f"{post:.2f}", sps=f"{row['SPS-EndToEnd']:.0f}")
                 bar.update(1)
         finally:
             bar.close()

@@ -1,0 +1,63 @@
+"""Files a run writes and reads, safely: every write goes to a temporary file in the same folder
+and is renamed into place (a kill never leaves a torn file), and torch files are loaded with
+``weights_only=True`` (tensors and plain data only: a planted pickle is refused, not run)."""
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import tempfile
+import warnings
+
+import torch
+
+
+@contextlib.contextmanager
+def atomic_path(path: str):
+    """Yields a temporary path next to `path`; on success it replaces `path` in one rename, on an
+    error it is removed and `path` is untouched."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+
+
+def save_torch(obj, path: str) -> str:
+    """torch.save, atomically."""
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+    return path
+
+
+def write_text(path: str, text: str) -> str:
+    """A text file, atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as f:
+            f.write(text)
+    return path
+
+
+class UnsafeFileError(ValueError):
+    """A file that is not what metarl_fast writes: torn, foreign, or holding arbitrary objects."""
+
+
+def load_torch(path: str, what: str = "checkpoint"):
+    """torch.load with weights_only=True; a file that does not load that way (torn, not a torch
+    file, or holding objects other than tensors and plain data) raises UnsafeFileError naming it."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such {what}")
+    try:
+        with warnings.catch_warnings():  # torch's note on foreign pickle protocols: the error below says it
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(path, weights_only=True, map_location="cpu")
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError, TypeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UnsafeFileError(f"{path}: not a readable metarl_fast {what} (torn, foreign, or holding objects other "
+                              f"than tensors and plain data, which are not loaded): {first}") from e

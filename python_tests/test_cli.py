@@ -1,0 +1,161 @@
+"""Safe runs from the command line: one error line for a user's mistake, run directories that are
+never mixed or half-made, resumption that says what it ignores and refuses what it cannot do,
+Ctrl-C that says how to resume, files written atomically, and checkpoints that are loaded as data
+only (a planted pickle is refused, never run), with a fall-back to the last good snapshot."""
+import csv
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from metarl_fast.algos.run import Runner
+from metarl_fast.cli import main
+
+QUICK = ["--preset", "quick", "--set", "meta_batch_size=3", "--set", "rollouts_per_task=2", "--set", "horizon=10",
+         "--set", "hidden=8", "--quiet"]
+
+
+def _train(out, *extra, iterations=3):
+    return main(["train", *QUICK, "--iterations", str(iterations), "--out", str(out), *extra])
+
+
+def _rows(out):
+    with open(os.path.join(out, "progress.csv"), newline="") as f:
+        return [{k: v for k, v in r.items() if not k.startswith(("Time", "SPS"))} for r in csv.DictReader(f)]
+
+
+def test_a_mistake_is_one_error_line_and_creates_nothing(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", *QUICK, "--set", "activation=gelu", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == ("metarl-fast train: error: activation must be one of ['tanh', 'relu'], got 'gelu'")
+    assert not out.exists()
+    assert main(["eval", str(tmp_path / "nowhere")]) == 2
+    assert "no config.yaml" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="activation"):
+        main(["train", *QUICK, "--set", "activation=gelu", "--out", str(out), "--traceback"])
+
+
+def test_a_used_run_directory_is_refused_unless_overwritten(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _train(out) == 0
+    before = _rows(out)
+    assert _train(out, iterations=2) == 2
+    assert "is not empty (a run is there?)" in capsys.readouterr().err and _rows(out) == before
+    (out / "notes.txt").write_text("mine")
+    assert _train(out, "--overwrite", iterations=2) == 0
+    rows = _rows(out)
+    assert [r["Itr"] for r in rows] == ["0", "1"] and rows == before[:2]  # a fresh run, same seed
+    assert (out / "notes.txt").read_text() == "mine"  # only the run's own files are replaced
+    assert sorted(os.listdir(out / "checkpoints")) == ["itr_1.pt"]
+
+
+def test_resume_says_what_it_ignores_and_refuses_what_it_cannot_do(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _train(out, iterations=2) == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--iterations", "3", "--seed", "9", "--set", "inner_lr=1",
+                 "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "ignored with --resume (the run keeps its own config.yaml): --seed, --set" in err
+    assert main(["train", "--resume", str(out), "--quiet"]) == 2
+    assert "is at iteration 3 of 3; give --iterations above 3" in capsys.readouterr().err
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["iterations"] == 3 and config["seed"] == 1
+    info = config["run_info"]
+    assert info["metarl_fast"] and info["torch"] == torch.__version__ and info["mujoco"].startswith("4.")
+    assert "command" in info and "git_commit" in info
+    assert main(["train", "--resume", str(tmp_path / "empty"), "--iterations", "2"]) == 2
+    assert "no config.yaml, so no run to resume" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_saved_and_resumes_exactly(tmp_path, capsys, monkeypatch):
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert _train(full, iterations=4) == 0
+    original = Runner.run_iteration
+
+    def interrupted(self):
+        if self.iteration == 2:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(Runner, "run_iteration", interrupted)
+    assert _train(part, iterations=4) == 130
+    assert f"interrupted; {part} holds 2 iterations; resume with: metarl-fast train --resume {part}" in \
+        capsys.readouterr().err
+    monkeypatch.setattr(Runner, "run_iteration", original)
+    assert main(["train", "--resume", str(part), "--quiet"]) == 0
+    assert _rows(part) == _rows(full)
+
+
+class _Planted:
+    """A pickle that would create a file when loaded unsafely."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_checkpoints_load_as_data_only_and_fall_back_to_the_last_good_snapshot(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _train(out, "--set", "checkpoint_every=1", iterations=3) == 0
+    marker = tmp_path / "ran"
+    with open(out / "checkpoint.pt", "wb") as f:
+        pickle.dump({"iteration": 3, "config": {}, "x": _Planted(marker)}, f)
+    (out / "checkpoints" / "itr_2.pt").write_bytes(b"PK\x03\x04 torn")
+    runner = Runner.from_run_dir(str(out), verbose=False, out_dir=str(out))
+    assert runner.iteration == 2 and not marker.exists()  # itr_1.pt: the newest good snapshot
+    log = (out / "train.log").read_text()
+    assert "refused" in log and "checkpoint.pt" in log and "resuming from" in log and "itr_1.pt" in log
+    # a snapshot made with another config is refused too
+    good = torch.load(out / "checkpoints" / "itr_1.pt", weights_only=True)
+    good["config"] = {**good["config"], "seed": 5}
+    torch.save(good, out / "checkpoints" / "itr_1.pt")
+    assert Runner.from_run_dir(str(out), verbose=False).iteration == 1  # itr_0.pt
+    for name in os.listdir(out / "checkpoints"):
+        os.remove(out / "checkpoints" / name)
+    assert main(["train", "--resume", str(out), "--iterations", "5"]) == 2
+    assert "nothing to resume" in capsys.readouterr().err and not marker.exists()
+
+
+def test_a_torn_progress_row_is_dropped_on_resume(tmp_path):
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert _train(full, iterations=3) == 0
+    assert _train(part, iterations=2) == 0
+    with open(part / "progress.csv", "a") as f:
+        f.write("2,1234,-3.5")  # a kill in the middle of a row
+    assert main(["train", "--resume", str(part), "--iterations", "3", "--quiet"]) == 0
+    assert _rows(part) == _rows(full)
+
+
+def test_experts_and_demonstrations_are_safe_files(tmp_path):
+    from metarl_fast import envs
+    from metarl_fast.experts import DemoSet, collect_demos, scripted_expert
+    from metarl_fast.experts.sac import SacExpert
+    from metarl_fast.files import UnsafeFileError
+
+    marker = tmp_path / "ran"
+    with open(tmp_path / "expert.pt", "wb") as f:
+        pickle.dump({"family": "Point2DNav", "agent": _Planted(marker)}, f)
+    family = envs.make("Point2DNav")
+    with pytest.raises(UnsafeFileError, match="expert.pt: not a readable metarl_fast SAC expert"):
+        SacExpert.load(str(tmp_path / "expert.pt"), family)
+    assert not marker.exists()
+    demos = collect_demos(family, scripted_expert(family), family.sample_tasks(2, seed=0), 2, 10, seed=0)
+    path = str(tmp_path / "d.npz")
+    demos.save(path)
+    before = open(path, "rb").read()
+    with pytest.raises(RuntimeError):  # a write that fails half-way leaves the earlier file whole
+        with pytest.MonkeyPatch.context() as mp:
+            def broken(f, **arrays):
+                f.write(b"partial")
+                raise RuntimeError("disk full")
+            mp.setattr(np, "savez_compressed", broken)
+            demos.save(path)
+    assert open(path, "rb").read() == before and sorted(os.listdir(tmp_path)) == ["d.npz", "expert.pt"]
+    assert DemoSet.load(path).num_demos == 2
