@@ -511,3 +511,73 @@ def test_ant_goal_arc_tasks():
     assert angle.min() >= 0 and angle.max() <= math.pi / 2 and abs(angle.mean() - math.pi / 4) < 0.03
     fixed = envs.gmps_arc_goals()
     assert fixed.shape == (40, 2) and np.allclose(fixed[0], [2, 0]) and np.allclose(fixed[-1], [0, 2])
+
+
+def test_vector_envs_draw_tasks_truncate_at_the_horizon_and_report_the_task():
+    cheetah = envs.make("HalfCheetahRandDirec").vector_env(6)
+    with pytest.raises(RuntimeError, match="reset"):
+        cheetah.step(np.zeros((6, 6)))
+    _, info = cheetah.reset(seed=3)
+    assert set(np.abs(info["task"][:, 0])) == {1.0}  # directions ±1, never 0
+    _, again = envs.make("HalfCheetahRandDirec").vector_env(6).reset(seed=3)
+    assert np.array_equal(info["task"], again["task"])  # from the reset's stream
+    hopper = envs.make("HopperRandParams")
+    _, info = hopper.vector_env(2).reset(seed=0)
+    assert info["task"].shape == (2, hopper.task_dim) and (info["task"] > 0).all() and not (info["task"] == 1).all()
+    # the family's horizon truncates by default (Point2DNav: 100), 0 never does
+    nav = envs.make("Point2DNav")
+    for limit, expected in ((None, 100), (0, None), (7, 7)):
+        venv = nav.vector_env(2, max_episode_steps=limit)
+        venv.reset(seed=0)
+        first = None
+        for k in range(1, 121):
+            _, _, term, trunc, info = venv.step(np.zeros((2, 2)))
+            assert info["task"].shape == (2, 2)
+            if trunc.any() and first is None:
+                first = k
+        assert first == expected, (limit, first)
+    # an autoreset draws a new task, unless the tasks were set
+    ant = envs.make("AntRandGoal")
+    venv = ant.vector_env(3, max_episode_steps=2)
+    _, info = venv.reset(seed=1)
+    before = info["task"].copy()
+    for _ in range(3):
+        _, _, _, _, info = venv.step(np.zeros((3, ant.act_dim)))
+    assert not np.allclose(info["task"], before)
+    fixed = ant.sample_tasks(3, seed=9)
+    venv.set_tasks(fixed)
+    for _ in range(6):
+        _, _, _, _, info = venv.step(np.zeros((3, ant.act_dim)))
+        assert np.array_equal(info["task"], fixed.params)
+    single = ant.gym_env()
+    tasks = {tuple(single.reset(seed=s)[1]["task"]) for s in range(4)}
+    assert len(tasks) == 4 and single.step(np.zeros(ant.act_dim))[4]["task"].shape == (2,)
+
+
+def test_python_family_envs_draw_tasks_and_truncate_like_the_cpp_ones():
+    family = envs.make("PendulumGravity")
+    venv = family.vector_env(3)
+    _, info = venv.reset(seed=0)
+    assert info["task"].shape == (3, 1) and len(set(info["task"][:, 0])) == 3
+    assert ((8 <= info["task"]) & (info["task"] <= 12)).all()
+    steps = 0
+    while True:
+        steps += 1
+        _, _, _, trunc, _ = venv.step(np.zeros((3, 1)))
+        if trunc.any():
+            break
+    assert steps == family.default_horizon == 200
+    env = family.gym_env()
+    assert env.reset(seed=1)[1]["task"][0] != env.reset(seed=2)[1]["task"][0]
+    env.set_task([9.0])
+    assert env.reset(seed=3)[1]["task"][0] == 9.0 and env.unwrapped.g == 9.0
+
+
+def test_gymnasium_ids_need_only_the_package_import():
+    code = ("import gymnasium, metarl_fast; env = gymnasium.make('metarl_fast/Point2DNav-v0'); "
+            "obs, info = env.reset(seed=0); assert obs.shape == (2,) and info['task'].shape == (2,); print('ok')")
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

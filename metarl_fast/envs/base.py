@@ -139,9 +139,12 @@ class TaskFamily(abc.ABC):
     @abc.abstractmethod
     def gym_env(self, task=None, max_episode_steps: int | None = None):
         """A gymnasium.Env over one environment of this family (native control-range actions);
-        task: a TaskBatch of length 1, task parameters [task_dim], or None (sampled at each reset)."""
+        task: a TaskBatch of length 1, task parameters [task_dim], or None (a task drawn at each
+        reset); episodes truncated after max_episode_steps (None: the family's horizon; 0: never).
+        ``info["task"]`` holds the task parameters."""
 
     @abc.abstractmethod
     def vector_env(self, num_envs: int, tasks: TaskBatch | None = None, max_episode_steps: int | None = None):
         """A gymnasium VectorEnv of num_envs environments (autoreset NEXT_STEP) with
-        ``set_tasks(tasks)`` (one task per environment)."""
+        ``set_tasks(tasks)`` (one task per environment, kept); without tasks each environment draws
+        one at every reset. max_episode_steps and info["task"] as gym_env."""

@@ -19,14 +19,19 @@ from .tasks import TaskBatch
 
 class TaskEnv(gymnasium.Wrapper):
     """A gymnasium env with ``set_task(task)`` (a TaskBatch of one task or parameters [task_dim]),
-    applied by the family's ``apply_task(env, params)`` before every reset."""
+    applied by the family's ``apply_task(env, params)`` before every reset. Without a fixed task,
+    every reset draws one from the family's distribution (from the reset seed's stream). The task
+    is in the reset and step infos (``info["task"]``). Episodes are truncated after
+    ``max_episode_steps`` (None: the family's horizon; 0: never)."""
 
     def __init__(self, env: gymnasium.Env, family: "GymTaskFamily", task=None,
                  max_episode_steps: int | None = None) -> None:
         super().__init__(env)
         self.family = family
         self._task = None
-        self.max_episode_steps = max_episode_steps
+        self._fixed = False
+        self._rng: np.random.Generator | None = None
+        self.max_episode_steps = family.default_horizon if max_episode_steps is None else int(max_episode_steps)
         self._steps = 0
         if task is not None:
             self.set_task(task)
@@ -36,9 +41,14 @@ class TaskEnv(gymnasium.Wrapper):
         self._steps += 1
         if self.max_episode_steps and self._steps >= self.max_episode_steps:
             truncated = True
-        return obs, reward, terminated, truncated, info
+        return obs, reward, terminated, truncated, {**info, "task": self._task.copy()}
 
     def set_task(self, task) -> None:
+        """Fixes the task (kept across resets)."""
+        self._set(task)
+        self._fixed = True
+
+    def _set(self, task) -> None:
         params = task.params[0] if isinstance(task, TaskBatch) else np.asarray(task, dtype=np.float64).reshape(-1)
         if params.shape != (self.family.task_dim,):
             raise ValueError(f"{self.family.name}.set_task: expected {self.family.task_dim} task parameters, "
@@ -47,12 +57,17 @@ class TaskEnv(gymnasium.Wrapper):
         self.family.apply_task(self.env.unwrapped, params)
 
     def reset(self, *, seed=None, options=None):
-        if self._task is None:
-            self.set_task(self.family.sample_tasks(1, seed))
+        if seed is not None or self._rng is None:
+            self._rng = np.random.default_rng(seed)
+        if options and "task" in options:
+            self.set_task(options["task"])
+        elif not self._fixed:
+            self._set(self.family.sample_tasks(1, int(self._rng.integers(2**63))))
         else:
             self.family.apply_task(self.env.unwrapped, self._task)
         self._steps = 0
-        return self.env.reset(seed=seed, options=options)
+        obs, info = self.env.reset(seed=seed, options=options)
+        return obs, {**info, "task": self._task.copy()}
 
 
 class _TaskVectorEnv(gymnasium.vector.SyncVectorEnv):
@@ -113,7 +128,9 @@ class GymTaskFamily(TaskFamily):
         return TaskEnv(self.make_env(), self, task, max_episode_steps)
 
     def vector_env(self, num_envs: int, tasks: TaskBatch | None = None, max_episode_steps: int | None = None):
-        """A SyncVectorEnv of num_envs TaskEnvs (autoreset NEXT_STEP) with ``set_tasks``."""
+        """A SyncVectorEnv of num_envs TaskEnvs (autoreset NEXT_STEP) with ``set_tasks``; tasks drawn
+        at every reset unless set, episodes truncated at max_episode_steps (None: the family's
+        horizon; 0: never)."""
         venv = _TaskVectorEnv([lambda: self.gym_env(max_episode_steps=max_episode_steps) for _ in range(num_envs)])
         if tasks is not None:
             venv.set_tasks(tasks)
@@ -125,7 +142,7 @@ class GymTaskFamily(TaskFamily):
         tasks = self.check_rollout(f"{self.name}.rollout", spec, params, tasks, trajs_per_task, horizon, seed)
         n = len(tasks) * trajs_per_task
         if self._venv is None or self._venv.num_envs != n:
-            self._venv = self.vector_env(n)
+            self._venv = self.vector_env(n, max_episode_steps=0)
         return rollout_gymnasium(self, spec, params.detach(), tasks, trajs_per_task, horizon, seed, deterministic,
                                  venv=self._venv)
 

@@ -14,10 +14,11 @@ from .tasks import TaskBatch
 
 
 def sync_vector_env(family, num_envs: int):
-    """A gymnasium SyncVectorEnv of num_envs ``family.gym_env()`` environments."""
+    """A gymnasium SyncVectorEnv of num_envs ``family.gym_env()`` environments without a time limit
+    (the rollout loop runs its own horizon)."""
     import gymnasium
 
-    return gymnasium.vector.SyncVectorEnv([family.gym_env for _ in range(num_envs)])
+    return gymnasium.vector.SyncVectorEnv([lambda: family.gym_env(max_episode_steps=0) for _ in range(num_envs)])
 
 
 @torch.no_grad()
@@ -46,7 +47,8 @@ def rollout_actor(family, actor, tasks: TaskBatch, trajs_per_task: int, horizon:
     """B = trajs_per_task trajectories of `horizon` steps per task, acting with any callable
     ``actor(obs [T, B, obs_dim], generator) → (actions [T, B, act_dim] in the policy scale,
     log-probs [T, B])`` on a gymnasium vector env of the family (created when `venv` is None or of
-    another size). Returns a Batch as ``family.rollout`` does (without policy means)."""
+    another size; a given one must not truncate episodes: ``max_episode_steps=0``). Returns a Batch
+    as ``family.rollout`` does (without policy means)."""
     T, B, H = len(tasks), trajs_per_task, horizon
     n = T * B
     if venv is None or venv.num_envs != n:

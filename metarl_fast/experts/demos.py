@@ -195,7 +195,7 @@ def collect_demos(family, expert, tasks: TaskBatch, per_task: int, horizon: int,
         return act, torch.zeros(obs.shape[:2], dtype=obs.dtype)
 
     batch = rollout_actor(family, actor, tasks, per_task, horizon, seed, torch.float64,
-                          venv=family.vector_env(len(tasks) * per_task))
+                          venv=family.vector_env(len(tasks) * per_task, max_episode_steps=0))
     if noise:
         clean = torch.stack(recorded, 2)  # [T, B, steps, act]
         batch.actions[:, :, :clean.shape[2]] = clean * batch.mask[:, :, :clean.shape[2]].unsqueeze(-1)

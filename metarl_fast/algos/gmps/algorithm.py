@@ -164,7 +164,7 @@ class Gmps(MetaAlgorithm):
             return act, gaussian_log_prob(mean, log_std, act)
 
         batch = rollout_actor(family, mixture, tasks, s.dagger_trajs, ctx.horizon, ctx.iteration_seed(0xDA),
-                              self.dtype, venv=family.vector_env(len(tasks) * s.dagger_trajs))
+                              self.dtype, venv=family.vector_env(len(tasks) * s.dagger_trajs, max_episode_steps=0))
         labels = torch.stack(relabelled, 2)  # [T, B, steps, act]
         actions = torch.zeros_like(batch.actions)
         actions[:, :, :labels.shape[2]] = labels * batch.mask[:, :, :labels.shape[2]].unsqueeze(-1)
