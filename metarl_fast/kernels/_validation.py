@@ -33,7 +33,7 @@ def check_tensor(fn: str, name: str, x, shapes: Sequence[Sequence], dtype: torch
 
 
 def check_finite(fn: str, name: str, x: torch.Tensor) -> None:
-    if x.device.type == "meta":  # shape-only tensors hold no values
+    if x.device.type == "meta" or torch.compiler.is_compiling():  # no values to look at (yet)
         return
     if x.device.type == "cpu" and x.is_contiguous():
         # A native single-threaded scan: a torch reduction here would wake torch's OpenMP threads,
@@ -53,19 +53,29 @@ def host(x: torch.Tensor | None):
     return None if x is None else x.detach().contiguous().numpy()
 
 
-def resolve_backend(fn: str, backend: str, device: torch.device, needs_autograd: bool) -> str:
-    """'auto' → 'cpp' for CPU tensors that need no autograd history, else 'torch'."""
+def requiring_grad(**tensors) -> set[str]:
+    """The names of the inputs that require grad while grad mode is on (those a result must be
+    differentiable with respect to)."""
+    if not torch.is_grad_enabled():
+        return set()
+    return {k for k, t in tensors.items() if isinstance(t, torch.Tensor) and t.requires_grad}
+
+
+def resolve_backend(fn: str, backend: str, device: torch.device, blocked=()) -> str:
+    """'auto' → 'cpp' for CPU tensors, unless `blocked` names inputs that require grad and that the
+    compiled path cannot differentiate with respect to: then 'torch' (the reference, differentiable).
+    'cpp' with such inputs raises (a result is never silently cut from the autograd graph)."""
     if backend not in BACKENDS:
         raise ValueError(f"{fn}: backend must be one of {BACKENDS}, got {backend!r}")
     if backend == "auto":
-        return "cpp" if device.type == "cpu" and not needs_autograd else "torch"
+        return "cpp" if device.type == "cpu" and not blocked else "torch"
     if backend == "cpp":
         if device.type != "cpu":
             raise ValueError(f"{fn}: backend='cpp' needs CPU tensors, got {device}; use backend='torch' or 'auto'")
-        if needs_autograd:
+        if blocked:
             raise ValueError(
-                f"{fn}: backend='cpp' returns no autograd history but an input requires grad; "
-                "use backend='torch' (or 'auto') to differentiate through it, or detach the inputs")
+                f"{fn}: backend='cpp' has no derivative with respect to {', '.join(sorted(blocked))}, which "
+                "require grad; use backend='torch' (or 'auto') to differentiate through it, or detach them")
     return backend
 
 
@@ -84,7 +94,7 @@ def as_mask(fn: str, mask, shape: Sequence[int], dtype: torch.dtype, device: tor
         mask = mask.to(dtype)
     dims = "[" + ", ".join(str(d) for d in shape) + "]"
     check_tensor(fn, "mask", mask, [tuple(shape)], dtype, device, dims)
-    if mask.device.type == "meta":
+    if mask.device.type == "meta" or torch.compiler.is_compiling():
         return mask
     from .. import _C
 

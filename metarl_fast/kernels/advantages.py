@@ -12,8 +12,9 @@ import warnings
 
 import torch
 
-from .. import _C, reference
-from ._validation import as_mask, host, check_finite, check_tensor, check_unit_interval, resolve_backend
+from .. import reference
+from ._validation import as_mask, check_finite, check_tensor, check_unit_interval, requiring_grad, resolve_backend
+from .ops import OPS
 
 
 def _trajectories(fn: str, name: str, x) -> torch.Tensor:
@@ -29,8 +30,10 @@ def _like(fn: str, name: str, x, ref: torch.Tensor) -> None:
     check_finite(fn, name, x)
 
 
-def _backend(fn: str, backend: str, ref: torch.Tensor) -> str:
-    return resolve_backend(fn, backend, ref.device, needs_autograd=False)
+def _backend(fn: str, backend: str, ref: torch.Tensor, **tensors) -> str:
+    """The compiled advantages differentiate with respect to nothing: an input that requires grad
+    takes the reference ('auto', plain torch: differentiable) or raises ('cpp')."""
+    return resolve_backend(fn, backend, ref.device, requiring_grad(**tensors))
 
 
 def discounted_returns(rewards: torch.Tensor, mask: torch.Tensor, gamma: float, from_start: bool = False, *,
@@ -44,11 +47,9 @@ def discounted_returns(rewards: torch.Tensor, mask: torch.Tensor, gamma: float, 
     _trajectories(fn, "rewards", rewards)
     mask = as_mask(fn, mask, rewards.shape, rewards.dtype, rewards.device, prefix=True)
     gamma = check_unit_interval(fn, "gamma", gamma)
-    if _backend(fn, backend, rewards) == "torch":
+    if _backend(fn, backend, rewards, rewards=rewards) == "torch":
         return reference.discounted_returns(rewards, mask, gamma, bool(from_start))
-    out = torch.empty(rewards.shape, dtype=rewards.dtype)
-    _C.discounted_returns(host(rewards), host(mask), gamma, bool(from_start), out.numpy())
-    return out
+    return OPS.discounted_returns(rewards, mask, gamma, bool(from_start))
 
 
 def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float, lam: float, *,
@@ -64,11 +65,9 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: 
     mask = as_mask(fn, mask, rewards.shape, rewards.dtype, rewards.device, prefix=True)
     gamma = check_unit_interval(fn, "gamma", gamma)
     lam = check_unit_interval(fn, "lam", lam)
-    if _backend(fn, backend, rewards) == "torch":
+    if _backend(fn, backend, rewards, rewards=rewards, values=values) == "torch":
         return reference.gae(rewards, values, mask, gamma, lam)
-    out = torch.empty(rewards.shape, dtype=rewards.dtype)
-    _C.gae(host(rewards), host(values), host(mask), gamma, lam, out.numpy())
-    return out
+    return OPS.gae(rewards, values, mask, gamma, lam)
 
 
 def normalize_per_task(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8, *,
@@ -86,16 +85,23 @@ def normalize_per_task(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8, *
     mask = as_mask(fn, mask, x.shape, x.dtype, x.device, prefix=False)
     if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not (eps > 0):
         raise ValueError(f"normalize_per_task: eps must be a positive number, got {eps!r}")
-    if _backend(fn, backend, x) == "torch":
+    if _backend(fn, backend, x, x=x) == "torch":
         return reference.normalize_per_task(x, mask, float(eps))
-    out = torch.empty(x.shape, dtype=x.dtype)
     shape3 = (x.shape[0], 1, x[0].numel())
-    _C.normalize_per_task(host(x).reshape(shape3), host(mask).reshape(shape3), float(eps),
-                          out.numpy().reshape(shape3))
-    return out
+    return OPS.normalize_per_task(x.reshape(shape3), mask.reshape(shape3), float(eps)).reshape(x.shape)
+
+
+def _constant_of_data(fn: str, **tensors) -> None:
+    """A baseline is a control variate fitted to sampled data: a constant, with no derivative."""
+    needing = requiring_grad(**tensors)
+    if needing:
+        raise ValueError(f"{fn}: the baseline is a constant of the sampled data, with no derivative; detach "
+                         f"{', '.join(sorted(needing))}")
 
 
 def _warn_failed(fn: str, ridge: torch.Tensor) -> None:
+    if torch.compiler.is_compiling():  # a value-dependent warning: eager only
+        return
     failed = torch.nonzero(torch.isnan(ridge)).flatten().tolist()
     if failed:
         warnings.warn(f"{fn}: the ridge regression failed for task groups {failed} even with ridge 0.1; "
@@ -119,17 +125,12 @@ def linear_feature_baseline(obs: torch.Tensor, returns: torch.Tensor, mask: torc
     if obs.shape[-1] < 1:
         raise ValueError(f"{fn}: obs must have obs_dim >= 1, got shape {list(obs.shape)}")
     mask = as_mask(fn, mask, returns.shape, returns.dtype, returns.device, prefix=True)
+    _constant_of_data(fn, obs=obs, returns=returns)
     if _backend(fn, backend, returns) == "torch":
         return reference.linear_feature_baseline(obs, returns, mask)
-    D = obs.shape[-1]
-    coeffs = torch.empty(T, 2 * D + 4, dtype=returns.dtype)
-    ridge = torch.empty(T, dtype=torch.float64)
-    _C.linear_baseline_fit(D, host(obs), host(returns), host(mask),
-                           coeffs.numpy(), ridge.numpy())
+    values, ridge = OPS.linear_baseline(obs, returns, mask, mask)
     _warn_failed(fn, ridge)
-    out = torch.empty(returns.shape, dtype=returns.dtype)
-    _C.linear_baseline_predict(D, host(obs), coeffs.numpy(), host(mask), out.numpy())
-    return out
+    return values
 
 
 def linear_time_baseline(targets: torch.Tensor, mask: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
@@ -143,13 +144,10 @@ def linear_time_baseline(targets: torch.Tensor, mask: torch.Tensor, *, backend: 
     fn = "linear_time_baseline"
     _trajectories(fn, "targets", targets)
     mask = as_mask(fn, mask, targets.shape, targets.dtype, targets.device, prefix=True)
+    _constant_of_data(fn, targets=targets)
     if _backend(fn, backend, targets) == "torch":
         return reference.linear_time_baseline(targets, mask)
     T, _, H = targets.shape
-    coeffs = torch.empty(T, 4, dtype=targets.dtype)
-    ridge = torch.empty(T, dtype=torch.float64)
-    _C.linear_baseline_fit(0, None, host(targets), host(mask), coeffs.numpy(), ridge.numpy())
+    values, ridge = OPS.linear_baseline(None, targets, mask, None)
     _warn_failed(fn, ridge)
-    out = torch.empty(T, 1, H, dtype=targets.dtype)
-    _C.linear_baseline_predict(0, None, coeffs.numpy(), None, out.numpy())
-    return out.reshape(T, H)
+    return values.reshape(T, H)

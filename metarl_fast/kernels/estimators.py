@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import torch
 
-from .. import _C, reference
-from ._validation import as_mask, check_finite, check_tensor, check_unit_interval, host, resolve_backend
+from .. import reference
+from ._validation import as_mask, check_finite, check_tensor, check_unit_interval, requiring_grad, resolve_backend
+from .ops import OPS
 from .policy import _Inputs
 
 
@@ -64,11 +65,12 @@ class _Estimator:
         self.spec, self.params, self.v = spec, params, v
         self.obs_flat, self.act_flat = self.policy.tensors["obs"], self.policy.tensors["act"]
 
-    def backend(self, backend: str, differentiable: bool) -> str:
-        extra = {k: x for k, x in self.flat.items() if x is not None}
-        tensors = [t for t in self.policy.tensors.values() if t is not None] + list(extra.values())
-        needs_autograd = differentiable and torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
-        return resolve_backend(self.fn, backend, self.policy.device, needs_autograd)
+    def backend(self, backend: str) -> str:
+        """'cpp' or 'torch' (see resolve_backend): the compiled estimators compose kernels with C++
+        weight computations and differentiate with respect to nothing, so an input that requires
+        grad takes the reference ('auto') or raises ('cpp')."""
+        blocked = requiring_grad(**self.policy.tensors, **self.flat)
+        return resolve_backend(self.fn, backend, self.policy.device, blocked)
 
     def log_prob(self) -> torch.Tensor:
         return self.policy.run_cpp("log_prob")
@@ -99,11 +101,8 @@ def _dice_inputs(fn, spec, params, obs, act, rewards, mask, gamma, baseline, v=N
 
 
 def _dice_weights(x, rewards, mask3, baseline, gamma, jvp=None):
-    W = torch.empty(rewards.shape, dtype=rewards.dtype)
-    U = torch.empty(rewards.shape, dtype=rewards.dtype) if jvp is not None else None
-    _C.dice_weights(host(rewards), host(mask3), host(baseline), gamma, host(jvp), W.numpy(),
-                    None if U is None else U.numpy(), None)
-    return W.reshape(x.T, x.N), None if U is None else U.reshape(x.T, x.N)
+    W, U, _ = OPS.dice_weights(rewards, mask3, baseline, gamma, jvp)
+    return W.reshape(x.T, x.N), None if jvp is None else U.reshape(x.T, x.N)
 
 
 def dice_objective(spec, params, obs, act, rewards, mask, gamma, *, baseline=None, backend="auto"):
@@ -115,18 +114,16 @@ def dice_objective(spec, params, obs, act, rewards, mask, gamma, *, baseline=Non
     """
     fn = "dice_objective"
     x, mask3, gamma = _dice_inputs(fn, spec, params, obs, act, rewards, mask, gamma, baseline)
-    if x.backend(backend, True) == "torch":
+    if x.backend(backend) == "torch":
         return reference.dice_objective(spec, params, obs, act, rewards, mask3, gamma, baseline)
-    value = torch.empty(x.T, dtype=rewards.dtype)
-    _C.dice_weights(host(rewards), host(mask3), host(baseline), gamma, None, None, None, value.numpy())
-    return value
+    return OPS.dice_weights(rewards, mask3, baseline, gamma, None)[2]
 
 
 def dice_grad(spec, params, obs, act, rewards, mask, gamma, *, baseline=None, backend="auto"):
     """∇θ dice_objective = Σ_t W_t ∇log π_t with W_t = Σ_{t'≥t} (γ^t' r_t' − b_t') → [T, P]."""
     fn = "dice_grad"
     x, mask3, gamma = _dice_inputs(fn, spec, params, obs, act, rewards, mask, gamma, baseline)
-    if x.backend(backend, False) == "torch":
+    if x.backend(backend) == "torch":
         return reference.dice_grad(spec, params, obs, act, rewards, mask3, gamma, baseline)
     W, _ = _dice_weights(x, rewards, mask3, baseline, gamma)
     return x.policy_op("score_vjp", weights=W)
@@ -142,7 +139,7 @@ def dice_hvp(spec, params, obs, act, rewards, mask, v, gamma, *, baseline=None, 
     """
     fn = "dice_hvp"
     x, mask3, gamma = _dice_inputs(fn, spec, params, obs, act, rewards, mask, gamma, baseline, v=v)
-    if x.backend(backend, False) == "torch":
+    if x.backend(backend) == "torch":
         return reference.dice_hvp(spec, params, obs, act, rewards, mask3, v, gamma, baseline)
     jvp = x.policy.run_cpp("score_jvp").reshape(rewards.shape)
     W, U = _dice_weights(x, rewards, mask3, baseline, gamma, jvp)
@@ -157,28 +154,28 @@ def _check_clip(fn, clip_eps):
     return float(clip_eps)
 
 
-def _ratio_weights(x, clip_eps, want_weights, want_value):
-    """Per-sample weights m·ρ·A (0 where PPO's clipped term is the minimum) [T, N] and the value [T]."""
-    logp = x.log_prob()
+def _ratio_weights(x, clip_eps):
+    """Per-sample weights m·ρ·A (0 where PPO's clipped term is the minimum; clip_eps < 0: J^LR, no
+    clipping) [T, N] and the value [T]."""
     f = x.flat
-    w = torch.empty(x.T, x.N, dtype=logp.dtype) if want_weights else None
-    val = torch.empty(x.T, dtype=logp.dtype) if want_value else None
-    _C.ratio_weights(logp.numpy(), host(f["old_log_prob"]), host(f["advantages"]), host(f["mask"]), clip_eps,
-                     None if w is None else w.numpy(), None if val is None else val.numpy())
-    return w, val
+    return OPS.ratio_weights(x.log_prob(), f["old_log_prob"], f["advantages"], f["mask"], clip_eps)
 
 
-def _ratio_estimator(fn, result, spec, params, obs, act, old_log_prob, advantages, mask, backend, clip_eps=None,
+_NO_CLIP = object()  # J^LR: the ratio estimators without PPO's clip
+
+
+def _ratio_estimator(fn, result, spec, params, obs, act, old_log_prob, advantages, mask, backend, clip_eps=_NO_CLIP,
                      v=None):
     """The J^LR / J^CLIP family: result "value" [T], "grad" [T, P] or "hvp" [T, P] (J^LR only).
 
     Compiled path: log_prob pass, per-sample ratio weights (C++), then score_vjp or the LVC HVP."""
-    eps = -1.0 if clip_eps is None else _check_clip(fn, clip_eps)
+    clipped = clip_eps is not _NO_CLIP
+    eps = _check_clip(fn, clip_eps) if clipped else -1.0
     x = _Estimator(fn, spec, params, obs, act, v=v, old_log_prob=old_log_prob, advantages=advantages, mask=mask)
-    if x.backend(backend, result == "value") == "torch":
-        extra = ([] if v is None else [v]) + ([] if clip_eps is None else [eps])
+    if x.backend(backend) == "torch":
+        extra = ([] if v is None else [v]) + ([eps] if clipped else [])
         return getattr(reference, fn)(spec, params, obs, act, old_log_prob, advantages, *extra, mask)
-    w, value = _ratio_weights(x, eps, result != "value", result == "value")
+    w, value = _ratio_weights(x, eps)
     if result == "value":
         return value
     return x.policy_op("score_vjp" if result == "grad" else "hvp_lvc", weights=w)
@@ -230,14 +227,14 @@ def emaml_credit(rewards, mask, *, backend="auto"):
     check_tensor(fn, "rewards", rewards, [tuple([None] * rewards.dim())], None, None, "[T, ...]")
     check_finite(fn, "rewards", rewards)
     mask = as_mask(fn, mask, rewards.shape, rewards.dtype, rewards.device, prefix=False)
-    chosen = resolve_backend(fn, backend, rewards.device, needs_autograd=False)
+    if requiring_grad(rewards=rewards):
+        raise ValueError(f"{fn}: the credit is a constant of the sampled rewards; detach them")
+    chosen = resolve_backend(fn, backend, rewards.device)
     if chosen == "torch":
         return reference.emaml_credit(rewards, mask)
     T = rewards.shape[0]
     r, m = rewards.reshape(T, -1).contiguous(), mask.reshape(T, -1).contiguous()
-    credit = torch.empty(T, dtype=rewards.dtype)
-    _C.emaml_credit(host(r), host(m), credit.numpy())
-    return credit
+    return OPS.emaml_credit(r, m)
 
 
 def _emaml_inputs(fn, spec, params, obs, act, mask, credit):
@@ -254,7 +251,7 @@ def emaml_objective(spec, params, obs, act, mask, credit, *, backend="auto"):
     form (divide by the sample count for the code's mean)."""
     fn = "emaml_objective"
     x = _emaml_inputs(fn, spec, params, obs, act, mask, credit)
-    if x.backend(backend, True) == "torch" or credit.requires_grad and torch.is_grad_enabled():
+    if x.backend(backend) == "torch" or requiring_grad(credit=credit):
         return reference.emaml_objective(spec, params, obs, act, x.flat["mask"].reshape(x.T, *x.batch), credit)
     return credit * (x.flat["mask"] * x.log_prob()).sum(-1)
 
@@ -263,7 +260,7 @@ def emaml_grad(spec, params, obs, act, mask, credit, *, backend="auto"):
     """∇θ emaml_objective = credit_i Σ_n m_n ∇log π_n → [T, P]."""
     fn = "emaml_grad"
     x = _emaml_inputs(fn, spec, params, obs, act, mask, credit)
-    if x.backend(backend, False) == "torch":
+    if x.backend(backend) == "torch":
         return reference.emaml_grad(spec, params, obs, act, x.flat["mask"].reshape(x.T, *x.batch), credit)
     w = (credit.detach().unsqueeze(-1) * x.flat["mask"]).contiguous()
     return x.policy_op("score_vjp", weights=w)

@@ -11,11 +11,16 @@ Shapes (T task groups, N samples per group, P = spec.num_params):
     old_log_std  [act_dim] or [T, act_dim]
 
 Every function takes ``backend``: "auto" (the compiled C++ path for CPU tensors; the pure-torch
-reference for other devices or when an input of log_prob/policy_mean/gaussian_kl requires grad),
-"cpp", or "torch" (metarl_fast.reference). All inputs share one dtype (float32 or float64) and
-one device; any strides are accepted (the compiled path makes a contiguous copy where it needs
-one) and every result is a new tensor. The derivative kernels (score_vjp, score_jvp,
-surrogate_hvp, kl_grad, kl_fvp) return values without autograd history.
+reference for other devices, or when an input requires grad that the compiled path cannot
+differentiate with respect to), "cpp", or "torch" (metarl_fast.reference). All inputs share one
+dtype (float32 or float64) and one device; any strides are accepted (the compiled path makes a
+contiguous copy where it needs one) and every result is a new tensor.
+
+Autograd: the compiled path is a set of torch custom operators (kernels/ops.py) whose derivatives
+are kernels too — log_prob twice differentiable, score_vjp and score_jvp once, HVPs and FVPs in
+their vector — and that compile under torch.compile. An input that requires grad is never
+silently dropped: the compiled path differentiates with respect to it, or "auto" takes the
+reference (differentiable to any order), or "cpp" raises.
 """
 from __future__ import annotations
 
@@ -23,7 +28,8 @@ import torch
 
 from .. import _C, reference
 from ..policies import PolicySpec
-from ._validation import check_finite, check_tensor, host, resolve_backend
+from ._validation import check_finite, check_tensor, requiring_grad, resolve_backend
+from .ops import DIFFERENTIABLE, OPS, spec_args
 
 _CURVATURES = ("lvc", "naive")
 
@@ -64,24 +70,24 @@ class _Inputs:
         self.tensors = dict(params=params, obs=obs, act=act, weights=weights, weights2=weights2, v=v,
                             old_mean=old_mean, old_log_std=old_log_std)
 
-    def backend(self, backend: str, differentiable: bool) -> str:
-        needs_autograd = differentiable and torch.is_grad_enabled() and any(
-            t is not None and t.requires_grad for t in self.tensors.values())
-        return resolve_backend(self.fn, backend, self.device, needs_autograd)
+    def backend(self, backend: str, op: str) -> str:
+        """The backend for the compiled op `op` (see resolve_backend)."""
+        blocked = requiring_grad(**self.tensors) - DIFFERENTIABLE[op]
+        return resolve_backend(self.fn, backend, self.device, blocked)
 
-    def dispatch(self, backend: str, differentiable: bool, torch_call, cpp_op: str, **extra) -> torch.Tensor:
-        """The reference (`torch_call()`) or the compiled op `cpp_op` (a function of metarl_fast._C)."""
-        if self.backend(backend, differentiable) == "torch":
+    def dispatch(self, backend: str, torch_call, cpp_op: str, **extra) -> torch.Tensor:
+        """The reference (`torch_call()`) or the compiled op `cpp_op` (a torch.ops.metarl_fast op)."""
+        if self.backend(backend, cpp_op) == "torch":
             return torch_call()
         return self.run_cpp(cpp_op, **extra)
 
     def run_cpp(self, op: str, **extra) -> torch.Tensor:
-        """The compiled op `op` on the validated inputs it takes (see csrc/policy/op_traits.h), with
+        """The compiled op `op` on the validated inputs it takes (csrc/policy/op_traits.h), with
         `extra` keyword arguments (replacement inputs, damping) → a new tensor."""
-        args = {k: t for k, t in self.tensors.items() if t is not None and k in _OP_INPUTS[op]}
+        args = {k: self.tensors.get(k) for k in _OP_INPUTS[op]}
         args.update(extra)
-        arrays = {k: host(t) if isinstance(t, torch.Tensor) else t for k, t in args.items()}
-        return torch.from_numpy(getattr(_C, op)(self.spec.native, **arrays))
+        return getattr(OPS, op)(**args, **dict(zip(("obs_dim", "act_dim", "hidden", "activation"),
+                                                   spec_args(self.spec))))
 
 
 # {op: the array arguments it takes besides spec}, from the C++ op-traits table.
@@ -91,7 +97,7 @@ _OP_INPUTS = _C.policy_op_inputs()
 def policy_mean(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
     """Action mean μ_θ(s_n) → [T, N, act_dim]."""
     x = _Inputs("policy_mean", spec, params, obs)
-    return x.dispatch(backend, True,
+    return x.dispatch(backend,
                       lambda: reference.policy_mean(spec, params, obs),
                       "policy_mean")
 
@@ -100,7 +106,7 @@ def log_prob(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: tor
              backend: str = "auto") -> torch.Tensor:
     """log π_θ(a_n|s_n) → [T, N]."""
     x = _Inputs("log_prob", spec, params, obs, act=act)
-    return x.dispatch(backend, True,
+    return x.dispatch(backend,
                       lambda: reference.log_prob(spec, params, obs, act),
                       "log_prob")
 
@@ -109,7 +115,7 @@ def score_vjp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: to
               weights: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
     """Σ_n w_n ∇θ log π_θ(a_n|s_n), summed over each group's samples → [T, P]."""
     x = _Inputs("score_vjp", spec, params, obs, act=act, weights=weights)
-    return x.dispatch(backend, False,
+    return x.dispatch(backend,
                       lambda: reference.score_vjp(spec, params, obs, act, weights),
                       "score_vjp")
 
@@ -118,7 +124,7 @@ def score_jvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: to
               v: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
     """∇θ log π_θ(a_n|s_n) · v for every sample → [T, N]."""
     x = _Inputs("score_jvp", spec, params, obs, act=act, v=v)
-    return x.dispatch(backend, False,
+    return x.dispatch(backend,
                       lambda: reference.score_jvp(spec, params, obs, act, v),
                       "score_jvp")
 
@@ -135,7 +141,7 @@ def surrogate_hvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act
     if curvature not in _CURVATURES:
         raise ValueError(f"surrogate_hvp: curvature must be one of {_CURVATURES}, got {curvature!r}")
     x = _Inputs("surrogate_hvp", spec, params, obs, act=act, weights=weights, v=v)
-    return x.dispatch(backend, False,
+    return x.dispatch(backend,
                       lambda: reference.surrogate_hvp(spec, params, obs, act, weights, v, curvature),
                       "hvp_lvc" if curvature == "lvc" else "hvp_naive")
 
@@ -148,7 +154,7 @@ def gaussian_kl(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_m
     With weights [T, N]: Σ_n w_n KL_n instead of the mean (e.g. mask / valid count: the mean over
     the valid samples of padded trajectories)."""
     x = _Inputs("gaussian_kl", spec, params, obs, old_mean=old_mean, old_log_std=old_log_std, weights=weights)
-    return x.dispatch(backend, True,
+    return x.dispatch(backend,
                       lambda: reference.gaussian_kl(spec, params, obs, old_mean, old_log_std, weights),
                       "gaussian_kl")
 
@@ -158,7 +164,7 @@ def kl_grad(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_mean:
             backend: str = "auto") -> torch.Tensor:
     """∇θ of gaussian_kl (the mean, or w-weighted sum, of each group's KL) → [T, P]."""
     x = _Inputs("kl_grad", spec, params, obs, old_mean=old_mean, old_log_std=old_log_std, weights=weights)
-    return x.dispatch(backend, False,
+    return x.dispatch(backend,
                       lambda: reference.kl_grad(spec, params, obs, old_mean, old_log_std, weights),
                       "kl_grad")
 
@@ -175,6 +181,6 @@ def kl_fvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, v: torch.T
             or damping == float("inf"):
         raise ValueError(f"kl_fvp: damping must be a finite number >= 0, got {damping!r}")
     x = _Inputs("kl_fvp", spec, params, obs, v=v, weights=weights)
-    return x.dispatch(backend, False,
+    return x.dispatch(backend,
                       lambda: reference.kl_fvp(spec, params, obs, v, damping, weights),
                       "kl_fvp", damping=float(damping))

@@ -25,7 +25,7 @@ import torch
 from .. import _C, reference
 from ..policies import PolicySpec
 from ..reference.solvers import CgInfo, TrpoStepResult
-from ._validation import check_finite, check_tensor, host, resolve_backend
+from ._validation import check_finite, check_tensor, host, requiring_grad, resolve_backend
 from .policy import _CURVATURES, _Inputs
 
 __all__ = ["CgInfo", "KlFvpOperator", "MamlTrpoFvpOperator", "PolicyOperator", "SurrogateHvpOperator",
@@ -56,14 +56,25 @@ class PolicyOperator(abc.ABC):
                      "[P]" if self.task_mean else "[T, P]")
         check_finite(fn, name, v)
 
-    def resolve(self, fn: str, backend: str | None = None) -> str:
-        return resolve_backend(fn, backend or self.backend, self.device, needs_autograd=False)
+    def resolve(self, fn: str, backend: str | None = None, v: torch.Tensor | None = None) -> str:
+        """The compiled operators differentiate with respect to nothing: inputs (or a vector) that
+        require grad take the reference ('auto') or raise ('cpp')."""
+        blocked = requiring_grad(**self._inputs(), v=v)
+        return resolve_backend(fn, backend or self.backend, self.device, blocked)
+
+    def _inputs(self) -> dict:
+        """The operator's tensors (for the autograd check)."""
+        out = {}
+        for k, t in vars(self).items():
+            items = t if isinstance(t, (tuple, list)) else (t,)
+            out.update({f"{k}[{i}]": x for i, x in enumerate(items) if isinstance(x, torch.Tensor)})
+        return out
 
     def __call__(self, v: torch.Tensor) -> torch.Tensor:
         """A v → same shape as v."""
         fn = f"{type(self).__name__}"
         self.check_vector(fn, "v", v)
-        if self.resolve(fn) == "torch":
+        if self.resolve(fn, v=v) == "torch":
             y = self._torch_apply(v)
             return y.mean(0) if self.task_mean else y
         return torch.from_numpy(self.compiled().matvec(host(v)))
@@ -213,7 +224,7 @@ def conjugate_gradient(matvec, b: torch.Tensor, iters: int = 10, residual_tol: f
     damping = _check_nonneg(fn, "damping", damping)
     if isinstance(matvec, PolicyOperator):
         matvec.check_vector(fn, "b", b)
-        chosen = matvec.resolve(fn, backend)
+        chosen = matvec.resolve(fn, backend, v=b)
         if chosen == "torch":
             op = matvec
             return reference.conjugate_gradient(lambda v: _apply_torch(op, v), b, iters, residual_tol, damping,

@@ -1,5 +1,7 @@
 """Pure-torch reference of the advantage kernels (see metarl_fast.kernels.advantages for the
-argument documentation). Inputs are assumed validated; outputs are constants (no autograd history).
+argument documentation). Inputs are assumed validated. Returns, GAE and the normalisation are
+plain torch arithmetic, differentiable when an input requires grad; the baseline fits are constants
+of the data (the kernels refuse inputs that require grad there).
 
 Trajectory tensors are [T, B, H] (task groups, trajectories, horizon) with a 0/1 mask whose valid
 steps form a prefix of each trajectory. Outputs are zero on masked steps.
@@ -13,7 +15,6 @@ def _discounts(gamma: float, horizon: int, like: torch.Tensor) -> torch.Tensor:
     return gamma ** torch.arange(horizon, dtype=like.dtype, device=like.device)
 
 
-@torch.no_grad()
 def discounted_returns(rewards, mask, gamma, from_start=False):
     """R_t = Σ_{t'≥t} γ^{t'−t} r_t' over valid steps → [T, B, H]; from_start: γ^t R_t."""
     r = (rewards * mask).to(torch.float64)
@@ -27,7 +28,6 @@ def discounted_returns(rewards, mask, gamma, from_start=False):
     return out.to(rewards.dtype)
 
 
-@torch.no_grad()
 def gae(rewards, values, mask, gamma, lam):
     """GAE(γ, λ) with V = 0 after the last valid step (no bootstrap) → [T, B, H]."""
     m = mask.to(torch.float64)
@@ -42,7 +42,6 @@ def gae(rewards, values, mask, gamma, lam):
     return out.to(rewards.dtype)
 
 
-@torch.no_grad()
 def normalize_per_task(x, mask, eps=1e-8):
     """(x − mean) / (std + eps) over each group's valid entries (population std) → x's shape."""
     T = x.shape[0]

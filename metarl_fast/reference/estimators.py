@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from .policy import _leaf, _per_task, log_prob
+from .policy import _per_task, inputs_for, keeps_graph, log_prob, no_derivative, rows_to_differentiate
 
 
 def _flat_samples(x: torch.Tensor, num_tasks: int, feature: bool) -> torch.Tensor:
@@ -28,21 +28,36 @@ def _sample_log_prob(spec, params, obs, act):
     return log_prob(spec, params, _flat_samples(obs, T, True), _flat_samples(act, T, True))
 
 
-def _grad(objective_fn, params, num_tasks):
-    """∇θ of objective_fn(θ) [T] with one gradient row per task group → [T, P]."""
+def _grad(objective_fn, params, num_tasks, *inputs):
+    """∇θ of objective_fn(θ, *inputs) [T] with one gradient row per task group → [T, P];
+    differentiable in params and inputs when one of them requires grad."""
+    graph = keeps_graph(params, *inputs)
+    inputs = inputs_for(graph, *inputs)
     with torch.enable_grad():
-        theta = _leaf(params, num_tasks)
-        (g,) = torch.autograd.grad(objective_fn(theta).sum(), theta)
+        theta = rows_to_differentiate(params, num_tasks, graph)
+        (g,) = torch.autograd.grad(objective_fn(theta, *inputs).sum(), theta, create_graph=graph)
     return g
 
 
-def _hvp(objective_fn, params, v, num_tasks):
-    """∇²θ objective_fn(θ) · v per task group by double backward → [T, P]."""
+def _hvp(objective_fn, params, v, num_tasks, *inputs):
+    """∇²θ objective_fn(θ, *inputs) · v per task group by double backward → [T, P] (differentiable
+    like _grad)."""
+    graph = keeps_graph(params, v, *inputs)
+    v, *inputs = inputs_for(graph, v, *inputs)
     with torch.enable_grad():
-        theta = _leaf(params, num_tasks)
-        (g,) = torch.autograd.grad(objective_fn(theta).sum(), theta, create_graph=True)
-        (h,) = torch.autograd.grad((g * _per_task(v.detach(), num_tasks)).sum(), theta)
+        theta = rows_to_differentiate(params, num_tasks, graph)
+        (g,) = torch.autograd.grad(objective_fn(theta, *inputs).sum(), theta, create_graph=True)
+        (h,) = torch.autograd.grad((g * _per_task(v, num_tasks)).sum(), theta, create_graph=graph)
     return h
+
+
+def _no_params_derivative(fn: str, params, *inputs) -> None:
+    """DiCE's objective holds a stop-gradient of log π_θ (the magic box): its derivative kernels are
+    not differentiable again with respect to θ or the samples."""
+    if keeps_graph(params, *inputs):
+        for name, t in zip(("params", "obs", "act"), (params, *inputs)):
+            if t.requires_grad:
+                no_derivative(fn, name)
 
 
 # ---- DiCE ---------------------------------------------------------------------------------------
@@ -61,17 +76,17 @@ def dice_objective(spec, params, obs, act, rewards, mask, gamma, baseline=None):
 
 
 def dice_grad(spec, params, obs, act, rewards, mask, gamma, baseline=None):
-    """∇θ dice_objective → [T, P]."""
-    return _grad(lambda th: dice_objective(spec, th, obs.detach(), act.detach(), rewards.detach(), mask.detach(),
-                                           gamma, None if baseline is None else baseline.detach()),
-                 params, rewards.shape[0])
+    """∇θ dice_objective → [T, P] (differentiable in the rewards and baseline, not in θ or the samples)."""
+    _no_params_derivative("dice_grad", params, obs, act)
+    return _grad(lambda th, r, m, b: dice_objective(spec, th, obs.detach(), act.detach(), r, m, gamma, b),
+                 params, rewards.shape[0], rewards, mask, baseline)
 
 
 def dice_hvp(spec, params, obs, act, rewards, mask, v, gamma, baseline=None):
-    """∇²θ dice_objective · v (double backward) → [T, P]."""
-    return _hvp(lambda th: dice_objective(spec, th, obs.detach(), act.detach(), rewards.detach(), mask.detach(),
-                                          gamma, None if baseline is None else baseline.detach()),
-                params, v, rewards.shape[0])
+    """∇²θ dice_objective · v (double backward) → [T, P] (differentiable as dice_grad, and in v)."""
+    _no_params_derivative("dice_hvp", params, obs, act)
+    return _hvp(lambda th, r, m, b: dice_objective(spec, th, obs.detach(), act.detach(), r, m, gamma, b),
+                params, v, rewards.shape[0], rewards, mask, baseline)
 
 
 # ---- likelihood ratio J^LR and PPO clip ----------------------------------------------------------
@@ -93,17 +108,15 @@ def lr_objective(spec, params, obs, act, old_log_prob, advantages, mask=None):
 
 
 def lr_grad(spec, params, obs, act, old_log_prob, advantages, mask=None):
-    """∇θ J^LR → [T, P]."""
-    return _grad(lambda th: lr_objective(spec, th, obs.detach(), act.detach(), old_log_prob.detach(),
-                                         advantages.detach(), None if mask is None else mask.detach()),
-                 params, obs.shape[0])
+    """∇θ J^LR → [T, P] (differentiable in every input when one requires grad)."""
+    return _grad(lambda th, *x: lr_objective(spec, th, *x), params, obs.shape[0], obs, act, old_log_prob,
+                 advantages, mask)
 
 
 def lr_hvp(spec, params, obs, act, old_log_prob, advantages, v, mask=None):
-    """∇²θ J^LR · v (double backward) → [T, P]."""
-    return _hvp(lambda th: lr_objective(spec, th, obs.detach(), act.detach(), old_log_prob.detach(),
-                                        advantages.detach(), None if mask is None else mask.detach()),
-                params, v, obs.shape[0])
+    """∇²θ J^LR · v (double backward) → [T, P] (differentiable in every input when one requires grad)."""
+    return _hvp(lambda th, *x: lr_objective(spec, th, *x), params, v, obs.shape[0], obs, act, old_log_prob,
+                advantages, mask)
 
 
 def ppo_clip_objective(spec, params, obs, act, old_log_prob, advantages, clip_eps, mask=None):
@@ -115,10 +128,9 @@ def ppo_clip_objective(spec, params, obs, act, old_log_prob, advantages, clip_ep
 
 
 def ppo_clip_grad(spec, params, obs, act, old_log_prob, advantages, clip_eps, mask=None):
-    """∇θ J^CLIP → [T, P]."""
-    return _grad(lambda th: ppo_clip_objective(spec, th, obs.detach(), act.detach(), old_log_prob.detach(),
-                                               advantages.detach(), clip_eps, None if mask is None else mask.detach()),
-                 params, obs.shape[0])
+    """∇θ J^CLIP → [T, P] (differentiable in every input when one requires grad)."""
+    return _grad(lambda th, o, a, olp, adv, m: ppo_clip_objective(spec, th, o, a, olp, adv, clip_eps, m),
+                 params, obs.shape[0], obs, act, old_log_prob, advantages, mask)
 
 
 # ---- E-MAML -------------------------------------------------------------------------------------
@@ -142,6 +154,5 @@ def emaml_objective(spec, params, obs, act, mask, credit):
 
 
 def emaml_grad(spec, params, obs, act, mask, credit):
-    """∇θ emaml_objective → [T, P]."""
-    return _grad(lambda th: emaml_objective(spec, th, obs.detach(), act.detach(), mask.detach(), credit.detach()),
-                 params, obs.shape[0])
+    """∇θ emaml_objective → [T, P] (differentiable in every input when one requires grad)."""
+    return _grad(lambda th, *x: emaml_objective(spec, th, *x), params, obs.shape[0], obs, act, mask, credit)

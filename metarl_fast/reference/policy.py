@@ -22,6 +22,34 @@ def _leaf(params: torch.Tensor, num_tasks: int) -> torch.Tensor:
     return _per_task(params.detach(), num_tasks).clone().requires_grad_(True)
 
 
+def keeps_graph(*tensors) -> bool:
+    """Whether a derivative kernel must return a result with autograd history: grad mode is on and
+    an input requires grad (then it is computed with create_graph and never detached)."""
+    return torch.is_grad_enabled() and any(isinstance(t, torch.Tensor) and t.requires_grad for t in tensors)
+
+
+def rows_to_differentiate(params: torch.Tensor, num_tasks: int, graph: bool) -> torch.Tensor:
+    """The [T, P] rows a derivative is taken at: params' own rows (so the result stays a function of
+    params) when the graph is kept and params require grad, else a fresh leaf."""
+    if graph and params.requires_grad:
+        return _per_task(params, num_tasks)
+    return _leaf(params, num_tasks)
+
+
+def inputs_for(graph: bool, *tensors):
+    """The tensors as they are (graph kept) or detached."""
+    return tuple(t if graph or t is None else t.detach() for t in tensors)
+
+
+class NoDerivativeError(RuntimeError):
+    """A derivative a kernel does not provide (raised instead of returning a detached result)."""
+
+
+def no_derivative(fn: str, name: str):
+    raise NoDerivativeError(f"reference.{fn}: no derivative with respect to {name} (its value holds a "
+                            f"stop-gradient of {name}, so autograd would differentiate another function)")
+
+
 def _log_std(spec: PolicySpec, theta: torch.Tensor) -> torch.Tensor:
     return spec.unflatten(theta)["log_std"]  # [T, act_dim]
 
@@ -45,19 +73,22 @@ def log_prob(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: tor
 
 
 def score_vjp(spec, params, obs, act, weights):
-    """Σ_n w_n ∇θ log π(a_n|s_n) → [T, P]."""
+    """Σ_n w_n ∇θ log π(a_n|s_n) → [T, P] (differentiable in every input when one requires grad)."""
+    graph = keeps_graph(params, obs, act, weights)
+    obs, act, weights = inputs_for(graph, obs, act, weights)
     with torch.enable_grad():
-        theta = _leaf(params, obs.shape[0])
-        (grad,) = torch.autograd.grad((log_prob(spec, theta, obs, act) * weights.detach()).sum(), theta)
+        theta = rows_to_differentiate(params, obs.shape[0], graph)
+        (grad,) = torch.autograd.grad((log_prob(spec, theta, obs, act) * weights).sum(), theta, create_graph=graph)
     return grad
 
 
 def score_jvp(spec, params, obs, act, v):
-    """∇θ log π(a_n|s_n) · v → [T, N] (forward-mode AD)."""
+    """∇θ log π(a_n|s_n) · v → [T, N] (differentiable in every input when one requires grad)."""
     num_tasks = obs.shape[0]
-    theta = _per_task(params.detach(), num_tasks)
-    tangent = _per_task(v.detach(), num_tasks)
-    _, jvp = torch.func.jvp(lambda th: log_prob(spec, th, obs.detach(), act.detach()), (theta,), (tangent,))
+    graph = keeps_graph(params, obs, act, v)
+    params, obs, act, v = inputs_for(graph, params, obs, act, v)
+    theta, tangent = _per_task(params, num_tasks), _per_task(v, num_tasks)
+    _, jvp = torch.func.jvp(lambda th: log_prob(spec, th, obs, act), (theta,), (tangent,))
     return jvp
 
 
@@ -66,17 +97,23 @@ def surrogate_hvp(spec, params, obs, act, weights, v, curvature="lvc"):
 
     curvature="lvc": the Hessian of Σ_n w_n π_n/⊥π_n, i.e. Σ_n w_n [∇²log π_n v + (∇log π_n·v) ∇log π_n];
     curvature="naive": the Hessian of Σ_n w_n log π_n, i.e. Σ_n w_n ∇²log π_n v.
+    Differentiable in v and weights, and (naive only) in params, obs and act, when they require grad.
     """
+    graph = keeps_graph(params, obs, act, weights, v)
+    if graph and curvature == "lvc":
+        for name, t in (("params", params), ("obs", obs), ("act", act)):
+            if t.requires_grad:
+                no_derivative("surrogate_hvp (LVC curvature)", name)
+    obs, act, weights, v = inputs_for(graph, obs, act, weights, v)
     with torch.enable_grad():
-        theta = _leaf(params, obs.shape[0])
-        logp = log_prob(spec, theta, obs.detach(), act.detach())
-        w = weights.detach()
+        theta = rows_to_differentiate(params, obs.shape[0], graph)
+        logp = log_prob(spec, theta, obs, act)
         if curvature == "lvc":
-            surrogate = (w * torch.exp(logp - logp.detach())).sum()
+            surrogate = (weights * torch.exp(logp - logp.detach())).sum()
         else:
-            surrogate = (w * logp).sum()
+            surrogate = (weights * logp).sum()
         (grad,) = torch.autograd.grad(surrogate, theta, create_graph=True)
-        (hvp,) = torch.autograd.grad((grad * _per_task(v.detach(), obs.shape[0])).sum(), theta)
+        (hvp,) = torch.autograd.grad((grad * _per_task(v, obs.shape[0])).sum(), theta, create_graph=graph)
     return hvp
 
 
@@ -92,12 +129,13 @@ def gaussian_kl(spec, params, obs, old_mean, old_log_std, weights=None):
 
 
 def kl_grad(spec, params, obs, old_mean, old_log_std, weights=None):
-    """∇θ gaussian_kl → [T, P]."""
+    """∇θ gaussian_kl → [T, P] (differentiable in every input when one requires grad)."""
+    graph = keeps_graph(params, obs, old_mean, old_log_std, weights)
+    obs, old_mean, old_log_std, weights = inputs_for(graph, obs, old_mean, old_log_std, weights)
     with torch.enable_grad():
-        theta = _leaf(params, obs.shape[0])
-        kl = gaussian_kl(spec, theta, obs.detach(), old_mean.detach(), old_log_std.detach(),
-                         None if weights is None else weights.detach())
-        (grad,) = torch.autograd.grad(kl.sum(), theta)
+        theta = rows_to_differentiate(params, obs.shape[0], graph)
+        kl = gaussian_kl(spec, theta, obs, old_mean, old_log_std, weights)
+        (grad,) = torch.autograd.grad(kl.sum(), theta, create_graph=graph)
     return grad
 
 
@@ -105,15 +143,22 @@ def kl_fvp(spec, params, obs, v, damping=0.0, weights=None):
     """Fisher-vector product of the mean (or w-weighted) KL at params, plus damping·v → [T, P].
 
     Computed as TRPO implementations do: the Hessian of KL(⊥π_θ ‖ π_θ) by double backward.
+    Differentiable in v and weights when they require grad (not in params or obs: the old policy
+    is a stop-gradient copy of π_θ).
     """
     num_tasks = obs.shape[0]
+    graph = keeps_graph(params, obs, v, weights)
+    if graph:
+        for name, t in (("params", params), ("obs", obs)):
+            if t.requires_grad:
+                no_derivative("kl_fvp", name)
+    obs, v, weights = inputs_for(graph, obs, v, weights)
     with torch.enable_grad():
         theta = _leaf(params, num_tasks)
-        obs = obs.detach()
         old_mean = mlp_mean(spec, theta, obs).detach()
         old_log_std = _log_std(spec, theta).detach()
-        kl = gaussian_kl(spec, theta, obs, old_mean, old_log_std, None if weights is None else weights.detach())
+        kl = gaussian_kl(spec, theta, obs, old_mean, old_log_std, weights)
         (grad,) = torch.autograd.grad(kl.sum(), theta, create_graph=True)
-        tangent = _per_task(v.detach(), num_tasks)
-        (fvp,) = torch.autograd.grad((grad * tangent).sum(), theta)
+        tangent = _per_task(v, num_tasks)
+        (fvp,) = torch.autograd.grad((grad * tangent).sum(), theta, create_graph=graph)
     return fvp + damping * tangent
