@@ -7,6 +7,7 @@ on the state. log π(a|s) = −½ Σ_j z_j² − Σ_j log σ_j − (d/2) log 2π
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -66,7 +67,7 @@ class PolicySpec:
     def num_layers(self) -> int:
         return len(self.hidden) + 1
 
-    @property
+    @functools.cached_property
     def layout(self) -> tuple[ParamBlock, ...]:
         """The blocks of the flat vector in order: W0, b0, W1, b1, ..., log_std."""
         blocks, offset = [], 0
@@ -80,7 +81,7 @@ class PolicySpec:
         blocks.append(ParamBlock("log_std", offset, (self.act_dim,)))
         return tuple(blocks)
 
-    @property
+    @functools.cached_property
     def num_params(self) -> int:
         """P, the length of the flat parameter vector."""
         last = self.layout[-1]
@@ -209,7 +210,7 @@ class TabularSoftmaxPolicy:
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"TabularSoftmaxPolicy.{name} must be a positive int, got {value!r}")
 
-    @property
+    @functools.cached_property
     def num_params(self) -> int:
         return self.num_states * self.num_actions
 

@@ -22,6 +22,8 @@ policy architecture as (obs_dim, act_dim, hidden, activation). Results are new t
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from .. import _C
@@ -34,7 +36,12 @@ _SPEC_ARGS = "int obs_dim, int act_dim, int[] hidden, str activation"
 
 
 def _spec(obs_dim: int, act_dim: int, hidden, activation: str) -> PolicySpec:
-    return PolicySpec(int(obs_dim), int(act_dim), tuple(int(h) for h in hidden), activation)
+    return _spec_of(int(obs_dim), int(act_dim), tuple(int(h) for h in hidden), activation)
+
+
+@functools.lru_cache(maxsize=64)
+def _spec_of(obs_dim: int, act_dim: int, hidden: tuple, activation: str) -> PolicySpec:
+    return PolicySpec(obs_dim, act_dim, hidden, activation)
 
 
 def _call(name: str, spec: PolicySpec, **arrays) -> torch.Tensor:
