@@ -581,3 +581,25 @@ def test_gymnasium_ids_need_only_the_package_import():
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_mujoco_resets_and_non_finite_policies_end_their_trajectory_flagged():
+    """MuJoCo silently resets the data on a position or velocity beyond 1e10 (a warning, not an
+    error): that step is flagged non-finite and ends the episode instead of scoring the jump back. A
+    policy whose mean, action or log-probability is not finite ends its trajectories the same way,
+    with no NaN or inf anywhere in the batch."""
+    family = envs.make("HalfCheetahRandDirec")
+    env = family.gym_env([1.0])
+    env.reset(seed=0)
+    env.set_state(np.zeros(9), np.full(9, 1e11))
+    _, reward, terminated, _, info = env.step(np.zeros(6))
+    assert terminated and info["nonfinite"] and reward == 0.0
+    spec = metarl_fast.PolicySpec(family.obs_dim, family.act_dim, (8,))
+    params = spec.init_params()
+    for block in spec.layout[-3:-1]:  # the output layer's weights and bias: an infinite mean
+        params[block.offset:block.offset + block.size] = 3e38
+    batch = family.rollout(spec, params, family.sample_tasks(2, seed=0), 2, 10, seed=0)
+    assert bool(batch.nonfinite.all()) and float(batch.mask.sum()) < 4
+    for name in ("obs", "actions", "rewards", "log_prob", "means"):
+        assert bool(torch.isfinite(getattr(batch, name)).all()), name
+    assert torch.equal(batch.lengths.sum(-1).double(), batch.mask.sum((1, 2)))

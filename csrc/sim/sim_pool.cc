@@ -153,7 +153,13 @@ void SimPool::rollout(const RolloutCall<T>& c) {
         }
         std::copy(obs_t.begin() + b * od, obs_t.begin() + (b + 1) * od, c.obs + step * od);
         if (c.means) std::copy(mean.begin() + b * ad, mean.begin() + (b + 1) * ad, c.means + step * ad);
-        const StepOutcome r = step_env(fm_, mt, data[b], task, native.data());
+        StepOutcome r;
+        if (std::isfinite(sq)) {
+          r = step_env(fm_, mt, data[b], task, native.data());
+        } else {  // a non-finite policy mean, action or log-probability: nothing to simulate
+          r.nonfinite = true;
+          r.terminated = true;
+        }
         if (r.nonfinite) {  // the step is not kept: its reward and next state are meaningless
           c.nonfinite[traj] = 1;
           std::fill(c.obs + step * od, c.obs + (step + 1) * od, T(0));

@@ -25,6 +25,14 @@ bool state_finite(const mjModel* m, const mjData* d) {
   return true;
 }
 
+// MuJoCo's warnings that reset the data (a position, velocity or acceleration that is not finite
+// or beyond mjMAXVAL) or replace a bad control by 0: after any of them the step's motion, reward
+// and state are not the physics of the action taken.
+int resetting_warnings(const mjData* d) {
+  return d->warning[mjWARN_BADQPOS].number + d->warning[mjWARN_BADQVEL].number +
+         d->warning[mjWARN_BADQACC].number + d->warning[mjWARN_BADCTRL].number;
+}
+
 void position(const FamilyModel& fm, const mjModel* m, const mjData* d, Tracked tracked, double* xy) {
   switch (tracked) {
     case Tracked::kTorso:
@@ -58,12 +66,12 @@ void forward(const FamilyModel& fm, const mjModel* m, mjData* d) {
 bool advance(const FamilyModel& fm, const mjModel* m, mjData* d, const double* action, Tracked tracked,
              bool forward_after, Motion& motion) {
   position(fm, m, d, tracked, motion.before);
-  const int bad_before = d->warning[mjWARN_BADQACC].number;
+  const int bad_before = resetting_warnings(d);
   std::copy(action, action + m->nu, d->ctrl);
   for (int k = 0; k < fm.ops->frame_skip; ++k) mj_step(m, d);
   if (forward_after) mj_forward(m, d);
   if (fm.contact_forces) mj_rnePostConstraint(m, d);
-  if (d->warning[mjWARN_BADQACC].number != bad_before || !state_finite(m, d)) return false;
+  if (resetting_warnings(d) != bad_before || !state_finite(m, d)) return false;
   position(fm, m, d, tracked, motion.after);
   motion.vx = (motion.after[0] - motion.before[0]) / fm.dt;
   motion.vy = (motion.after[1] - motion.before[1]) / fm.dt;

@@ -30,7 +30,8 @@ enum class Tracked { kRootX, kTorso, kMassCenter };
 // One step of the physics as the papers' code takes it: the tracked position before, `action` as
 // the controls for frame_skip steps (then an extra forward pass when `forward_after`, and the
 // contact forces when observed), the tracked position after. Returns false on a non-finite state or
-// a MuJoCo bad-acceleration reset (the outcome is then `nonfinite` and `terminated`).
+// when MuJoCo reset the data or a control (a bad position, velocity, acceleration or control
+// warning): the outcome is then `nonfinite` and `terminated`.
 struct Motion {
   double before[2] = {0, 0}, after[2] = {0, 0};
   double vx = 0, vy = 0;  // (after − before) / dt
