@@ -206,13 +206,17 @@ void tile_colsum(const T* Y, int NP, T* g) {
 
 // ---------------------------------------------------------------------------------------------
 // Activations. tanh in float: the rational approximation used by Eigen (odd degree-13 numerator,
-// even degree-6 denominator, clamped at ±7.9053), within a few ulp of the exact value on the whole
-// line. In double: std::tanh (correctly rounded to ~1 ulp).
+// even degree-6 denominator), within a few ulp of the exact value, and exactly ±1 beyond ±7.9053
+// where the approximation stops (the exact value is within 5 ulp of ±1 there). Saturating to ±1
+// rather than to the approximation's value at the clamp keeps σ' = 1 − h² exactly 0 for large
+// pre-activations, as for torch's tanh: a σ' of 1e-7 times inputs of 1e6 would be a gradient of
+// 0.1 where the true one vanishes. In double: std::tanh (correctly rounded to ~1 ulp).
 
 inline vec_t<float> tanh_vec(vec_t<float> x) {
-  const vec_t<float> hi = vbroadcast(7.90531110763549805f);
-  x = x > hi ? hi : x;
-  x = x < -hi ? -hi : x;
+  const vec_t<float> hi = vbroadcast(7.90531110763549805f), one = vbroadcast(1.0f);
+  const auto above = x > hi, below = x < -hi;
+  x = above ? hi : x;
+  x = below ? -hi : x;
   const vec_t<float> x2 = x * x;
   vec_t<float> p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
   p = x2 * p + -8.60467152213735e-11f;
@@ -224,7 +228,9 @@ inline vec_t<float> tanh_vec(vec_t<float> x) {
   vec_t<float> q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
   q = x2 * q + 2.26843463243900e-03f;
   q = x2 * q + 4.89352518554385e-03f;
-  return p / q;
+  vec_t<float> h = p / q;
+  h = above ? one : h;
+  return below ? -one : h;
 }
 
 inline vec_t<double> tanh_vec(vec_t<double> x) {
