@@ -75,3 +75,27 @@ def test_kernels_release_the_gil(restore_threads):
     for t in threads:
         t.join()
     assert len(results) == 3 and all(torch.equal(r, expected) for r in results)
+
+
+def test_a_pool_the_system_refuses_raises_and_keeps_the_previous_one():
+    """With thread stacks capped by a memory limit, asking for 2000 threads fails after a few dozen:
+    a clear RuntimeError (not a hang, not a crash) and the earlier pool keeps working."""
+    import subprocess
+    import sys
+
+    code = """
+import os, resource, torch, metarl_fast
+usage = int(open(f"/proc/{os.getpid()}/statm").read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+resource.setrlimit(resource.RLIMIT_AS, (usage + 300 * 2**20, resource.getrlimit(resource.RLIMIT_AS)[1]))
+before = metarl_fast.get_num_threads()
+try:
+    metarl_fast.set_num_threads(2000)
+except RuntimeError as e:
+    assert "could not start 2000 threads" in str(e), e
+    assert metarl_fast.get_num_threads() == before
+    spec = metarl_fast.PolicySpec(3, 2, (4,))
+    lp = metarl_fast.kernels.log_prob(spec, spec.init_params(), torch.zeros(1, 2, 3), torch.zeros(1, 2, 2))
+    print("refused", tuple(lp.shape))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "refused (1, 2)", out.stdout + out.stderr

@@ -3,22 +3,35 @@
 #include <sched.h>
 
 #include <stdexcept>
+#include <string>
 
 namespace metarl {
 
 ThreadPool::ThreadPool(int num_threads) {
   if (num_threads < 1) throw std::invalid_argument("ThreadPool: num_threads must be >= 1");
-  for (int w = 1; w < num_threads; ++w) workers_.emplace_back([this, w] { worker_loop(w); });
+  try {
+    for (int w = 1; w < num_threads; ++w) workers_.emplace_back([this, w] { worker_loop(w); });
+  } catch (const std::exception& e) {
+    // The system refused a thread (a process or container limit): stop the ones started, so that
+    // nothing waits on this pool's condition variables once it is gone, and say so.
+    const int started = static_cast<int>(workers_.size()) + 1;
+    stop_workers();
+    throw std::runtime_error("could not start " + std::to_string(num_threads) + " threads (started " +
+                             std::to_string(started) + "; a process or container limit?): " + e.what());
+  }
 }
 
-ThreadPool::~ThreadPool() {
+void ThreadPool::stop_workers() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
+  workers_.clear();
 }
+
+ThreadPool::~ThreadPool() { stop_workers(); }
 
 void ThreadPool::run_items(int worker) {
   for (;;) {

@@ -44,6 +44,7 @@ class ThreadPool {
  private:
   void worker_loop(int worker);
   void run_items(int worker);
+  void stop_workers();  // stop and join every worker (destruction, or a failed construction)
 
   std::vector<std::thread> workers_;
   std::mutex call_mutex_;  // serialises parallel_for calls
