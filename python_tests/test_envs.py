@@ -603,3 +603,28 @@ def test_mujoco_resets_and_non_finite_policies_end_their_trajectory_flagged():
     for name in ("obs", "actions", "rewards", "log_prob", "means"):
         assert bool(torch.isfinite(getattr(batch, name)).all()), name
     assert torch.equal(batch.lengths.sum(-1).double(), batch.mask.sum((1, 2)))
+
+
+def test_rand_params_rollouts_hold_one_model_copy_per_worker_whatever_the_batch():
+    """A RandParams rollout of 40 tasks keeps one model copy per worker thread (not per task), and
+    the batch is the same with 1 and 3 threads."""
+    family = envs.make("HopperRandParams")
+    spec = metarl_fast.PolicySpec(family.obs_dim, family.act_dim, (8,))
+    params = spec.init_params(generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    tasks = family.sample_tasks(40, seed=3)
+    before = metarl_fast.get_num_threads()
+    try:
+        batches = []
+        for threads in (1, 3):
+            metarl_fast.set_num_threads(threads)
+            batches.append(family.rollout(spec, params, tasks, 2, 30, seed=5))
+            assert family._sim.model_copies <= 3
+    finally:
+        metarl_fast.set_num_threads(before)
+    assert torch.equal(batches[0].obs, batches[1].obs) and torch.equal(batches[0].rewards, batches[1].rewards)
+    venv = family.vector_env(5)
+    venv.reset(seed=0)
+    pool = venv._envs.pool
+    assert pool.model_copies == 5
+    pool.resize(2)
+    assert pool.model_copies == 2  # shrinking gives the copies back

@@ -136,6 +136,7 @@ void bind_sim(py::module_& m) {
         return r;
       })
       .def_property_readonly("num_envs", &SimPool::num_envs)
+      .def_property_readonly("model_copies", &SimPool::model_copies)
       .def("raw_physics", [](SimPool& p, int64_t num_envs, int64_t steps, uint64_t seed,
                              const std::optional<Arr<double>>& controls, const std::optional<Arr<int32_t>>& lengths) {
         if (num_envs < 1 || steps < 0) throw std::invalid_argument("raw_physics: need num_envs >= 1, steps >= 0");

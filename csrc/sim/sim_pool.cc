@@ -39,7 +39,7 @@ SimPool::~SimPool() {
   for (auto& v : worker_slots_)
     for (EnvSlot& e : v) mj_deleteData(e.d);
   for (EnvSlot& e : envs_) mj_deleteData(e.d);
-  for (mjModel* m : rollout_models_) mj_deleteModel(m);
+  for (mjModel* m : worker_models_) mj_deleteModel(m);
   for (mjModel* m : env_models_) mj_deleteModel(m);
   if (model_) mj_deleteModel(model_);
 }
@@ -93,7 +93,15 @@ void SimPool::rollout(const RolloutCall<T>& c) {
   // Data for every worker is created here, on the calling thread: mj_makeData may raise a MuJoCo
   // error, and allocation order then does not depend on scheduling.
   for (int w = 0; w < pool->num_threads(); ++w) worker_slots(w, G);
-  prepare_task_models(rollout_models_, c.tasks, c.num_tasks);
+  // RandParams: one model copy per worker, set to the task of each work item (a copy per task
+  // would grow with the batch); the same values as a copy per task, so the same physics.
+  if (fm_.rand_params()) {
+    while (int(worker_models_.size()) < pool->num_threads()) {
+      mjModel* copy = mj_copyModel(nullptr, model_);
+      if (!copy) throw MujocoError("mj_copyModel failed (out of memory?)");
+      worker_models_.push_back(copy);
+    }
+  }
   const std::vector<double> range = ctrl_range();
   const double* lo = range.data();
   const double log_norm = 0.5 * std::log(2.0 * M_PI) * ad;
@@ -103,9 +111,13 @@ void SimPool::rollout(const RolloutCall<T>& c) {
     const int64_t t = item / groups, b0 = (item % groups) * kRolloutGroup;
     const int64_t n = std::min<int64_t>(kRolloutGroup, B - b0);  // trajectories b0 .. b0+n-1
     std::vector<EnvSlot>& data = worker_slots_[worker];
-    const mjModel* mt = model_for(rollout_models_, t);
     const T* theta = c.params + c.params_stride * t;
     const double* task = c.tasks + t * td;
+    const mjModel* mt = model_;
+    if (fm_.rand_params()) {
+      apply_rand_params(model_, worker_models_[worker], task);
+      mt = worker_models_[worker];
+    }
     std::vector<Rng> rng(n);
     std::vector<char> active(n, 1);
     std::vector<T> obs_t(size_t(n) * od), mean(size_t(n) * ad);
@@ -214,11 +226,35 @@ void SimPool::raw_physics(int64_t num_envs, int64_t steps, uint64_t seed, const 
 void SimPool::resize(int64_t n) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (n < 0) throw std::invalid_argument("resize: n must be >= 0");
+  const size_t before = envs_.size();
+  try {
+    while (int64_t(envs_.size()) < n) envs_.push_back(make_slot());
+    if (fm_.rand_params()) {
+      while (int64_t(env_models_.size()) < n) {
+        mjModel* copy = mj_copyModel(nullptr, model_);
+        if (!copy) throw MujocoError("mj_copyModel failed (out of memory?)");
+        env_models_.push_back(copy);
+      }
+    }
+  } catch (...) {  // out of memory part way: give back what this call took, keep the pool as it was
+    while (envs_.size() > before) {
+      mj_deleteData(envs_.back().d);
+      envs_.pop_back();
+    }
+    while (env_models_.size() > before) {
+      mj_deleteModel(env_models_.back());
+      env_models_.pop_back();
+    }
+    throw;
+  }
   while (int64_t(envs_.size()) > n) {
     mj_deleteData(envs_.back().d);
     envs_.pop_back();
   }
-  while (int64_t(envs_.size()) < n) envs_.push_back(make_slot());
+  while (int64_t(env_models_.size()) > n) {
+    mj_deleteModel(env_models_.back());
+    env_models_.pop_back();
+  }
   env_rng_.resize(n);
   // RandParams multipliers of 1 (the nominal model) until set_tasks
   env_tasks_.assign(size_t(n) * task_dim(), fm_.rand_params() ? 1.0 : 0.0);

@@ -86,6 +86,8 @@ class SimPool {
   // ---- step API over num_envs() environments
   void resize(int64_t n);
   int64_t num_envs() const { return int64_t(envs_.size()); }
+  // Model copies held (RandParams: one per rollout worker and one per step-API environment).
+  int64_t model_copies() const { return int64_t(worker_models_.size() + env_models_.size()); }
   void set_tasks(const double* tasks);  // [n, task_dim]
   // Resets environments where which[i] != 0 (which == nullptr: all); seeds [n] reseed their streams
   // (nullptr: continue them). Writes obs [n, obs_dim] for the reset environments. RandParams
@@ -100,7 +102,7 @@ class SimPool {
  private:
   std::vector<EnvSlot>& worker_slots(int worker, int64_t count);
   EnvSlot make_slot();
-  // RandParams: one model copy per task (reused across calls), else empty (all use model_).
+  // RandParams step API: one model copy per environment (set_tasks), else empty (all use model_).
   void prepare_task_models(std::vector<mjModel*>& models, const double* tasks, int64_t n);
   const mjModel* model_for(const std::vector<mjModel*>& models, int64_t i) const {
     return models.empty() ? model_ : models[i];
@@ -110,7 +112,7 @@ class SimPool {
   mjModel* model_ = nullptr;
   std::mutex mutex_;  // one call at a time per pool (rollout or step API)
   std::vector<std::vector<EnvSlot>> worker_slots_;
-  std::vector<mjModel*> rollout_models_;
+  std::vector<mjModel*> worker_models_;  // RandParams rollouts: one model copy per worker thread
   std::vector<EnvSlot> envs_;
   std::vector<mjModel*> env_models_;
   std::vector<Rng> env_rng_;
