@@ -183,3 +183,26 @@ def test_sgmrl_options_run():
         assert len(rows) == 2 and all(np.isfinite(r["GradNorm"]) for r in rows)
     with pytest.raises(ValueError, match="paper-literal"):
         TrainConfig.build(algo="sgmrl", sgmrl_jacobian="paper_literal", meta_gradient="autograd")
+
+
+def test_plot_counts_seeds_and_draws_a_panel_per_family(tmp_path, capsys):
+    from metarl_fast.algos.run.curves import _legend, _seeds
+
+    runs = []
+    for name, extra in (("a", []), ("b", []), ("c", ["--seed", "2"]), ("d", ["--env", "MetaPointEnvCorner"])):
+        out = tmp_path / name
+        assert main(["train", "--preset", "quick", "--iterations", "2", "--out", str(out), "--quiet", *extra]) == 0
+        runs.append(str(out))
+    seeds = _seeds(runs)
+    assert seeds == {"promp · Point2DNav": [1, 1, 2], "promp · MetaPointEnvCorner": [1]}
+    assert _legend("promp", [1, 1, 2]) == "promp (3 runs, 2 seeds)" and _legend("promp", [1, 2]) == "promp (2 seeds)"
+    png = tmp_path / "two_panels.png"
+    assert main(["plot", *runs, "--out", str(png)]) == 0
+    import matplotlib.image
+
+    height, width = matplotlib.image.imread(str(png)).shape[:2]
+    assert width > 1.8 * height  # two panels side by side
+    capsys.readouterr()
+    assert main(["presets"]) == 0 and "gmps-point" in capsys.readouterr().out
+    assert main(["presets", "quick"]) == 0 and "env: Point2DNav" in capsys.readouterr().out
+    assert main(["presets", "nope"]) == 2 and "unknown preset 'nope'" in capsys.readouterr().err

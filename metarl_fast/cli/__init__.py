@@ -4,6 +4,7 @@
     metarl-fast demos --env E --expert scripted|sac ... --out D.npz   expert demonstrations for GMPS
     metarl-fast eval RUN_DIR [--tasks N] [--steps K]   meta-test on fresh tasks (eval.csv + a table)
     metarl-fast plot RUN_DIR ... [--out PNG] [--level R]  learning curves, mean ± std across seeds
+    metarl-fast presets [NAME]                        the presets, or one preset's resolved config
     metarl-fast bench SUITE [--quick] [--json PATH]   benchmarks (same as python -m metarl_fast.bench)
     metarl-fast info                                  build and machine facts
 
@@ -19,10 +20,10 @@ import importlib
 import os
 import sys
 
-from . import demos, evaluate, info, plot, train
+from . import demos, evaluate, info, plot, presets, train
 
 # name → module with HELP, add_arguments(parser), run(args) -> exit status
-COMMANDS = {"train": train, "eval": evaluate, "plot": plot, "demos": demos, "info": info}
+COMMANDS = {"train": train, "eval": evaluate, "plot": plot, "presets": presets, "demos": demos, "info": info}
 
 
 def _import_plugins(argv: list[str]) -> list[str]:
@@ -67,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         return COMMANDS[args.command].run(args)
+    except BrokenPipeError:  # the reader of our output went away (e.g. `| head`)
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except (ValueError, OSError) as e:  # the user's arguments, settings or files
         if args.traceback or os.environ.get("METARL_FAST_TRACEBACK"):
             raise

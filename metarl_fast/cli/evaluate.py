@@ -11,10 +11,10 @@ HELP = "meta-test a trained run on fresh tasks"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_dir")
-    p.add_argument("--tasks", type=int, default=40)
+    p.add_argument("run_dir", help="a run directory written by metarl-fast train")
+    p.add_argument("--tasks", type=int, default=40, help="fresh tasks drawn from the family (default 40)")
     p.add_argument("--steps", type=int, default=3, help="adaptation steps (returns after 0..K are reported)")
-    p.add_argument("--seed", type=int, default=12345)
+    p.add_argument("--seed", type=int, default=12345, help="seed of the test tasks and rollouts (default 12345)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,9 +12,9 @@ HELP = "plot learning curves of runs"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_dirs", nargs="+")
-    p.add_argument("--out", default="curves.png")
-    p.add_argument("--title")
+    p.add_argument("run_dirs", nargs="+", help="run directories; runs of one algorithm and settings are averaged")
+    p.add_argument("--out", default="curves.png", help="the PNG to write (default curves.png)")
+    p.add_argument("--title", help="the figure's title")
     p.add_argument("--level", type=float,
                    help="also print the environment steps each algorithm needs to reach this post-update return")
 

@@ -72,9 +72,32 @@ def samples_to_reach(run_dirs: list[str], level: float, window: int = 3) -> dict
     return out
 
 
+def _seeds(run_dirs: list[str]) -> dict[str, list[int]]:
+    """{curve key: the seed of each of its runs} (keys as learning_curves)."""
+    configs = []
+    for d in run_dirs:
+        with open(os.path.join(d, "config.yaml")) as f:
+            configs.append(flat_settings(yaml.safe_load(f)))
+    several_envs = len({c["env"] for c in configs}) > 1
+    out: dict[str, list[int]] = {}
+    for d, config, label in zip(run_dirs, configs, _variant_labels(configs)):
+        if os.path.getsize(os.path.join(d, "progress.csv")) == 0:
+            continue
+        out.setdefault(f"{label} · {config['env']}" if several_envs else label, []).append(int(config["seed"]))
+    return out
+
+
+def _legend(key: str, seeds: list[int]) -> str:
+    """"algo (3 seeds)", or "algo (2 runs, 1 seed)" when runs share a seed (not independent seeds)."""
+    distinct = len(set(seeds))
+    seed_text = f"{distinct} seed{'s' if distinct > 1 else ''}"
+    return f"{key} ({seed_text})" if distinct == len(seeds) else f"{key} ({len(seeds)} runs, {seed_text})"
+
+
 def plot_runs(run_dirs: list[str], out: str, title: str | None = None) -> str:
     """Learning curves (post-update return vs environment steps), mean ± std across the runs of
-    each algorithm (truncated to the shortest run), one line per algorithm → PNG at `out`."""
+    each algorithm (truncated to the shortest run), one line per algorithm and one panel per task
+    family → PNG at `out`. The legend counts distinct seeds (runs that share one are said so)."""
     try:
         import matplotlib
 
@@ -85,21 +108,27 @@ def plot_runs(run_dirs: list[str], out: str, title: str | None = None) -> str:
     curves = learning_curves(run_dirs)
     if not curves:
         raise ValueError("no progress rows in the given run directories")
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for algo, runs in sorted(curves.items()):
-        n = min(len(y) for _, y in runs)
-        x = np.mean([xx[:n] for xx, _ in runs], axis=0)
-        ys = np.stack([y[:n] for _, y in runs])
-        mean, std = ys.mean(0), ys.std(0)
-        ax.plot(x, mean, label=f"{algo} ({len(runs)} seed{'s' if len(runs) > 1 else ''})")
-        if len(runs) > 1:
-            ax.fill_between(x, mean - std, mean + std, alpha=0.25)
-    ax.set_xlabel("environment steps")
-    ax.set_ylabel("average return after adaptation")
-    if title:
-        ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend()
+    seeds = _seeds(run_dirs)
+    panels: dict[str, list[str]] = {}
+    for key in sorted(curves):
+        panels.setdefault(key.split(" · ")[1] if " · " in key else "", []).append(key)
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 4.2), squeeze=False)
+    for ax, (env, keys) in zip(axes[0], panels.items()):
+        for key in keys:
+            runs = curves[key]
+            n = min(len(y) for _, y in runs)
+            x = np.mean([xx[:n] for xx, _ in runs], axis=0)
+            ys = np.stack([y[:n] for _, y in runs])
+            mean, std = ys.mean(0), ys.std(0)
+            ax.plot(x, mean, label=_legend(key.split(" · ")[0], seeds[key]))
+            if len(runs) > 1:
+                ax.fill_between(x, mean - std, mean + std, alpha=0.25)
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("average return after adaptation")
+        if env or title:
+            ax.set_title(" · ".join(t for t in (title, env) if t))
+        ax.grid(alpha=0.3)
+        ax.legend()
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     plt.close(fig)
