@@ -1,4 +1,5 @@
-"""metarl_fast: C++/CUDA-accelerated gradient-based meta-reinforcement learning.
+"""metarl_fast: C++-accelerated gradient-based meta-reinforcement learning (CUDA kernels are not
+yet available: the compiled kernels run on the CPU, their torch references on any device).
 
 The compiled core ``metarl_fast._C`` is torch-free; ``metarl_fast.kernels`` validates inputs and
 dispatches to it (or to the pure-torch reference in ``metarl_fast.reference``). Subpackages: envs

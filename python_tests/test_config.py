@@ -114,3 +114,19 @@ def test_presets_build_and_command_line_overrides_apply_after_them():
         preset("nope")
     with pytest.raises(ValueError, match="belongs to gmps"):
         build([*PRESETS["gmps-point"].items(), ("algo", "promp")])
+
+
+def test_the_docs_preset_table_is_the_registry_and_every_preset_resolves():
+    """docs/presets.md holds exactly `metarl-fast presets --markdown`; each preset has a source and a
+    valid config (so a preset edited in code but not in the docs, or one that no longer validates,
+    fails here)."""
+    import os
+
+    from metarl_fast.algos.run.presets import PRESET_SOURCES, PRESETS, preset, preset_table
+
+    assert set(PRESET_SOURCES) == set(PRESETS)
+    doc = open(os.path.join(os.path.dirname(__file__), "..", "docs", "presets.md")).read()
+    assert preset_table(markdown=True) in doc
+    for name, settings in PRESETS.items():
+        config = preset(name)
+        assert (config.algo, config.env) == (settings["algo"], settings["env"])

@@ -13,20 +13,19 @@ HELP = "list the presets, or show one's resolved config"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", nargs="?", help="a preset to show in full")
+    p.add_argument("--markdown", action="store_true", help="the table as Markdown (docs/presets.md holds it)")
 
 
 def run(args: argparse.Namespace) -> int:
     import yaml
 
-    from ..algos.run import PRESETS, preset
+    from ..algos.run import preset
+    from ..algos.run.presets import preset_table
 
     if args.name is None:
-        width = max(map(len, PRESETS))
-        print(f"{'preset':<{width}}  {'algo':<11} {'env':<22} other settings")
-        for name, settings in sorted(PRESETS.items()):
-            rest = ", ".join(f"{k}={v}" for k, v in settings.items() if k not in ("algo", "env"))
-            print(f"{name:<{width}}  {settings['algo']:<11} {settings.get('env', '(default)'):<22} {rest}")
-        print("\nmetarl-fast presets NAME shows one in full; metarl-fast train --preset NAME runs it")
+        print(preset_table(markdown=args.markdown))
+        if not args.markdown:
+            print("\nmetarl-fast presets NAME shows one in full; metarl-fast train --preset NAME runs it")
         return 0
     print(yaml.safe_dump(preset(args.name).to_dict(), sort_keys=False), end="")
     return 0

@@ -67,6 +67,40 @@ PRESETS: dict[str, dict] = {
 }
 
 
+# where each preset's settings come from (the paper's section; "code" is its public implementation)
+_PROMP = "ProMP §4 (its code's settings)"
+_SGMRL = "SG-MRL experiments (its code's launchers)"
+PRESET_SOURCES: dict[str, str] = {
+    **{name: _PROMP for name in ("promp-halfcheetah-dir", "maml-trpo-halfcheetah-dir", "lvc-vpg-halfcheetah-dir",
+                                 "emaml-trpo-halfcheetah-dir", "promp-ant-dir", "promp-ant-goal",
+                                 "promp-hopper-params", "promp-walker-params", "promp-point-momentum")},
+    **{name: _SGMRL for name in ("sgmrl-2dnav", "maml-2dnav", "emaml-2dnav", "sgmrl-halfcheetah-dir",
+                                 "sgmrl-halfcheetah-vel")},
+    **{name: "BO-MRL §6, App. D" for name in ("bomrl-halfcheetah-dir", "bomrl-halfcheetah-vel", "bomrl-ant-dir")},
+    **{name: "GMPS §5 (its code's settings)" for name in ("gmps-ant-goal-arc", "gmps-push", "gmps-door")},
+    "gmps-point": "GMPS §5, point tasks at a small scale",
+    "vpg-maml-point": "GMPS §5's baseline, gmps-point's tasks",
+    "promp-point": "GMPS §5's baseline, gmps-point's tasks",
+    "quick": "a smoke run (~5 s)",
+    "quick-halfcheetah": "a smoke run on MuJoCo (~1 min)",
+}
+
+
+def preset_table(markdown: bool = False) -> str:
+    """Every preset as one row: name, algorithm, env, source and what it sets besides the defaults
+    (plain text aligned in columns, or a Markdown table as docs/presets.md holds it)."""
+    rows = [(name, s["algo"], s.get("env", "(default)"), PRESET_SOURCES[name],
+             ", ".join(f"{k}={v}" for k, v in s.items() if k not in ("algo", "env")) or "(the defaults)")
+            for name, s in sorted(PRESETS.items())]
+    head = ("preset", "algo", "env", "source", "other settings")
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(f"`{r[0]}`" if i == 0 else r[i] for i in range(len(r))) + " |" for r in rows]
+        return "\n".join(lines)
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+    return "\n".join("  ".join(f"{r[i]:<{widths[i]}}" for i in range(4)) + "  " + r[4] for r in [head, *rows])
+
+
 def preset(name: str, overrides: list[tuple[str, object]] = ()) -> TrainConfig:
     """The preset's config, with (key, value) overrides applied after it (e.g. the command line's)."""
     if name not in PRESETS:
