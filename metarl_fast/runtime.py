@@ -43,6 +43,24 @@ def get_num_threads() -> int:
 
 
 @contextlib.contextmanager
+def thread_counts(pool: int | None, torch_threads: int | None):
+    """The C++ pool at `pool` threads and torch at `torch_threads` intra-op threads inside the
+    block (None or 0 leaves that one as it is); both restored after it."""
+    previous = get_num_threads(), torch.get_num_threads()
+    if pool:
+        set_num_threads(pool)
+    if torch_threads:
+        torch.set_num_threads(torch_threads)
+    try:
+        yield
+    finally:
+        if pool:
+            set_num_threads(previous[0])
+        if torch_threads:
+            torch.set_num_threads(previous[1])
+
+
+@contextlib.contextmanager
 def torch_single_thread():
     """torch at one thread while C++ samples: its OpenMP workers would otherwise spin on our cores."""
     previous = torch.get_num_threads()

@@ -39,6 +39,10 @@ class MetaAlgorithm(abc.ABC):
     """
 
     settings: ClassVar[type | None] = None
+    # torch's intra-op threads while it trains when the config leaves torch_threads at 0 (None: torch's
+    # own default, every physical core). 1 where torch's work is small next to the C++ sampler and
+    # kernels, whose pool it would otherwise fight for the cores (docs/algos.md, "Threads").
+    torch_threads: ClassVar[int | None] = 1
 
     @abc.abstractmethod
     def meta_parameters(self) -> torch.Tensor:

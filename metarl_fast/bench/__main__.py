@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-SUITES = ("kernels", "envs", "e2e")
+SUITES = ("kernels", "envs", "e2e", "threads")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
         from .kernels import run
     elif suite == "envs":
         from .envs import run
+    elif suite == "threads":
+        from .threads import run
     else:
         from .e2e import run
     run(rest)

@@ -48,8 +48,10 @@ def run(argv: list[str] | None = None) -> list[Row]:
     try:
         for name, sampler, meta_gradient in (("ours (cpp sampler + kernels)", "cpp", "explicit"),
                                              ("reference (gymnasium + autograd)", "gymnasium", "autograd")):
+            # ours with the algorithm's torch threads (the default), the reference with torch at --threads
             config = TrainConfig.build(algo=args.algo, env=args.env, sampler=sampler, meta_gradient=meta_gradient,
-                                       iterations=args.iterations + 1, **sizes)
+                                       iterations=args.iterations + 1,
+                                       torch_threads=0 if sampler == "cpp" else args.threads, **sizes)
             log = Runner(config, verbose=False).train(progress=False)[1:]  # drop the warm-up iteration
             medians[name] = {ph: statistics.median(r[ph] for r in log) for ph in PHASES}
             medians[name]["env_steps"] = statistics.median(

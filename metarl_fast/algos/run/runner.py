@@ -28,7 +28,7 @@ import time
 import yaml
 
 from ...files import UnsafeFileError, atomic_path, load_torch, save_torch, write_text
-from ...runtime import get_num_threads, run_info, set_num_threads
+from ...runtime import run_info, thread_counts
 from ..base import MetaAlgorithm
 from .config import TrainConfig
 from .context import RunContext
@@ -36,7 +36,7 @@ from .registry import algorithm
 
 CHECKPOINT_FORMAT = 2  # 1 (no "format" key): the trainer of earlier versions
 RUN_FILES = ("config.yaml", "progress.csv", "train.log", "checkpoint.pt", "checkpoints", "tb", "eval.csv",
-             "demos.npz", "sac_expert.pt", "sac_progress.csv")  # what a run writes in its directory
+             "evals", "demos.npz", "sac_expert.pt", "sac_progress.csv")  # what a run writes in its directory
 
 
 class NothingToResume(ValueError):
@@ -223,11 +223,13 @@ class Runner:
         """Runs until `iterations` (default config.iterations) are completed; returns the log rows.
         progress: a progress bar (default: when stderr is a terminal); without one, a line per
         iteration on stderr when the runner is verbose. train.log gets the lines either way."""
-        c, ctx = self.config, self.ctx
+        c = self.config
         target = iterations if iterations is not None else c.iterations
-        prev_threads = get_num_threads()
-        if c.threads:
-            set_num_threads(c.threads)
+        with thread_counts(c.threads, c.torch_threads or type(self.algorithm).torch_threads):
+            return self._loop(target, resume, progress)
+
+    def _loop(self, target: int, resume: bool, progress: bool | None) -> list[dict]:
+        c, ctx = self.config, self.ctx
         self._open_logs(resume)
         from tqdm import tqdm
 
@@ -249,8 +251,6 @@ class Runner:
                 bar.update(1)
         finally:
             bar.close()
-            if c.threads:
-                set_num_threads(prev_threads)
             if self._csv_file is not None:
                 self._csv_file.close()
                 self._csv_file = None
