@@ -19,6 +19,16 @@ from . import envs  # noqa: E402  (registers the families' gymnasium ids)
 
 MujocoError = _C.MujocoError  # a MuJoCo error raised inside the simulator (e.g. in a worker thread)
 
+
+def load(path: str):
+    """A trained meta-policy (MetaPolicy: ``.adapt(tasks, steps)``, ``.act(obs)`` in the env's
+    control units, ``.rollout``) from a run directory or a checkpoint file; see
+    ``metarl_fast.algos.run.meta_policy``."""
+    from .algos.run.meta_policy import load as _load
+
+    return _load(path)
+
+
 __all__ = [
     "GaussianMLPPolicy",
     "MujocoError",
@@ -27,6 +37,7 @@ __all__ = [
     "envs",
     "get_num_threads",
     "kernels",
+    "load",
     "reference",
     "set_num_threads",
 ]

@@ -113,5 +113,6 @@ def test_package_inits_only_re_export(module):
     """An __init__ holds imports, __all__, constants and its docstring: no functions or classes."""
     tree = ast.parse(open(MODULES[module]).read())
     defs = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
-    allowed = {"metarl_fast.cli": {"_import_plugins", "main"}}.get(module, set())
+    # metarl_fast.load imports the runner lazily, so `import metarl_fast` does not load the algorithms
+    allowed = {"metarl_fast.cli": {"_import_plugins", "main"}, "metarl_fast": {"load"}}.get(module, set())
     assert set(defs) <= allowed, defs

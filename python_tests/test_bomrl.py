@@ -114,12 +114,12 @@ def test_bomrl_meta_iteration_respects_the_trust_region():
 
 
 def test_bomrl_meta_test_uses_one_time_adaptations(tmp_path):
-    from metarl_fast.algos.run.evaluation import meta_test
+    from metarl_fast.algos.run.evaluation import evaluate
     from metarl_fast.cli import main
 
     out = tmp_path / "run"
     assert main(["train", "--algo", "bomrl", "--env", "Point2DNav", "--iterations", "1", "--out", str(out), "--quiet",
                  "--set", "meta_batch_size=3", "--set", "rollouts_per_task=3", "--set", "horizon=10",
                  "--set", "hidden=8", "--set", "lower_iters=10", "--set", "cg_damping=0.1"]) == 0
-    rows = meta_test(str(out), num_tasks=3, steps=2)
+    rows = evaluate(str(out), num_tasks=3, steps=2, write=False).summary
     assert [r["step"] for r in rows] == [0, 1, 2] and all(torch.isfinite(torch.tensor(r["mean_return"])) for r in rows)

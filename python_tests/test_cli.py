@@ -34,6 +34,9 @@ def test_a_mistake_is_one_error_line_and_creates_nothing(tmp_path, capsys):
     assert err.strip() == ("metarl-fast train: error: activation must be one of ['tanh', 'relu'], got 'gelu'")
     assert not out.exists()
     assert main(["eval", str(tmp_path / "nowhere")]) == 2
+    assert "nowhere: not a run directory" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["eval", str(tmp_path / "empty")]) == 2
     assert "no config.yaml" in capsys.readouterr().err
     with pytest.raises(ValueError, match="activation"):
         main(["train", *QUICK, "--set", "activation=gelu", "--out", str(out), "--traceback"])

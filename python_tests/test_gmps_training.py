@@ -165,7 +165,7 @@ def test_gmps_learns_point_navigation_with_a_scripted_expert():
 
 
 def test_gmps_resume_dagger_subset_and_meta_test(tmp_path):
-    from metarl_fast.algos.run.evaluation import meta_test
+    from metarl_fast.algos.run.evaluation import evaluate
 
     cfg = _point_config(iterations=4, bc_steps=5, dagger=True, adapt="W2,b2,bt", dagger_trajs=2)
     full = Runner(cfg, str(tmp_path / "a"), verbose=False)
@@ -184,7 +184,7 @@ def test_gmps_resume_dagger_subset_and_meta_test(tmp_path):
     assert torch.equal(resumed.algorithm.meta_parameters(), gmps.meta_parameters())
     assert resumed.timesteps == full.timesteps
     assert os.path.exists(tmp_path / "a" / "demos.npz")
-    out = meta_test(str(tmp_path / "a"), num_tasks=4, steps=2, rollouts_per_task=3)
+    out = evaluate(str(tmp_path / "a"), num_tasks=4, steps=2, rollouts_per_task=3, write=False).summary
     assert [r["step"] for r in out] == [0, 1, 2] and all(np.isfinite(r["mean_return"]) for r in out)
     # meta-test adaptation moves only the adapted blocks
     loaded = Runner.from_run_dir(str(tmp_path / "a"), verbose=False)

@@ -31,8 +31,9 @@ def test_cli_info_runs(capsys):
     assert "policy engine ISA" in out and "MuJoCo" in out
 
 
-def test_readme_python_examples_run():
-    """Every ```python block of the README runs as written."""
+def test_readme_python_examples_run(tmp_path, monkeypatch):
+    """Every ```python block of the README runs as written (in a scratch directory)."""
+    monkeypatch.chdir(tmp_path)
     text = (REPO / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, re.S)
     assert len(blocks) >= 2

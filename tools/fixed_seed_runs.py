@@ -103,7 +103,7 @@ def run_case(name: str, workdir: str) -> dict:
     with contextlib.redirect_stdout(io.StringIO()):
         if main(["train", *CASES[name], "--seed", "3", "--out", out, "--quiet"]) != 0:
             raise RuntimeError(f"{name}: training failed")
-        if main(["eval", out, *EVAL]) != 0:
+        if main(["eval", out, *EVAL, "--no-plot"]) != 0:
             raise RuntimeError(f"{name}: eval failed")
     train = []
     for r in _rows(os.path.join(out, "progress.csv")):
@@ -111,7 +111,7 @@ def run_case(name: str, workdir: str) -> dict:
         keep.update({k: float(v) for k, v in r.items() if k.startswith("Step_") and k.endswith("-AverageReturn")})
         train.append(keep)
     meta_test = [{"step": int(r["step"]), "mean_return": float(r["mean_return"]), "env_steps": int(r["env_steps"])}
-                 for r in _rows(os.path.join(out, "eval.csv"))]
+                 for r in _rows(os.path.join(out, "evals", f"itr{len(train) - 1}-1", "summary.csv"))]
     return {"argv": CASES[name], "train": train, "eval": meta_test}
 
 

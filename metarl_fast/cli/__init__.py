@@ -2,7 +2,7 @@
 
     metarl-fast train --algo promp --env HalfCheetahRandDirec ...   meta-training (metarl-fast train --help)
     metarl-fast demos --env E --expert scripted|sac ... --out D.npz   expert demonstrations for GMPS
-    metarl-fast eval RUN_DIR [--tasks N] [--steps K]   meta-test on fresh tasks (eval.csv + a table)
+    metarl-fast eval RUN_DIR [--tasks N] [--steps K]   meta-test (RUN_DIR/evals/..., per task, intervals)
     metarl-fast plot RUN_DIR ... [--out PNG] [--level R]  learning curves, mean ± std across seeds
     metarl-fast presets [NAME]                        the presets, or one preset's resolved config
     metarl-fast bench SUITE [--quick] [--json PATH]   benchmarks (same as python -m metarl_fast.bench)
@@ -36,6 +36,8 @@ def _import_plugins(argv: list[str]) -> list[str]:
             name = arg.split("=", 1)[1] if "=" in arg else (argv[i + 1] if i + 1 < len(argv) else "")
             if not name:
                 raise SystemExit("metarl-fast: --plugin needs a module name")
+            if os.getcwd() not in sys.path and "" not in sys.path:
+                sys.path.append(os.getcwd())  # a module in the current directory (after the installed ones)
             try:
                 importlib.import_module(name)
             except ImportError as e:

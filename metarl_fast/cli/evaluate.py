@@ -1,27 +1,67 @@
-"""`metarl-fast eval RUN_DIR`: meta-test a trained run on fresh tasks — the return after 0..K
-adaptation steps (the algorithm's own meta-test step), printed and written to RUN_DIR/eval.csv.
+"""`metarl-fast eval RUN_DIR`: meta-test a trained run — the return after 0..K adaptation steps (the
+algorithm's own meta-test step) on fresh or fixed test tasks, across tasks with a 95 % interval and
+per task; printed, and written to a new directory RUN_DIR/evals/itr<I>-<k> (summary.csv, tasks.csv,
+test_tasks.csv, eval.yaml, eval.png) that no later evaluation overwrites.
 
-    metarl-fast eval RUN_DIR [--tasks N] [--steps K] [--seed S]
+    metarl-fast eval RUN_DIR [--tasks N | --tasks-file FILE] [--steps K] [--rollouts-per-task B]
+                             [--checkpoint N|FILE] [--seed S] [--out DIR]
 """
 from __future__ import annotations
 
 import argparse
+import os
 
-HELP = "meta-test a trained run on fresh tasks"
+HELP = "meta-test a trained run on fresh or fixed tasks (per step and per task, with intervals)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", help="a run directory written by metarl-fast train")
-    p.add_argument("--tasks", type=int, default=40, help="fresh tasks drawn from the family (default 40)")
-    p.add_argument("--steps", type=int, default=3, help="adaptation steps (returns after 0..K are reported)")
-    p.add_argument("--seed", type=int, default=12345, help="seed of the test tasks and rollouts (default 12345)")
+    p.add_argument("--checkpoint", metavar="N|FILE",
+                   help="evaluate checkpoints/itr_N.pt of the run, or a checkpoint file (default: the run's last "
+                        "good checkpoint)")
+    p.add_argument("--tasks", type=int, default=40, help="fresh test tasks drawn from the family (default 40)")
+    p.add_argument("--tasks-file", metavar="FILE",
+                   help="fixed test tasks: .csv with the family's task fields as columns (e.g. an earlier "
+                        "evaluation's test_tasks.csv), .npy [n, task_dim], or .yaml/.json; replaces --tasks")
+    p.add_argument("--steps", type=int, default=3, help="adaptation steps (returns after 0..K are reported; default 3)")
+    p.add_argument("--rollouts-per-task", type=int, metavar="B",
+                   help="trajectories per task at every step (default: the run's rollouts_per_task)")
+    p.add_argument("--seed", type=int, default=12345,
+                   help="seed of the fresh test tasks and of every rollout (default 12345)")
+    p.add_argument("--out", help="write here instead (a new or empty directory)")
+    p.add_argument("--no-plot", action="store_true", help="skip eval.png")
+
+
+def checkpoint_source(run_dir: str, checkpoint: str | None) -> str:
+    """What to load: the run directory, checkpoints/itr_<N>.pt for an integer, or the file given."""
+    if checkpoint is None:
+        return run_dir
+    if checkpoint.isdigit():
+        path = os.path.join(run_dir, "checkpoints", f"itr_{checkpoint}.pt")
+        if not os.path.isfile(path):
+            kept = sorted(f for f in os.listdir(os.path.join(run_dir, "checkpoints"))) if os.path.isdir(
+                os.path.join(run_dir, "checkpoints")) else []
+            raise ValueError(f"--checkpoint {checkpoint}: {path} does not exist (kept: {', '.join(kept) or 'none'})")
+        return path
+    if not os.path.isfile(checkpoint):
+        raise ValueError(f"--checkpoint {checkpoint}: no such file (give an iteration number or a checkpoint file)")
+    return checkpoint
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..algos.run.evaluation import meta_test, print_eval
+    from ..algos.run.evaluation import evaluate, print_eval
 
     if args.tasks < 1 or args.steps < 0:
-        raise SystemExit("metarl-fast eval: --tasks must be >= 1 and --steps >= 0")
-    rows = meta_test(args.run_dir, args.tasks, args.steps, args.seed)
-    print_eval(rows, f"meta-test of {args.run_dir} on {args.tasks} fresh tasks")
+        raise ValueError("--tasks must be >= 1 and --steps >= 0")
+    if args.rollouts_per_task is not None and args.rollouts_per_task < 1:
+        raise ValueError("--rollouts-per-task must be >= 1")
+    if not os.path.isdir(args.run_dir):
+        raise ValueError(f"{args.run_dir}: not a run directory")
+    source = checkpoint_source(args.run_dir, args.checkpoint)
+    result = evaluate(source, args.tasks, args.tasks_file, args.steps, args.rollouts_per_task, args.seed,
+                      out_dir=args.out, plot=not args.no_plot)
+    tasks = f"{len(result.test_tasks)} tasks from {args.tasks_file}" if args.tasks_file else \
+        f"{len(result.test_tasks)} fresh tasks"
+    print_eval(result, f"meta-test of {source} on {tasks}, {result.summary[0]['rollouts_per_task']} trajectories each")
+    print(f"wrote {', '.join(result.files)} to {result.out_dir}")
     return 0

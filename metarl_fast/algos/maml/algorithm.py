@@ -111,7 +111,8 @@ class MamlAlgorithm(MetaAlgorithm):
         c = ctx.config
         surrogate = self.variant.inner
         data = process_batch(batch, self.spec, params, c.discount, c.gae_lambda, c.normalize_adv,
-                             dice_baseline=surrogate.needs_dice_baseline)
+                             dice_baseline=surrogate.needs_dice_baseline, advantages=c.advantages,
+                             reduction=c.reduction)
         step = surrogate.build(self.spec, data, self.settings_of_run).grad(params)
         return params + self.params.alpha * step
 

@@ -1,6 +1,6 @@
 """Running an algorithm: the RunContext an algorithm sees (context), the config (config) and its
 presets, the algorithm registry (registry), the training loop with logging and checkpoints
-(runner), meta-test (evaluation) and learning curves (curves)."""
+(runner), trained meta-policies (meta_policy), meta-test (evaluation) and learning curves (curves)."""
 from .config import TrainConfig, list_keys
 from .context import RunContext, derived_seed
 from .presets import PRESETS, preset

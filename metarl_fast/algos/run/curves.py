@@ -10,13 +10,18 @@ import yaml
 
 from .config import TrainConfig
 
-_NOT_A_VARIANT = ("seed", "iterations", "checkpoint_every", "threads")
+_NOT_A_VARIANT = ("seed", "iterations", "checkpoint_every", "threads", "torch_threads")
 
 
 def flat_settings(config: dict) -> dict:
     """A config.yaml mapping (of this or an earlier version) as one flat mapping of this version's
-    keys: the common settings and the algorithm's section, e.g. {"algo": "gmps", ..., "bc_steps": 10}."""
-    d = TrainConfig.from_dict(config).to_dict()
+    keys: the common settings and the algorithm's section, e.g. {"algo": "gmps", ..., "bc_steps": 10}.
+    A run of a family or algorithm this process has not registered (a plug-in's) is read as it is
+    written: plotting needs no plug-in."""
+    try:
+        d = TrainConfig.from_dict(config).to_dict()
+    except ValueError:
+        d = {k: v for k, v in config.items() if k != "run_info"}
     section = {k: d.pop(k) for k in list(d) if isinstance(d[k], dict)}
     for values in section.values():
         d.update(values)
