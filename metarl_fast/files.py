@@ -29,6 +29,23 @@ def atomic_path(path: str):
         raise
 
 
+def remove_leftover_temps(folder: str, names) -> list[str]:
+    """Removes the temporary files atomic_path left in `folder` for files matching `names` (file
+    names or glob patterns; a process killed mid-write leaves ".<name>.<random>.tmp"); returns
+    what it removed."""
+    import fnmatch
+
+    removed = []
+    if not os.path.isdir(folder):
+        return removed
+    for entry in os.listdir(folder):
+        if any(fnmatch.fnmatchcase(entry, f".{name}.*.tmp") for name in names):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(folder, entry))
+                removed.append(entry)
+    return removed
+
+
 def save_torch(obj, path: str) -> str:
     """torch.save, atomically."""
     with atomic_path(path) as tmp:

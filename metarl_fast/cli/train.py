@@ -97,10 +97,13 @@ def prepare_run_dir(out: str, overwrite: bool) -> None:
 
     from ..algos.run.runner import RUN_FILES
 
+    from ..files import remove_leftover_temps
+
     if not os.path.exists(out):
         return
     if not os.path.isdir(out):
         raise ValueError(f"--out {out}: exists and is not a directory")
+    remove_leftover_temps(out, RUN_FILES)  # of a run killed while writing its first file
     entries = os.listdir(out)
     if not entries:
         return

@@ -158,6 +158,20 @@ class DemoSet:
         self.returns = torch.cat([self.returns, returns.to(self.returns.dtype)], 1)
         self.env_steps += int(env_steps)
 
+    def prefix(self, num_demos: int, horizon: int, env_steps: int) -> "DemoSet":
+        """The first `num_demos` demonstrations per task, `horizon` steps long, counted as `env_steps`
+        (the set as it was before later appends: how a resumed DAgger run drops the aggregations
+        made after its checkpoint)."""
+        N, H = self.mask.shape[1:]
+        if num_demos > N or horizon > H:
+            raise ValueError(f"DemoSet.prefix: the set holds {N} demonstrations of {H} steps per task, fewer than the "
+                             f"{num_demos} of {horizon} steps asked for")
+        def head(x):  # contiguous copies: reductions over them run in the order of the original set's
+            return x[:, :num_demos, :horizon].contiguous() if x.dim() > 2 else x[:, :num_demos].contiguous()
+
+        return DemoSet(self.family, self.tasks, head(self.obs), head(self.actions), head(self.mask), head(self.returns),
+                       int(env_steps), self.action_scale, self.source)
+
     def sample(self, indices, per_task: int, generator: torch.Generator | None, dtype: torch.dtype):
         """ExpertData of tasks `indices`: `per_task` demonstrations each, drawn without replacement
         (all of them when per_task is 0 or ≥ N)."""

@@ -50,6 +50,7 @@ class Gmps(MetaAlgorithm):
         self.params = MetaParameters(theta, s.inner_lr, s.trainable_inner_step_size, s.outer_lr)
         self.expert = None
         self.demos = None
+        self._demos_at_checkpoint: tuple[int, int, int] | None = None  # (N, H, env steps) of a resumed run
 
     def meta_parameters(self) -> torch.Tensor:
         return self.params.current()
@@ -85,6 +86,8 @@ class Gmps(MetaAlgorithm):
         if self.demos is None:
             t = time.perf_counter()
             self.expert, self.demos = obtain_expert_and_demos(ctx)
+            if self._demos_at_checkpoint is not None:  # drop aggregations saved after the checkpoint
+                self.demos = self.demos.prefix(*self._demos_at_checkpoint)
             expert_time = time.perf_counter() - t
             if ctx.iteration == 0:
                 ctx.timesteps += self.demos.env_steps
@@ -185,7 +188,14 @@ class Gmps(MetaAlgorithm):
 
     # ---- checkpoints
     def state_dict(self) -> dict:
-        return self.params.state_dict()
+        """The parameters, and the size of the demonstration set (DAgger grows it and saves it to
+        demos.npz before the checkpoint is written; resume takes the set back to this size)."""
+        state = self.params.state_dict()
+        if self.demos is not None:
+            state["demos_size"] = [self.demos.num_demos, self.demos.mask.shape[2], self.demos.env_steps]
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         self.params.load_state_dict(state)
+        size = state.get("demos_size")
+        self._demos_at_checkpoint = tuple(int(x) for x in size) if size is not None else None

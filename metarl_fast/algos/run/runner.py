@@ -27,7 +27,7 @@ import time
 
 import yaml
 
-from ...files import UnsafeFileError, atomic_path, load_torch, save_torch, write_text
+from ...files import UnsafeFileError, atomic_path, load_torch, remove_leftover_temps, save_torch, write_text
 from ...runtime import run_info, thread_counts
 from ..base import MetaAlgorithm
 from .config import TrainConfig
@@ -148,6 +148,9 @@ class Runner:
         if self.out_dir is None:
             return
         os.makedirs(os.path.join(self.out_dir, "checkpoints"), exist_ok=True)
+        if resume:  # what a kill mid-write left behind
+            remove_leftover_temps(self.out_dir, RUN_FILES)
+            remove_leftover_temps(os.path.join(self.out_dir, "checkpoints"), ["itr_*.pt"])
         path = os.path.join(self.out_dir, "progress.csv")
         if resume and os.path.exists(path):
             with open(path, newline="") as f:
