@@ -130,3 +130,15 @@ def test_the_docs_preset_table_is_the_registry_and_every_preset_resolves():
     for name, settings in PRESETS.items():
         config = preset(name)
         assert (config.algo, config.env) == (settings["algo"], settings["env"])
+
+
+def test_seeds_and_clip_out_of_range_are_refused_up_front():
+    from metarl_fast.algos.run import TrainConfig
+
+    base = TrainConfig.build(algo="promp")
+    for item, message in (("seed=9223372036854775808", r"seed must be < 9223372036854775808, got 9223372036854775808"),
+                          ("clip_eps=0", "clip_eps must be > 0"), ("kl_coeff=-1", "kl_coeff must be >= 0"),
+                          ("outer_lr=inf", "outer_lr must be a finite number")):
+        with pytest.raises(ValueError, match=message):
+            base.with_overrides([item])
+    assert base.with_overrides(["seed=9223372036854775807"]).seed == 2**63 - 1

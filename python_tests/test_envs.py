@@ -595,8 +595,11 @@ def test_mujoco_resets_and_non_finite_policies_end_their_trajectory_flagged():
     _, reward, terminated, _, info = env.step(np.zeros(6))
     assert terminated and info["nonfinite"] and reward == 0.0
     spec = metarl_fast.PolicySpec(family.obs_dim, family.act_dim, (8,))
-    params = spec.init_params()
-    for block in spec.layout[-3:-1]:  # the output layer's weights and bias: an infinite mean
+    params = spec.init_params(generator=torch.Generator().manual_seed(0))
+    w0, b0 = spec.layout[0], spec.layout[1]  # every hidden unit at tanh(10) = 1 whatever the observation
+    params[w0.offset:w0.offset + w0.size] = 0.0
+    params[b0.offset:b0.offset + b0.size] = 10.0
+    for block in spec.layout[-3:-1]:  # the output layer's weights and bias: 9 · 3e38 overflows, an infinite mean
         params[block.offset:block.offset + block.size] = 3e38
     batch = family.rollout(spec, params, family.sample_tasks(2, seed=0), 2, 10, seed=0)
     assert bool(batch.nonfinite.all()) and float(batch.mask.sum()) < 4
@@ -628,3 +631,51 @@ def test_rand_params_rollouts_hold_one_model_copy_per_worker_whatever_the_batch(
     assert pool.model_copies == 5
     pool.resize(2)
     assert pool.model_copies == 2  # shrinking gives the copies back
+
+
+_NO_ACTUATOR = "<mujoco><worldbody><body><joint type='slide' axis='1 0 0'/><geom size='0.1'/></body></worldbody></mujoco>"
+_HINGE_ROOT = ("<mujoco><worldbody><body name='torso'><joint name='r' type='hinge'/><joint name='s' type='slide'/>"
+               "<geom size='0.1'/></body></worldbody><actuator><motor joint='r' ctrlrange='-1 1'/></actuator></mujoco>")
+_UNLIMITED = ("<mujoco><worldbody><body><joint name='x' type='slide' axis='1 0 0'/><joint name='a' type='hinge'/>"
+              "<geom size='0.1'/></body></worldbody><actuator><motor joint='a' ctrllimited='false'/></actuator></mujoco>")
+
+
+@pytest.mark.parametrize("family,xml,message", [
+    ("HalfCheetahRandDirec", _NO_ACTUATOR, "it has no actuators"),
+    ("HalfCheetahRandDirec", _HINGE_ROOT, "its first joint must be a slide joint"),
+    ("HalfCheetahRandDirec", _UNLIMITED, "actuator 0 needs a control range"),
+    ("AntRandDirec", _HINGE_ROOT, "its first joint must be a free joint"),
+    ("HumanoidRandDirec", _HINGE_ROOT, "its first joint must be a free joint"),
+    ("HopperRandParams", _HINGE_ROOT, "its first joint must be a slide joint"),
+])
+def test_a_model_that_does_not_fit_its_family_is_refused(tmp_path, family, xml, message):
+    path = tmp_path / "model.xml"
+    path.write_text(xml)
+    with pytest.raises(ValueError, match=f"{family}: the model does not fit the family: {message}"):
+        envs.make(family, xml=str(path))
+
+
+def test_a_copy_of_the_familys_own_model_is_the_family(tmp_path, cheetah):
+    import shutil
+
+    shutil.copy(envs.gymnasium_asset("half_cheetah.xml"), tmp_path / "cheetah.xml")
+    copy = envs.make("HalfCheetahRandDirec", xml=str(tmp_path / "cheetah.xml"))
+    family, spec, theta = cheetah
+    tasks = family.sample_tasks(2, seed=0)
+    a, b = (f.rollout(spec, theta, tasks, 2, 20, seed=3) for f in (family, copy))
+    assert torch.equal(a.obs, b.obs) and torch.equal(a.rewards, b.rewards)
+
+
+def test_rollout_and_task_arguments_out_of_range_are_clear_errors(cheetah):
+    cheetah, spec, theta = cheetah
+    tasks = cheetah.sample_tasks(2, seed=0)
+    for kwargs, message in ((dict(horizon=0), r"horizon must be an int in \[1, 2\*\*31\)"),
+                            (dict(trajs_per_task=2**31), r"trajs_per_task must be an int in \[1, 2\*\*31\)"),
+                            (dict(seed=2**64), r"seed must be an int in \[0, 2\*\*64\)"),
+                            (dict(seed=1.5), r"seed must be an int")):
+        args = dict(trajs_per_task=2, horizon=5, seed=0) | kwargs
+        with pytest.raises(ValueError, match=message):
+            cheetah.rollout(spec, theta, tasks, **args)
+    assert cheetah.rollout(spec, theta, tasks, 1, 2, seed=2**64 - 1).shape == (2, 1, 2)
+    with pytest.raises(ValueError, match="sample_tasks: seed must be None or a non-negative int"):
+        cheetah.sample_tasks(2, seed=-1)

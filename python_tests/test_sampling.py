@@ -56,7 +56,7 @@ def test_the_gymnasium_backend_reuses_its_envs_and_repeats_itself():
     b = sampler.sample(params, tasks, 3, 20, seed=4)
     assert sampler._venv is venv and torch.equal(a.obs, b.obs) and torch.equal(a.rewards, b.rewards)
     assert a.means is None and a.shape == (2, 3, 20)
-    with pytest.raises(ValueError, match="seed must be a non-negative int"):
+    with pytest.raises(ValueError, match=r"seed must be an int in \[0, 2\*\*64\)"):
         sampler.sample(params, tasks, 3, 20, seed=-1)
     sampler.close()
 

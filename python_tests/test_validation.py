@@ -38,6 +38,12 @@ CASES = [
     (dict(weights=X["weights"][:, None]), ValueError, "weights must have shape [T, N] = [3, 10]"),
     (dict(v=X["v"][:, :5]), ValueError, "v must have shape [P] or [T, P]"),
     (dict(v=X["v"].clone().fill_(float("inf"))), ValueError, "v contains NaN or infinite"),
+    (dict(obs=X["obs"].clone().fill_(float("nan"))), ValueError, "obs contains NaN or infinite"),
+    (dict(act=X["act"].clone().fill_(float("inf"))), ValueError, "act contains NaN or infinite"),
+    (dict(weights=X["weights"].clone().fill_(float("nan"))), ValueError, "weights contains NaN or infinite"),
+    (dict(act=None), TypeError, "act is required (a torch.Tensor), got None"),
+    (dict(weights=None), TypeError, "weights is required"),
+    (dict(v=None), TypeError, "v is required"),
 ]
 
 
@@ -161,3 +167,44 @@ def test_any_strided_input_gives_the_contiguous_result():
     assert torch.equal(K.conjugate_gradient(op, strided_w @ torch.ones(N, P) / N),
                        K.conjugate_gradient(K.KlFvpOperator(spec, x["params"], x["obs"], damping=0.1),
                                             (x["weights"] @ torch.ones(N, P) / N).contiguous()))
+
+
+def test_empty_batches_and_missing_inputs_of_the_estimators_and_advantages():
+    """H = 0 (an empty batch) and None for a required tensor: a clear error, not a reshape error."""
+    r0, m0 = torch.zeros(2, 3, 0), torch.ones(2, 3, 0)
+    for call in (lambda: K.discounted_returns(r0, m0, 0.99), lambda: K.gae(r0, r0, m0, 0.99, 0.9),
+                 lambda: K.linear_feature_baseline(torch.zeros(2, 3, 0, 4), r0, m0),
+                 lambda: K.linear_time_baseline(r0, m0)):
+        with pytest.raises(ValueError, match=r"at least one task group, trajectory and step \[T, B, H\], got shape \[2, 3, 0\]"):
+            call()
+    with pytest.raises(ValueError, match="at least one task group of at least one entry"):
+        K.normalize_per_task(r0, m0)
+    with pytest.raises(ValueError, match="at least one task group of at least one entry"):
+        K.emaml_credit(r0, m0)
+    spec = PolicySpec(obs_dim=4, act_dim=2, hidden=(8,))
+    theta = spec.init_params()
+    obs, act, r = torch.randn(2, 3, 5, 4), torch.randn(2, 3, 5, 2), torch.randn(2, 3, 5)
+    with pytest.raises(TypeError, match="lr_grad: old_log_prob is required"):
+        K.lr_grad(spec, theta, obs, act, None, r)
+    with pytest.raises(TypeError, match="lr_grad: advantages is required"):
+        K.lr_grad(spec, theta, obs, act, r, None)
+    with pytest.raises(TypeError, match="dice_objective: mask is required"):
+        K.dice_objective(spec, theta, obs, act, r, None, 0.99)
+    with pytest.raises(TypeError, match="emaml_grad: mask is required"):
+        K.emaml_grad(spec, theta, obs, act, None, torch.ones(2))
+    with pytest.raises(TypeError, match="kl_fvp: v is required"):
+        K.kl_fvp(spec, theta, obs[:, 0], None)
+    with pytest.raises(TypeError, match="gaussian_kl: old_mean is required"):
+        K.gaussian_kl(spec, theta, obs[:, 0], None, torch.zeros(2))
+
+
+def test_score_jvp_reference_with_shared_params_and_per_task_vectors():
+    """The reference's forward-mode product works on a shared θ [P] with per-task v [T, P] (it
+    used to fail writing into an expanded view) and equals the compiled kernel."""
+    spec = PolicySpec(obs_dim=4, act_dim=2, hidden=(8,))
+    g = torch.Generator().manual_seed(0)
+    theta = spec.init_params(generator=g, dtype=torch.float64)
+    obs, act = torch.randn(3, 6, 4, generator=g, dtype=torch.float64), torch.randn(3, 6, 2, generator=g, dtype=torch.float64)
+    v = torch.randn(3, spec.num_params, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(K.score_jvp(spec, theta, obs, act, v, backend="torch"),
+                               K.score_jvp(spec, theta, obs, act, v, backend="cpp"), rtol=1e-10, atol=1e-12)

@@ -92,7 +92,8 @@ def validate(obj, prefix: str = "") -> None:
         for bound, ok, word in (("ge", lambda v, b: v >= b, ">="), ("gt", lambda v, b: v > b, ">"),
                                 ("le", lambda v, b: v <= b, "<="), ("lt", lambda v, b: v < b, "<")):
             if m[bound] is not None and not ok(value, m[bound]):
-                raise ValueError(f"{where} must be {word} {m[bound]:g}, got {value!r}")
+                limit = m[bound] if isinstance(m[bound], int) and abs(m[bound]) >= 1e6 else f"{m[bound]:g}"
+                raise ValueError(f"{where} must be {word} {limit}, got {value!r}")
 
 
 def parse(cls, name: str, text: str):

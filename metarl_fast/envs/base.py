@@ -52,6 +52,8 @@ class TaskFamily(abc.ABC):
         """n tasks from the family's distribution (numpy Generator seeded by `seed`)."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"{self.name}.sample_tasks: n must be a positive int, got {n!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise ValueError(f"{self.name}.sample_tasks: seed must be None or a non-negative int, got {seed!r}")
         rng = np.random.default_rng(seed)
         return TaskBatch(self.name, self.definition.fields, self.definition.sampler(rng, n))
 
@@ -86,11 +88,11 @@ class TaskFamily(abc.ABC):
                              f"got {list(params.shape)}")
         if not bool(torch.isfinite(params).all()):
             raise ValueError(f"{fn}: params contain NaN or infinite values")
-        for name, value, low in (("trajs_per_task", trajs_per_task, 1), ("horizon", horizon, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{fn}: {name} must be an int >= {low}, got {value!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"{fn}: seed must be a non-negative int, got {seed!r}")
+        for name, value in (("trajs_per_task", trajs_per_task), ("horizon", horizon)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**31:
+                raise ValueError(f"{fn}: {name} must be an int in [1, 2**31), got {value!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
+            raise ValueError(f"{fn}: seed must be an int in [0, 2**64), got {seed!r}")
         return tasks
 
     @staticmethod

@@ -111,3 +111,14 @@ def as_mask(fn: str, mask, shape: Sequence[int], dtype: torch.dtype, device: tor
         rule = "0/1 values whose valid steps form a prefix of each trajectory" if prefix else "0/1 values"
         raise ValueError(f"{fn}: mask must hold {rule} (first offending flat index {bad})")
     return mask
+
+
+def check_groups(fn: str, name: str, x) -> None:
+    """x [T, ...] with T >= 1 groups of at least one entry each."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{fn}: {name} must be a torch.Tensor of shape [T, ...], got {type(x).__name__}")
+    if x.dim() < 2:
+        raise ValueError(f"{fn}: {name} must have shape [T, ...] with at least 2 dims, got {list(x.shape)}")
+    if x.numel() == 0:
+        raise ValueError(f"{fn}: {name} must hold at least one task group of at least one entry, got shape "
+                         f"{list(x.shape)}")

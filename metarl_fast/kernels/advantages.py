@@ -13,14 +13,16 @@ import warnings
 import torch
 
 from .. import reference
-from ._validation import as_mask, check_finite, check_tensor, check_unit_interval, requiring_grad, resolve_backend
+from ._validation import (as_mask, check_finite, check_groups, check_tensor, check_unit_interval, requiring_grad,
+                          resolve_backend)
 from .ops import OPS
 
 
 def _trajectories(fn: str, name: str, x) -> torch.Tensor:
     check_tensor(fn, name, x, [(None, None, None)], None, None, "[T, B, H]")
-    if x.shape[0] < 1:
-        raise ValueError(f"{fn}: {name} must hold at least one task group, got shape {list(x.shape)}")
+    if min(x.shape) < 1:
+        raise ValueError(f"{fn}: {name} must hold at least one task group, trajectory and step [T, B, H], got "
+                         f"shape {list(x.shape)}")
     check_finite(fn, name, x)
     return x
 
@@ -77,9 +79,7 @@ def normalize_per_task(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8, *
     x and mask: [T, ...] (e.g. [T, B, H] or [T, N]); the result has x's shape, zero where masked.
     """
     fn = "normalize_per_task"
-    if not isinstance(x, torch.Tensor) or x.dim() < 2:
-        raise ValueError(f"normalize_per_task: x must be a tensor of shape [T, ...] with at least 2 dims, got "
-                         f"{getattr(x, 'shape', type(x).__name__)}")
+    check_groups(fn, "x", x)
     check_tensor(fn, "x", x, [tuple([None] * x.dim())], None, None, "[T, ...]")
     check_finite(fn, "x", x)
     mask = as_mask(fn, mask, x.shape, x.dtype, x.device, prefix=False)

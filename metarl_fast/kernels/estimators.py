@@ -22,7 +22,8 @@ from __future__ import annotations
 import torch
 
 from .. import reference
-from ._validation import as_mask, check_finite, check_tensor, check_unit_interval, requiring_grad, resolve_backend
+from ._validation import (as_mask, check_finite, check_groups, check_tensor, check_unit_interval, requiring_grad,
+                          resolve_backend)
 from .ops import OPS
 from .policy import _Inputs
 
@@ -30,8 +31,11 @@ from .policy import _Inputs
 class _Estimator:
     """Validated estimator inputs. The policy part is checked by _Inputs on [T, N, ·] views."""
 
-    def __init__(self, fn, spec, params, obs, act, v=None, trajectories=False, **per_sample):
+    def __init__(self, fn, spec, params, obs, act, v=None, trajectories=False, optional=("mask",), **per_sample):
         self.fn = fn
+        for name, x in per_sample.items():
+            if x is None and name not in optional:
+                raise TypeError(f"{fn}: {name} is required (a torch.Tensor), got None")
         dims = "[T, B, H, obs_dim]" if trajectories else "[T, N, obs_dim] or [T, B, H, obs_dim]"
         shapes = [(None, None, None, None)] if trajectories else [(None, None, None), (None, None, None, None)]
         check_tensor(fn, "obs", obs, shapes, None, None, dims)
@@ -88,7 +92,7 @@ def _check_gamma(fn, gamma):
 
 def _dice_inputs(fn, spec, params, obs, act, rewards, mask, gamma, baseline, v=None):
     check_tensor(fn, "rewards", rewards, [(None, None, None)], None, None, "[T, B, H]")
-    x = _Estimator(fn, spec, params, obs, act, v=v, trajectories=True, rewards=rewards, mask=mask)
+    x = _Estimator(fn, spec, params, obs, act, v=v, trajectories=True, optional=(), rewards=rewards, mask=mask)
     if tuple(rewards.shape) != (x.T, *x.batch):
         raise ValueError(f"{fn}: rewards must have shape [T, B, H] = {[x.T, *x.batch]}, got {list(rewards.shape)}")
     if baseline is not None:
@@ -222,8 +226,7 @@ def emaml_credit(rewards, mask, *, backend="auto"):
     credit of group i is the mean of its normalised rewards.
     """
     fn = "emaml_credit"
-    if not isinstance(rewards, torch.Tensor) or rewards.dim() < 2:
-        raise ValueError(f"{fn}: rewards must be a tensor of shape [T, ...] with at least 2 dims")
+    check_groups(fn, "rewards", rewards)
     check_tensor(fn, "rewards", rewards, [tuple([None] * rewards.dim())], None, None, "[T, ...]")
     check_finite(fn, "rewards", rewards)
     mask = as_mask(fn, mask, rewards.shape, rewards.dtype, rewards.device, prefix=False)
@@ -238,7 +241,7 @@ def emaml_credit(rewards, mask, *, backend="auto"):
 
 
 def _emaml_inputs(fn, spec, params, obs, act, mask, credit):
-    x = _Estimator(fn, spec, params, obs, act, mask=mask)
+    x = _Estimator(fn, spec, params, obs, act, optional=(), mask=mask)
     check_tensor(fn, "credit", credit, [(x.T,)], obs.dtype, obs.device, f"[T] = [{x.T}]")
     check_finite(fn, "credit", credit)
     return x

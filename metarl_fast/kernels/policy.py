@@ -38,7 +38,11 @@ class _Inputs:
     """Validated inputs of one call: sizes, dtype, device."""
 
     def __init__(self, fn: str, spec, params, obs, act=None, weights=None, v=None,
-                 old_mean=None, old_log_std=None, weights2=None) -> None:
+                 old_mean=None, old_log_std=None, weights2=None, required: tuple[str, ...] = ()) -> None:
+        given = dict(act=act, weights=weights, v=v, old_mean=old_mean, old_log_std=old_log_std, weights2=weights2)
+        for name in required:
+            if given[name] is None:
+                raise TypeError(f"{fn}: {name} is required (a torch.Tensor), got None")
         if not isinstance(spec, PolicySpec):
             raise TypeError(f"{fn}: spec must be a PolicySpec, got {type(spec).__name__}")
         P = spec.num_params
@@ -51,17 +55,22 @@ class _Inputs:
         if params.dim() == 2 and params.shape[0] != T:
             raise ValueError(f"{fn}: params must have shape [P] or [T, P] = [{T}, {P}], got {list(params.shape)}")
         check_finite(fn, "params", params)
+        check_finite(fn, "obs", obs)
         if act is not None:
             check_tensor(fn, "act", act, [(T, N, spec.act_dim)], self.dtype, self.device, "[T, N, act_dim]")
+            check_finite(fn, "act", act)
         if weights is not None:
             check_tensor(fn, "weights", weights, [(T, N)], self.dtype, self.device, "[T, N]")
+            check_finite(fn, "weights", weights)
         if weights2 is not None:
             check_tensor(fn, "weights2", weights2, [(T, N)], self.dtype, self.device, "[T, N]")
+            check_finite(fn, "weights2", weights2)
         if v is not None:
             check_tensor(fn, "v", v, [(P,), (T, P)], self.dtype, self.device, "[P] or [T, P]")
             check_finite(fn, "v", v)
         if old_mean is not None:
             check_tensor(fn, "old_mean", old_mean, [(T, N, spec.act_dim)], self.dtype, self.device, "[T, N, act_dim]")
+            check_finite(fn, "old_mean", old_mean)
         if old_log_std is not None:
             check_tensor(fn, "old_log_std", old_log_std, [(spec.act_dim,), (T, spec.act_dim)], self.dtype,
                          self.device, "[act_dim] or [T, act_dim]")
@@ -105,7 +114,7 @@ def policy_mean(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, *, ba
 def log_prob(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor, *,
              backend: str = "auto") -> torch.Tensor:
     """log π_θ(a_n|s_n) → [T, N]."""
-    x = _Inputs("log_prob", spec, params, obs, act=act)
+    x = _Inputs("log_prob", spec, params, obs, act=act, required=("act",))
     return x.dispatch(backend,
                       lambda: reference.log_prob(spec, params, obs, act),
                       "log_prob")
@@ -114,7 +123,7 @@ def log_prob(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: tor
 def score_vjp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
               weights: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
     """Σ_n w_n ∇θ log π_θ(a_n|s_n), summed over each group's samples → [T, P]."""
-    x = _Inputs("score_vjp", spec, params, obs, act=act, weights=weights)
+    x = _Inputs("score_vjp", spec, params, obs, act=act, weights=weights, required=("act", "weights"))
     return x.dispatch(backend,
                       lambda: reference.score_vjp(spec, params, obs, act, weights),
                       "score_vjp")
@@ -123,7 +132,7 @@ def score_vjp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: to
 def score_jvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
               v: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
     """∇θ log π_θ(a_n|s_n) · v for every sample → [T, N]."""
-    x = _Inputs("score_jvp", spec, params, obs, act=act, v=v)
+    x = _Inputs("score_jvp", spec, params, obs, act=act, v=v, required=("act", "v"))
     return x.dispatch(backend,
                       lambda: reference.score_jvp(spec, params, obs, act, v),
                       "score_jvp")
@@ -140,7 +149,8 @@ def surrogate_hvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act
     """
     if curvature not in _CURVATURES:
         raise ValueError(f"surrogate_hvp: curvature must be one of {_CURVATURES}, got {curvature!r}")
-    x = _Inputs("surrogate_hvp", spec, params, obs, act=act, weights=weights, v=v)
+    x = _Inputs("surrogate_hvp", spec, params, obs, act=act, weights=weights, v=v,
+                required=("act", "weights", "v"))
     return x.dispatch(backend,
                       lambda: reference.surrogate_hvp(spec, params, obs, act, weights, v, curvature),
                       "hvp_lvc" if curvature == "lvc" else "hvp_naive")
@@ -153,7 +163,8 @@ def gaussian_kl(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_m
 
     With weights [T, N]: Σ_n w_n KL_n instead of the mean (e.g. mask / valid count: the mean over
     the valid samples of padded trajectories)."""
-    x = _Inputs("gaussian_kl", spec, params, obs, old_mean=old_mean, old_log_std=old_log_std, weights=weights)
+    x = _Inputs("gaussian_kl", spec, params, obs, old_mean=old_mean, old_log_std=old_log_std, weights=weights,
+                required=("old_mean", "old_log_std"))
     return x.dispatch(backend,
                       lambda: reference.gaussian_kl(spec, params, obs, old_mean, old_log_std, weights),
                       "gaussian_kl")
@@ -163,7 +174,8 @@ def kl_grad(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_mean:
             old_log_std: torch.Tensor, weights: torch.Tensor | None = None, *,
             backend: str = "auto") -> torch.Tensor:
     """∇θ of gaussian_kl (the mean, or w-weighted sum, of each group's KL) → [T, P]."""
-    x = _Inputs("kl_grad", spec, params, obs, old_mean=old_mean, old_log_std=old_log_std, weights=weights)
+    x = _Inputs("kl_grad", spec, params, obs, old_mean=old_mean, old_log_std=old_log_std, weights=weights,
+                required=("old_mean", "old_log_std"))
     return x.dispatch(backend,
                       lambda: reference.kl_grad(spec, params, obs, old_mean, old_log_std, weights),
                       "kl_grad")
@@ -180,7 +192,7 @@ def kl_fvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, v: torch.T
     if isinstance(damping, bool) or not isinstance(damping, (int, float)) or not (damping >= 0) \
             or damping == float("inf"):
         raise ValueError(f"kl_fvp: damping must be a finite number >= 0, got {damping!r}")
-    x = _Inputs("kl_fvp", spec, params, obs, v=v, weights=weights)
+    x = _Inputs("kl_fvp", spec, params, obs, v=v, weights=weights, required=("v",))
     return x.dispatch(backend,
                       lambda: reference.kl_fvp(spec, params, obs, v, damping, weights),
                       "kl_fvp", damping=float(damping))

@@ -136,7 +136,7 @@ class SurrogateHvpOperator(PolicyOperator):
         fn = "SurrogateHvpOperator"
         if curvature not in _CURVATURES:
             raise ValueError(f"{fn}: curvature must be one of {_CURVATURES}, got {curvature!r}")
-        self.inputs = _Inputs(fn, spec, params, obs, act=act, weights=weights)
+        self.inputs = _Inputs(fn, spec, params, obs, act=act, weights=weights, required=("act", "weights"))
         self.T, self.dtype, self.device = self.inputs.T, params.dtype, params.device
         self.resolve(fn)
         self.params, self.obs, self.act, self.weights, self.curvature = params, obs, act, weights, curvature
@@ -174,7 +174,7 @@ class MamlTrpoFvpOperator(PolicyOperator):
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha):
             raise ValueError(f"{fn}: alpha must be a finite number, got {alpha!r}")
         self.damping = _check_nonneg(fn, "damping", damping)
-        self.pre = _Inputs(fn, spec, pre_params, pre_obs, act=pre_act, weights=pre_weights)
+        self.pre = _Inputs(fn, spec, pre_params, pre_obs, act=pre_act, weights=pre_weights, required=("act", "weights"))
         self.post = _Inputs(fn, spec, post_params, post_obs, weights=post_weights)
         if self.post.T != self.pre.T:
             raise ValueError(f"{fn}: post_obs has {self.post.T} task groups but pre_obs has {self.pre.T}")

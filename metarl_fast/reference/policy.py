@@ -87,7 +87,8 @@ def score_jvp(spec, params, obs, act, v):
     num_tasks = obs.shape[0]
     graph = keeps_graph(params, obs, act, v)
     params, obs, act, v = inputs_for(graph, params, obs, act, v)
-    theta, tangent = _per_task(params, num_tasks), _per_task(v, num_tasks)
+    # forward-mode AD writes into its primal and tangent: they must own their memory (not expand views)
+    theta, tangent = _per_task(params, num_tasks).contiguous(), _per_task(v, num_tasks).contiguous()
     _, jvp = torch.func.jvp(lambda th: log_prob(spec, th, obs, act), (theta,), (tangent,))
     return jvp
 

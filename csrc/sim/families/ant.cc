@@ -23,6 +23,7 @@ template <Kind kKind>
 void configure(FamilyModel& fm, const mjModel* m) {
   fm.torso = mj_name2id(m, mjOBJ_BODY, "torso");
   if (fm.torso < 0) throw std::invalid_argument(std::string(fm.ops->name) + ": the model has no body 'torso'");
+  require_root(fm, m, mjJNT_FREE, 7);
   fm.contact_forces = true;
   fm.obs_dim = (full_qpos(kKind) ? m->nq : m->nq - 2) + m->nv + 6 * m->nbody + (goal_arc(kKind) ? 9 : 0);
   if (goal_arc(kKind)) {

@@ -8,7 +8,10 @@
 namespace metarl {
 namespace {
 
-void configure(FamilyModel& fm, const mjModel* m) { fm.obs_dim = m->nq - 1 + m->nv; }
+void configure(FamilyModel& fm, const mjModel* m) {
+  require_root(fm, m, mjJNT_SLIDE, 2);
+  fm.obs_dim = m->nq - 1 + m->nv;
+}
 
 void reset(const FamilyModel& fm, const mjModel* m, EnvSlot& env, Rng& rng) {
   reset_normal_velocity(fm, m, env.d, rng, 0.1, 0.1);

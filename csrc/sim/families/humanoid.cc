@@ -11,6 +11,7 @@ namespace metarl {
 namespace {
 
 void configure(FamilyModel& fm, const mjModel* m) {
+  require_root(fm, m, mjJNT_FREE, 7);
   fm.contact_forces = true;
   fm.obs_dim = (m->nq - 2) + m->nv + 10 * m->nbody + 6 * m->nbody + m->nv + 6 * m->nbody;
 }

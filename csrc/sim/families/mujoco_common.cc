@@ -93,12 +93,30 @@ void reset_normal_velocity(const FamilyModel& fm, const mjModel* m, mjData* d, R
   forward(fm, m, d);
 }
 
+void require_root(const FamilyModel& fm, const mjModel* m, int root_type, int min_nq) {
+  const char* kind = root_type == mjJNT_FREE ? "a free joint (a floating base)" : "a slide joint (the root's x)";
+  if (m->njnt < 1 || m->jnt_type[0] != root_type || m->jnt_qposadr[0] != 0)
+    throw std::invalid_argument(std::string(fm.ops->name) + ": the model does not fit the family: its first joint " +
+                                "must be " + kind);
+  if (m->nq < min_nq)
+    throw std::invalid_argument(std::string(fm.ops->name) + ": the model does not fit the family: it needs at least " +
+                                std::to_string(min_nq) + " positions (nq), it has " + std::to_string(m->nq));
+}
+
 FamilyModel FamilyModel::make(const FamilyOps& ops, const mjModel* m) {
   FamilyModel fm;
   fm.ops = &ops;
   fm.task_dim = ops.task_dim;
   if (fm.uses_mujoco()) {
     if (!m) throw std::invalid_argument(std::string(ops.name) + " needs a MuJoCo model");
+    const std::string unfit = std::string(ops.name) + ": the model does not fit the family: ";
+    if (m->nu < 1) throw std::invalid_argument(unfit + "it has no actuators");
+    for (int i = 0; i < m->nu; ++i)  // the policy's actions are rescaled to these bounds
+      if (!m->actuator_ctrllimited[i] || !(m->actuator_ctrlrange[2 * i] < m->actuator_ctrlrange[2 * i + 1]))
+        throw std::invalid_argument(unfit + "actuator " + std::to_string(i) + " needs a control range (ctrlrange lo < hi)");
+    double mass = 0;
+    for (int b = 0; b < m->nbody; ++b) mass += m->body_mass[b];
+    if (!(mass > 0)) throw std::invalid_argument(unfit + "its bodies have no mass");
     fm.act_dim = m->nu;
     fm.dt = m->opt.timestep * ops.frame_skip;
     if (ops.rand_params) fm.task_dim = rand_params_size(m);

@@ -45,6 +45,11 @@ void reset_uniform(const FamilyModel& fm, const mjModel* m, mjData* d, Rng& rng,
 void reset_normal_velocity(const FamilyModel& fm, const mjModel* m, mjData* d, Rng& rng, double qpos_c,
                            double qvel_scale);
 
+// Throws std::invalid_argument naming the family when a (custom) model lacks what the family's code
+// reads: a first joint of `root_type` (mjJNT_SLIDE: the root's x, as the planar models; mjJNT_FREE:
+// a floating base) and at least `min_nq` positions.
+void require_root(const FamilyModel& fm, const mjModel* m, int root_type, int min_nq);
+
 // The outcome of a step that did not keep a finite state.
 inline StepOutcome nonfinite_outcome() {
   StepOutcome out;

@@ -12,7 +12,10 @@ namespace {
 
 enum class Kind { kWalkerDirec, kHopperParams, kWalkerParams };
 
-void configure(FamilyModel& fm, const mjModel* m) { fm.obs_dim = m->nq - 1 + m->nv; }
+void configure(FamilyModel& fm, const mjModel* m) {
+  require_root(fm, m, mjJNT_SLIDE, 3);  // the root's x, height and angle
+  fm.obs_dim = m->nq - 1 + m->nv;
+}
 
 void reset(const FamilyModel& fm, const mjModel* m, EnvSlot& env, Rng& rng) {
   reset_uniform(fm, m, env.d, rng, 0.005);

@@ -15,7 +15,7 @@ class MamlSettings(InnerStepSettings, AdamSettings, TrpoSettings):
     inner_steps: int = setting(1, "inner adaptation steps", ge=1)
     first_order: bool = setting(False, "drop the Hessian factors of the meta-gradient (FO-MAML, FO-SG-MRL)")
     promp_steps: int = setting(5, "ProMP: Adam steps per batch", ge=1)
-    clip_eps: float = setting(0.3, "ProMP: PPO's clip ε", ge=0, lt=1)
+    clip_eps: float = setting(0.3, "ProMP: PPO's clip ε", gt=0, lt=1)
     kl_coeff: float = setting(5e-4, "ProMP: η, the KL penalty per inner step", ge=0)
     adaptive_kl: bool = setting(False, "ProMP: η ← η/2 or 2η towards target_kl (the ProMP code's rule)")
     target_kl: float = setting(0.01, "ProMP: the KL the adaptive rule aims at", gt=0)

@@ -38,7 +38,7 @@ class TrainConfig:
 
     algo: str = setting("promp", "the algorithm (metarl-fast train --help lists them)", choices=algorithm_names)
     env: str = setting("HalfCheetahRandDirec", "the task family", choices=family_names)
-    seed: int = setting(1, "the run's seed: every random choice derives from it", ge=0)
+    seed: int = setting(1, "the run's seed: every random choice derives from it", ge=0, lt=2**63)
     iterations: int = setting(1000, "meta-iterations (in total, when resuming)", ge=1)
     # sampling
     meta_batch_size: int = setting(40, "tasks per meta-iteration", ge=1)
