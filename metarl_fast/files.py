@@ -61,6 +61,34 @@ def write_text(path: str, text: str) -> str:
     return path
 
 
+def checksum(obj) -> str:
+    """SHA-256 of a nested structure of dicts, lists, tensors and plain values: every key, value,
+    tensor dtype, shape and byte (what a checkpoint holds), independent of how it was pickled."""
+    import hashlib
+
+    h = hashlib.sha256()
+
+    def walk(x) -> None:
+        if isinstance(x, torch.Tensor):
+            t = x.detach().cpu().contiguous()
+            h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        elif isinstance(x, dict):
+            h.update(f"D{len(x)}".encode())
+            for k in sorted(x, key=repr):
+                walk(k)
+                walk(x[k])
+        elif isinstance(x, (list, tuple)):
+            h.update(f"L{len(x)}".encode())
+            for v in x:
+                walk(v)
+        else:
+            h.update(f"V{type(x).__name__}:{x!r}".encode())
+
+    walk(obj)
+    return h.hexdigest()
+
+
 class UnsafeFileError(ValueError):
     """A file that is not what metarl_fast writes: torn, foreign, or holding arbitrary objects."""
 

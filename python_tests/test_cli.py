@@ -13,6 +13,7 @@ import yaml
 
 from metarl_fast.algos.run import Runner
 from metarl_fast.cli import main
+from metarl_fast.files import UnsafeFileError, checksum
 
 QUICK = ["--preset", "quick", "--set", "meta_batch_size=3", "--set", "rollouts_per_task=2", "--set", "horizon=10",
          "--set", "hidden=8", "--quiet"]
@@ -115,9 +116,20 @@ def test_checkpoints_load_as_data_only_and_fall_back_to_the_last_good_snapshot(t
     assert runner.iteration == 2 and not marker.exists()  # itr_1.pt: the newest good snapshot
     log = (out / "train.log").read_text()
     assert "refused" in log and "checkpoint.pt" in log and "resuming from" in log and "itr_1.pt" in log
-    # a snapshot made with another config is refused too
+    # a snapshot whose contents were changed after it was written (a flipped value) is refused
     good = torch.load(out / "checkpoints" / "itr_1.pt", weights_only=True)
+    corrupt = {**good, "algorithm": {**good["algorithm"], "theta": good["algorithm"]["theta"].clone()}}
+    corrupt["algorithm"]["theta"][3] += 1e-6
+    torch.save(corrupt, out / "checkpoints" / "itr_1.pt")
+    with pytest.raises(UnsafeFileError, match="do not match its checksum"):
+        Runner(Runner.from_run_dir(str(out), verbose=False).config, None, verbose=False)._check_snapshot(
+            str(out / "checkpoints" / "itr_1.pt"), corrupt)
+    assert Runner.from_run_dir(str(out), verbose=False).iteration == 1  # itr_0.pt
+    # a snapshot made with another config is refused too
     good["config"] = {**good["config"], "seed": 5}
+    good["checksum"] = checksum({k: v for k, v in good.items() if k != "checksum"})
+    with pytest.raises(UnsafeFileError, match="made with another config"):
+        Runner.from_run_dir(str(out), verbose=False)._check_snapshot("itr_1.pt", good)
     torch.save(good, out / "checkpoints" / "itr_1.pt")
     assert Runner.from_run_dir(str(out), verbose=False).iteration == 1  # itr_0.pt
     for name in os.listdir(out / "checkpoints"):
@@ -140,7 +152,7 @@ def test_experts_and_demonstrations_are_safe_files(tmp_path):
     from metarl_fast import envs
     from metarl_fast.experts import DemoSet, collect_demos, scripted_expert
     from metarl_fast.experts.sac import SacExpert
-    from metarl_fast.files import UnsafeFileError
+    from metarl_fast.files import UnsafeFileError, checksum
 
     marker = tmp_path / "ran"
     with open(tmp_path / "expert.pt", "wb") as f:

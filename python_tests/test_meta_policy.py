@@ -98,6 +98,9 @@ def test_load_refuses_a_planted_pickle_and_a_foreign_checkpoint(promp_run, tmp_p
     assert not marker.exists()
     state = torch.load(run / "checkpoint.pt", weights_only=True)
     state["config"] = {**state["config"], "seed": 9}
+    from metarl_fast.files import checksum
+
+    state["checksum"] = checksum({k: v for k, v in state.items() if k != "checksum"})  # a whole checkpoint of another run
     torch.save(state, run / "checkpoints" / "itr_1.pt")
     with pytest.raises(UnsafeFileError, match="another config"):
         metarl_fast.load(str(run / "checkpoints" / "itr_1.pt"))

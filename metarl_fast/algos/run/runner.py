@@ -27,7 +27,7 @@ import time
 
 import yaml
 
-from ...files import UnsafeFileError, atomic_path, load_torch, remove_leftover_temps, save_torch, write_text
+from ...files import UnsafeFileError, atomic_path, checksum, load_torch, remove_leftover_temps, save_torch, write_text
 from ...runtime import run_info, thread_counts
 from ..base import MetaAlgorithm
 from .config import TrainConfig
@@ -115,9 +115,12 @@ class Runner:
         raise NothingToResume(f"{run_dir}: nothing to resume ({detail}); start again")
 
     def _check_snapshot(self, path: str, state) -> None:
-        """Refuses a snapshot that is not a run state or was made with another config."""
+        """Refuses a snapshot that is not a run state, is corrupted (its checksum; checkpoints of
+        earlier versions carry none) or was made with another config."""
         if not isinstance(state, dict) or "iteration" not in state or "config" not in state:
             raise UnsafeFileError(f"{path}: not a metarl_fast checkpoint")
+        if "checksum" in state and checksum({k: v for k, v in state.items() if k != "checksum"}) != state["checksum"]:
+            raise UnsafeFileError(f"{path}: its contents do not match its checksum (corrupted)")
         made_with = TrainConfig.from_dict(state["config"]).with_overrides([f"iterations={self.config.iterations}"])
         if made_with != self.config:
             raise UnsafeFileError(f"{path}: made with another config than config.yaml")
@@ -216,6 +219,7 @@ class Runner:
         if self.out_dir is None:
             return
         state = self.state_dict()
+        state["checksum"] = checksum(state)
         save_torch(state, os.path.join(self.out_dir, "checkpoint.pt"))
         self.saved_iteration = self.iteration
         if keep:
