@@ -174,3 +174,25 @@ def test_experts_and_demonstrations_are_safe_files(tmp_path):
             demos.save(path)
     assert open(path, "rb").read() == before and sorted(os.listdir(tmp_path)) == ["d.npz", "expert.pt"]
     assert DemoSet.load(path).num_demos == 2
+
+
+def test_bad_invocations_of_every_command_are_one_error_line(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert _train(run, iterations=1) == 0
+    capsys.readouterr()
+    nowhere = str(tmp_path / "none")
+    bad = [["train", "--iterations", "x"], ["train", "--set", "hidden=a,b"], ["train", "--set", "maml.nope=1"],
+           ["train", "--set", "seed=99999999999999999999999"], ["train", "--plugin", "no_such_module"],
+           ["train", "--resume", nowhere], ["eval", nowhere], ["eval", str(run), "--seed", "-1"],
+           ["eval", str(run), "--tasks-file", nowhere + ".csv"], ["eval", str(run), "--checkpoint", "99"],
+           ["plot", nowhere], ["plot", str(run), "--out", nowhere + "/x.png"],
+           ["demos", "--env", "Point2DNav", "--expert", "scripted", "--tasks", "0", "--out", str(tmp_path / "d.npz")],
+           ["demos", "--env", "HalfCheetahRandDirec", "--expert", "scripted", "--out", str(tmp_path / "d.npz")],
+           ["presets", "nope"], ["nope"], ["info", "extra"]]
+    for argv in bad:
+        try:
+            code = main(argv)
+        except SystemExit as e:  # argparse's own errors
+            code = e.code
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and err and "error:" in err[-1] and "Traceback" not in "\n".join(err), (argv, code, err)

@@ -35,13 +35,16 @@ def _import_plugins(argv: list[str]) -> list[str]:
         if arg == "--plugin" or arg.startswith("--plugin="):
             name = arg.split("=", 1)[1] if "=" in arg else (argv[i + 1] if i + 1 < len(argv) else "")
             if not name:
-                raise SystemExit("metarl-fast: --plugin needs a module name")
+                print("metarl-fast: error: --plugin needs a module name", file=sys.stderr)
+                raise SystemExit(2)
             if os.getcwd() not in sys.path and "" not in sys.path:
                 sys.path.append(os.getcwd())  # a module in the current directory (after the installed ones)
             try:
                 importlib.import_module(name)
             except ImportError as e:
-                raise SystemExit(f"metarl-fast: --plugin {name}: {e}") from e
+                print(f"metarl-fast: error: --plugin {name}: {e} (a module importable from the current "
+                      "directory or the Python path)", file=sys.stderr)
+                raise SystemExit(2) from e
             i += 1 if "=" in arg else 2
             continue
         rest.append(arg)

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
     for name in ("tasks", "per_task"):
         if getattr(args, name) < 1:
-            raise SystemExit(f"metarl-fast demos: --{name.replace('_', '-')} must be >= 1")
+            raise ValueError(f"--{name.replace('_', '-')} must be >= 1")
     family = make(args.env)
     horizon = args.horizon or family.default_horizon
     tasks = family.sample_tasks(args.tasks, seed=args.seed)

@@ -53,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.tasks < 1 or args.steps < 0:
         raise ValueError("--tasks must be >= 1 and --steps >= 0")
+    if not 0 <= args.seed < 2**63:
+        raise ValueError(f"--seed must be in [0, 2**63), got {args.seed}")
     if args.rollouts_per_task is not None and args.rollouts_per_task < 1:
         raise ValueError("--rollouts-per-task must be >= 1")
     if not os.path.isdir(args.run_dir):
