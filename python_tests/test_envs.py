@@ -679,3 +679,40 @@ def test_rollout_and_task_arguments_out_of_range_are_clear_errors(cheetah):
     assert cheetah.rollout(spec, theta, tasks, 1, 2, seed=2**64 - 1).shape == (2, 1, 2)
     with pytest.raises(ValueError, match="sample_tasks: seed must be None or a non-negative int"):
         cheetah.sample_tasks(2, seed=-1)
+
+
+def test_a_failed_oversized_call_gives_its_memory_back_and_the_family_keeps_working():
+    """Under a 1.5 GiB address-space limit: rollouts and vector envs too large to allocate raise a
+    memory error; repeating them does not grow the process, and normal calls work after them."""
+    import subprocess
+    import sys
+
+    code = """
+import ctypes, gc, os, resource, torch, metarl_fast
+from metarl_fast import envs
+def rss():
+    return int(open(f"/proc/{os.getpid()}/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+usage = int(open(f"/proc/{os.getpid()}/statm").read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+resource.setrlimit(resource.RLIMIT_AS, (usage + 1536 * 2**20, resource.getrlimit(resource.RLIMIT_AS)[1]))
+fam = envs.make("AntRandDirec")
+spec = metarl_fast.PolicySpec(fam.obs_dim, fam.act_dim, (8,))
+theta, tasks = spec.init_params(), fam.sample_tasks(2, seed=0)
+sizes = []
+for _ in range(7):
+    for call in (lambda: fam.rollout(spec, theta, tasks, 2**16, 1000, seed=0), lambda: fam.vector_env(10**5)):
+        try:
+            call()
+            raise SystemExit("an oversized call succeeded")
+        except (MemoryError, metarl_fast.MujocoError) as e:
+            assert "allocate" in str(e), e
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)  # what the allocator caches is not held by us
+    sizes.append(rss())
+# each round allocated up to 1.5 GiB before failing; what stays is the allocator's noise (tens of MB)
+assert max(sizes) - sizes[0] < 64 * 2**20, sizes
+b = fam.rollout(spec, theta, tasks, 2, 10, seed=0)
+v = fam.vector_env(3)
+print("ok", tuple(b.shape), v.reset(seed=0)[0].shape)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok (2, 2, 10) (3, 111)", out.stdout + out.stderr[-2000:]
