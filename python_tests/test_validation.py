@@ -208,3 +208,19 @@ def test_score_jvp_reference_with_shared_params_and_per_task_vectors():
     v = torch.randn(3, spec.num_params, generator=g, dtype=torch.float64)
     torch.testing.assert_close(K.score_jvp(spec, theta, obs, act, v, backend="torch"),
                                K.score_jvp(spec, theta, obs, act, v, backend="cpp"), rtol=1e-10, atol=1e-12)
+
+
+def test_the_native_finiteness_scan_finds_every_bad_value_at_any_position():
+    """_C.all_finite against torch.isfinite for NaN, ±inf at every position of arrays whose lengths
+    are and are not multiples of its 16 lanes; huge finite values are finite."""
+    from metarl_fast import _C
+
+    for n in (1, 15, 16, 17, 33, 100):
+        for dtype in (torch.float32, torch.float64):
+            x = torch.full((n,), 3e38 if dtype == torch.float32 else 1e308, dtype=dtype)
+            assert _C.all_finite(x.numpy())
+            for pos in range(n):
+                for bad in (float("nan"), float("inf"), -float("inf")):
+                    y = x.clone()
+                    y[pos] = bad
+                    assert not _C.all_finite(y.numpy()), (n, dtype, pos, bad)
