@@ -78,8 +78,8 @@ def run_info() -> dict:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
         commit = (out.stdout.strip() or None) if out.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        pass
+    except (OSError, subprocess.SubprocessError):  # no git here: the commit stays unknown
+        commit = None
     return {"metarl_fast": __version__, "torch": str(torch.__version__), "mujoco": _C.mujoco_version_string(),
             "python": sys.version.split()[0], "command": " ".join(sys.argv), "git_commit": commit,
             "started": time.strftime("%Y-%m-%d %H:%M:%S")}
