@@ -260,8 +260,9 @@ def test_demos_command_feeds_a_gmps_run(tmp_path, capsys):
     rows = Runner(cfg, verbose=False).train(iterations=2, progress=False)
     assert demos.env_steps < rows[0]["n_timesteps"] <= demos.env_steps + 4 * 3 * 30  # demonstrations + one batch
     assert rows[1]["n_timesteps"] - rows[0]["n_timesteps"] <= 4 * 3 * 30  # later iterations add only rollouts
-    with pytest.raises(SystemExit):
-        main(["demos", "--env", "Point2DNav", "--tasks", "0", "--out", path])
+    capsys.readouterr()
+    assert main(["demos", "--env", "Point2DNav", "--tasks", "0", "--out", path]) == 2
+    assert "metarl-fast demos: error: --tasks must be >= 1" in capsys.readouterr().err
 
 
 def test_replay_buffer_is_a_ring():
