@@ -39,8 +39,8 @@ def checkpoint_source(run_dir: str, checkpoint: str | None) -> str:
     if checkpoint.isdigit():
         path = os.path.join(run_dir, "checkpoints", f"itr_{checkpoint}.pt")
         if not os.path.isfile(path):
-            kept = sorted(f for f in os.listdir(os.path.join(run_dir, "checkpoints"))) if os.path.isdir(
-                os.path.join(run_dir, "checkpoints")) else []
+            folder = os.path.join(run_dir, "checkpoints")
+            kept = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
             raise ValueError(f"--checkpoint {checkpoint}: {path} does not exist (kept: {', '.join(kept) or 'none'})")
         return path
     if not os.path.isfile(checkpoint):

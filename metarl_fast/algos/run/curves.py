@@ -39,25 +39,31 @@ def _variant_labels(configs: list[dict]) -> list[str]:
     return labels
 
 
-def learning_curves(run_dirs: list[str]) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
-    """{algo: [(n_timesteps, post-update return) per run]} from the runs' progress.csv (keyed
-    "algo · env" when the runs span several task families)."""
+def _logged_runs(run_dirs: list[str]) -> list[tuple[str, dict, list[dict]]]:
+    """(curve key, flat config, progress rows) of each run with logged rows; the key is the variant
+    label, "label · env" when the runs span several task families."""
     configs = []
     for d in run_dirs:
         with open(os.path.join(d, "config.yaml")) as f:
             configs.append(flat_settings(yaml.safe_load(f)))
     several_envs = len({c["env"] for c in configs}) > 1
-    labels = _variant_labels(configs)
-    curves: dict[str, list] = {}
-    for d, config, label in zip(run_dirs, configs, labels):
+    out = []
+    for d, config, label in zip(run_dirs, configs, _variant_labels(configs)):
         with open(os.path.join(d, "progress.csv")) as f:
             rows = list(csv.DictReader(f))
-        if not rows:
-            continue
+        if rows:
+            out.append((f"{label} · {config['env']}" if several_envs else label, config, rows))
+    return out
+
+
+def learning_curves(run_dirs: list[str]) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """{algo: [(n_timesteps, post-update return) per run]} from the runs' progress.csv (keyed
+    "algo · env" when the runs span several task families)."""
+    curves: dict[str, list] = {}
+    for key, _, rows in _logged_runs(run_dirs):
         col = [k for k in rows[0] if k.startswith("Step_") and k.endswith("-AverageReturn")][-1]  # after adapting
         x = np.array([float(r["n_timesteps"]) for r in rows])
         y = np.array([float(r[col]) for r in rows])
-        key = f"{label} · {config['env']}" if several_envs else label
         curves.setdefault(key, []).append((x, y))
     return curves
 
@@ -78,17 +84,10 @@ def samples_to_reach(run_dirs: list[str], level: float, window: int = 3) -> dict
 
 
 def _seeds(run_dirs: list[str]) -> dict[str, list[int]]:
-    """{curve key: the seed of each of its runs} (keys as learning_curves)."""
-    configs = []
-    for d in run_dirs:
-        with open(os.path.join(d, "config.yaml")) as f:
-            configs.append(flat_settings(yaml.safe_load(f)))
-    several_envs = len({c["env"] for c in configs}) > 1
+    """{curve key: the seed of each of its runs} (the runs and keys of learning_curves)."""
     out: dict[str, list[int]] = {}
-    for d, config, label in zip(run_dirs, configs, _variant_labels(configs)):
-        if os.path.getsize(os.path.join(d, "progress.csv")) == 0:
-            continue
-        out.setdefault(f"{label} · {config['env']}" if several_envs else label, []).append(int(config["seed"]))
+    for key, config, _ in _logged_runs(run_dirs):
+        out.setdefault(key, []).append(int(config["seed"]))
     return out
 
 

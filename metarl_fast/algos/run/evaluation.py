@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...envs.tasks import TaskBatch
-from ...files import write_text
+from ...files import atomic_path, write_text
 from .context import derived_seed
 from .intervals import mean_interval
-from .meta_policy import MetaPolicy, load
+from .meta_policy import MetaPolicy, load, run_dir_of
 
 TASKS_SEED_KEY = 0xE7A1  # the test tasks' seed is derived_seed(seed, TASKS_SEED_KEY)
 
@@ -176,8 +176,6 @@ def _plot(result: EvalResult, path: str, title: str) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    from ...files import atomic_path
-
     steps = [r["step"] for r in result.summary]
     T = result.summary[0]["num_tasks"]
     per_task = np.array([r["mean_return"] for r in result.tasks]).reshape(len(steps), T)
@@ -214,9 +212,8 @@ def evaluate(source: str, num_tasks: int = 40, tasks_file: str | None = None, st
     if not write:
         return result
     if out_dir is None:
-        here = os.path.abspath(source if os.path.isdir(source) else os.path.dirname(source))
-        run_dir = next((d for d in (here, os.path.dirname(here)) if os.path.isfile(os.path.join(d, "config.yaml"))),
-                       here)  # the run holding the checkpoint, else the checkpoint's directory
+        # the run holding the checkpoint, else the checkpoint's directory
+        run_dir = run_dir_of(source) or os.path.dirname(os.path.abspath(source))
         out_dir = new_eval_dir(run_dir, policy.iteration - 1)
     info = {"source": os.path.abspath(source), "algo": policy.algorithm, "env": policy.family.name,
             "iterations_trained": policy.iteration, "steps": steps, "rollouts_per_task": result.summary[0]["rollouts_per_task"],

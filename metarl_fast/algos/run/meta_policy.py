@@ -22,7 +22,7 @@ from ...envs.batch import Batch
 from ...envs.tasks import TaskBatch
 from ...files import UnsafeFileError, load_torch
 from .context import derived_seed
-from .runner import Runner
+from .runner import Runner, read_run_config
 
 
 def load(path: str) -> "MetaPolicy":
@@ -41,6 +41,13 @@ def load(path: str) -> "MetaPolicy":
     return MetaPolicy(runner_from_checkpoint(path), path)
 
 
+def run_dir_of(path: str) -> str | None:
+    """The run directory holding `path` (a run directory, its checkpoint.pt or a checkpoints/ file),
+    or None when no config.yaml is there."""
+    here = os.path.abspath(path if os.path.isdir(path) else os.path.dirname(path))
+    return next((d for d in (here, os.path.dirname(here)) if os.path.isfile(os.path.join(d, "config.yaml"))), None)
+
+
 def runner_from_checkpoint(path: str) -> Runner:
     """A runner (writing nowhere) at the state of the checkpoint file `path`, with the config of the
     run directory holding it when there is one (checked against the checkpoint's own), else the
@@ -50,16 +57,9 @@ def runner_from_checkpoint(path: str) -> Runner:
     state = load_torch(path)
     if not isinstance(state, dict) or "config" not in state or "iteration" not in state:
         raise UnsafeFileError(f"{path}: not a metarl_fast checkpoint")
-    here = os.path.dirname(os.path.abspath(path))
-    run_dir = next((d for d in (here, os.path.dirname(here)) if os.path.isfile(os.path.join(d, "config.yaml"))), None)
-    if run_dir is None:
-        runner = Runner(TrainConfig.from_dict(state["config"]), None, verbose=False)
-    else:
-        import yaml
-
-        with open(os.path.join(run_dir, "config.yaml")) as f:
-            config = TrainConfig.from_dict(yaml.safe_load(f))
-        runner = Runner(config, None, verbose=False)
+    run_dir = run_dir_of(path)
+    config = TrainConfig.from_dict(state["config"]) if run_dir is None else read_run_config(run_dir)
+    runner = Runner(config, None, verbose=False)
     runner._check_snapshot(path, state)
     runner.load_state_dict(state)
     return runner

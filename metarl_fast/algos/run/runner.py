@@ -39,6 +39,12 @@ RUN_FILES = ("config.yaml", "progress.csv", "train.log", "checkpoint.pt", "check
              "evals", "demos.npz", "sac_expert.pt", "sac_progress.csv")  # what a run writes in its directory
 
 
+def read_run_config(run_dir: str) -> TrainConfig:
+    """The TrainConfig of RUN_DIR/config.yaml (of this or an earlier version)."""
+    with open(os.path.join(run_dir, "config.yaml")) as f:
+        return TrainConfig.from_dict(yaml.safe_load(f))
+
+
 class NothingToResume(ValueError):
     """A run directory without a loadable checkpoint."""
 
@@ -90,8 +96,7 @@ class Runner:
         if not os.path.isfile(config_path):
             raise NothingToResume(f"{run_dir}: no config.yaml, so no run to resume; start one with "
                                   f"metarl-fast train --out {run_dir}")
-        with open(config_path) as f:
-            config = TrainConfig.from_dict(yaml.safe_load(f))
+        config = read_run_config(run_dir)
         if iterations:
             config = config.with_overrides([f"iterations={iterations}"])
         runner = cls(config, out_dir, verbose)
