@@ -554,6 +554,22 @@ def test_vector_envs_draw_tasks_truncate_at_the_horizon_and_report_the_task():
     assert len(tasks) == 4 and single.step(np.zeros(ant.act_dim))[4]["task"].shape == (2,)
 
 
+def test_a_vector_env_takes_one_seed_per_environment():
+    """reset(seed=[s0, s1, ...]) seeds environment i with s_i (as gymnasium's SyncVectorEnv does), so
+    the same seed gives the same start wherever the environment sits in the vector."""
+    family = envs.make("HalfCheetahRandDirec")
+    tasks = family.sample_tasks(3, seed=0)
+    a = family.vector_env(3, tasks)
+    b = family.vector_env(3, tasks)
+    obs_a, _ = a.reset(seed=[5, 9, 11])
+    obs_b, _ = b.reset(seed=[11, 5, 9])
+    assert np.array_equal(obs_a[[2, 0, 1]], obs_b) and not np.array_equal(obs_a[0], obs_a[1])
+    with pytest.raises(ValueError, match="a list of seeds needs 3 non-negative ints"):
+        a.reset(seed=[1, 2])
+    with pytest.raises(ValueError, match="a list of seeds needs 3 non-negative ints"):
+        a.reset(seed=[1, -2, 3])
+
+
 def test_python_family_envs_draw_tasks_and_truncate_like_the_cpp_ones():
     family = envs.make("PendulumGravity")
     venv = family.vector_env(3)

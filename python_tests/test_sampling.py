@@ -1,6 +1,7 @@
 """The sampler interface: backends chosen by name, the C++ sampler's batch with the policy means it
 acted with (bit-equal to the compiled policy_mean), the gymnasium backend, and a backend of the
 user's own registered and used by a run."""
+import numpy as np
 import pytest
 import torch
 
@@ -21,8 +22,8 @@ def test_backends_by_name():
     assert isinstance(make_sampler("gymnasium", cheetah, _spec(cheetah)), GymnasiumSampler)
     with pytest.raises(ValueError, match="sampler='cpp' runs the C\\+\\+ task families; PendulumGravity"):
         make_sampler("cpp", pendulum, _spec(pendulum))
-    with pytest.raises(ValueError, match="unknown sampler 'ray'"):
-        make_sampler("ray", cheetah, _spec(cheetah))
+    with pytest.raises(ValueError, match="unknown sampler 'mpi'; valid: auto, cpp, gymnasium, ray"):
+        make_sampler("mpi", cheetah, _spec(cheetah))
     with pytest.raises(ValueError, match="obs_dim"):
         make_sampler("cpp", cheetah, metarl_fast.PolicySpec(3, 6))
 
@@ -59,6 +60,31 @@ def test_the_gymnasium_backend_reuses_its_envs_and_repeats_itself():
     with pytest.raises(ValueError, match=r"seed must be an int in \[0, 2\*\*64\)"):
         sampler.sample(params, tasks, 3, 20, seed=-1)
     sampler.close()
+
+
+@pytest.mark.parametrize("name", ["HalfCheetahRandDirec", "HopperRandParams", "PendulumGravity"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_piece_of_a_batch_run_with_its_streams_is_that_piece_of_the_batch(name, dtype):
+    """What the Ray sampler relies on: tasks t0.. × trajectories b0.. run alone with streams
+    (t0 + t)·B + b0 equal that block of the whole batch, bit for bit (C++ pool and Python loop)."""
+    family = envs.make(name)
+    spec = _spec(family, (32, 32))
+    tasks = family.sample_tasks(5, seed=3)
+    g = torch.Generator().manual_seed(0)
+    params = spec.init_params(generator=g, dtype=dtype) + 0.1 * torch.randn(5, spec.num_params, generator=g).to(dtype)
+    sampler = make_sampler("auto", family, spec)
+    B, H = 11, 30
+    whole = sampler.sample(params, tasks, B, H, seed=9)
+    for t0, t1, b0, b1 in ((0, 5, 0, 11), (1, 3, 3, 10), (4, 5, 10, 11), (2, 5, 0, 4)):
+        streams = np.arange(t0, t1) * B + b0
+        piece = sampler.sample(params[t0:t1], tasks[t0:t1], b1 - b0, H, seed=9, streams=streams)
+        for k in ("obs", "actions", "rewards", "mask", "log_prob", "returns", "lengths", "nonfinite", "means"):
+            a, b = getattr(piece, k), getattr(whole, k)
+            assert (a is None and b is None) or torch.equal(a, b[t0:t1, b0:b1]), (k, t0, t1, b0, b1)
+    other_seed = sampler.sample(params[1:3], tasks[1:3], 7, H, seed=10, streams=np.arange(1, 3) * B + 3)
+    assert not torch.equal(other_seed.actions, whole.actions[1:3, 3:10])
+    with pytest.raises(ValueError, match="streams must be 2 non-negative integers"):
+        sampler.sample(params[1:3], tasks[1:3], 7, H, seed=9, streams=np.array([-1, 3]))
 
 
 class CountingSampler(Sampler):

@@ -18,12 +18,14 @@ namespace py = pybind11;
 namespace metarl {
 namespace {
 
-// SimPool.rollout(spec, params, tasks, trajs, horizon, seed, deterministic, action_scale, keep_means)
+// SimPool.rollout(spec, params, tasks, trajs, horizon, seed, deterministic, action_scale, keep_means,
+// streams=None) (streams: [T] uint64, the random stream of each task's first trajectory)
 // -> {"obs", "actions", "rewards", "mask", "log_prob", "means" (or None), "infos", "lengths", "returns",
 // "nonfinite"}: new zero-filled arrays [T, B, H, ...] / [T, B] written by the pool.
 template <typename T>
 py::dict rollout(SimPool& pool, const MlpSpec& spec, const Arr<T>& params, const Arr<double>& tasks, int64_t trajs,
-                 int64_t horizon, uint64_t seed, bool deterministic, double action_scale, bool keep_means) {
+                 int64_t horizon, uint64_t seed, bool deterministic, double action_scale, bool keep_means,
+                 const std::optional<Arr<uint64_t>>& streams) {
   const int64_t P = spec.num_params();
   if (tasks.ndim() != 2 || tasks.shape(1) != pool.task_dim())
     throw std::invalid_argument("rollout: tasks must be [T, " + std::to_string(pool.task_dim()) + "]");
@@ -32,6 +34,8 @@ py::dict rollout(SimPool& pool, const MlpSpec& spec, const Arr<T>& params, const
   const bool per_task = params.ndim() == 2;
   if (!(params.ndim() == 1 && params.shape(0) == P) && !(per_task && params.shape(0) == T_ && params.shape(1) == P))
     throw std::invalid_argument("rollout: params must be [P] or [T, P]");
+  if (streams && !(streams->ndim() == 1 && streams->shape(0) == T_))
+    throw std::invalid_argument("rollout: streams must be [T]");
   const auto zeros = [](std::vector<py::ssize_t> shape, auto tag) {
     using V = decltype(tag);
     Arr<V> a(shape);
@@ -55,6 +59,7 @@ py::dict rollout(SimPool& pool, const MlpSpec& spec, const Arr<T>& params, const
   c.trajs = trajs;
   c.horizon = horizon;
   c.seed = seed;
+  c.streams = streams ? streams->data() : nullptr;
   c.deterministic = deterministic;
   c.action_scale = action_scale;
   c.obs = obs.mutable_data();
@@ -89,7 +94,7 @@ template <typename T>
 void def_rollout(py::class_<SimPool>& cls) {
   cls.def("rollout", &rollout<T>, py::arg("spec"), py::arg("params").noconvert(), py::arg("tasks").noconvert(),
           py::arg("trajs"), py::arg("horizon"), py::arg("seed"), py::arg("deterministic"), py::arg("action_scale"),
-          py::arg("keep_means"));
+          py::arg("keep_means"), py::arg("streams").noconvert() = py::none());
 }
 
 }  // namespace

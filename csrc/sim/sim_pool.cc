@@ -130,8 +130,9 @@ void SimPool::rollout(const RolloutCall<T>& c) {
       inv_std[j] = std::exp(-ls);
       log_std_sum += ls;
     }
+    const uint64_t stream0 = c.streams ? c.streams[t] : uint64_t(t * B);
     for (int64_t b = 0; b < n; ++b) {
-      rng[b] = Rng(c.seed, uint64_t(t * B + b0 + b));
+      rng[b] = Rng(c.seed, stream0 + uint64_t(b0 + b));
       reset_env(fm_, mt, data[b], rng[b]);
       observe_env(fm_, mt, data[b], obs_d.data());
       for (int i = 0; i < od; ++i) obs_t[b * od + i] = T(obs_d[i]);

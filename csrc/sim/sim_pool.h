@@ -37,6 +37,10 @@ struct RolloutCall {
   const double* tasks = nullptr;  // [T, task_dim]
   int64_t num_tasks = 0, trajs = 0, horizon = 0;
   uint64_t seed = 0;
+  // [T] the random stream of each task's first trajectory: trajectory b of task t draws from
+  // Rng(seed, streams[t] + b). Null: t·B, the streams of the whole batch. A caller that splits a
+  // batch into pieces (Ray's work items) passes each piece its streams in the whole batch.
+  const uint64_t* streams = nullptr;
   bool deterministic = false;
   double action_scale = 10.0;  // the policy acts in [−s, s]; rescaled to the control range and clipped
   // Outputs (zero-filled by the caller; only valid steps are written):

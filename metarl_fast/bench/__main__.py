@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-SUITES = ("kernels", "envs", "e2e", "threads")
+SUITES = ("kernels", "envs", "e2e", "threads", "ray")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
         from .envs import run
     elif suite == "threads":
         from .threads import run
+    elif suite == "ray":
+        from .ray import run
     else:
         from .e2e import run
     run(rest)

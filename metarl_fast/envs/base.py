@@ -96,6 +96,18 @@ class TaskFamily(abc.ABC):
         return tasks
 
     @staticmethod
+    def check_streams(fn: str, streams, num_tasks: int, trajs_per_task: int) -> np.ndarray:
+        """The random stream of each task's first trajectory as a uint64 array [T] (None: t·B, the
+        streams of a whole batch); ValueError naming `fn` for another shape or a negative entry."""
+        if streams is None:
+            return np.arange(num_tasks, dtype=np.uint64) * np.uint64(trajs_per_task)
+        s = np.asarray(streams)
+        if s.shape != (num_tasks,) or s.dtype.kind not in "iu" or (s.dtype.kind == "i" and (s < 0).any()):
+            raise ValueError(f"{fn}: streams must be {num_tasks} non-negative integers (one per task), "
+                             f"got {s.dtype} {list(s.shape)}")
+        return np.ascontiguousarray(s, dtype=np.uint64)
+
+    @staticmethod
     def check_action_scale(name: str, action_scale) -> float:
         if isinstance(action_scale, bool) or not isinstance(action_scale, (int, float)) or not (
                 0 < action_scale < math.inf):
@@ -122,7 +134,7 @@ class TaskFamily(abc.ABC):
     # ---- what each simulator provides
     @abc.abstractmethod
     def rollout(self, spec: PolicySpec, params: torch.Tensor, tasks: TaskBatch, trajs_per_task: int, horizon: int,
-                seed: int, deterministic: bool = False) -> Batch:
+                seed: int, deterministic: bool = False, streams=None) -> Batch:
         """Runs B = trajs_per_task trajectories of `horizon` steps on each of the T tasks.
 
         Args:
@@ -131,9 +143,12 @@ class TaskFamily(abc.ABC):
             tasks: a TaskBatch of this family, len T.
             trajs_per_task: B ≥ 1.
             horizon: H ≥ 0 steps (trajectories that terminate earlier are masked).
-            seed: the batch is a function of (seed, params, tasks, B, H) only; environment
-                i = t·B + b draws from its own stream.
+            seed: the batch is a function of (seed, params, tasks, B, H) only; trajectory b of
+                task t draws from its own random stream streams[t] + b.
             deterministic: act with the policy mean instead of sampling.
+            streams: [T] non-negative ints, the stream of each task's first trajectory (None: t·B).
+                A piece of a batch (tasks t0.., trajectories b0..) run with streams (t0 + t)·B + b0
+                equals that piece of the whole batch: how the Ray sampler splits a call.
         Returns:
             Batch with tensors [T, B, H, ...] in params' dtype.
         """

@@ -51,6 +51,7 @@ class CppTaskFamily(TaskFamily):
     def __init__(self, name: str, definition: FamilyDef, action_scale: float = 10.0, xml: str | None = None) -> None:
         self.name = name
         self.definition = definition
+        self._init_args = (name, definition, action_scale, xml)
         self.action_scale = self.check_action_scale(name, action_scale)
         info = _C.task_family_info(name)
         self.frame_skip = info["frame_skip"]
@@ -73,20 +74,28 @@ class CppTaskFamily(TaskFamily):
             self.definition = FamilyDef(rand_params_fields(sizes), rand_params_sampler(sizes), definition.horizon,
                                         definition.doc)
 
+    def __reduce__(self):
+        """Pickled as its constructor's arguments (the pool is rebuilt where it is unpickled: how Ray
+        ships a family to its actors)."""
+        return (CppTaskFamily, self._init_args)
+
     def __repr__(self) -> str:
         return (f"CppTaskFamily({self.name}: obs_dim={self.obs_dim}, act_dim={self.act_dim}, task fields "
                 f"{self.definition.fields}; {self.definition.doc})")
 
     def rollout(self, spec: PolicySpec, params: torch.Tensor, tasks: TaskBatch, trajs_per_task: int, horizon: int,
-                seed: int, deterministic: bool = False) -> Batch:
+                seed: int, deterministic: bool = False, streams=None) -> Batch:
         """See TaskFamily.rollout. The batch is bit-identical whatever the thread count, and carries
         the policy means the sampler acted with (Batch.means)."""
-        tasks = self.check_rollout(f"{self.name}.rollout", spec, params, tasks, trajs_per_task, horizon, seed)
+        fn = f"{self.name}.rollout"
+        tasks = self.check_rollout(fn, spec, params, tasks, trajs_per_task, horizon, seed)
+        if streams is not None:
+            streams = self.check_streams(fn, streams, len(tasks), trajs_per_task)
         theta = params.detach().contiguous()
         with torch_single_thread():
             out = self._sim.rollout(spec=spec.native, params=theta.numpy(), tasks=tasks.params, trajs=trajs_per_task,
                                     horizon=horizon, seed=int(seed), deterministic=bool(deterministic),
-                                    action_scale=self.action_scale, keep_means=True)
+                                    action_scale=self.action_scale, keep_means=True, streams=streams)
         t = {k: torch.from_numpy(v) for k, v in out.items()}
         return Batch(obs=t["obs"], actions=t["actions"], rewards=t["rewards"], mask=t["mask"], log_prob=t["log_prob"],
                      infos={k: t["infos"][..., i] for i, k in enumerate(self.info_names)}, returns=t["returns"],

@@ -179,13 +179,24 @@ class FamilyVectorEnv(VectorEnv):
         """The environments' current tasks (None before the first reset without fixed tasks)."""
         return self._envs.tasks
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+    def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
+        """seed: None, an int (the environments' seeds drawn from it), or one non-negative int per
+        environment (each environment's own seed, as SyncVectorEnv takes them)."""
+        per_env = None
+        if isinstance(seed, (list, tuple, np.ndarray)):
+            per_env = np.asarray(seed)
+            if per_env.shape != (self.num_envs,) or per_env.dtype.kind not in "iu" or (per_env < 0).any():
+                raise ValueError(f"FamilyVectorEnv.reset: a list of seeds needs {self.num_envs} non-negative ints")
+            seed = int(per_env[0])
         super().reset(seed=seed)
         if options and "tasks" in options:
             self.set_tasks(options["tasks"])
         elif not self._fixed_tasks:
             self._envs.sample_tasks("reset", self.np_random)
-        seeds = np.asarray(self.np_random.integers(2**63, size=self.num_envs), np.uint64)
+        if per_env is not None:
+            seeds = np.ascontiguousarray(per_env, np.uint64)
+        else:
+            seeds = np.asarray(self.np_random.integers(2**63, size=self.num_envs), np.uint64)
         self._envs.pool.reset(None, seeds, self._envs.obs)
         self._steps[:] = 0
         self._needs_reset[:] = False

@@ -137,14 +137,18 @@ class GymTaskFamily(TaskFamily):
         return venv
 
     def rollout(self, spec: PolicySpec, params: torch.Tensor, tasks: TaskBatch, trajs_per_task: int, horizon: int,
-                seed: int, deterministic: bool = False) -> Batch:
+                seed: int, deterministic: bool = False, streams=None) -> Batch:
         """See TaskFamily.rollout: stepped from Python (the family's vector env, reused)."""
         tasks = self.check_rollout(f"{self.name}.rollout", spec, params, tasks, trajs_per_task, horizon, seed)
         n = len(tasks) * trajs_per_task
         if self._venv is None or self._venv.num_envs != n:
             self._venv = self.vector_env(n, max_episode_steps=0)
         return rollout_gymnasium(self, spec, params.detach(), tasks, trajs_per_task, horizon, seed, deterministic,
-                                 venv=self._venv)
+                                 venv=self._venv, streams=streams)
+
+    def __getstate__(self) -> dict:
+        """Pickled without its vector env (Ray ships families to its actors)."""
+        return {**self.__dict__, "_venv": None}
 
 
 def _pendulum():

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .. import kernels
 from ..policies import PolicySpec, gaussian_log_prob
-from ..reference import policy_mean
 from .batch import Batch
 from .tasks import TaskBatch
 
@@ -21,33 +21,56 @@ def sync_vector_env(family, num_envs: int):
     return gymnasium.vector.SyncVectorEnv([lambda: family.gym_env(max_episode_steps=0) for _ in range(num_envs)])
 
 
+def gaussian_noise(seed: int, streams: np.ndarray, trajs_per_task: int, horizon: int, act_dim: int,
+                   dtype: torch.dtype) -> torch.Tensor:
+    """Standard normal noise [T, B, H, act_dim] for the Gaussian policy of a Python rollout, one
+    stream per trajectory: trajectory b of task t draws from numpy's default generator seeded by
+    (seed, streams[t] + b), so any piece of a batch reproduces that piece of the whole batch."""
+    T, B = len(streams), trajs_per_task
+    noise = np.empty((T, B, horizon, act_dim))
+    for t in range(T):
+        for b in range(B):
+            noise[t, b] = np.random.default_rng([int(seed), int(streams[t]) + b]).standard_normal((horizon, act_dim))
+    return torch.from_numpy(noise).to(dtype)
+
+
 @torch.no_grad()
 def rollout_gymnasium(family, spec: PolicySpec, params: torch.Tensor, tasks: TaskBatch, trajs_per_task: int,
-                      horizon: int, seed: int, deterministic: bool = False, venv=None) -> Batch:
+                      horizon: int, seed: int, deterministic: bool = False, venv=None, streams=None,
+                      policy_backend: str = "auto") -> Batch:
     """The Gaussian MLP policy (pure torch) on a vector env of T·B environments: the arguments and
-    result of ``family.rollout`` (different random streams, not the same numbers). `venv` may be a
-    reusable vector env (``sync_vector_env(family, T·B)``, created when None, or
-    ``family.vector_env(T·B)``)."""
+    result of ``family.rollout`` (different random streams from the C++ pool's, not the same
+    numbers). The policy noise and each environment's reset seed follow the trajectory's stream
+    (``streams``, see TaskFamily.rollout), never its position in `venv`. `venv` may be a reusable
+    vector env (``sync_vector_env(family, T·B)``, created when None, or ``family.vector_env(T·B)``).
+    policy_backend: the policy mean's kernel ("auto": compiled, each row independent of the batch
+    shape, so pieces of a batch equal the whole; "torch": the torch reference)."""
     T = len(tasks)
+    noise_streams = family.check_streams("rollout_gymnasium", streams, T, trajs_per_task)
     theta = params if params.dim() == 2 else params.expand(T, -1)
     log_std = spec.unflatten(theta)["log_std"].unsqueeze(1)  # [T, 1, act_dim]
+    noise = None if deterministic else gaussian_noise(seed, noise_streams, trajs_per_task, horizon, family.act_dim,
+                                                      params.dtype)
+    step = [0]
 
     def gaussian_policy(obs, gen):
-        mean = policy_mean(spec, theta, obs)  # [T, B, act_dim]
-        act = mean if deterministic else mean + torch.exp(log_std) * torch.randn(mean.shape, generator=gen,
-                                                                                 dtype=mean.dtype)
+        mean = kernels.policy_mean(spec, theta, obs, backend=policy_backend)  # [T, B, act_dim]
+        act = mean if noise is None else mean + torch.exp(log_std) * noise[:, :, step[0]]
+        step[0] += 1
         return act, gaussian_log_prob(mean, log_std, act)
 
-    return rollout_actor(family, gaussian_policy, tasks, trajs_per_task, horizon, seed, params.dtype, venv)
+    return rollout_actor(family, gaussian_policy, tasks, trajs_per_task, horizon, seed, params.dtype, venv, streams)
 
 
 @torch.no_grad()
 def rollout_actor(family, actor, tasks: TaskBatch, trajs_per_task: int, horizon: int, seed: int,
-                  dtype: torch.dtype = torch.float64, venv=None) -> Batch:
+                  dtype: torch.dtype = torch.float64, venv=None, streams=None) -> Batch:
     """B = trajs_per_task trajectories of `horizon` steps per task, acting with any callable
     ``actor(obs [T, B, obs_dim], generator) → (actions [T, B, act_dim] in the policy scale,
     log-probs [T, B])`` on a gymnasium vector env of the family (created when `venv` is None or of
-    another size; a given one must not truncate episodes: ``max_episode_steps=0``). Returns a Batch
+    another size; a given one must not truncate episodes: ``max_episode_steps=0``). Trajectory b of
+    task t resets its environment with seed + streams[t] + b (streams: see TaskFamily.rollout;
+    None: t·B); the actor's generator is seeded by `seed`, one for the whole batch. Returns a Batch
     as ``family.rollout`` does (without policy means)."""
     T, B, H = len(tasks), trajs_per_task, horizon
     n = T * B
@@ -60,7 +83,11 @@ def rollout_actor(family, actor, tasks: TaskBatch, trajs_per_task: int, horizon:
         for i, env in enumerate(venv.envs):
             env.get_wrapper_attr("set_task")(per_env[i])
     gen = torch.Generator().manual_seed(int(seed))
-    obs_np, _ = venv.reset(seed=int(seed))
+    if streams is None:  # a vector env seeds its environment i with seed + i = seed + t·B + b
+        obs_np, _ = venv.reset(seed=int(seed))
+    else:
+        streams = family.check_streams("rollout_actor", streams, T, B)
+        obs_np, _ = venv.reset(seed=[int(seed) + int(streams[t]) + b for t in range(T) for b in range(B)])
     out = dict(obs=torch.zeros(T, B, H, family.obs_dim, dtype=dtype),
                actions=torch.zeros(T, B, H, family.act_dim, dtype=dtype),
                rewards=torch.zeros(T, B, H, dtype=dtype), mask=torch.zeros(T, B, H, dtype=dtype),

@@ -1,9 +1,10 @@
 """The sampler interface: every backend turns (parameters, tasks) into the same Batch.
 
 A backend keys each environment's random stream by (seed, task, trajectory), never by a worker, so
-a backend gives the same batch for the same seed whatever its thread or worker count. Two backends
-may use different streams (the C++ pool and a Python loop do), so a run's numbers depend on the
-backend it chose (``sampler`` in the config).
+a backend gives the same batch for the same seed whatever its thread or worker count. The C++ pool
+and the Python loop use different streams, so a run's numbers depend on the backend that steps its
+environments; the Ray sampler runs the family's own local backend in its actors and gives the
+local batch bit for bit.
 """
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ class Sampler(abc.ABC):
         self.family, self.spec = family, spec
 
     @abc.abstractmethod
-    def sample(self, params: torch.Tensor, tasks: TaskBatch, trajs_per_task: int, horizon: int, seed: int) -> Batch:
+    def sample(self, params: torch.Tensor, tasks: TaskBatch, trajs_per_task: int, horizon: int, seed: int,
+               streams=None) -> Batch:
         """B = trajs_per_task trajectories of `horizon` steps on each of the T tasks.
 
         Args:
@@ -40,9 +42,15 @@ class Sampler(abc.ABC):
             trajs_per_task: B ≥ 1.
             horizon: H ≥ 0 (trajectories that terminate earlier are masked).
             seed: a non-negative int; the batch is a function of (seed, params, tasks, B, H).
+            streams: [T] the random stream of each task's first trajectory (None: t·B): a piece of a
+                batch, as TaskFamily.rollout takes it (the local backends; Ray sends its pieces).
         Returns:
             Batch [T, B, H, ...] in params' dtype (``means`` filled when the backend keeps them).
         """
+
+    def describe(self) -> str:
+        """One line for the run's log: the backend and its workers."""
+        return type(self).__name__
 
     def close(self) -> None:
         """Releases the backend's workers or environments (a no-op for in-process backends)."""

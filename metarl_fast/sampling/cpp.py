@@ -15,5 +15,5 @@ class CppSampler(Sampler):
             raise ValueError(f"sampler='cpp' runs the C++ task families; {family.name} is stepped from Python "
                              f"(use sampler='auto' or sampler='gymnasium')")
 
-    def sample(self, params, tasks, trajs_per_task, horizon, seed):
-        return self.family.rollout(self.spec, params, tasks, trajs_per_task, horizon, seed)
+    def sample(self, params, tasks, trajs_per_task, horizon, seed, streams=None):
+        return self.family.rollout(self.spec, params, tasks, trajs_per_task, horizon, seed, streams=streams)

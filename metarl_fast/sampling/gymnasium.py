@@ -9,13 +9,26 @@ from .base import Sampler
 
 
 class GymnasiumSampler(Sampler):
-    """rollout_gymnasium over one reused vector env of T·B ``family.gym_env()`` environments."""
+    """rollout_gymnasium over one reused vector env of T·B ``family.gym_env()`` environments.
 
-    def __init__(self, family, spec) -> None:
+    policy_backend: the policy mean, "auto" (the compiled kernel: each row's value independent of
+    the batch it is in, so any split of a batch gives the same numbers) or "torch" (the reference,
+    the pure-torch pipeline of the benchmarks; BLAS may round a row differently in another batch
+    shape). A run with meta_gradient=autograd uses "torch".
+    """
+
+    def __init__(self, family, spec, policy_backend: str = "auto") -> None:
         super().__init__(family, spec)
+        if policy_backend not in ("auto", "torch"):
+            raise ValueError(f"GymnasiumSampler: policy_backend must be 'auto' or 'torch', got {policy_backend!r}")
+        self.policy_backend = policy_backend
         self._venv = None
 
-    def sample(self, params, tasks, trajs_per_task, horizon, seed):
+    @classmethod
+    def from_config(cls, family, spec, config):
+        return cls(family, spec, policy_backend="torch" if config.meta_gradient == "autograd" else "auto")
+
+    def sample(self, params, tasks, trajs_per_task, horizon, seed, streams=None):
         fn = f"{type(self).__name__}.sample"
         tasks = self.family.check_rollout(fn, self.spec, params, tasks, trajs_per_task, horizon, seed)
         n = len(tasks) * trajs_per_task
@@ -23,7 +36,7 @@ class GymnasiumSampler(Sampler):
             self.close()
             self._venv = sync_vector_env(self.family, n)
         return rollout_gymnasium(self.family, self.spec, params.detach(), tasks, trajs_per_task, horizon, seed,
-                                 venv=self._venv)
+                                 venv=self._venv, streams=streams, policy_backend=self.policy_backend)
 
     def close(self) -> None:
         if self._venv is not None:

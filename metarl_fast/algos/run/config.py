@@ -62,7 +62,13 @@ class TrainConfig:
         "explicit", "explicit (the compiled kernels) | autograd (the torch reference through the unrolled update)",
         legacy="backend")
     sampler: str = setting("auto", "auto (the family's own) | cpp (C++ with the policy in the loop) | gymnasium "
-                                   "(a Python loop with a torch policy)", choices=sampler_names)
+                                   "(a Python loop) | ray (either, on Ray actors)", choices=sampler_names)
+    ray_address: str = setting("", "sampler=ray: the Ray cluster ('auto': this node's; 'host:port'; '': a local Ray)")
+    ray_actors: int = setting(-1, "sampler=ray: actors; -1: one per node (C++ families) or per CPU (Python ones)",
+                              ge=-1)
+    ray_threads: int = setting(0, "sampler=ray: C++ threads per actor; 0: the node's CPUs over its actors", ge=0)
+    ray_timeout: float = setting(300.0, "sampler=ray: seconds to wait for actors to start and for a work item",
+                                 gt=0)
     threads: int = setting(0, "C++ threads; 0: every available CPU", ge=0)
     torch_threads: int = setting(0, "torch's intra-op threads while training; 0: the algorithm's measured default "
                                     "(1, or torch's own for BO-MRL; docs/algos.md)", ge=0)

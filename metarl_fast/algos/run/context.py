@@ -43,7 +43,7 @@ class RunContext:
         self.horizon = config.horizon or self.family.default_horizon
         self.dtype = getattr(torch, config.dtype)
         self.spec = PolicySpec(self.family.obs_dim, self.family.act_dim, config.hidden, config.activation)
-        self.sampler = make_sampler(config.sampler, self.family, self.spec)
+        self.sampler = make_sampler(config.sampler, self.family, self.spec, config)
         self.kernel_backend = "auto" if config.meta_gradient == "explicit" else "torch"
         self.out_dir = out_dir
         self.verbose = verbose

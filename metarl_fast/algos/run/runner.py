@@ -246,6 +246,7 @@ class Runner:
         from tqdm import tqdm
 
         show = sys.stderr.isatty() if progress is None else progress
+        ctx.log(f"sampler: {ctx.sampler.describe()}", echo=not show)
         bar = tqdm(total=target, initial=self.iteration, disable=not show, desc=f"{c.algo} {c.env}", unit="itr")
         rows = []
         try:
