@@ -33,7 +33,7 @@ def test_defaults_and_sections():
     (dict(init_std=0.0), "init_std must be > 0"),
     (dict(env="Nowhere"), "env must be one of"),
     (dict(algo="maml++"), "algo must be one of"),
-    (dict(sampler="mpi"), "sampler must be one of ['auto', 'cpp', 'gymnasium', 'ray']"),
+    (dict(sampler="mpi"), "sampler must be one of ['auto', 'cpp', 'gymnasium', 'processes', 'ray']"),
     (dict(hidden=(8, 0)), "hidden must be a sequence of positive ints"),
     (dict(inner_lr=-1.0), "maml.inner_lr must be > 0"),
     (dict(clip_eps=1.0), "maml.clip_eps must be < 1"),

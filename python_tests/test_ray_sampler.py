@@ -14,7 +14,8 @@ import metarl_fast
 from metarl_fast import envs
 from metarl_fast.algos.run import Runner, TrainConfig
 from metarl_fast.sampling import RaySampler, make_sampler
-from metarl_fast.sampling.ray import WorkItem, import_ray, split_batch
+from metarl_fast.sampling.pieces import WorkItem, split_batch
+from metarl_fast.sampling.ray import import_ray
 
 FIELDS = ("obs", "actions", "rewards", "mask", "log_prob", "returns", "lengths", "nonfinite", "means")
 

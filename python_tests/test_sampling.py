@@ -22,7 +22,7 @@ def test_backends_by_name():
     assert isinstance(make_sampler("gymnasium", cheetah, _spec(cheetah)), GymnasiumSampler)
     with pytest.raises(ValueError, match="sampler='cpp' runs the C\\+\\+ task families; PendulumGravity"):
         make_sampler("cpp", pendulum, _spec(pendulum))
-    with pytest.raises(ValueError, match="unknown sampler 'mpi'; valid: auto, cpp, gymnasium, ray"):
+    with pytest.raises(ValueError, match="unknown sampler 'mpi'; valid: auto, cpp, gymnasium, processes, ray"):
         make_sampler("mpi", cheetah, _spec(cheetah))
     with pytest.raises(ValueError, match="obs_dim"):
         make_sampler("cpp", cheetah, metarl_fast.PolicySpec(3, 6))
@@ -53,9 +53,9 @@ def test_the_gymnasium_backend_reuses_its_envs_and_repeats_itself():
     params = spec.init_params(generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     tasks = family.sample_tasks(2, seed=0)
     a = sampler.sample(params, tasks, 3, 20, seed=4)
-    venv = sampler._venv
+    venv = sampler._venvs[6]
     b = sampler.sample(params, tasks, 3, 20, seed=4)
-    assert sampler._venv is venv and torch.equal(a.obs, b.obs) and torch.equal(a.rewards, b.rewards)
+    assert sampler._venvs[6] is venv and torch.equal(a.obs, b.obs) and torch.equal(a.rewards, b.rewards)
     assert a.means is None and a.shape == (2, 3, 20)
     with pytest.raises(ValueError, match=r"seed must be an int in \[0, 2\*\*64\)"):
         sampler.sample(params, tasks, 3, 20, seed=-1)

@@ -22,13 +22,16 @@ class IterationLog:
     returns: the average return after 0, 1, ..., K adaptation steps (columns Step_k-AverageReturn;
     NaN where not measured this iteration); stats: algorithm columns (GradNorm, MeanKL, ...);
     times: seconds spent "sampling", in the "inner" steps and in the "outer" step; sampled_steps:
-    environment steps sampled during the "sampling" time (for SPS).
+    environment steps sampled during the "sampling" time (for SPS); success: the success rate after
+    0, 1, ..., K adaptation steps (columns Step_k-SuccessRate, written for families that report
+    success, e.g. Meta-World; NaN where not measured).
     """
 
     returns: list[float]
     stats: dict[str, float] = field(default_factory=dict)
     times: dict[str, float] = field(default_factory=dict)
     sampled_steps: int = 0
+    success: list[float] = field(default_factory=list)
 
 
 class MetaAlgorithm(abc.ABC):

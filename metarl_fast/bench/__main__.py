@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-SUITES = ("kernels", "envs", "e2e", "threads", "ray")
+SUITES = ("kernels", "envs", "e2e", "threads", "ray", "parallel")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
         from .threads import run
     elif suite == "ray":
         from .ray import run
+    elif suite == "parallel":
+        from .parallel import run
     else:
         from .e2e import run
     run(rest)

@@ -5,6 +5,11 @@ test_tasks.csv, eval.yaml, eval.png) that no later evaluation overwrites.
 
     metarl-fast eval RUN_DIR [--tasks N | --tasks-file FILE] [--steps K] [--rollouts-per-task B]
                              [--checkpoint N|FILE] [--seed S] [--out DIR]
+    metarl-fast eval RUN_DIR --protocol metaworld [--num-evals 10] [--adaptation-steps 1]
+                             [--adaptation-episodes 10] [--evaluation-episodes 3] [--meta-batch-size 20]
+
+--protocol metaworld runs Meta-World's meta-learning evaluation on a Meta-World run's held-out test
+tasks (algos/run/metaworld_protocol.py) and reports per-environment and mean success rates.
 """
 from __future__ import annotations
 
@@ -30,6 +35,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="seed of the fresh test tasks and of every rollout (default 12345)")
     p.add_argument("--out", help="write here instead (a new or empty directory)")
     p.add_argument("--no-plot", action="store_true", help="skip eval.png")
+    p.add_argument("--protocol", choices=("adaptation", "metaworld"), default="adaptation",
+                   help="adaptation: returns after 0..K steps (default); metaworld: Meta-World's meta-learning "
+                        "evaluation (success rates on its test tasks)")
+    mw = p.add_argument_group("--protocol metaworld (Meta-World's defaults)")
+    mw.add_argument("--num-evals", type=int, default=10)
+    mw.add_argument("--adaptation-steps", type=int, default=1)
+    mw.add_argument("--adaptation-episodes", type=int, default=10)
+    mw.add_argument("--evaluation-episodes", type=int, default=3)
+    mw.add_argument("--meta-batch-size", type=int, default=20)
 
 
 def checkpoint_source(run_dir: str, checkpoint: str | None) -> str:
@@ -60,6 +74,16 @@ def run(args: argparse.Namespace) -> int:
     if not os.path.isdir(args.run_dir):
         raise ValueError(f"{args.run_dir}: not a run directory")
     source = checkpoint_source(args.run_dir, args.checkpoint)
+    if args.protocol == "metaworld":
+        from ..algos.run.metaworld_protocol import evaluate_metaworld, print_protocol
+
+        result = evaluate_metaworld(source, args.seed, args.out, num_evals=args.num_evals,
+                                    adaptation_steps=args.adaptation_steps,
+                                    adaptation_episodes=args.adaptation_episodes,
+                                    evaluation_episodes=args.evaluation_episodes, meta_batch_size=args.meta_batch_size)
+        print_protocol(result, f"Meta-World evaluation of {source}")
+        print(f"wrote {', '.join(result.files)} to {result.out_dir}")
+        return 0
     result = evaluate(source, args.tasks, args.tasks_file, args.steps, args.rollouts_per_task, args.seed,
                       out_dir=args.out, plot=not args.no_plot)
     tasks = f"{len(result.test_tasks)} tasks from {args.tasks_file}" if args.tasks_file else \

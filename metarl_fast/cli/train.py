@@ -130,7 +130,9 @@ def _train(runner, out: str, resume: bool, progress) -> int:
     if not rows:
         return 0
     last = rows[-1]
-    post = [k for k in last if k.startswith("Step_")][-1]
+    post = [k for k in last if k.startswith("Step_") and k.endswith("-AverageReturn")][-1]
     print(f"done: {len(rows)} iterations, {last['n_timesteps']} env steps; last iteration pre-update return "
-          f"{last['Step_0-AverageReturn']:.3f}, post-update {last[post]:.3f}, {last['Time']:.2f} s/iteration")
+          f"{last['Step_0-AverageReturn']:.3f}, post-update {last[post]:.3f}, {last['Time']:.2f} s/iteration"
+          + (f"; success rate {last['Step_0-SuccessRate']:.2f} before, {last[post.replace('AverageReturn', 'SuccessRate')]:.2f} "
+             f"after adapting" if "Step_0-SuccessRate" in last else ""))
     return 0

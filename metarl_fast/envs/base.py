@@ -18,12 +18,15 @@ from .tasks import TaskBatch
 @dataclass(frozen=True)
 class FamilyDef:
     """What Python knows of a family: task fields, task distribution ((numpy Generator, n) → task
-    parameters [n, task_dim]), the papers' horizon (max_path_length) and one line of documentation."""
+    parameters [n, task_dim]), the papers' horizon (max_path_length), one line of documentation,
+    and the distribution of held-out meta-test tasks where the benchmark defines one
+    (test_sampler; None: meta-test draws from `sampler`)."""
 
     fields: tuple[str, ...]
     sampler: Callable[[np.random.Generator, int], np.ndarray] | None
     horizon: int
     doc: str
+    test_sampler: Callable[[np.random.Generator, int], np.ndarray] | None = None
 
 
 class TaskFamily(abc.ABC):
@@ -50,12 +53,25 @@ class TaskFamily(abc.ABC):
     # ---- tasks
     def sample_tasks(self, n: int, seed: int | None = None) -> TaskBatch:
         """n tasks from the family's distribution (numpy Generator seeded by `seed`)."""
+        return self._draw("sample_tasks", self.definition.sampler, n, seed)
+
+    def sample_test_tasks(self, n: int, seed: int | None = None) -> TaskBatch:
+        """n meta-test tasks: from the benchmark's held-out test set where it has one
+        (``definition.test_sampler``, e.g. Meta-World's), otherwise as sample_tasks."""
+        return self._draw("sample_test_tasks", self.definition.test_sampler or self.definition.sampler, n, seed)
+
+    def _draw(self, fn: str, sampler, n, seed) -> TaskBatch:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"{self.name}.sample_tasks: n must be a positive int, got {n!r}")
+            raise ValueError(f"{self.name}.{fn}: n must be a positive int, got {n!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
-            raise ValueError(f"{self.name}.sample_tasks: seed must be None or a non-negative int, got {seed!r}")
+            raise ValueError(f"{self.name}.{fn}: seed must be None or a non-negative int, got {seed!r}")
         rng = np.random.default_rng(seed)
-        return TaskBatch(self.name, self.definition.fields, self.definition.sampler(rng, n))
+        return TaskBatch(self.name, self.definition.fields, np.asarray(sampler(rng, n), dtype=np.float64))
+
+    @property
+    def has_test_tasks(self) -> bool:
+        """Whether meta-test draws from a held-out task set (sample_test_tasks)."""
+        return self.definition.test_sampler is not None
 
     def tasks(self, params) -> TaskBatch:
         """A TaskBatch from explicit task parameters [n, task_dim] (e.g. ``[[1.0], [-1.0]]``)."""
@@ -91,6 +107,9 @@ class TaskFamily(abc.ABC):
         for name, value in (("trajs_per_task", trajs_per_task), ("horizon", horizon)):
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**31:
                 raise ValueError(f"{fn}: {name} must be an int in [1, 2**31), got {value!r}")
+        limit = getattr(self, "max_horizon", None)
+        if limit is not None and horizon > limit:
+            raise ValueError(f"{fn}: horizon={horizon} exceeds {self.name}'s episode length {limit}")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
             raise ValueError(f"{fn}: seed must be an int in [0, 2**64), got {seed!r}")
         return tasks

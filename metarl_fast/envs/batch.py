@@ -51,6 +51,18 @@ class Batch:
     def mean_return(self) -> float:
         return float(self.returns.mean())
 
+    def successes(self) -> torch.Tensor | None:
+        """[T, B] bool: whether each trajectory succeeded on some step it took (Meta-World's
+        ``success``); None when the family reports no success."""
+        if "success" not in self.infos:
+            return None
+        return ((self.infos["success"] * self.mask) > 0).any(-1)
+
+    def success_rate(self) -> float:
+        """The fraction of trajectories that succeeded (NaN when the family reports no success)."""
+        s = self.successes()
+        return float("nan") if s is None else float(s.double().mean())
+
     def __repr__(self) -> str:
         T, B, H = self.shape
         return (f"Batch({self.tasks.family}: T={T} B={B} H={H}, {self.num_steps} steps, "

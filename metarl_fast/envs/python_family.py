@@ -94,16 +94,22 @@ class GymTaskFamily(TaskFamily):
         doc: one line for repr.
         action_scale: the policy acts in [−action_scale, action_scale], rescaled to the action
             space's bounds (as the C++ families).
+        info_names: per-step info entries kept in Batch.infos (numbers, e.g. Meta-World's "success").
+        max_horizon: the longest episode the environment allows (rollouts beyond it are refused).
+        test_sampler: the distribution of held-out meta-test tasks, (numpy Generator, n) → task
+            parameters (None: meta-test draws from `sampler`).
     """
 
     native_sampler = "gymnasium"
 
     def __init__(self, name: str, make_env: Callable[[], gymnasium.Env], apply_task: Callable,
                  fields: tuple[str, ...], sampler: Callable, horizon: int, doc: str = "",
-                 action_scale: float = 1.0) -> None:
+                 action_scale: float = 1.0, info_names: tuple[str, ...] = (), max_horizon: int | None = None,
+                 test_sampler: Callable | None = None) -> None:
         self.name = name
         self.make_env, self.apply_task = make_env, apply_task
-        self.definition = FamilyDef(tuple(fields), sampler, horizon, doc)
+        self.definition = FamilyDef(tuple(fields), sampler, horizon, doc, test_sampler)
+        self.max_horizon = max_horizon
         env = make_env()
         obs_space, act_space = env.observation_space, env.action_space
         if not (isinstance(obs_space, gymnasium.spaces.Box) and isinstance(act_space, gymnasium.spaces.Box)):
@@ -117,7 +123,7 @@ class GymTaskFamily(TaskFamily):
         self.ctrl_range = np.stack([act_space.low, act_space.high], -1).astype(np.float64).reshape(self.act_dim, 2)
         self.action_scale = self.check_action_scale(name, action_scale)
         self.default_horizon = horizon
-        self.info_names: tuple[str, ...] = ()
+        self.info_names: tuple[str, ...] = tuple(info_names)
         self._venv = None
 
     def __repr__(self) -> str:

@@ -11,6 +11,7 @@ from typing import Callable
 
 from . import distributions as dist
 from .base import FamilyDef, TaskFamily
+from .metaworld_family import family_names as metaworld_family_names
 
 # The C++ families (csrc/sim/families): rewards, termination, observations, resets as the papers'
 # code; the horizon is the papers' max_path_length.
@@ -64,19 +65,20 @@ def _pendulum_gravity() -> TaskFamily:
     return pendulum_gravity()
 
 
-def _metaworld(name: str) -> Callable[[], TaskFamily]:
-    def make_metaworld() -> TaskFamily:
-        from .metaworld_family import metaworld_family
+def _metaworld(name: str) -> Callable[..., TaskFamily]:
+    def make_metaworld(benchmark_seed: int = 0) -> TaskFamily:
+        """options: benchmark_seed (the seed Meta-World builds the benchmark's task lists with)."""
+        from .metaworld_family import make_family
 
-        return metaworld_family(name)
+        return make_family(name, benchmark_seed)
 
     return make_metaworld
 
 
 # name → factory(**options) → TaskFamily
 _FACTORIES: dict[str, Callable[..., TaskFamily]] = {name: _cpp_factory(name) for name in CPP_FAMILIES}
-_FACTORIES.update({"PendulumGravity": _pendulum_gravity, "MetaWorldPush": _metaworld("MetaWorldPush"),
-                   "MetaWorldDoorOpen": _metaworld("MetaWorldDoorOpen")})
+_FACTORIES.update({"PendulumGravity": _pendulum_gravity})
+_FACTORIES.update({name: _metaworld(name) for name in metaworld_family_names()})
 # the papers' horizon of the families registered with gymnasium
 _GYM_HORIZONS: dict[str, int] = {name: d.horizon for name, d in CPP_FAMILIES.items()}
 

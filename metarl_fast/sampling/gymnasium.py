@@ -7,9 +7,12 @@ from __future__ import annotations
 from ..envs import rollout_gymnasium, sync_vector_env
 from .base import Sampler
 
+MAX_VECTOR_ENVS = 4  # vector envs kept, one per batch size (the oldest closed first)
+
 
 class GymnasiumSampler(Sampler):
-    """rollout_gymnasium over one reused vector env of T·B ``family.gym_env()`` environments.
+    """rollout_gymnasium over a reused vector env of T·B ``family.gym_env()`` environments (one kept
+    per batch size, up to MAX_VECTOR_ENVS).
 
     policy_backend: the policy mean, "auto" (the compiled kernel: each row's value independent of
     the batch it is in, so any split of a batch gives the same numbers) or "torch" (the reference,
@@ -22,7 +25,7 @@ class GymnasiumSampler(Sampler):
         if policy_backend not in ("auto", "torch"):
             raise ValueError(f"GymnasiumSampler: policy_backend must be 'auto' or 'torch', got {policy_backend!r}")
         self.policy_backend = policy_backend
-        self._venv = None
+        self._venvs: dict[int, object] = {}  # by size: a worker's work items may differ in size
 
     @classmethod
     def from_config(cls, family, spec, config):
@@ -32,13 +35,14 @@ class GymnasiumSampler(Sampler):
         fn = f"{type(self).__name__}.sample"
         tasks = self.family.check_rollout(fn, self.spec, params, tasks, trajs_per_task, horizon, seed)
         n = len(tasks) * trajs_per_task
-        if self._venv is None or self._venv.num_envs != n:
-            self.close()
-            self._venv = sync_vector_env(self.family, n)
+        if n not in self._venvs:
+            if len(self._venvs) >= MAX_VECTOR_ENVS:
+                self._venvs.pop(next(iter(self._venvs))).close()
+            self._venvs[n] = sync_vector_env(self.family, n)
         return rollout_gymnasium(self.family, self.spec, params.detach(), tasks, trajs_per_task, horizon, seed,
-                                 venv=self._venv, streams=streams, policy_backend=self.policy_backend)
+                                 venv=self._venvs[n], streams=streams, policy_backend=self.policy_backend)
 
     def close(self) -> None:
-        if self._venv is not None:
-            self._venv.close()
-            self._venv = None
+        for venv in self._venvs.values():
+            venv.close()
+        self._venvs.clear()

@@ -3,6 +3,7 @@
     auto        the family's own backend (C++ for the C++ families, gymnasium for the Python ones)
     cpp         CppSampler: the C++ pool with the policy in the loop
     gymnasium   GymnasiumSampler: a Python loop over gymnasium environments
+    processes   ProcessSampler: the family's own backend on local worker processes
     ray         RaySampler: the family's own backend on Ray actors (optional extra metarl_fast[ray])
 
 A new backend is a Sampler subclass plus ``register_sampler(name, cls)``; a class with a
@@ -15,9 +16,11 @@ from typing import Callable
 from .base import Sampler
 from .cpp import CppSampler
 from .gymnasium import GymnasiumSampler
+from .processes import ProcessSampler
 from .ray import RaySampler
 
-_SAMPLERS: dict[str, Callable[..., Sampler]] = {"cpp": CppSampler, "gymnasium": GymnasiumSampler, "ray": RaySampler}
+_SAMPLERS: dict[str, Callable[..., Sampler]] = {"cpp": CppSampler, "gymnasium": GymnasiumSampler,
+                                                "processes": ProcessSampler, "ray": RaySampler}
 
 
 def register_sampler(name: str, factory: Callable[..., Sampler], *, replace: bool = False) -> None:

@@ -75,7 +75,7 @@ class BoMrl(MetaAlgorithm):
         return IterationLog([pre.mean_return(), post.mean_return()],
                             {"MeanKL": step.kl, "TRPO-Accepted": int(step.accepted), "GradNorm": float(hyper.norm())},
                             {"sampling": sampling, "inner": t2 - t1, "outer": t4 - t3},
-                            pre.num_steps + post.num_steps)
+                            pre.num_steps + post.num_steps, [pre.success_rate(), post.success_rate()])
 
     def adapt(self, ctx, batch, params):
         """One one-time adaptation: each task's lower level solved on its fresh batch."""

@@ -126,17 +126,19 @@ class Gmps(MetaAlgorithm):
             stats.update(self.dagger_step(ctx))
         t3 = time.perf_counter()
         returns = [pre.mean_return(), float("nan")]
+        success = [pre.success_rate(), float("nan")]
         eval_steps = 0
         if s.eval_every and ctx.iteration % s.eval_every == 0:
             theta = self.params.current()
             fresh = ctx.sample(self.policy_params(theta), tasks, 1, count=False)
             post = ctx.sample(self.policy_params(self.adapt(ctx, fresh, theta)), tasks, 2, count=False)
             returns = [fresh.mean_return(), post.mean_return()]
+            success = [fresh.success_rate(), post.success_rate()]
             eval_steps = fresh.num_steps + post.num_steps
         t4 = time.perf_counter()
         stats["EvalSteps"] = eval_steps
         return IterationLog(returns, stats, {"sampling": (t1 - t0) + (t4 - t3), "inner": 0.0,
-                                             "outer": t2 - t1 + t3 - t2}, pre.num_steps + eval_steps)
+                                             "outer": t2 - t1 + t3 - t2}, pre.num_steps + eval_steps, success)
 
     def dagger_step(self, ctx) -> dict:
         """Algorithm 1, lines 6–10: on every training task, adapt π_θ by one policy-gradient step on

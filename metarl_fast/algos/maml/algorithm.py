@@ -48,6 +48,7 @@ class MamlAlgorithm(MetaAlgorithm):
         theta = self.params.current()
         alpha = self.params.alpha
         inner, returns, steps = [], [], []
+        self.step_success: list[float] = []  # the success rate after each inner step (Meta-World)
         thetas = [theta.expand(len(tasks), -1).contiguous()]  # materialised once: every kernel reads it
         grads: list[torch.Tensor] = []
         sampled = 0
@@ -64,6 +65,7 @@ class MamlAlgorithm(MetaAlgorithm):
             times["sampling"] += t1 - t0
             sampled += batch.num_steps
             returns.append(batch.mean_return())
+            self.step_success.append(batch.success_rate())
             steps.append(data)
             if last:
                 credit = kernels.emaml_credit(batch.rewards, batch.mask) if v.emaml else None
@@ -103,7 +105,7 @@ class MamlAlgorithm(MetaAlgorithm):
         t0 = time.perf_counter()
         stats = self.outer_step.step(self, meta, theta)
         times["outer"] = time.perf_counter() - t0
-        return IterationLog(returns, stats, times, sampled)
+        return IterationLog(returns, stats, times, sampled, self.step_success)
 
     # ---- meta-test
     def adapt(self, ctx, batch, params):

@@ -62,7 +62,9 @@ class TrainConfig:
         "explicit", "explicit (the compiled kernels) | autograd (the torch reference through the unrolled update)",
         legacy="backend")
     sampler: str = setting("auto", "auto (the family's own) | cpp (C++ with the policy in the loop) | gymnasium "
-                                   "(a Python loop) | ray (either, on Ray actors)", choices=sampler_names)
+                                   "(a Python loop) | processes (either, on local worker processes) | ray (either, on Ray "
+                                   "actors)", choices=sampler_names)
+    processes: int = setting(0, "sampler=processes: worker processes; 0: one per CPU", ge=0)
     ray_address: str = setting("", "sampler=ray: the Ray cluster ('auto': this node's; 'host:port'; '': a local Ray)")
     ray_actors: int = setting(-1, "sampler=ray: actors; -1: one per node (C++ families) or per CPU (Python ones)",
                               ge=-1)

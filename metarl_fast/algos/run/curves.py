@@ -56,24 +56,35 @@ def _logged_runs(run_dirs: list[str]) -> list[tuple[str, dict, list[dict]]]:
     return out
 
 
-def learning_curves(run_dirs: list[str]) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
-    """{algo: [(n_timesteps, post-update return) per run]} from the runs' progress.csv (keyed
-    "algo · env" when the runs span several task families)."""
+METRICS = {"return": ("-AverageReturn", "average return after adaptation"),
+           "success": ("-SuccessRate", "success rate after adaptation")}
+
+
+def learning_curves(run_dirs: list[str], metric: str = "return") -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """{algo: [(n_timesteps, post-update return, or success rate with metric="success") per run]}
+    from the runs' progress.csv (keyed "algo · env" when the runs span several task families)."""
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    suffix = METRICS[metric][0]
     curves: dict[str, list] = {}
     for key, _, rows in _logged_runs(run_dirs):
-        col = [k for k in rows[0] if k.startswith("Step_") and k.endswith("-AverageReturn")][-1]  # after adapting
+        cols = [k for k in rows[0] if k.startswith("Step_") and k.endswith(suffix)]
+        if not cols:
+            raise ValueError(f"{key}: progress.csv has no {suffix[1:]} columns (success is logged for families "
+                             f"that report it, e.g. Meta-World)")
+        col = cols[-1]  # after adapting
         x = np.array([float(r["n_timesteps"]) for r in rows])
         y = np.array([float(r[col]) for r in rows])
         curves.setdefault(key, []).append((x, y))
     return curves
 
 
-def samples_to_reach(run_dirs: list[str], level: float, window: int = 3) -> dict[str, float]:
-    """{algo: environment steps at which the across-seed mean post-update return, smoothed by a
-    trailing mean over `window` logged iterations, first reaches `level`} (inf when it never does).
-    The ratio of two entries is the "k× fewer samples" comparison of the GMPS paper."""
+def samples_to_reach(run_dirs: list[str], level: float, window: int = 3, metric: str = "return") -> dict[str, float]:
+    """{algo: environment steps at which the across-seed mean post-update return (or success rate),
+    smoothed by a trailing mean over `window` logged iterations, first reaches `level`} (inf when it
+    never does). The ratio of two entries is the "k× fewer samples" comparison of the GMPS paper."""
     out = {}
-    for algo, runs in learning_curves(run_dirs).items():
+    for algo, runs in learning_curves(run_dirs, metric).items():
         n = min(len(y) for _, y in runs)
         x = np.mean([xx[:n] for xx, _ in runs], axis=0)
         y = np.nanmean(np.stack([yy[:n] for _, yy in runs]), axis=0)
@@ -98,7 +109,7 @@ def _legend(key: str, seeds: list[int]) -> str:
     return f"{key} ({seed_text})" if distinct == len(seeds) else f"{key} ({len(seeds)} runs, {seed_text})"
 
 
-def plot_runs(run_dirs: list[str], out: str, title: str | None = None) -> str:
+def plot_runs(run_dirs: list[str], out: str, title: str | None = None, metric: str = "return") -> str:
     """Learning curves (post-update return vs environment steps), mean ± std across the runs of
     each algorithm (truncated to the shortest run), one line per algorithm and one panel per task
     family → PNG at `out`. The legend counts distinct seeds (runs that share one are said so)."""
@@ -109,7 +120,7 @@ def plot_runs(run_dirs: list[str], out: str, title: str | None = None) -> str:
         import matplotlib.pyplot as plt
     except ImportError as e:
         raise ImportError("metarl-fast plot needs matplotlib (pip install 'metarl_fast[plot]')") from e
-    curves = learning_curves(run_dirs)
+    curves = learning_curves(run_dirs, metric)
     if not curves:
         raise ValueError("no progress rows in the given run directories")
     seeds = _seeds(run_dirs)
@@ -128,7 +139,7 @@ def plot_runs(run_dirs: list[str], out: str, title: str | None = None) -> str:
             if len(runs) > 1:
                 ax.fill_between(x, mean - std, mean + std, alpha=0.25)
         ax.set_xlabel("environment steps")
-        ax.set_ylabel("average return after adaptation")
+        ax.set_ylabel(METRICS[metric][1])
         if env or title:
             ax.set_title(" · ".join(t for t in (title, env) if t))
         ax.grid(alpha=0.3)

@@ -11,9 +11,10 @@ RUN_DIR/evals/itr<I>-<k>: I the last iteration's index as checkpoints/itr_<I>.pt
 first unused number):
 
     summary.csv     per adaptation step: mean return across tasks, its std and 95 % t-interval,
-                    tasks, trajectories per task, env steps, non-finite trajectories
+                    tasks, trajectories per task, env steps, non-finite trajectories (and the
+                    success rate, for families that report success)
     tasks.csv       per step and task: the task's parameters, its mean return over the trajectories,
-                    their std and 95 % t-interval
+                    their std and 95 % t-interval (and its success rate)
     test_tasks.csv  the test tasks (reusable as --tasks-file)
     eval.yaml       what was evaluated: checkpoint, iteration, tasks, seed, steps, versions, command
     eval.png        return against adaptation step (mean ± 95 % interval, each task faint), when
@@ -67,12 +68,17 @@ def meta_test(policy: MetaPolicy, tasks: TaskBatch, steps: int = 3, rollouts_per
                         "ci95_low": float(low), "ci95_high": float(high), "num_tasks": len(tasks),
                         "rollouts_per_task": returns.shape[1], "env_steps": batch.num_steps,
                         "nonfinite": int(batch.nonfinite.sum())})
+        success = batch.successes()  # [T, B] or None
+        if success is not None:
+            summary[-1]["success_rate"] = float(success.double().mean())
         t_mean, t_low, t_high = mean_interval(returns, axis=1)
         for i in range(len(tasks)):
             per_task.append({"step": k, "task": i, **dict(zip(tasks.fields, map(float, tasks.params[i]))),
                              "mean_return": float(t_mean[i]), "std_return": float(returns[i].std()),
                              "ci95_low": float(t_low[i]), "ci95_high": float(t_high[i]),
                              "rollouts": returns.shape[1]})
+            if success is not None:
+                per_task[-1]["success_rate"] = float(success[i].double().mean())
         if k < steps:
             adapted = adapted.adapt_on(batch)
     return EvalResult(summary, per_task, tasks)
@@ -81,12 +87,13 @@ def meta_test(policy: MetaPolicy, tasks: TaskBatch, steps: int = 3, rollouts_per
 def eval_tasks(policy: MetaPolicy, num_tasks: int = 40, tasks_file: str | None = None,
                seed: int = 12345) -> TaskBatch:
     """The tasks of a meta-test: read from `tasks_file` (see read_tasks), else `num_tasks` fresh
-    ones drawn from the family with derived_seed(seed, TASKS_SEED_KEY)."""
+    ones drawn with derived_seed(seed, TASKS_SEED_KEY) from the family's held-out test tasks
+    (Meta-World's test set; the training distribution for families without one)."""
     if tasks_file is not None:
         return read_tasks(tasks_file, policy.family)
     if isinstance(num_tasks, bool) or not isinstance(num_tasks, int) or num_tasks < 1:
         raise ValueError(f"the number of test tasks must be an int >= 1, got {num_tasks!r}")
-    return policy.sample_tasks(num_tasks, seed=derived_seed(seed, TASKS_SEED_KEY))
+    return policy.sample_tasks(num_tasks, seed=derived_seed(seed, TASKS_SEED_KEY), test=True)
 
 
 def read_tasks(path: str, family) -> TaskBatch:
@@ -226,10 +233,13 @@ def evaluate(source: str, num_tasks: int = 40, tasks_file: str | None = None, st
 
 def print_eval(result: EvalResult, title: str) -> None:
     print(title)
-    print(f"{'adaptation steps':>17}{'mean return':>14}{'95% interval':>24}{'std (tasks)':>14}{'env steps':>12}")
+    success = "success_rate" in result.summary[0]
+    print(f"{'adaptation steps':>17}{'mean return':>14}{'95% interval':>24}{'std (tasks)':>14}{'env steps':>12}"
+          + (f"{'success':>10}" if success else ""))
     for r in result.summary:
         interval = f"[{r['ci95_low']:.3f}, {r['ci95_high']:.3f}]"
-        print(f"{r['step']:>17}{r['mean_return']:>14.3f}{interval:>24}{r['std_return']:>14.3f}{r['env_steps']:>12}")
+        print(f"{r['step']:>17}{r['mean_return']:>14.3f}{interval:>24}{r['std_return']:>14.3f}{r['env_steps']:>12}"
+              + (f"{r['success_rate']:>10.3f}" if success else ""))
     bad = sum(r["nonfinite"] for r in result.summary)
     if bad:
         print(f"note: {bad} trajectories ended early on a non-finite physics state")

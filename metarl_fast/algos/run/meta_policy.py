@@ -122,9 +122,10 @@ class MetaPolicy(_Acting):
         """θ as the standard Gaussian MLP's flat parameters [P] (the layout of ``spec``)."""
         return self._algo.policy_params(self._algo.meta_parameters()).detach().clone()
 
-    def sample_tasks(self, n: int, seed: int | None = None) -> TaskBatch:
-        """n tasks from the family's distribution (the training distribution)."""
-        return self.family.sample_tasks(n, seed)
+    def sample_tasks(self, n: int, seed: int | None = None, test: bool = False) -> TaskBatch:
+        """n tasks from the family's training distribution, or with test=True from its held-out
+        meta-test tasks (the same distribution for families without a test set)."""
+        return self.family.sample_test_tasks(n, seed) if test else self.family.sample_tasks(n, seed)
 
     def act(self, obs, deterministic: bool = True, seed: int | None = None, native: bool = True):
         """The pre-adaptation policy's actions.

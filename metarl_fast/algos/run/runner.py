@@ -141,6 +141,9 @@ class Runner:
         row = {"Itr": ctx.iteration - 1, "n_timesteps": ctx.timesteps}
         for k, r in enumerate(log.returns):
             row[f"Step_{k}-AverageReturn"] = r
+        if "success" in ctx.family.info_names:
+            for k, r in enumerate(log.success):
+                row[f"Step_{k}-SuccessRate"] = r
         row.update(log.stats)
         times = log.times
         elapsed = time.perf_counter() - t_start
@@ -256,9 +259,11 @@ class Runner:
                 self._log(row)
                 last = self.iteration == target
                 self.save_checkpoint(keep=last or self.iteration % c.checkpoint_every == 0)
-                post = [v for k, v in row.items() if k.startswith("Step_")][-1]
+                post = [v for k, v in row.items() if k.startswith("Step_") and k.endswith("-AverageReturn")][-1]
+                success = [v for k, v in row.items() if k.endswith("-SuccessRate")]
                 ctx.log(f"itr {row['Itr']}: {row['n_timesteps']} env steps, post-update return {post:.3f}, "
-                        f"{row['Time']:.2f} s, {row['SPS-EndToEnd']:.0f} steps/s "
+                        + (f"success rate {success[-1]:.2f}, " if success else "")
+                        + f"{row['Time']:.2f} s, {row['SPS-EndToEnd']:.0f} steps/s "
                         f"({row['SPS-Sampling']:.0f} while sampling)", echo=not show)
                 bar.set_postfix(ret=f"{post:.2f}", sps=f"{row['SPS-EndToEnd']:.0f}")
                 bar.update(1)
