@@ -106,3 +106,17 @@ def load_torch(path: str, what: str = "checkpoint"):
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UnsafeFileError(f"{path}: not a readable metarl_fast {what} (torn, foreign, or holding objects other "
                               f"than tensors and plain data, which are not loaded): {first}") from e
+
+
+def new_numbered_dir(base: str, prefix: str) -> str:
+    """BASE/<prefix><k> with k the first number not taken, created (so two commands started at once
+    never share one); BASE is created when missing."""
+    os.makedirs(base, exist_ok=True)
+    k = 1
+    while True:
+        path = os.path.join(base, f"{prefix}{k}")
+        try:
+            os.mkdir(path)
+            return path
+        except FileExistsError:
+            k += 1

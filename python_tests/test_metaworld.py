@@ -150,3 +150,15 @@ def test_the_protocols_slots_split_each_test_environment_as_metaworld_does():
         assert [sorted(s) for s in shares] == [sorted(indices[j::4]) for j in range(4)]
     with pytest.raises(ValueError, match="multiple of the 5 test environments"):
         slot_task_orders(ml10, 12, seed=1)
+
+
+@pytest.mark.parametrize("preset", ["gmps-push", "gmps-door"])
+def test_the_gmps_sawyer_presets_run_end_to_end_with_metaworlds_experts(preset, tmp_path):
+    from metarl_fast.cli import main
+
+    assert main(["train", "--preset", preset, "--iterations", "1", "--set", "num_tasks=2", "--set",
+                 "demos_per_task=2", "--set", "meta_batch_size=2", "--set", "rollouts_per_task=2", "--set",
+                 "bc_steps=2", "--out", str(tmp_path / "run")]) == 0
+    with open(tmp_path / "run" / "progress.csv") as f:
+        (row,) = list(csv.DictReader(f))
+    assert float(row["DemoReturn"]) > 0 and 0 <= float(row["Step_1-SuccessRate"]) <= 1

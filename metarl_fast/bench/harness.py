@@ -102,3 +102,17 @@ def write_json(path: str, suite: str, rows: list[Row], extra: dict | None = None
         doc.update(extra)
     with open(path, "w") as f:
         json.dump(doc, f, indent=2)
+
+
+def policy_setup(env: str, num_tasks: int, hidden: tuple[int, ...] = (64, 64)):
+    """(family, spec, θ, tasks): the family `env`, a Gaussian MLP of `hidden` tanh layers with its
+    seed-0 initialisation, and num_tasks tasks drawn with seed 0 — the inputs of the sampling suites."""
+    import torch
+
+    from .. import envs
+    from ..policies import PolicySpec
+
+    family = envs.make(env)
+    spec = PolicySpec(family.obs_dim, family.act_dim, hidden)
+    return family, spec, spec.init_params(generator=torch.Generator().manual_seed(0)), family.sample_tasks(num_tasks,
+                                                                                                           seed=0)

@@ -16,12 +16,10 @@ import statistics
 
 import torch
 
-from .harness import Row, machine_info, print_table, rows_from_samples, time_interleaved, write_json
+from .harness import Row, machine_info, policy_setup, print_table, rows_from_samples, time_interleaved, write_json
 
 
 def run(argv: list[str] | None = None) -> list[Row]:
-    from .. import envs
-    from ..policies import PolicySpec
     from ..sampling import ProcessSampler, make_sampler
 
     p = argparse.ArgumentParser(prog="python -m metarl_fast.bench parallel", description=__doc__,
@@ -34,10 +32,7 @@ def run(argv: list[str] | None = None) -> list[Row]:
     args = p.parse_args(argv)
     T, B, H = (4, 2, 50) if args.quick else (8, 5, 200)
     repeats = 1 if args.quick else args.repeats
-    family = envs.make(args.env)
-    spec = PolicySpec(family.obs_dim, family.act_dim, (64, 64))
-    params = spec.init_params(generator=torch.Generator().manual_seed(0))
-    tasks = family.sample_tasks(T, seed=0)
+    family, spec, params, tasks = policy_setup(args.env, T)
     serial = make_sampler("auto", family, spec)
     samplers = {"serial": serial, f"processes {args.workers}": ProcessSampler(family, spec, workers=args.workers)}
     ray = None

@@ -18,10 +18,8 @@ import os
 import statistics
 import time
 
-import torch
-
 from ..runtime import get_num_threads, set_num_threads
-from .harness import Row, machine_info, print_table, rows_from_samples, time_interleaved, write_json
+from .harness import Row, machine_info, policy_setup, print_table, rows_from_samples, time_interleaved, write_json
 
 
 def iteration_model(local_call_s: float, ray_ratio: float, latency_s: float, bytes_in: int, non_sampling_s: float,
@@ -57,8 +55,6 @@ def _non_sampling_seconds(env: str, sizes: dict, iterations: int) -> tuple[float
 def run(argv: list[str] | None = None) -> list[Row]:
     import ray
 
-    from .. import envs
-    from ..policies import PolicySpec
     from ..sampling import RaySampler, make_sampler
 
     p = argparse.ArgumentParser(prog="python -m metarl_fast.bench ray", description=__doc__,
@@ -72,10 +68,7 @@ def run(argv: list[str] | None = None) -> list[Row]:
     args = p.parse_args(argv)
     T, B, H = (8, 5, 50) if args.quick else (40, 20, 100)
     repeats = 2 if args.quick else args.repeats
-    family = envs.make(args.env)
-    spec = PolicySpec(family.obs_dim, family.act_dim, (64, 64))
-    params = spec.init_params(generator=torch.Generator().manual_seed(0))
-    tasks = family.sample_tasks(T, seed=0)
+    family, spec, params, tasks = policy_setup(args.env, T)
     prev = get_num_threads()
     set_num_threads(args.cores)
     configs = sorted({1, args.cores})  # actors; threads = cores / actors

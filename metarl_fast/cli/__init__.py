@@ -4,6 +4,7 @@
     metarl-fast demos --env E --expert scripted|sac ... --out D.npz   expert demonstrations for GMPS
     metarl-fast eval RUN_DIR [--tasks N] [--steps K]   meta-test (RUN_DIR/evals/..., per task, intervals)
     metarl-fast plot RUN_DIR ... [--out PNG] [--level R]  learning curves, mean ± std across seeds
+    metarl-fast diagnose RUN_DIR | --env E [--estimators ...]   meta-gradient estimators' variance and bias
     metarl-fast presets [NAME]                        the presets, or one preset's resolved config
     metarl-fast bench SUITE [--quick] [--json PATH]   benchmarks (same as python -m metarl_fast.bench)
     metarl-fast info                                  build and machine facts
@@ -20,10 +21,11 @@ import importlib
 import os
 import sys
 
-from . import demos, evaluate, info, plot, presets, train
+from . import demos, diagnose, evaluate, info, plot, presets, train
 
 # name → module with HELP, add_arguments(parser), run(args) -> exit status
-COMMANDS = {"train": train, "eval": evaluate, "plot": plot, "presets": presets, "demos": demos, "info": info}
+COMMANDS = {"train": train, "eval": evaluate, "plot": plot, "diagnose": diagnose, "presets": presets, "demos": demos,
+            "info": info}
 
 
 def _import_plugins(argv: list[str]) -> list[str]:

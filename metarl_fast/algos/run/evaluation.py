@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...envs.tasks import TaskBatch
-from ...files import atomic_path, write_text
+from ...files import atomic_path, new_numbered_dir, write_text
 from .context import derived_seed
 from .intervals import mean_interval
 from .meta_policy import MetaPolicy, load, run_dir_of
@@ -134,16 +134,7 @@ def read_tasks(path: str, family) -> TaskBatch:
 def new_eval_dir(run_dir: str, itr: int) -> str:
     """RUN_DIR/evals/itr<itr>-<k> (itr: the last iteration's index, as checkpoints/itr_<itr>.pt names
     it), k the first number not taken, created (so two evaluations at once never share one)."""
-    base = os.path.join(run_dir, "evals")
-    os.makedirs(base, exist_ok=True)
-    k = 1
-    while True:
-        path = os.path.join(base, f"itr{itr}-{k}")
-        try:
-            os.mkdir(path)
-            return path
-        except FileExistsError:
-            k += 1
+    return new_numbered_dir(os.path.join(run_dir, "evals"), f"itr{itr}-")
 
 
 def _csv_text(rows: list[dict]) -> str:

@@ -60,6 +60,10 @@ PRESETS: dict[str, dict] = {
                            hidden=(100, 100), activation="relu", outer_lr=0.01, iterations=60),
     "promp-point": dict(algo="promp", env="Point2DNav", meta_batch_size=10, rollouts_per_task=10, horizon=30,
                         hidden=(100, 100), activation="relu", iterations=60),
+    # ProMP Fig. 3's setting for `metarl-fast diagnose` (LVC vs DiCE relative std along an LVC run):
+    # HalfCheetahRandDirec (= FwdBack), 20 tasks × 40 trajectories × H = 100; checkpoints every 5 iterations
+    "lvc-fig3": dict(algo="lvc-vpg", env="HalfCheetahRandDirec", meta_batch_size=20, rollouts_per_task=40,
+                     horizon=100, iterations=20, checkpoint_every=5),
     "quick": dict(algo="promp", env="Point2DNav", meta_batch_size=10, rollouts_per_task=10, horizon=30,
                   iterations=20, hidden=(32, 32), checkpoint_every=10),
     "quick-halfcheetah": dict(algo="promp", env="HalfCheetahRandDirec", meta_batch_size=8, rollouts_per_task=5,
@@ -81,6 +85,7 @@ PRESET_SOURCES: dict[str, str] = {
     "gmps-point": "GMPS §5, point tasks at a small scale",
     "vpg-maml-point": "GMPS §5's baseline, gmps-point's tasks",
     "promp-point": "GMPS §5's baseline, gmps-point's tasks",
+    "lvc-fig3": "ProMP Fig. 3 (the estimator-variance experiment; metarl-fast diagnose)",
     "quick": "a smoke run (~5 s)",
     "quick-halfcheetah": "a smoke run on MuJoCo (~1 min)",
 }
