@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from metarl_fast.algos.run import TrainConfig
-from metarl_fast.algos.run.diagnostics import cosine, relative_std, sample_gradients
+from metarl_fast.algos.run.diagnostics import cosine, median_relative_std, relative_std, sample_gradients
 from metarl_fast.cli import main
 
 SMALL = ["--set", "meta_batch_size=4", "--set", "rollouts_per_task=4", "--set", "horizon=15", "--set", "hidden=8"]
@@ -27,6 +27,8 @@ def test_relative_std_against_a_direct_computation():
         sq_std, sq_mean = sq_std + s * s, sq_mean + m * m
     mean_rel, norm_rel = relative_std(g)
     assert mean_rel == pytest.approx(sum(ratios) / len(ratios), rel=1e-12)
+    four = sorted(ratios)  # 4 parameters with a non-zero mean: the median averages the middle two
+    assert median_relative_std(g) == pytest.approx((four[1] + four[2]) / 2, rel=1e-12)
     assert norm_rel == pytest.approx((sq_std / sq_mean) ** 0.5, rel=1e-12)
     assert cosine(np.array([1.0, 0.0]), np.array([1.0, 1.0])) == pytest.approx(2 ** -0.5)
     with pytest.raises(ValueError, match="K >= 2"):

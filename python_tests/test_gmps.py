@@ -225,3 +225,14 @@ def test_reused_ratios_follow_in_place_changes():
     rows.add_(0.05)
     fresh = ImportanceWeightedPG(spec, data, "step").weights(rows)
     assert torch.equal(inner.weights(rows), fresh) and not torch.equal(fresh, first)
+
+
+def test_a_collapsed_standard_deviation_is_named_not_propagated():
+    """With the NLL loss, a policy whose std collapsed onto the expert actions has an infinite BC
+    gradient: GMPS stops with an error naming the way out, not a NaN deep in the meta-gradient."""
+    spec, _, theta, _, expert, _ = _problem()
+    collapsed = theta.clone()
+    collapsed[..., spec.layout[-1].offset:] = -400.0  # σ = e^-400 (float64: 1/σ² overflows)
+    with pytest.raises(FloatingPointError, match="ratio_clip=2.*bc_loss=mse"):
+        BehaviourCloning(spec, expert, "nll").grad(collapsed)
+    assert torch.isfinite(BehaviourCloning(spec, expert, "mse").grad(collapsed)).all()

@@ -136,7 +136,13 @@ class BehaviourCloning(Surrogate):
         MSE does not depend on σ)."""
         d, s = self.data, self.spec
         if self.loss == "nll":
-            return kernels.score_vjp(s, params, d.obs, d.act, d.weights, backend=backend)
+            g = kernels.score_vjp(s, params, d.obs, d.act, d.weights, backend=backend)
+            if not bool(torch.isfinite(g).all()):
+                raise FloatingPointError("GMPS: the NLL behaviour-cloning gradient is not finite (the policy's "
+                                         "standard deviation collapsed onto near-deterministic expert actions); "
+                                         "clip the importance ratios (gmps.ratio_clip=2), or use gmps.bc_loss=mse, "
+                                         "a smaller outer_lr or fewer bc_steps")
+            return g
         mean = kernels.policy_mean(s, params, d.obs, backend=backend)
         var = torch.exp(2 * s.unflatten(params)["log_std"]).unsqueeze(-2)  # [T, 1, act_dim]
         pseudo = mean + var * (d.act - mean)

@@ -15,8 +15,8 @@ outer objective except where the algorithm defines its own:
     sgmrl   sgmrl: SG-MRL's formulation II (pathwise Jacobian plus J̃ · Σ ∇log π over D_in)
 
 Per estimator: the relative standard deviation of the meta-gradient (ProMP Fig. 3's measure, the
-mean over parameters of std/|mean|, and the norm form ‖std‖/‖mean‖; std over the K resamples with
-Bessel's correction), the cosine of its mean to a reference gradient (DiCE — unbiased for the exact
+mean over parameters of std/|mean|; its median over parameters; and the norm form ‖std‖/‖mean‖;
+std over the K resamples with Bessel's correction), the cosine of its mean to a reference gradient (DiCE — unbiased for the exact
 meta-gradient — on `reference_trajs`× as many trajectories per task), the norm of its mean, and the
 seconds per estimate (inner steps and meta-gradient, sampling excluded).
 """
@@ -39,6 +39,7 @@ class EstimatorStats:
     estimator: str
     iteration: int
     rel_std_mean: float
+    rel_std_median: float
     rel_std_norm: float
     cos_to_reference: float
     grad_norm: float
@@ -49,13 +50,22 @@ class EstimatorStats:
 def relative_std(grads: np.ndarray) -> tuple[float, float]:
     """(mean over parameters of std/|mean|, ‖std‖/‖mean‖) of K gradient samples [K, P], the std
     over the samples with Bessel's correction. Parameters whose mean is exactly 0 are left out of
-    the first (their ratio is undefined)."""
+    the first (their ratio is undefined). See also median_relative_std."""
     g = np.asarray(grads, dtype=np.float64)
     if g.ndim != 2 or g.shape[0] < 2:
         raise ValueError(f"relative_std: need [K, P] samples with K >= 2, got shape {g.shape}")
     mean, std = g.mean(0), g.std(0, ddof=1)
     nonzero = mean != 0
     return float(np.mean(std[nonzero] / np.abs(mean[nonzero]))), float(np.linalg.norm(std) / np.linalg.norm(mean))
+
+
+def median_relative_std(grads: np.ndarray) -> float:
+    """The median over parameters of std/|mean| (as relative_std): robust to the parameters whose
+    mean gradient is near zero, which dominate the mean of the ratios."""
+    g = np.asarray(grads, dtype=np.float64)
+    mean, std = g.mean(0), g.std(0, ddof=1)
+    nonzero = mean != 0
+    return float(np.median(std[nonzero] / np.abs(mean[nonzero])))
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -111,7 +121,7 @@ def diagnose_theta(config, theta: torch.Tensor, estimators: list[str], resamples
         grads, seconds = sample_gradients(config, theta, e, resamples)
         mean_rel, norm_rel = relative_std(grads)
         mean = grads.mean(0)
-        stats.append(EstimatorStats(e, iteration, mean_rel, norm_rel, cosine(mean, reference),
+        stats.append(EstimatorStats(e, iteration, mean_rel, median_relative_std(grads), norm_rel, cosine(mean, reference),
                                     float(np.linalg.norm(mean)), float(np.median(seconds)), resamples))
     return stats, reference
 
@@ -155,8 +165,8 @@ def write_csv(stats: list[EstimatorStats], path: str) -> None:
 
 
 def plot(stats: list[EstimatorStats], path: str, title: str = "") -> bool:
-    """Bars of the relative std and the cosine per estimator (one θ), or both against the training
-    iteration (several); False without matplotlib."""
+    """Bars of the relative std (the norm form, robust to near-zero means) and the cosine per
+    estimator (one θ), or both against the training iteration (several); False without matplotlib."""
     try:
         import matplotlib
 
@@ -169,7 +179,7 @@ def plot(stats: list[EstimatorStats], path: str, title: str = "") -> bool:
     names = list(dict.fromkeys(s.estimator for s in stats))
     iterations = sorted({s.iteration for s in stats})
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for ax, field, label in ((axes[0], "rel_std_mean", "relative std (mean over parameters of std/|mean|)"),
+    for ax, field, label in ((axes[0], "rel_std_norm", "relative std ‖std‖/‖mean‖"),
                              (axes[1], "cos_to_reference", "cosine to the reference gradient")):
         if len(iterations) == 1:
             ax.bar(names, [next(getattr(s, field) for s in stats if s.estimator == n) for n in names],
