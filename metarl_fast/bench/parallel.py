@@ -44,7 +44,7 @@ def run(argv: list[str] | None = None) -> list[Row]:
         ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
         samplers[f"ray {args.workers}"] = RaySampler(family, spec, actors=args.workers, threads=1)
     except ImportError:
-        pass
+        print("Ray is not installed: no ray row (pip install \"metarl_fast[ray]\")")
     try:
         batches = {name: s.sample(params, tasks, B, H, seed=1) for name, s in samplers.items()}  # warm-up
         for name, batch in batches.items():

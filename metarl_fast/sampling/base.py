@@ -9,6 +9,7 @@ local batch bit for bit.
 from __future__ import annotations
 
 import abc
+import contextlib
 
 import torch
 
@@ -54,3 +55,8 @@ class Sampler(abc.ABC):
 
     def close(self) -> None:
         """Releases the backend's workers or environments (a no-op for in-process backends)."""
+
+    def __del__(self) -> None:
+        # at interpreter exit the workers (Ray, a process pool) may already be gone: nothing to release
+        with contextlib.suppress(Exception):
+            self.close()

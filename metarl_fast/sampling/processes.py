@@ -107,9 +107,3 @@ class ProcessSampler(Sampler):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass

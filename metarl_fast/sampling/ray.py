@@ -13,6 +13,7 @@ whose actor dies is run again on a fresh actor: the batch is unchanged.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 
 import numpy as np
@@ -199,21 +200,12 @@ class RaySampler(Sampler):
 
     def close(self) -> None:
         for a in getattr(self, "_actors", []):
-            if a is not None:
-                try:
-                    self.ray.kill(a, no_restart=True)
-                except Exception:  # an actor that is already gone
-                    pass
+            with contextlib.suppress(Exception):  # an actor that is already gone
+                self.ray.kill(a, no_restart=True)
         self._actors = []
         if getattr(self, "_started_ray", False):
             self.ray.shutdown()
             self._started_ray = False
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 def connect(ray, address: str, timeout: float = 10.0) -> bool:
