@@ -177,9 +177,7 @@ class RaySampler(Sampler):
                 queue.append((item, attempt + 1))
             else:
                 out.add(piece, item)
-            while queue and load[i] < self.in_flight:
-                submit(i)
-            for j in range(self.num_actors):  # actors replaced after a death start again here
+            for j in range(self.num_actors):  # the actor just freed (or replaced after a death) takes more
                 while queue and load[j] < self.in_flight:
                     submit(j)
         stats.seconds, stats.bytes_in = time.perf_counter() - start, out.bytes_in
