@@ -136,9 +136,9 @@ def plot_runs(run_dirs: list[str], out: str, title: str | None = None, metric: s
             ys = np.stack([y[:n] for _, y in runs])
             mean, std = ys.mean(0), ys.std(0)
             keep = np.isfinite(mean)  # iterations that measured it (GMPS evaluates every eval_every)
-            ax.plot(x[keep], mean[keep], label=_legend(key.split(" · ")[0], seeds[key]))
+            (line,) = ax.plot(x[keep], mean[keep], label=_legend(key.split(" · ")[0], seeds[key]))
             if len(runs) > 1:
-                ax.fill_between(x[keep], (mean - std)[keep], (mean + std)[keep], alpha=0.25)
+                ax.fill_between(x[keep], (mean - std)[keep], (mean + std)[keep], color=line.get_color(), alpha=0.25)
         ax.set_xlabel("environment steps")
         ax.set_ylabel(METRICS[metric][1])
         if env or title:
