@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import torch
 
+import metarl_fast
 from metarl_fast.algos.run import TrainConfig
-from metarl_fast.algos.run.diagnostics import cosine, median_relative_std, relative_std, sample_gradients
+from metarl_fast.algos.run.diagnostics import cosine, relative_std, sample_gradients
 from metarl_fast.cli import main
 
 SMALL = ["--set", "meta_batch_size=4", "--set", "rollouts_per_task=4", "--set", "horizon=15", "--set", "hidden=8"]
@@ -25,10 +26,10 @@ def test_relative_std_against_a_direct_computation():
         if m != 0:
             ratios.append(s / abs(m))
         sq_std, sq_mean = sq_std + s * s, sq_mean + m * m
-    mean_rel, norm_rel = relative_std(g)
+    mean_rel, median_rel, norm_rel = relative_std(g)
     assert mean_rel == pytest.approx(sum(ratios) / len(ratios), rel=1e-12)
     four = sorted(ratios)  # 4 parameters with a non-zero mean: the median averages the middle two
-    assert median_relative_std(g) == pytest.approx((four[1] + four[2]) / 2, rel=1e-12)
+    assert median_rel == pytest.approx((four[1] + four[2]) / 2, rel=1e-12)
     assert norm_rel == pytest.approx((sq_std / sq_mean) ** 0.5, rel=1e-12)
     assert cosine(np.array([1.0, 0.0]), np.array([1.0, 1.0])) == pytest.approx(2 ** -0.5)
     with pytest.raises(ValueError, match="K >= 2"):
@@ -38,13 +39,13 @@ def test_relative_std_against_a_direct_computation():
 def test_the_same_seed_gives_the_same_gradients_and_lr_equals_lvc():
     config = TrainConfig.build(algo="vpg-maml", env="Point2DNav", meta_batch_size=3, rollouts_per_task=4,
                                horizon=15, hidden=(8,), dtype="float64")
-    theta = torch.randn(config_params := 8 * 2 + 8 + 2 * 8 + 2 + 2, generator=torch.Generator().manual_seed(0),
-                        dtype=torch.float64) * 0.3
+    P = metarl_fast.PolicySpec(2, 2, (8,)).num_params
+    theta = 0.3 * torch.randn(P, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     a, _ = sample_gradients(config, theta, "lvc", 3)
     b, _ = sample_gradients(config, theta, "lvc", 3)
     lr, _ = sample_gradients(config, theta, "lr", 3)
     dice, _ = sample_gradients(config, theta, "dice", 3)
-    assert a.shape == (3, config_params) and np.array_equal(a, b)
+    assert a.shape == (3, P) and np.array_equal(a, b)
     assert not np.array_equal(a[0], a[1])  # the resamples draw other batches
     np.testing.assert_allclose(lr, a, rtol=1e-9, atol=1e-12)  # J^LR ≡ LVC at the sampling policy
     assert np.abs(dice - a).max() > 1e-6  # DiCE's curvature is another estimator
@@ -71,6 +72,7 @@ def test_the_command_runs_on_a_point_task_and_on_a_runs_checkpoints(tmp_path, ca
     assert iterations == [1, 3]
     assert main(["diagnose", "--env", "Point2DNav", "--estimators", "magic"]) == 2
     assert main(["diagnose", "--env", "Point2DNav", "--resamples", "1"]) == 2
+    assert main(["diagnose", "--exact-mdp", "--estimators", "sgmrl"]) == 2  # no closed form for SG-MRL
 
 
 @pytest.mark.parametrize("seed", [0, 1])

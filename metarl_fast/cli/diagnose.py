@@ -27,8 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--env", help="diagnose a fresh initialisation on this task family instead of a run")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="settings of the --env configuration (as for train), e.g. meta_batch_size=20")
-    p.add_argument("--estimators", default="naive,lvc,dice,lr,sgmrl",
-                   help="comma-separated: naive, lvc, dice, lr, sgmrl (default all)")
+    p.add_argument("--estimators",
+                   help="comma-separated: naive, lvc, dice, lr, sgmrl (default all; --exact-mdp: all but sgmrl)")
     p.add_argument("--resamples", type=int, default=10, help="K resamplings of the batches (default 10)")
     p.add_argument("--reference-trajs", type=int, default=10,
                    help="the reference (DiCE) uses this many times the trajectories per task (default 10)")
@@ -37,6 +37,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exact-mdp", action="store_true", help="the bias table on the enumerable tabular MDP")
     p.add_argument("--mdp-seed", type=int, default=0, help="--exact-mdp: the random MDP's seed (default 0)")
     p.add_argument("--trajs", type=int, default=100, help="--exact-mdp: trajectories per sampled estimate")
+
+
+def _names(given: str | None, default) -> list[str]:
+    return list(default) if given is None else [e.strip() for e in given.split(",") if e.strip()]
 
 
 def _out_dir(args, where: str) -> str:
@@ -57,7 +61,7 @@ def _exact(args) -> int:
     from ..algos.run.exact_mdp import EXACT_ESTIMATORS, EnumerableMDP, exact_bias
     from ..files import atomic_path
 
-    estimators = [e.strip() for e in args.estimators.split(",") if e.strip() and e.strip() != "sgmrl"]
+    estimators = _names(args.estimators, EXACT_ESTIMATORS)
     unknown = [e for e in estimators if e not in EXACT_ESTIMATORS]
     if unknown or not estimators:
         raise ValueError(f"--exact-mdp --estimators: unknown {unknown or 'none given'}; valid: "
@@ -90,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         return _exact(args)
     if (args.run_dir is None) == (args.env is None):
         raise ValueError("give a run directory, --env or --exact-mdp")
-    estimators = [e.strip() for e in args.estimators.split(",") if e.strip()]
+    estimators = _names(args.estimators, list(ESTIMATORS))
     unknown = [e for e in estimators if e not in ESTIMATORS]
     if unknown or not estimators:
         raise ValueError(f"--estimators: unknown {unknown or 'none given'}; valid: {', '.join(ESTIMATORS)}")

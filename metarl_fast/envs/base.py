@@ -68,11 +68,6 @@ class TaskFamily(abc.ABC):
         rng = np.random.default_rng(seed)
         return TaskBatch(self.name, self.definition.fields, np.asarray(sampler(rng, n), dtype=np.float64))
 
-    @property
-    def has_test_tasks(self) -> bool:
-        """Whether meta-test draws from a held-out task set (sample_test_tasks)."""
-        return self.definition.test_sampler is not None
-
     def tasks(self, params) -> TaskBatch:
         """A TaskBatch from explicit task parameters [n, task_dim] (e.g. ``[[1.0], [-1.0]]``)."""
         return TaskBatch(self.name, self.definition.fields, np.asarray(params, dtype=np.float64))

@@ -225,17 +225,17 @@ class MetaWorldExpert:
         self._probe = None
 
     def _goal_and_policy(self, split: int, index: int):
-        key = (split, index)
-        if key not in self._goals:
-            task = self.family.metaworld_task(split, index)
+        """The task's goal (read once from a probe environment) and its environment's scripted policy."""
+        task = self.family.metaworld_task(split, index)
+        if (split, index) not in self._goals:
             if self._probe is None:
                 self._probe = self.family.make_env()
             self._probe.set_metaworld_task(task)
             self._probe.reset()
-            self._goals[key] = np.asarray(self._probe.active._target_pos, dtype=np.float64).copy()
-            if task.env_name not in self._policies:
-                self._policies[task.env_name] = self._map[task.env_name]()
-        return self._goals[key], self._policies[self.family.metaworld_task(split, index).env_name]
+            self._goals[(split, index)] = np.asarray(self._probe.active._target_pos, dtype=np.float64).copy()
+        if task.env_name not in self._policies:
+            self._policies[task.env_name] = self._map[task.env_name]()
+        return self._goals[(split, index)], self._policies[task.env_name]
 
     def act(self, obs: torch.Tensor, task: torch.Tensor) -> torch.Tensor:
         flat_obs = obs.reshape(-1, obs.shape[-1]).double().numpy().copy()

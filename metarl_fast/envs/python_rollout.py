@@ -38,7 +38,7 @@ def gaussian_noise(seed: int, streams: np.ndarray, trajs_per_task: int, horizon:
 def rollout_gymnasium(family, spec: PolicySpec, params: torch.Tensor, tasks: TaskBatch, trajs_per_task: int,
                       horizon: int, seed: int, deterministic: bool = False, venv=None, streams=None,
                       policy_backend: str = "auto") -> Batch:
-    """The Gaussian MLP policy (pure torch) on a vector env of T·B environments: the arguments and
+    """The Gaussian MLP policy on a vector env of T·B environments: the arguments and
     result of ``family.rollout`` (different random streams from the C++ pool's, not the same
     numbers). The policy noise and each environment's reset seed follow the trajectory's stream
     (``streams``, see TaskFamily.rollout), never its position in `venv`. `venv` may be a reusable

@@ -17,6 +17,12 @@ from ..envs import Batch, TaskBatch, TaskFamily
 from ..policies import PolicySpec
 
 
+def policy_backend_of(config) -> str:
+    """The policy-mean kernel of a run's Python loop: the torch reference in a pure-torch run
+    (meta_gradient=autograd), else the compiled kernel (each row independent of the batch shape)."""
+    return "torch" if config.meta_gradient == "autograd" else "auto"
+
+
 class Sampler(abc.ABC):
     """Collects trajectories of one task family with a Gaussian MLP policy.
 

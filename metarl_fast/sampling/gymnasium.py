@@ -5,7 +5,7 @@ gymnasium and Meta-World families it is how they are sampled."""
 from __future__ import annotations
 
 from ..envs import rollout_gymnasium, sync_vector_env
-from .base import Sampler
+from .base import Sampler, policy_backend_of
 
 MAX_VECTOR_ENVS = 4  # vector envs kept, one per batch size (the oldest closed first)
 
@@ -29,7 +29,7 @@ class GymnasiumSampler(Sampler):
 
     @classmethod
     def from_config(cls, family, spec, config):
-        return cls(family, spec, policy_backend="torch" if config.meta_gradient == "autograd" else "auto")
+        return cls(family, spec, policy_backend=policy_backend_of(config))
 
     def sample(self, params, tasks, trajs_per_task, horizon, seed, streams=None):
         fn = f"{type(self).__name__}.sample"

@@ -19,7 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
-from .base import Sampler
+from .base import Sampler, policy_backend_of
 from .pieces import BatchAssembly, CallStats, RolloutWorker, WorkItem, split_batch
 
 _WORKER: RolloutWorker | None = None  # the worker body of this process (set by _start_worker)
@@ -62,7 +62,7 @@ class ProcessSampler(Sampler):
     @classmethod
     def from_config(cls, family, spec, config):
         return cls(family, spec, workers=config.processes,
-                   policy_backend="torch" if config.meta_gradient == "autograd" else "auto")
+                   policy_backend=policy_backend_of(config))
 
     def describe(self) -> str:
         return f"ProcessSampler: {self.workers} worker processes"
@@ -92,7 +92,8 @@ class ProcessSampler(Sampler):
                 pool = self._start()
                 futures = [pool.submit(_run_item, theta, tasks.params, item, B, H, int(seed)) for item in items]
                 for future in as_completed(futures):
-                    out.add(*reversed(future.result()))
+                    item, piece = future.result()
+                    out.add(piece, item)
                 break
             except BrokenProcessPool as e:
                 self.close()

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from .base import Sampler
+from .base import Sampler, policy_backend_of
 from .pieces import BatchAssembly, CallStats, RolloutWorker, split_batch
 
 MAX_ATTEMPTS = 3  # tries per work item before a call fails (each on a fresh actor after a death)
@@ -90,7 +90,7 @@ class RaySampler(Sampler):
     def from_config(cls, family, spec, config):
         return cls(family, spec, address=config.ray_address, actors=config.ray_actors, threads=config.ray_threads,
                    timeout=config.ray_timeout,
-                   policy_backend="torch" if config.meta_gradient == "autograd" else "auto")
+                   policy_backend=policy_backend_of(config))
 
     @property
     def num_actors(self) -> int:
@@ -101,9 +101,10 @@ class RaySampler(Sampler):
         return [threads for _, threads, _ in self._plan]
 
     def describe(self) -> str:
-        nodes = len({node for node, _, _ in self._plan if node is not None}) or "spread over the"
-        return (f"RaySampler: {self.num_actors} actor(s) × {self.threads_per_actor} C++ threads, {nodes} node(s) of "
-                f"the Ray cluster at {self.ray.get_runtime_context().gcs_address}")
+        pinned = {node for node, _, _ in self._plan if node is not None}
+        where = f"one per node on {len(pinned)} node(s)" if pinned else "spread by Ray"
+        return (f"RaySampler: {self.num_actors} actor(s) × {self.threads_per_actor} C++ threads, {where}, on the "
+                f"Ray cluster at {self.ray.get_runtime_context().gcs_address}")
 
     def _new_actor(self, i: int):
         node, threads, reserve = self._plan[i]

@@ -47,25 +47,18 @@ class EstimatorStats:
     resamples: int
 
 
-def relative_std(grads: np.ndarray) -> tuple[float, float]:
-    """(mean over parameters of std/|mean|, ‖std‖/‖mean‖) of K gradient samples [K, P], the std
-    over the samples with Bessel's correction. Parameters whose mean is exactly 0 are left out of
-    the first (their ratio is undefined). See also median_relative_std."""
+def relative_std(grads: np.ndarray) -> tuple[float, float, float]:
+    """(mean over parameters of std/|mean|, their median, ‖std‖/‖mean‖) of K gradient samples
+    [K, P], the std over the samples with Bessel's correction. Parameters whose mean is exactly 0
+    are left out of the first two (their ratio is undefined); the median is robust to the
+    parameters whose mean is near zero, which dominate the mean of the ratios."""
     g = np.asarray(grads, dtype=np.float64)
     if g.ndim != 2 or g.shape[0] < 2:
         raise ValueError(f"relative_std: need [K, P] samples with K >= 2, got shape {g.shape}")
     mean, std = g.mean(0), g.std(0, ddof=1)
     nonzero = mean != 0
-    return float(np.mean(std[nonzero] / np.abs(mean[nonzero]))), float(np.linalg.norm(std) / np.linalg.norm(mean))
-
-
-def median_relative_std(grads: np.ndarray) -> float:
-    """The median over parameters of std/|mean| (as relative_std): robust to the parameters whose
-    mean gradient is near zero, which dominate the mean of the ratios."""
-    g = np.asarray(grads, dtype=np.float64)
-    mean, std = g.mean(0), g.std(0, ddof=1)
-    nonzero = mean != 0
-    return float(np.median(std[nonzero] / np.abs(mean[nonzero])))
+    ratios = std[nonzero] / np.abs(mean[nonzero])
+    return float(np.mean(ratios)), float(np.median(ratios)), float(np.linalg.norm(std) / np.linalg.norm(mean))
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -119,9 +112,8 @@ def diagnose_theta(config, theta: torch.Tensor, estimators: list[str], resamples
     stats = []
     for e in estimators:
         grads, seconds = sample_gradients(config, theta, e, resamples)
-        mean_rel, norm_rel = relative_std(grads)
         mean = grads.mean(0)
-        stats.append(EstimatorStats(e, iteration, mean_rel, median_relative_std(grads), norm_rel, cosine(mean, reference),
+        stats.append(EstimatorStats(e, iteration, *relative_std(grads), cosine(mean, reference),
                                     float(np.linalg.norm(mean)), float(np.median(seconds)), resamples))
     return stats, reference
 

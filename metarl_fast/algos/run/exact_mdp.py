@@ -7,9 +7,11 @@ An estimator replaces ∇²J(θ) by its curvature estimate Ĥ (and ∇J(θ') by 
 its expectation is (I + α E[Ĥ]) ∇J(θ') with E[Ĥ] in closed form (ProMP §4): DiCE's is ∇²J = H₁ +
 H₂ + H₁₂ + H₁₂ᵀ (unbiased), LVC's and J^LR's are H₁ + H₂ (they miss H₁₂ + H₁₂ᵀ), the naive
 score-function surrogate's is H₂. Here every expectation is formed exactly, by weighting each of the
-(S·A)^H trajectories by its probability (the estimators are linear in the rewards), and every
-sampled estimate from trajectories drawn from the MDP; the estimators are the pure-torch twins of
-the kernels (metarl_fast.reference) on a tabular softmax policy.
+(S·A)^H trajectories by its probability (the estimators are linear in the rewards). A sampled
+estimate draws its curvature Ĥ from trajectories sampled from the MDP and uses the exact ∇J(θ')
+(an unbiased sample of it would add noise, not bias, and the bias is what is measured). The
+estimators are the pure-torch twins of the kernels (metarl_fast.reference) on a tabular softmax
+policy.
 """
 from __future__ import annotations
 
@@ -173,5 +175,5 @@ def exact_bias(mdp: EnumerableMDP, estimators=EXACT_ESTIMATORS, alpha: float = 0
         rows.append(ExactBias(e, float((expected_h - hess).norm() / hess.norm()),
                               float((expected - exact).norm() / exact.norm()), cosine(expected.numpy(), exact.numpy()),
                               float(np.linalg.norm(samples.mean(0) - expected.numpy()) / np.linalg.norm(expected)),
-                              relative_std(samples)[1], resamples, trajs))
+                              relative_std(samples)[2], resamples, trajs))
     return rows, exact.numpy()
