@@ -36,11 +36,12 @@ def test_the_cpp_batch_carries_the_means_it_acted_with(name, dtype):
     tasks = family.sample_tasks(3, seed=1)
     g = torch.Generator().manual_seed(0)
     params = spec.init_params(generator=g, dtype=dtype) + 0.1 * torch.randn(3, spec.num_params, generator=g).to(dtype)
-    batch = make_sampler("cpp", family, spec).sample(params, tasks, 5, 40, seed=2)
+    # 11 trajectories: two work items per task (8 + 3), the second a partial register block
+    batch = make_sampler("cpp", family, spec).sample(params, tasks, 11, 40, seed=2)
     T, B, H = batch.shape
     expected = kernels.policy_mean(spec, params, batch.obs.reshape(T, B * H, -1)).reshape(T, B, H, -1)
     assert torch.equal(batch.means, expected * batch.mask.unsqueeze(-1))
-    again = family.rollout(spec, params, tasks, 5, 40, seed=2)  # the sampler is family.rollout
+    again = family.rollout(spec, params, tasks, 11, 40, seed=2)  # the sampler is family.rollout
     assert torch.equal(again.actions, batch.actions) and torch.equal(again.means, batch.means)
     z = (batch.actions - batch.means) / torch.exp(spec.unflatten(params)["log_std"]).unsqueeze(1).unsqueeze(1)
     assert float((z * batch.mask.unsqueeze(-1)).abs().max()) > 0.5  # sampled, not the means themselves

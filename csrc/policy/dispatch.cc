@@ -10,10 +10,12 @@
 
 namespace metarl {
 
-#define METARL_DECLARE_ISA(ns)                                 \
-  namespace ns {                                               \
-  void run(const PolicyCall<float>& call, ThreadPool* pool);   \
-  void run(const PolicyCall<double>& call, ThreadPool* pool);  \
+#define METARL_DECLARE_ISA(ns)                                                               \
+  namespace ns {                                                                             \
+  void run(const PolicyCall<float>& call, ThreadPool* pool);                                 \
+  void run(const PolicyCall<double>& call, ThreadPool* pool);                                \
+  std::unique_ptr<PolicyMean<float>::Impl> make_mean(const MlpSpec& spec, const float* theta);   \
+  std::unique_ptr<PolicyMean<double>::Impl> make_mean(const MlpSpec& spec, const double* theta); \
   }
 #ifdef METARL_HAVE_ISA_AVX512
 METARL_DECLARE_ISA(isa_avx512)
@@ -99,6 +101,21 @@ void run_impl(const PolicyCall<T>& call, ThreadPool* pool) {
 }
 
 template <typename T>
+std::unique_ptr<typename PolicyMean<T>::Impl> make_mean_impl(const MlpSpec& spec, const T* theta) {
+  spec.validate();
+  if (!theta) throw std::invalid_argument("PolicyMean: theta is null");
+  switch (current_isa()) {
+#ifdef METARL_HAVE_ISA_AVX512
+    case Isa::kAvx512: return isa_avx512::make_mean(spec, theta);
+#endif
+#ifdef METARL_HAVE_ISA_AVX2
+    case Isa::kAvx2: return isa_avx2::make_mean(spec, theta);
+#endif
+    default: return isa_generic::make_mean(spec, theta);
+  }
+}
+
+template <typename T>
 void run_pooled(const PolicyCall<T>& call) {
   std::shared_ptr<ThreadPool> pool = ThreadPool::global();
   run_impl(call, pool.get());
@@ -108,8 +125,11 @@ void run_pooled(const PolicyCall<T>& call) {
 
 void run_policy_kernel(const PolicyCall<float>& call) { run_pooled(call); }
 void run_policy_kernel(const PolicyCall<double>& call) { run_pooled(call); }
-void run_policy_kernel_serial(const PolicyCall<float>& call) { run_impl(call, nullptr); }
-void run_policy_kernel_serial(const PolicyCall<double>& call) { run_impl(call, nullptr); }
+
+template <typename T>
+PolicyMean<T>::PolicyMean(const MlpSpec& spec, const T* theta) : impl_(make_mean_impl(spec, theta)) {}
+template class PolicyMean<float>;
+template class PolicyMean<double>;
 
 const char* policy_isa() { return kIsaNames[int(current_isa())]; }
 

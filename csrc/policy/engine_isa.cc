@@ -20,6 +20,7 @@
 #include <type_traits>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <stdexcept>
 #include <vector>
@@ -340,26 +341,59 @@ struct LayerGeom {
   int grad_cols() const { return grad_out_major ? in_pad : out_pad; }
 };
 
+// The padded geometry of every layer; *max_pad receives the widest padded width.
+template <typename T>
+std::vector<LayerGeom> layer_geometry(const MlpSpec& spec, int* max_pad) {
+  constexpr int W = Simd<T>::kWidth;
+  std::vector<LayerGeom> geom;
+  *max_pad = 0;
+  for (int l = 0; l < spec.num_layers(); ++l) {
+    LayerGeom g;
+    g.in = spec.layer_in(l);
+    g.out = spec.layer_out(l);
+    g.in_pad = round_up(g.in, W);
+    g.out_pad = round_up(g.out, W);
+    g.w_off = spec.weight_offset(l);
+    g.b_off = spec.bias_offset(l);
+    g.grad_out_major = int64_t(g.out) * g.in_pad <= int64_t(g.in) * g.out_pad;
+    *max_pad = std::max({*max_pad, g.in_pad, g.out_pad});
+    geom.push_back(g);
+  }
+  return geom;
+}
+
+// The forward orientation of layer g of θ: Wᵀ [in][out_pad] and the bias [out_pad], zero-padded.
+template <typename T>
+void pack_forward(const LayerGeom& g, const T* theta, T* wt, T* bias) {
+  const T* Wl = theta + g.w_off;
+  for (int i = 0; i < g.in; ++i) {
+    for (int o = 0; o < g.out; ++o) wt[i * g.out_pad + o] = Wl[o * g.in + i];
+    for (int o = g.out; o < g.out_pad; ++o) wt[i * g.out_pad + o] = T(0);
+  }
+  for (int o = 0; o < g.out_pad; ++o) bias[o] = o < g.out ? theta[g.b_off + o] : T(0);
+}
+
+// The forward pass of the first `rows` rows of a tile (rounded up to whole register blocks):
+// H[0] holds the observations [kTile][in_pad of layer 0]; H[l + 1] receives layer l's output
+// [kTile][out_pad], activated except for the last layer (the action mean).
+template <typename T>
+void forward_tile(const std::vector<LayerGeom>& geom, Activation act, const std::vector<T*>& Wf,
+                  const std::vector<T*>& bias, const std::vector<T*>& H, int rows) {
+  const int L = int(geom.size());
+  for (int l = 0; l < L; ++l) {
+    const LayerGeom& g = geom[l];
+    tile_matmul<T>(g.in, H[l], g.in_pad, Wf[l], g.out_pad, H[l + 1], bias[l], Init::kBias, rows);
+    if (l < L - 1) activate<T>(act, H[l + 1], rows * g.out_pad);
+  }
+}
+
 template <typename T>
 class Engine {
  public:
   explicit Engine(const PolicyCall<T>& c) : c_(c), spec_(*c.spec), tr_(traits_of(c.op)) {
-    constexpr int W = Simd<T>::kWidth;
     L_ = spec_.num_layers();
     P_ = spec_.num_params();
-    max_pad_ = 0;
-    for (int l = 0; l < L_; ++l) {
-      LayerGeom g;
-      g.in = spec_.layer_in(l);
-      g.out = spec_.layer_out(l);
-      g.in_pad = round_up(g.in, W);
-      g.out_pad = round_up(g.out, W);
-      g.w_off = spec_.weight_offset(l);
-      g.b_off = spec_.bias_offset(l);
-      g.grad_out_major = int64_t(g.out) * g.in_pad <= int64_t(g.in) * g.out_pad;
-      max_pad_ = std::max({max_pad_, g.in_pad, g.out_pad});
-      geom_.push_back(g);
-    }
+    geom_ = layer_geometry<T>(spec_, &max_pad_);
     A_ = spec_.act_dim;
     chunks_ = chunks_per_task(c.num_tasks, c.num_samples);
   }
@@ -388,20 +422,13 @@ class Engine {
     bias.resize(L_);
     for (int l = 0; l < L_; ++l) {
       const LayerGeom& g = geom_[l];
-      const T* Wl = theta + g.w_off;
-      T* f = arena.take<T>(size_t(g.in) * g.out_pad);  // Wᵀ: [in][out_pad]
-      for (int i = 0; i < g.in; ++i) {
-        for (int o = 0; o < g.out; ++o) f[i * g.out_pad + o] = Wl[o * g.in + i];
-        for (int o = g.out; o < g.out_pad; ++o) f[i * g.out_pad + o] = T(0);
-      }
-      fwd[l] = f;
-      T* b = arena.take<T>(g.out_pad);
-      for (int o = 0; o < g.out_pad; ++o) b[o] = o < g.out ? theta[g.b_off + o] : T(0);
-      bias[l] = b;
+      fwd[l] = arena.take<T>(size_t(g.in) * g.out_pad);
+      bias[l] = arena.take<T>(g.out_pad);
+      pack_forward(g, theta, fwd[l], bias[l]);
       if (need_bwd && l > 0) {
         T* w = arena.take<T>(size_t(g.out) * g.in_pad);  // W: [out][in_pad]
         for (int o = 0; o < g.out; ++o) {
-          for (int i = 0; i < g.in; ++i) w[o * g.in_pad + i] = Wl[o * g.in + i];
+          for (int i = 0; i < g.in; ++i) w[o * g.in_pad + i] = theta[g.w_off + o * g.in + i];
           for (int i = g.in; i < g.in_pad; ++i) w[o * g.in_pad + i] = T(0);
         }
         bwd[l] = w;
@@ -527,16 +554,12 @@ class Engine {
       // batches: the samplers evaluate a few environments per call); passes that reduce over the
       // tile need every row defined.
       const int fwd_rows = tr_.backward || tr_.tangent ? kTile : round_up(rows, kRowBlock);
-      for (int l = 0; l < L_; ++l) {
+      forward_tile(geom_, act_fn, Wf, Bias, H, fwd_rows);
+      for (int l = 0; tr_.tangent && l < L_; ++l) {
         const LayerGeom& g = geom_[l];
-        tile_matmul<T>(g.in, H[l], width(l), Wf[l], g.out_pad, H[l + 1], Bias[l], Init::kBias, fwd_rows);
-        if (l < L_ - 1) activate<T>(act_fn, H[l + 1], fwd_rows * g.out_pad);
-        if (tr_.tangent) {
-          tile_matmul<T>(g.in, H[l], width(l), Vf[l], g.out_pad, Hd[l + 1], VBias[l], Init::kBias);
-          if (l > 0)
-            tile_matmul<T>(g.in, Hd[l], width(l), Wf[l], g.out_pad, Hd[l + 1], nullptr, Init::kAccumulate);
-          if (l < L_ - 1) mul_activation_derivative<T>(act_fn, H[l + 1], Hd[l + 1], kTile * g.out_pad);
-        }
+        tile_matmul<T>(g.in, H[l], width(l), Vf[l], g.out_pad, Hd[l + 1], VBias[l], Init::kBias);
+        if (l > 0) tile_matmul<T>(g.in, Hd[l], width(l), Wf[l], g.out_pad, Hd[l + 1], nullptr, Init::kAccumulate);
+        if (l < L_ - 1) mul_activation_derivative<T>(act_fn, H[l + 1], Hd[l + 1], kTile * g.out_pad);
       }
       const T* MU = H[L_];
       const T* MUd = Hd[L_];
@@ -727,10 +750,77 @@ class Engine {
   std::vector<double> weight_sums_;  // kKlFvp with weights: Σ_n w_n per work item
 };
 
+// ---------------------------------------------------------------------------------------------
+// The policy mean of one θ packed once (PolicyMean): the forward pass of the engine's kMean, on
+// buffers the evaluator owns.
+
+template <typename T>
+class PackedMean final : public PolicyMean<T>::Impl {
+ public:
+  PackedMean(const MlpSpec& spec, const T* theta) : act_(spec.activation), obs_dim_(spec.obs_dim), A_(spec.act_dim) {
+    int max_pad = 0;
+    geom_ = layer_geometry<T>(spec, &max_pad);
+    const int L = int(geom_.size());
+    constexpr size_t kAlign = 64 / sizeof(T);
+    auto span = [](size_t n) { return (n + kAlign - 1) / kAlign * kAlign; };
+    size_t total = 0;
+    for (const LayerGeom& g : geom_) total += span(size_t(g.in) * g.out_pad) + span(g.out_pad);
+    total += size_t(L + 1) * span(size_t(kTile) * max_pad);
+    buffer_ = static_cast<T*>(std::aligned_alloc(64, span(total) * sizeof(T)));
+    if (!buffer_) throw std::bad_alloc();
+    T* p = buffer_;
+    auto take = [&](size_t n) {
+      T* q = p;
+      p += span(n);
+      return q;
+    };
+    Wf_.resize(L);
+    bias_.resize(L);
+    for (int l = 0; l < L; ++l) {
+      Wf_[l] = take(size_t(geom_[l].in) * geom_[l].out_pad);
+      bias_[l] = take(geom_[l].out_pad);
+      pack_forward(geom_[l], theta, Wf_[l], bias_[l]);
+    }
+    H_.resize(L + 1);
+    for (int l = 0; l <= L; ++l) H_[l] = take(size_t(kTile) * max_pad);
+    std::fill(H_[0], H_[0] + size_t(kTile) * max_pad, T(0));  // rows past n and the padding stay 0
+  }
+  ~PackedMean() override { std::free(buffer_); }
+
+  void mean(const T* obs, int64_t n, T* out) override {
+    const int obs_pad = geom_[0].in_pad, act_pad = geom_.back().out_pad;
+    for (int64_t n0 = 0; n0 < n; n0 += kTile) {
+      const int rows = int(std::min<int64_t>(kTile, n - n0));
+      const int fwd_rows = round_up(rows, kRowBlock);
+      for (int s = 0; s < fwd_rows; ++s) {
+        T* xr = H_[0] + s * obs_pad;
+        if (s < rows) std::memcpy(xr, obs + (n0 + s) * obs_dim_, sizeof(T) * obs_dim_);
+        else std::fill(xr, xr + obs_dim_, T(0));
+      }
+      forward_tile(geom_, act_, Wf_, bias_, H_, fwd_rows);
+      const T* mu = H_.back();
+      for (int s = 0; s < rows; ++s) std::memcpy(out + (n0 + s) * A_, mu + s * act_pad, sizeof(T) * A_);
+    }
+  }
+
+ private:
+  Activation act_;
+  int obs_dim_, A_;
+  std::vector<LayerGeom> geom_;
+  T* buffer_ = nullptr;
+  std::vector<T*> Wf_, bias_, H_;
+};
+
 }  // namespace
 
 void run(const PolicyCall<float>& call, ThreadPool* pool) { Engine<float>(call).run(pool); }
 void run(const PolicyCall<double>& call, ThreadPool* pool) { Engine<double>(call).run(pool); }
+std::unique_ptr<PolicyMean<float>::Impl> make_mean(const MlpSpec& spec, const float* theta) {
+  return std::make_unique<PackedMean<float>>(spec, theta);
+}
+std::unique_ptr<PolicyMean<double>::Impl> make_mean(const MlpSpec& spec, const double* theta) {
+  return std::make_unique<PackedMean<double>>(spec, theta);
+}
 
 }  // namespace METARL_ISA_NAMESPACE
 }  // namespace metarl

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "policy/mlp_spec.h"
 
@@ -69,11 +70,29 @@ struct PolicyCall {
 // CPU (or the one forced by set_policy_isa). Throws std::invalid_argument on a bad call.
 void run_policy_kernel(const PolicyCall<float>& call);
 void run_policy_kernel(const PolicyCall<double>& call);
-// The same on the calling thread only, for callers that already run inside a pool worker (the
-// samplers evaluate the policy for their own environments). Results are bit-identical to the
-// pooled call.
-void run_policy_kernel_serial(const PolicyCall<float>& call);
-void run_policy_kernel_serial(const PolicyCall<double>& call);
+// The policy mean μ_θ(s) of one parameter row θ [P], packed once and then evaluated on a few
+// observations at a time: the samplers evaluate it at every step for the environments of one work
+// item. Each row of mean() is bit-identical to run_policy_kernel's kMean on the same θ and
+// observation, whatever n. One evaluator per thread: it owns its scratch. θ is copied (packed) at
+// construction and may change afterwards.
+template <typename T>
+class PolicyMean {
+ public:
+  class Impl {
+   public:
+    virtual ~Impl() = default;
+    virtual void mean(const T* obs, int64_t n, T* out) = 0;
+  };
+  // Throws std::invalid_argument for an invalid spec or a null θ.
+  PolicyMean(const MlpSpec& spec, const T* theta);
+  // obs [n, obs_dim] → out [n, act_dim], n ≥ 1; host memory, C-contiguous.
+  void mean(const T* obs, int64_t n, T* out) { impl_->mean(obs, n, out); }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+extern template class PolicyMean<float>;
+extern template class PolicyMean<double>;
 
 // Instruction-set variants compiled into this build, best first ("avx512", "avx2", "generic"),
 // and the one in use. set_policy_isa("auto") restores the automatic choice; an unknown or

@@ -137,17 +137,10 @@ void SimPool::rollout(const RolloutCall<T>& c) {
       observe_env(fm_, mt, data[b], obs_d.data());
       for (int i = 0; i < od; ++i) obs_t[b * od + i] = T(obs_d[i]);
     }
-    PolicyCall<T> pc;
-    pc.op = PolicyOp::kMean;
-    pc.spec = &spec;
-    pc.num_tasks = 1;
-    pc.num_samples = n;
-    pc.params = theta;
-    pc.obs = obs_t.data();
-    pc.out = mean.data();
+    PolicyMean<T> policy(spec, theta);
     int64_t remaining = n;
     for (int64_t h = 0; h < H && remaining > 0; ++h) {
-      run_policy_kernel_serial(pc);
+      policy.mean(obs_t.data(), n, mean.data());
       for (int64_t b = 0; b < n; ++b) {
         if (!active[b]) continue;
         const int64_t traj = t * B + b0 + b;
