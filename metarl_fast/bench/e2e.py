@@ -9,6 +9,11 @@ outer step), at the paper configuration: ProMP on HalfCheetahRandDirec, 40 tasks
 
 Each implementation runs `--iterations` meta-iterations after one warm-up iteration; the table
 reports the median per phase.
+
+Then the phase breakdown of ours (`--no-phases` skips it): one more iteration recorded phase by
+phase (metarl_fast.phases), each phase's wall time against its kernel floor (the same compiled
+kernel calls replayed alone, fastest of 3), and the C++ sampler against the physics replay of the
+same trajectories (MuJoCo families: `family.physics_limit`, interleaved over 3 rounds).
 """
 from __future__ import annotations
 
@@ -32,8 +37,12 @@ def run(argv: list[str] | None = None) -> list[Row]:
     p.add_argument("--algo", default="promp")
     p.add_argument("--env", default="HalfCheetahRandDirec")
     p.add_argument("--iterations", type=int, default=3, help="timed iterations per implementation")
+    p.add_argument("--tasks", type=int, default=40, help="meta_batch_size")
+    p.add_argument("--trajectories", type=int, default=20, help="rollouts_per_task")
+    p.add_argument("--horizon", type=int, default=100)
+    p.add_argument("--no-phases", action="store_true", help="skip the phase breakdown of ours")
     args = p.parse_args(argv)
-    sizes = dict(meta_batch_size=40, rollouts_per_task=20, horizon=100)
+    sizes = dict(meta_batch_size=args.tasks, rollouts_per_task=args.trajectories, horizon=args.horizon)
     if args.quick:
         sizes = dict(meta_batch_size=8, rollouts_per_task=5, horizon=50)
         args.iterations = 1
@@ -45,6 +54,7 @@ def run(argv: list[str] | None = None) -> list[Row]:
     torch.set_num_threads(args.threads)
     rows: list[Row] = []
     medians = {}
+    breakdown: list[Row] = []
     try:
         for name, sampler, meta_gradient in (("ours (cpp sampler + kernels)", "cpp", "explicit"),
                                              ("reference (gymnasium + autograd)", "gymnasium", "autograd")):
@@ -56,6 +66,9 @@ def run(argv: list[str] | None = None) -> list[Row]:
             medians[name] = {ph: statistics.median(r[ph] for r in log) for ph in PHASES}
             medians[name]["env_steps"] = statistics.median(
                 r["n_timesteps"] - prev_r["n_timesteps"] for prev_r, r in zip([{"n_timesteps": 0}] + log, log))
+        if not args.no_phases:
+            config = TrainConfig.build(algo=args.algo, env=args.env, iterations=2, **sizes)
+            breakdown = phase_breakdown(config, args.threads)
     finally:
         set_num_threads(prev)
         torch.set_num_threads(prev_torch)
@@ -70,7 +83,73 @@ def run(argv: list[str] | None = None) -> list[Row]:
              f"trajectories × H={sizes['horizon']}; {args.threads} threads; {info['cpu']}; median of "
              f"{args.iterations} iterations; speedup = reference / implementation")
     print_table(rows, title)
+    if breakdown:
+        print_breakdown(breakdown, f"phase breakdown of ours: {args.algo} on {args.env}, one iteration")
+    rows += breakdown
     if args.json:
         write_json(args.json, "e2e", rows)
         print(f"wrote {args.json}")
     return rows
+
+
+BREAKDOWN = "phase breakdown"
+
+
+def phase_breakdown(config, threads: int) -> list[Row]:
+    """One recorded iteration of `config` (after a warm-up iteration) → a Row per phase: median_s the
+    phase's wall time, ratio its kernel floor / wall time, sizes kernel_s (time inside compiled
+    kernels as the step ran them), floor_s, calls and kernel_calls; then, for MuJoCo families, a
+    "sampler vs physics replay" row (ratio: physics / sampler time on the same trajectories)."""
+    from .. import phases
+    from ..algos.run import Runner
+
+    runner = Runner(config, verbose=False)
+    runner.train(iterations=1, progress=False)
+    with phases.recording() as rec:
+        runner.train(iterations=2, progress=False)
+    rec.measure_floor()
+    sizes = dict(algo=config.algo, env=config.env, meta_batch_size=config.meta_batch_size,
+                 rollouts_per_task=config.rollouts_per_task, horizon=config.horizon)
+    rows = []
+    for path, st in rec.rows():
+        rows.append(Row(path or "iteration", BREAKDOWN, st.wall, st.floor / st.wall if st.wall else None,
+                        "kernel floor", None, dict(sizes, kernel_s=st.kernel, floor_s=st.floor, calls=st.calls,
+                                                   kernel_calls=st.kernel_calls), threads))
+    if getattr(runner.ctx.family, "xml_path", ""):  # a C++ family with a MuJoCo model
+        rows.append(_sampler_vs_physics(runner, sizes, threads))
+    return rows
+
+
+def _sampler_vs_physics(runner, sizes: dict, threads: int) -> Row:
+    from .harness import time_interleaved
+
+    ctx = runner.ctx
+    family, c = ctx.family, runner.config
+    theta = runner.algorithm.meta_parameters()
+    tasks = ctx.sample_tasks(c.meta_batch_size)
+    batch = family.rollout(ctx.spec, theta, tasks, c.rollouts_per_task, ctx.horizon, seed=1)
+    samples = time_interleaved({
+        "sampler": lambda: family.rollout(ctx.spec, theta, tasks, c.rollouts_per_task, ctx.horizon, seed=1),
+        "physics": lambda: family.physics_limit(batch, seed=1)}, repeats=3, warmup=1)
+    sampler, physics = statistics.median(samples["sampler"]), statistics.median(samples["physics"])
+    return Row("sampler vs physics replay", BREAKDOWN, sampler, physics / sampler, "physics replay", None,
+               dict(sizes, physics_s=physics, env_steps=int(batch.num_steps)), threads, samples["sampler"])
+
+
+def print_breakdown(rows: list[Row], title: str) -> None:
+    """The phase table: wall ms, in-kernel ms, kernel floor ms and wall / floor per phase."""
+    print(f"\n{title}")
+    header = f"{'phase':<44}{'calls':>6}{'wall ms':>11}{'in kernels':>12}{'floor ms':>10}{'wall/floor':>12}"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        if r.name == "sampler vs physics replay":
+            print(f"{r.name:<44}{'':>6}{r.median_s * 1e3:>11.1f}{'':>12}{r.sizes['physics_s'] * 1e3:>10.1f}"
+                  f"{1 / r.ratio:>11.3f}x   (physics replay / sampler = {r.ratio:.3f})")
+            continue
+        depth = r.name.count("/") if r.name != "iteration" else -1
+        label = ("  " * (depth + 1) + r.name.split("/")[-1])[:44]
+        s = r.sizes
+        ratio = f"{r.median_s / s['floor_s']:>11.3f}x" if s["floor_s"] else f"{'—':>12}"
+        print(f"{label:<44}{s['calls']:>6}{r.median_s * 1e3:>11.1f}{s['kernel_s'] * 1e3:>12.1f}"
+              f"{s['floor_s'] * 1e3:>10.1f}{ratio}")

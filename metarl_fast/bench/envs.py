@@ -108,6 +108,8 @@ def run(argv: list[str] | None = None) -> list[Row]:
     p.add_argument("--trajectories", type=int, default=20)
     p.add_argument("--horizon", type=int, default=100)
     p.add_argument("--repeats", type=int, default=None)
+    p.add_argument("--floor-only", action="store_true",
+                   help="only the C++ rollout and its physics replay (the sampler's floor), no baselines")
     args = p.parse_args(argv)
     if args.quick:
         args.tasks, args.repeats = min(args.tasks, 8), args.repeats or 2
@@ -145,15 +147,16 @@ def _run_family(name: str, args, repeats: int) -> list[Row]:
         "physics limit (raw mj_step)": lambda: family.physics_limit(reference_batch, seed=1),
     }
     keep = []
-    gym_run, venv = _gymnasium_impl(family, spec, params, n_envs, H)
-    impls["gymnasium SyncVectorEnv"] = gym_run
-    keep.append(venv)
-    envpool_run = _envpool_impl(family, spec, params, n_envs, H, args.threads)
-    if envpool_run is not None:
-        impls["envpool"] = envpool_run
-    mj_run, runner = _mujoco_rollout_impl(family, n_envs, H, args.threads)
-    impls["mujoco.rollout open-loop"] = mj_run
-    keep.append(runner)
+    if not args.floor_only:
+        gym_run, venv = _gymnasium_impl(family, spec, params, n_envs, H)
+        impls["gymnasium SyncVectorEnv"] = gym_run
+        keep.append(venv)
+        envpool_run = _envpool_impl(family, spec, params, n_envs, H, args.threads)
+        if envpool_run is not None:
+            impls["envpool"] = envpool_run
+        mj_run, runner = _mujoco_rollout_impl(family, n_envs, H, args.threads)
+        impls["mujoco.rollout open-loop"] = mj_run
+        keep.append(runner)
     samples = time_interleaved(impls, repeats, warmup=1)
     # env steps per call: the rollout's valid steps (Ant terminates) for it and its replay; the
     # open-loop baselines step every environment for H steps

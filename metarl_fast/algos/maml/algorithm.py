@@ -8,6 +8,7 @@ import time
 import torch
 
 from ... import kernels
+from ...phases import phase
 from ..base import IterationLog, MetaAlgorithm, MetaParameters
 from ..meta_objective import Adaptation, MetaObjective
 from ..processing import StepData, process_batch
@@ -58,9 +59,10 @@ class MamlAlgorithm(MetaAlgorithm):
             last = k == s.inner_steps
             batch = ctx.sample(theta if k == 0 else thetas[k], tasks, k)
             surrogate = v.outer if last else v.inner
-            data = process_batch(batch, self.spec, thetas[k], c.discount, c.gae_lambda, c.normalize_adv,
-                                 dice_baseline=surrogate.needs_dice_baseline, advantages=c.advantages,
-                                 reduction=c.reduction)
+            with phase("advantages"):
+                data = process_batch(batch, self.spec, thetas[k], c.discount, c.gae_lambda, c.normalize_adv,
+                                     dice_baseline=surrogate.needs_dice_baseline, advantages=c.advantages,
+                                     reduction=c.reduction)
             t1 = time.perf_counter()
             times["sampling"] += t1 - t0
             sampled += batch.num_steps
@@ -70,10 +72,11 @@ class MamlAlgorithm(MetaAlgorithm):
             if last:
                 credit = kernels.emaml_credit(batch.rewards, batch.mask) if v.emaml else None
                 break
-            objective = v.inner.build(self.spec, data, s)
-            inner.append(objective)
-            grads.append(objective.grad(thetas[k], self.backend))
-            thetas.append(thetas[k] + alpha * grads[k])
+            with phase("inner step"):
+                objective = v.inner.build(self.spec, data, s)
+                inner.append(objective)
+                grads.append(objective.grad(thetas[k], self.backend))
+                thetas.append(thetas[k] + alpha * grads[k])
             times["inner"] += time.perf_counter() - t1
         outer = v.outer.build(self.spec, steps[-1], s)
         kl_coeffs = [self.kl_coeff / s.inner_steps] * s.inner_steps if v.optimizer.kl_penalty else []
@@ -103,7 +106,8 @@ class MamlAlgorithm(MetaAlgorithm):
     def run_iteration(self, ctx) -> IterationLog:
         meta, theta, returns, times, _, sampled = self.collect(ctx)
         t0 = time.perf_counter()
-        stats = self.outer_step.step(self, meta, theta)
+        with phase("outer step"):
+            stats = self.outer_step.step(self, meta, theta)
         times["outer"] = time.perf_counter() - t0
         return IterationLog(returns, stats, times, sampled, self.step_success)
 

@@ -10,6 +10,7 @@ from typing import ClassVar
 import torch
 
 from ... import kernels
+from ...phases import phase
 from ..meta_objective import MetaObjective
 
 
@@ -29,7 +30,10 @@ class AdamStep(OuterStep):
     """θ ← Adam(θ, −∇θ J) (and α with trainable step sizes)."""
 
     def step(self, algo, meta, theta):
-        g = algo.params.ascend(algo.meta_gradient(meta, theta))
+        with phase("meta-gradient"):
+            g = algo.meta_gradient(meta, theta)
+        with phase("adam"):
+            g = algo.params.ascend(g)
         return {"GradNorm": float(g.norm())}
 
 
@@ -44,8 +48,12 @@ class PrompStep(OuterStep):
         for _ in range(s.promp_steps):
             if params.trainable:
                 meta.alpha = params.alpha
-            g = params.ascend(algo.meta_gradient(meta, params.current()))
-        kl = meta.pre_update_kl(params.current())
+            with phase("meta-gradient"):
+                g = algo.meta_gradient(meta, params.current())
+            with phase("adam"):
+                g = params.ascend(g)
+        with phase("pre-update KL"):
+            kl = meta.pre_update_kl(params.current())
         coeff = algo.kl_coeff
         if s.adaptive_kl:
             if kl < s.target_kl / 1.5:
@@ -63,11 +71,24 @@ class TrpoStep(OuterStep):
 
     def step(self, algo, meta, theta):
         s = algo.settings_of_run
-        g = algo.meta_gradient(meta, theta)
-        op = meta.fisher_operator(theta)
-        x = kernels.conjugate_gradient(op, g, s.cg_iters, 1e-10, s.cg_damping)
-        dHd = float(x @ (op(x) + s.cg_damping * x))
-        res = kernels.trpo_step(theta, -x, meta.trpo_loss, meta.post_update_kl, s.max_kl, dHd=dHd)
+        with phase("meta-gradient"):
+            g = algo.meta_gradient(meta, theta)
+        with phase("conjugate gradient"):
+            op = meta.fisher_operator(theta)
+            x = kernels.conjugate_gradient(op, g, s.cg_iters, 1e-10, s.cg_damping)
+        with phase("step size (dᵀFd)"):
+            dHd = float(x @ (op(x) + s.cg_damping * x))
+
+        def loss(candidate):
+            with phase("loss"):
+                return meta.trpo_loss(candidate)
+
+        def kl(candidate):
+            with phase("KL"):
+                return meta.post_update_kl(candidate)
+
+        with phase("line search"):
+            res = kernels.trpo_step(theta, -x, loss, kl, s.max_kl, dHd=dHd)
         algo.params.set(res.params)
         return {"MeanKL": res.kl, "LossBefore": res.loss_before, "LossAfter": res.loss,
                 "TRPO-Accepted": int(res.accepted), "TRPO-Backtracks": res.backtracks, "GradNorm": float(g.norm())}

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ... import envs
+from ...phases import phase
 from ...policies import PolicySpec
 from ...sampling import make_sampler
 
@@ -68,7 +69,8 @@ class RunContext:
         standard policy parameters `params` ([P] or [T, P]), seeded by (iteration, key); counted in
         ctx.timesteps unless count=False (evaluation rollouts)."""
         B = trajs_per_task or self.config.rollouts_per_task
-        batch = self.sampler.sample(params, tasks, B, self.horizon, self.iteration_seed(key))
+        with phase("sampling"):
+            batch = self.sampler.sample(params, tasks, B, self.horizon, self.iteration_seed(key))
         if count:
             self.timesteps += batch.num_steps
         return batch

@@ -1,0 +1,160 @@
+"""Named phases of a meta-iteration, timed on request: the benchmarks' phase breakdown.
+
+    from metarl_fast import phases
+    with phases.recording() as rec:        # nothing is timed outside a recording
+        runner.train(iterations=...)
+    rec.measure_floor()                    # the same kernel calls again, alone
+    for row in rec.rows(): ...             # per phase: calls, wall, in-kernel and floor seconds
+
+The algorithms mark their phases with ``with phases.phase("cg"):``; a phase inside another is named
+by its path ("outer/cg"). Outside a recording ``phase`` costs a global lookup. Inside one, every
+call of a compiled kernel (the ``metarl_fast._C`` kernels and the products and CG loops of the
+fused operators) is timed and kept, and ``measure_floor`` calls them again back to back, with
+nothing around them: the time the same kernel passes take without the Python, torch and
+allocation work of the step — each phase's kernel floor.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+
+# The compiled kernels a recording times (metarl_fast._C's functions of the kernel API).
+KERNELS = ("policy_mean", "log_prob", "score_vjp", "score_jvp", "hvp_naive", "hvp_lvc", "hvp_split", "gaussian_kl",
+           "kl_grad", "kl_fvp", "ratio_weights", "dice_weights", "emaml_credit", "discounted_returns", "gae",
+           "normalize_per_task", "linear_baseline_fit", "linear_baseline_predict")
+# Factories of the fused operators, whose products and CG loops are timed.
+OPERATORS = ("kl_fvp_operator", "surrogate_hvp_operator", "maml_trpo_fvp_operator")
+OPERATOR_METHODS = ("matvec", "conjugate_gradient")
+
+_recording: "Recording | None" = None
+
+
+@dataclass
+class PhaseStats:
+    """One phase's totals over a recording (seconds; a phase includes the phases inside it)."""
+
+    calls: int = 0
+    wall: float = 0.0
+    kernel: float = 0.0        # inside compiled kernels, as the step ran them
+    kernel_calls: int = 0
+    floor: float | None = None  # the same kernel calls replayed alone (measure_floor)
+
+
+@dataclass
+class KernelCall:
+    path: tuple
+    name: str
+    fn: object
+    args: tuple
+    kwargs: dict
+    seconds: float
+
+
+@dataclass
+class Recording:
+    """What a ``recording()`` measured: ``stats`` by phase path ("outer/cg"), the kernel calls."""
+
+    stats: dict = field(default_factory=dict)
+    calls: list = field(default_factory=list)
+    _stack: list = field(default_factory=list)
+
+    def _stats(self, path: tuple) -> PhaseStats:
+        key = "/".join(path)
+        if key not in self.stats:
+            self.stats[key] = PhaseStats()
+        return self.stats[key]
+
+    def _kernel(self, name: str, fn, args, kwargs):
+        t0 = time.perf_counter()
+        out = fn(*args, **kwargs)
+        dt = time.perf_counter() - t0
+        path = tuple(self._stack)
+        self.calls.append(KernelCall(path, name, fn, args, kwargs, dt))
+        for depth in range(len(path) + 1):  # the phase and every phase around it (and the total, "")
+            s = self._stats(path[:depth])
+            s.kernel += dt
+            s.kernel_calls += 1
+        return out
+
+    def measure_floor(self, repeats: int = 3) -> None:
+        """Calls every recorded kernel again `repeats` times, back to back, and sets each phase's
+        floor to the sum of its calls' fastest times."""
+        for s in self.stats.values():
+            s.floor = 0.0
+        for c in self.calls:
+            best = float("inf")
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                c.fn(*c.args, **c.kwargs)
+                best = min(best, time.perf_counter() - t0)
+            for depth in range(len(c.path) + 1):
+                self._stats(c.path[:depth]).floor += best
+
+    def rows(self) -> list[tuple[str, PhaseStats]]:
+        """(phase path, stats): the total ("") first, then the phases in the order they first ran."""
+        return sorted(self.stats.items(), key=lambda kv: kv[0] != "")
+
+
+class _TimedOperator:
+    """A fused operator whose products and CG loops the recording times."""
+
+    def __init__(self, op, rec: Recording) -> None:
+        self._op, self._rec = op, rec
+
+    def __getattr__(self, name):
+        attr = getattr(self._op, name)
+        if name not in OPERATOR_METHODS:
+            return attr
+        return lambda *args, **kwargs: self._rec._kernel(f"operator.{name}", attr, args, kwargs)
+
+
+@contextlib.contextmanager
+def recording():
+    """Times the phases and the compiled kernels called inside the block → a Recording. One at a
+    time (a nested recording raises RuntimeError)."""
+    global _recording
+    from . import _C
+
+    if _recording is not None:
+        raise RuntimeError("phases.recording: a recording is already active")
+    rec = Recording()
+    originals = {name: getattr(_C, name) for name in KERNELS + OPERATORS}
+
+    def timed(name, fn):
+        return lambda *args, **kwargs: rec._kernel(name, fn, args, kwargs)
+
+    def timed_factory(fn):
+        return lambda *args, **kwargs: _TimedOperator(fn(*args, **kwargs), rec)
+
+    for name, fn in originals.items():
+        setattr(_C, name, timed_factory(fn) if name in OPERATORS else timed(name, fn))
+    _recording = rec
+    t0 = time.perf_counter()
+    try:
+        yield rec
+    finally:
+        _recording = None
+        for name, fn in originals.items():
+            setattr(_C, name, fn)
+        total = rec._stats(())
+        total.calls += 1
+        total.wall += time.perf_counter() - t0
+
+
+@contextlib.contextmanager
+def phase(name: str):
+    """Marks a phase of the current recording (a no-op without one)."""
+    rec = _recording
+    if rec is None:
+        yield
+        return
+    rec._stack.append(name)
+    stats = rec._stats(tuple(rec._stack))
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        stats.wall += time.perf_counter() - t0
+        stats.calls += 1
+        rec._stack.pop()
