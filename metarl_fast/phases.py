@@ -102,6 +102,12 @@ class _TimedOperator:
     def __init__(self, op, rec: Recording) -> None:
         self._op, self._rec = op, rec
 
+    def __setattr__(self, name, value):
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._op, name, value)
+
     def __getattr__(self, name):
         attr = getattr(self._op, name)
         if name not in OPERATOR_METHODS:

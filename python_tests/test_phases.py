@@ -72,8 +72,11 @@ def test_fused_operator_products_and_cg_loops_are_recorded():
     with phases.recording() as rec:
         with phases.phase("cg"):
             recorded = solve()
+        op = kernels.KlFvpOperator(spec, post, obs, cache=False)
+        op(torch.ones(2, spec.num_params))
+        assert op.compiled()._op.cache is False  # settings reach the operator behind the timing proxy
     assert torch.equal(recorded[0], plain[0]) and torch.equal(recorded[1], plain[1])
-    assert [c.name for c in rec.calls] == ["operator.conjugate_gradient", "operator.matvec"]
+    assert [c.name for c in rec.calls] == ["operator.conjugate_gradient", "operator.matvec", "operator.matvec"]
     rec.measure_floor(repeats=1)
     assert rec.stats["cg"].floor > 0
 
@@ -120,6 +123,10 @@ def test_the_e2e_breakdown_has_a_row_per_phase_and_the_physics_replay(capsys):
     assert 0 < by_name["outer step"].sizes["floor_s"] and 0 < by_name["outer step"].ratio
     physics = by_name["sampler vs physics replay"]
     assert physics.sizes["env_steps"] == 2 * 2 * 10 and physics.sizes["physics_s"] > 0
+    sampling, total = by_name["sampling"], by_name["iteration"]
+    assert sampling.sizes["calls"] == 2 and sampling.sizes["floor_s"] == pytest.approx(2 * physics.sizes["physics_s"])
+    kernel_floor = sum(c.sizes["floor_s"] for c in rows if c.name in ("advantages", "inner step", "outer step"))
+    assert total.sizes["floor_s"] == pytest.approx(kernel_floor + sampling.sizes["floor_s"])
     print_breakdown(rows, "t")
     out = capsys.readouterr().out
     assert "conjugate" not in out and "meta-gradient" in out and "physics replay / sampler" in out

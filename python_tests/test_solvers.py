@@ -136,6 +136,39 @@ def test_fused_operators_match_torch_and_cg_matches_reference_loop(dtype, task_m
         assert float((x_cpp - x_ref).abs().max()) <= (1e-8 if dtype == torch.float64 else 2e-3) * scale
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("T,N,hidden", [(1, 1, (5,)), (3, 67, (8, 8)), (2, 3001, (16, 9, 4))])
+def test_cached_operator_products_equal_the_kernels_bit_for_bit(dtype, T, N, hidden):
+    """An operator computes the v-independent part of its products (forward activations, the HVP's
+    first-order backprop) once and reads it back afterwards: every later product, and the CG
+    loop, must give exactly what the uncached kernels give."""
+    spec = metarl_fast.PolicySpec(5, 3, hidden)
+    g = torch.Generator().manual_seed(7)
+    P = spec.num_params
+    theta = (spec.init_params(generator=g) + 0.1 * torch.randn(T, P, generator=g)).to(dtype)
+    obs, act = torch.randn(T, N, 5, generator=g).to(dtype), torch.randn(T, N, 3, generator=g).to(dtype)
+    w = (torch.randn(T, N, generator=g) / N).to(dtype)
+    post = (theta + 0.01 * torch.randn(T, P, generator=g).to(dtype)).contiguous()
+    vs = [torch.randn(T, P, generator=g).to(dtype) for _ in range(3)]
+    for curvature in ("naive", "lvc"):
+        hvp = K.SurrogateHvpOperator(spec, theta, obs, act, w, curvature)
+        fvp = K.KlFvpOperator(spec, post, obs, 0.1, w.abs())
+        for v in vs:  # the first product fills the caches, the others read them
+            assert torch.equal(hvp(v), K.surrogate_hvp(spec, theta, obs, act, w, v, curvature))
+            assert torch.equal(fvp(v), K.kl_fvp(spec, post, obs, v, 0.1, w.abs()))
+        maml = lambda: K.MamlTrpoFvpOperator(spec, theta[0], obs, act, w, 0.1, post, obs, curvature)  # noqa: E731
+        b = vs[0].mean(0)
+        fresh = maml()
+        first = fresh(b)
+        assert torch.equal(fresh(b), first)
+        x_warm = K.conjugate_gradient(fresh, b, iters=4)
+        assert torch.equal(K.conjugate_gradient(maml(), b, iters=4), x_warm)
+        recompute = K.MamlTrpoFvpOperator(spec, theta[0], obs, act, w, 0.1, post, obs, curvature, cache=False)
+        assert torch.equal(K.conjugate_gradient(recompute, b, iters=4), x_warm) and torch.equal(recompute(b), first)
+        fresh.cache = False  # switching the cache off frees it; the products stay the same
+        assert torch.equal(fresh(b), first) and fresh.compiled().cache is False
+
+
 def test_cg_on_kl_fvp_converges_to_the_solution():
     spec, x = policy_setup(seed=5, hidden=(8,))
     op = K.KlFvpOperator(spec, x["theta"], x["post_obs"], damping=1e-2)

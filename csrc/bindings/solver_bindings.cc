@@ -124,7 +124,18 @@ void def_operator(py::module_& m, const char* name) {
       .def("matvec", &BoundOperator<T>::matvec, py::arg("v").noconvert())
       .def("conjugate_gradient", &BoundOperator<T>::conjugate_gradient, py::arg("b").noconvert(), py::arg("iters"),
            py::arg("residual_tol"), py::arg("damping"))
-      .def_property_readonly("rows", [](const BoundOperator<T>& b) { return b.op.rows(); });
+      .def_property_readonly("rows", [](const BoundOperator<T>& b) { return b.op.rows(); })
+      .def_property(
+          "cache", [](const BoundOperator<T>& b) { return b.op.cache; },
+          [](BoundOperator<T>& b, bool on) {
+            std::lock_guard<std::mutex> lock(b.op.cache_mutex);
+            b.op.cache = on;
+            if (!on) {
+              b.op.h_cache.release();
+              b.op.f_cache.release();
+            }
+          },
+          "whether the products keep their forward activations between applications (default true)");
 
   m.def("kl_fvp_operator", [](const MlpSpec& spec, A params, A obs, double damping, Opt weights, bool task_mean) {
     auto b = make_operator<T>(OperatorKind::kKlFvp, spec, obs.ndim() == 3 ? obs.shape(0) : 0, task_mean);

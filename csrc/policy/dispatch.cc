@@ -1,6 +1,7 @@
 // Picks the policy engine compiled for the best instruction set this CPU supports.
 #include <atomic>
 #include <cstring>
+#include <new>
 #include <stdexcept>
 #include <string>
 
@@ -130,6 +131,18 @@ template <typename T>
 PolicyMean<T>::PolicyMean(const MlpSpec& spec, const T* theta) : impl_(make_mean_impl(spec, theta)) {}
 template class PolicyMean<float>;
 template class PolicyMean<double>;
+
+char* PolicyPassCache::reserve(uint64_t key, size_t bytes) {
+  filled_ = false;
+  if (bytes > bytes_) {
+    std::free(data_);
+    data_ = static_cast<char*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+    bytes_ = data_ ? bytes : 0;
+    if (!data_) throw std::bad_alloc();
+  }
+  key_ = key;
+  return data_;
+}
 
 const char* policy_isa() { return kIsaNames[int(current_isa())]; }
 

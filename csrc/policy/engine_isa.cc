@@ -404,15 +404,64 @@ class Engine {
     if (tr_.vector_out) partial_.assign(size_t(units) * P_, 0.0);
     if (c_.op == PolicyOp::kKl) partial_.assign(size_t(units), 0.0);
     if (c_.op == PolicyOp::kKlFvp && c_.weights) weight_sums_.assign(size_t(units), 0.0);
+    plan_cache();
     if (pool) {
       pool->parallel_for(units, [this](int64_t u, int) { run_unit(u / chunks_, u % chunks_); });
     } else {
       for (int64_t u = 0; u < units; ++u) run_unit(u / chunks_, u % chunks_);
     }
+    if (cache_mode_ == CacheMode::kFill) c_.cache->mark_filled();
     finish();
   }
 
  private:
+  enum class CacheMode { kNone, kFill, kUse };
+
+  int64_t unit_begin(int64_t chunk) const { return c_.num_samples * chunk / chunks_; }
+  int64_t unit_end(int64_t chunk) const { return c_.num_samples * (chunk + 1) / chunks_; }
+
+  // The cache layout (PolicyPassCache): one slot per tile, in unit order; a slot holds the tile's
+  // activations H[1..L] (each kTile rows, 64-byte aligned). Keeping the HVPs' first-order backprop
+  // too was measured to save nothing more: reading it back costs what recomputing it does.
+  void plan_cache() {
+    const bool hvp = c_.op == PolicyOp::kHvpNaive || c_.op == PolicyOp::kHvpLvc;
+    if (!c_.cache || !(hvp || c_.op == PolicyOp::kKlFvp)) return;
+    constexpr size_t kAlign = 64 / sizeof(T);
+    auto span = [](size_t n) { return (n + kAlign - 1) / kAlign * kAlign; };
+    size_t elems = 0;
+    h_off_.assign(L_ + 1, 0);
+    for (int l = 1; l <= L_; ++l) {
+      h_off_[l] = elems;
+      elems += span(size_t(kTile) * geom_[l - 1].out_pad);
+    }
+    slot_elems_ = elems;
+    const int64_t units = c_.num_tasks * chunks_;
+    unit_slot0_.assign(units + 1, 0);
+    for (int64_t u = 0; u < units; ++u) {
+      const int64_t chunk = u % chunks_, n = unit_end(chunk) - unit_begin(chunk);
+      unit_slot0_[u + 1] = unit_slot0_[u] + (n + kTile - 1) / kTile;
+    }
+    const size_t bytes = size_t(unit_slot0_[units]) * slot_elems_ * sizeof(T);
+    if (bytes == 0 || bytes > PolicyPassCache::kMaxBytes) return;
+    // FNV-1a over everything the layout and the cached values depend on
+    uint64_t key = 1469598103934665603ull;
+    auto mix = [&key](uint64_t x) { key = (key ^ x) * 1099511628211ull; };
+    for (uint64_t x : {uint64_t(hvp), uint64_t(sizeof(T)), uint64_t(kVecBytes), uint64_t(c_.num_tasks),
+                       uint64_t(c_.num_samples), uint64_t(chunks_), uint64_t(c_.params_stride),
+                       uint64_t(reinterpret_cast<uintptr_t>(c_.params)), uint64_t(reinterpret_cast<uintptr_t>(c_.obs)),
+                       uint64_t(reinterpret_cast<uintptr_t>(c_.act)), uint64_t(reinterpret_cast<uintptr_t>(c_.weights)),
+                       uint64_t(spec_.activation), uint64_t(slot_elems_)})
+      mix(x);
+    for (const LayerGeom& g : geom_) mix(uint64_t(g.in) << 32 | uint64_t(g.out));
+    if (c_.cache->ready(key)) {
+      cache_mode_ = CacheMode::kUse;
+      cache_base_ = reinterpret_cast<T*>(c_.cache->data());
+    } else {
+      cache_mode_ = CacheMode::kFill;
+      cache_base_ = reinterpret_cast<T*>(c_.cache->reserve(key, bytes));
+    }
+  }
+
   const T* task_row(const T* base, int64_t stride, int64_t t) const { return base + stride * t; }
 
   void pack(const T* theta, std::vector<T*>& fwd, std::vector<T*>& bwd, std::vector<T*>& bias,
@@ -440,7 +489,7 @@ class Engine {
 
   void run_unit(int64_t t, int64_t chunk) {
     const int64_t N = c_.num_samples;
-    const int64_t n_begin = N * chunk / chunks_, n_end = N * (chunk + 1) / chunks_;
+    const int64_t n_begin = unit_begin(chunk), n_end = unit_end(chunk);
     const int obs_dim = spec_.obs_dim;
     const int obs_pad = geom_[0].in_pad;
     const int act_pad = geom_[L_ - 1].out_pad;
@@ -537,7 +586,9 @@ class Engine {
     const T inv_n = T(1) / T(N);
 
     int tiles_since_flush = 0;
-    for (int64_t n0 = n_begin; n0 < n_end; n0 += kTile) {
+    T* slot = cache_mode_ == CacheMode::kNone ? nullptr
+                                              : cache_base_ + size_t(unit_slot0_[t * chunks_ + chunk]) * slot_elems_;
+    for (int64_t n0 = n_begin; n0 < n_end; n0 += kTile, slot = slot ? slot + slot_elems_ : nullptr) {
       const int rows = int(std::min<int64_t>(kTile, n_end - n0));
       // ---- load the observation tile (zero rows past the end)
       T* X = H[0];
@@ -554,7 +605,9 @@ class Engine {
       // batches: the samplers evaluate a few environments per call); passes that reduce over the
       // tile need every row defined.
       const int fwd_rows = tr_.backward || tr_.tangent ? kTile : round_up(rows, kRowBlock);
-      forward_tile(geom_, act_fn, Wf, Bias, H, fwd_rows);
+      if (slot)
+        for (int l = 1; l <= L_; ++l) H[l] = slot + h_off_[l];
+      if (cache_mode_ != CacheMode::kUse) forward_tile(geom_, act_fn, Wf, Bias, H, fwd_rows);
       for (int l = 0; tr_.tangent && l < L_; ++l) {
         const LayerGeom& g = geom_[l];
         tile_matmul<T>(g.in, H[l], width(l), Vf[l], g.out_pad, Hd[l + 1], VBias[l], Init::kBias);
@@ -748,6 +801,11 @@ class Engine {
   std::vector<LayerGeom> geom_;
   std::vector<double> partial_;
   std::vector<double> weight_sums_;  // kKlFvp with weights: Σ_n w_n per work item
+  CacheMode cache_mode_ = CacheMode::kNone;
+  T* cache_base_ = nullptr;
+  size_t slot_elems_ = 0;
+  std::vector<int64_t> unit_slot0_;  // first slot of each work item
+  std::vector<size_t> h_off_;  // offsets of H[1..L] in a slot
 };
 
 // ---------------------------------------------------------------------------------------------

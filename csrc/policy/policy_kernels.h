@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 
 #include "policy/mlp_spec.h"
@@ -45,6 +46,42 @@ enum class PolicyOp : int32_t {
   kHvpSplit,
 };
 
+// The part of a fused pass that does not depend on the direction v, kept between calls on the same
+// inputs: the forward activations of every tile (kHvpNaive, kHvpLvc, kKlFvp). Conjugate gradient
+// applies the same Hessian or Fisher to a new v at every iteration; with a cache only the first
+// call computes them, later calls read them. Results are
+// bit-identical with or without it. The call's params, obs, act and weights must not change while
+// the cache is in use, nor may two calls share it at the same time. A pass whose cache would
+// exceed kMaxBytes runs without one.
+class PolicyPassCache {
+ public:
+  static constexpr size_t kMaxBytes = size_t(512) << 20;
+  PolicyPassCache() = default;
+  PolicyPassCache(const PolicyPassCache&) = delete;
+  PolicyPassCache& operator=(const PolicyPassCache&) = delete;
+  ~PolicyPassCache() { std::free(data_); }
+  // Holds the values of the layout `key`.
+  bool ready(uint64_t key) const { return filled_ && key_ == key; }
+  // Storage of `bytes` (64-byte aligned) for the layout `key`; not ready until mark_filled().
+  char* reserve(uint64_t key, size_t bytes);
+  char* data() const { return data_; }
+  void mark_filled() { filled_ = true; }
+  size_t bytes() const { return bytes_; }
+  // Frees the storage (empty again).
+  void release() {
+    std::free(data_);
+    data_ = nullptr;
+    bytes_ = 0;
+    filled_ = false;
+  }
+
+ private:
+  char* data_ = nullptr;
+  size_t bytes_ = 0;
+  uint64_t key_ = 0;
+  bool filled_ = false;
+};
+
 template <typename T>
 struct PolicyCall {
   PolicyOp op = PolicyOp::kLogProb;
@@ -64,6 +101,7 @@ struct PolicyCall {
   int64_t old_log_std_stride = 0;
   T damping = 0;
   T* out = nullptr;
+  PolicyPassCache* cache = nullptr;  // optional (see PolicyPassCache)
 };
 
 // Runs `call` on the package thread pool with the engine for the best instruction set of this

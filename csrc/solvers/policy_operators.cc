@@ -33,6 +33,7 @@ void hessian(const PolicyOperator<T>& op, const T* v, int64_t v_stride, T* out) 
                                  op.h_params_stride, op.h_obs, op.h_samples, v, v_stride, out);
   c.act = op.h_act;
   c.weights = op.h_weights;
+  c.cache = op.cache ? &op.h_cache : nullptr;
   run_policy_kernel(c);
 }
 
@@ -42,6 +43,7 @@ void fisher(const PolicyOperator<T>& op, const T* v, int64_t v_stride, T* out) {
                                  v, v_stride, out);
   c.damping = T(op.fvp_damping);
   c.weights = op.f_weights;
+  c.cache = op.cache ? &op.f_cache : nullptr;
   run_policy_kernel(c);
 }
 
@@ -62,6 +64,7 @@ void PolicyOperator<T>::validate() const {
 
 template <typename T>
 void PolicyOperator<T>::apply(const T* v, T* out) const {
+  std::lock_guard<std::mutex> lock(cache_mutex);
   const int64_t P = num_params();
   const int64_t v_stride = task_mean ? 0 : P;
   std::vector<T> y(size_t(tasks) * P);

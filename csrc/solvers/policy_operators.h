@@ -9,12 +9,15 @@
 //                              θ' = θ + α ∇J_in(θ): H is the inner surrogate's Hessian at the
 //                              pre-update parameters, F the Fisher at the adapted θ' on
 //                              post-update observations. (I + αH) is symmetric, so this is JᵀFJ.
-// Arrays are borrowed, not copied: they must outlive the operator.
+// Arrays are borrowed, not copied: they must outlive the operator and keep their values (the
+// operator caches what its products compute from them alone).
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 
 #include "policy/mlp_spec.h"
+#include "policy/policy_kernels.h"
 
 namespace metarl {
 
@@ -42,6 +45,11 @@ struct PolicyOperator {
   int64_t f_samples = 0;
   double fvp_damping = 0.0;
   double alpha = 0.0;
+  // What the products compute once for every v (PolicyPassCache; `cache` false: recompute it at every
+  // product): the inputs above must not change while the operator is in use. One apply() at a time.
+  bool cache = true;
+  mutable PolicyPassCache h_cache, f_cache;
+  mutable std::mutex cache_mutex;
 
   int64_t num_params() const { return spec.num_params(); }
   // Rows of v and of the result: 1 with task_mean, else tasks.

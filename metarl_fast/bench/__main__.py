@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-SUITES = ("kernels", "envs", "e2e", "threads", "ray", "parallel")
+SUITES = ("kernels", "operators", "envs", "e2e", "threads", "ray", "parallel")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,6 +15,8 @@ def main(argv: list[str] | None = None) -> int:
     suite, rest = argv[0], argv[1:]
     if suite == "kernels":
         from .kernels import run
+    elif suite == "operators":
+        from .operators import run
     elif suite == "envs":
         from .envs import run
     elif suite == "threads":

@@ -97,9 +97,11 @@ BREAKDOWN = "phase breakdown"
 
 def phase_breakdown(config, threads: int) -> list[Row]:
     """One recorded iteration of `config` (after a warm-up iteration) → a Row per phase: median_s the
-    phase's wall time, ratio its kernel floor / wall time, sizes kernel_s (time inside compiled
-    kernels as the step ran them), floor_s, calls and kernel_calls; then, for MuJoCo families, a
-    "sampler vs physics replay" row (ratio: physics / sampler time on the same trajectories)."""
+    phase's wall time, ratio its floor / wall time, sizes kernel_s (time inside compiled kernels as
+    the step ran them), floor_s (the kernel floor; for sampling, the physics replay of its batches),
+    calls and kernel_calls; then, for MuJoCo families, a "sampler vs physics replay" row (ratio:
+    physics / sampler time on the same trajectories). Without a physics replay (the point
+    families) the iteration row has no ratio."""
     from .. import phases
     from ..algos.run import Runner
 
@@ -115,9 +117,22 @@ def phase_breakdown(config, threads: int) -> list[Row]:
         rows.append(Row(path or "iteration", BREAKDOWN, st.wall, st.floor / st.wall if st.wall else None,
                         "kernel floor", None, dict(sizes, kernel_s=st.kernel, floor_s=st.floor, calls=st.calls,
                                                    kernel_calls=st.kernel_calls), threads))
+    physics = None
     if getattr(runner.ctx.family, "xml_path", ""):  # a C++ family with a MuJoCo model
-        rows.append(_sampler_vs_physics(runner, sizes, threads))
-    return rows
+        physics = _sampler_vs_physics(runner, sizes, threads)
+    # The sampling phase's floor is the physics of its batches (each the size of the replayed one);
+    # without it the iteration has no floor to compare with.
+    by_name = {r.name: r for r in rows}
+    sampling, total = by_name.get("sampling"), by_name["iteration"]
+    if sampling is not None:
+        if physics is None:
+            total.ratio = None
+        else:
+            extra = sampling.sizes["calls"] * physics.sizes["physics_s"]
+            for r in (sampling, total):
+                r.sizes["floor_s"] += extra
+                r.ratio = r.sizes["floor_s"] / r.median_s
+    return rows + ([physics] if physics else [])
 
 
 def _sampler_vs_physics(runner, sizes: dict, threads: int) -> Row:
@@ -150,6 +165,6 @@ def print_breakdown(rows: list[Row], title: str) -> None:
         depth = r.name.count("/") if r.name != "iteration" else -1
         label = ("  " * (depth + 1) + r.name.split("/")[-1])[:44]
         s = r.sizes
-        ratio = f"{r.median_s / s['floor_s']:>11.3f}x" if s["floor_s"] else f"{'—':>12}"
+        ratio = f"{1 / r.ratio:>11.3f}x" if r.ratio else f"{'—':>12}"
         print(f"{label:<44}{s['calls']:>6}{r.median_s * 1e3:>11.1f}{s['kernel_s'] * 1e3:>12.1f}"
               f"{s['floor_s'] * 1e3:>10.1f}{ratio}")

@@ -12,7 +12,12 @@ parameter vector, e.g. TRPO-MAML's meta-step):
                            post-update observations)
 
 Calling an operator applies it once (compiled or torch, per its ``backend``);
-``conjugate_gradient(op, b)`` with the compiled backend runs the whole CG loop in C++.
+``conjugate_gradient(op, b)`` with the compiled backend runs the whole CG loop in C++. The compiled
+operator computes what its products need from the inputs alone (the forward activations) at the
+first product and reads it back afterwards (bit-identical results):
+do not change an operator's input tensors in place once it has been applied. ``cache=False``
+recomputes them at every product instead (the memory is a few activations per sample: 144 floats
+for a (64, 64) network; at most 512 MiB per product, beyond which the products recompute anyway).
 """
 from __future__ import annotations
 
@@ -34,10 +39,11 @@ __all__ = ["CgInfo", "KlFvpOperator", "MamlTrpoFvpOperator", "PolicyOperator", "
 class PolicyOperator(abc.ABC):
     """Base of the fused operators: validated inputs, application, and the compiled twin."""
 
-    def __init__(self, spec: PolicySpec, task_mean: bool, backend: str) -> None:
+    def __init__(self, spec: PolicySpec, task_mean: bool, backend: str, cache: bool = True) -> None:
         self.spec = spec
         self.task_mean = bool(task_mean)
         self.backend = backend
+        self.cache = bool(cache)
         self._compiled = None
 
     # set by subclasses
@@ -83,6 +89,7 @@ class PolicyOperator(abc.ABC):
         """The compiled twin (a _C.PolicyOperator32/64 holding references to the inputs)."""
         if self._compiled is None:
             self._compiled = self._make_compiled()
+        self._compiled.cache = self.cache
         return self._compiled
 
     @abc.abstractmethod
@@ -104,11 +111,11 @@ class KlFvpOperator(PolicyOperator):
     """v ↦ F v + damping·v, F the Fisher of the mean KL at params on obs (see kernels.kl_fvp).
 
     Args: spec; params [P] or [T, P]; obs [T, N, obs_dim]; damping ≥ 0; weights [T, N] (the Fisher
-    of the w-weighted KL, e.g. mask / valid count); task_mean; backend.
+    of the w-weighted KL, e.g. mask / valid count); task_mean; backend; cache (see the module).
     """
 
-    def __init__(self, spec, params, obs, damping=0.0, weights=None, *, task_mean=False, backend="auto"):
-        super().__init__(spec, task_mean, backend)
+    def __init__(self, spec, params, obs, damping=0.0, weights=None, *, task_mean=False, backend="auto", cache=True):
+        super().__init__(spec, task_mean, backend, cache)
         fn = "KlFvpOperator"
         self.damping = _check_nonneg(fn, "damping", damping)
         self.inputs = _Inputs(fn, spec, params, obs, weights=weights)
@@ -128,11 +135,12 @@ class SurrogateHvpOperator(PolicyOperator):
     """v ↦ H v, H the Hessian of the score-function surrogate (see kernels.surrogate_hvp).
 
     Args: spec; params [P] or [T, P]; obs [T, N, obs_dim]; act [T, N, act_dim]; weights [T, N];
-    curvature "lvc" or "naive"; task_mean; backend.
+    curvature "lvc" or "naive"; task_mean; backend; cache (see the module).
     """
 
-    def __init__(self, spec, params, obs, act, weights, curvature="lvc", *, task_mean=False, backend="auto"):
-        super().__init__(spec, task_mean, backend)
+    def __init__(self, spec, params, obs, act, weights, curvature="lvc", *, task_mean=False, backend="auto",
+                 cache=True):
+        super().__init__(spec, task_mean, backend, cache)
         fn = "SurrogateHvpOperator"
         if curvature not in _CURVATURES:
             raise ValueError(f"{fn}: curvature must be one of {_CURVATURES}, got {curvature!r}")
@@ -163,11 +171,12 @@ class MamlTrpoFvpOperator(PolicyOperator):
         damping: added to F' (F' + damping·I).
         post_weights: [T, M] per-sample weights of the post-update KL (None: the mean).
         task_mean: True (default) for a shared θ: v [P] ↦ mean_i over task groups.
+        cache: keep the products' forward activations between applications (see the module).
     """
 
     def __init__(self, spec, pre_params, pre_obs, pre_act, pre_weights, alpha, post_params, post_obs,
-                 curvature="naive", damping=0.0, post_weights=None, *, task_mean=True, backend="auto"):
-        super().__init__(spec, task_mean, backend)
+                 curvature="naive", damping=0.0, post_weights=None, *, task_mean=True, backend="auto", cache=True):
+        super().__init__(spec, task_mean, backend, cache)
         fn = "MamlTrpoFvpOperator"
         if curvature not in _CURVATURES:
             raise ValueError(f"{fn}: curvature must be one of {_CURVATURES}, got {curvature!r}")

@@ -1,0 +1,86 @@
+"""The `operators` suite: what a fused operator saves by keeping the forward activations of its
+products between applications (PolicyPassCache), at TRPO-MAML's sizes on 2D navigation (obs 2,
+act 2, 20 tasks) and HalfCheetah (obs 17, act 6, 40 tasks): N = 2000 samples per task, (64, 64) tanh,
+float32.
+
+  recompute         an operator with cache=False: every product runs its forward passes again
+  cached            the same operator keeping them (the default): only its first product computes
+                    them; the results are bit-identical
+
+Rows: one Hessian-vector product (naive curvature), one Fisher-vector product, and TRPO-MAML's step
+solve on a fresh MamlTrpoFvpOperator (10 CG iterations and the product for dᵀFd, as the TRPO
+meta-step runs them; the cached operator fills its caches during the first iteration).
+
+Speedup = recompute time / this time.
+"""
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from .. import kernels as K
+from ..policies import PolicySpec
+from ..runtime import get_num_threads, set_num_threads
+from .harness import Row, machine_info, print_table, rows_from_samples, time_interleaved, write_json
+
+SHAPES = {"2dnav": (2, 2, 20), "cheetah": (17, 6, 40)}  # 2D navigation and HalfCheetah
+
+
+def _inputs(obs_dim: int, act_dim: int, T: int, N: int):
+    spec = PolicySpec(obs_dim, act_dim, (64, 64))
+    g = torch.Generator().manual_seed(0)
+    theta = spec.init_params(generator=g)
+    post = (theta + 0.01 * torch.randn(T, spec.num_params, generator=g)).contiguous()
+    x = dict(obs=torch.randn(T, N, obs_dim, generator=g), act=torch.randn(T, N, act_dim, generator=g),
+             w=torch.randn(T, N, generator=g) / N, post_obs=torch.randn(T, N, obs_dim, generator=g),
+             v=torch.randn(T, spec.num_params, generator=g), b=torch.randn(spec.num_params, generator=g))
+    return spec, theta, post, x
+
+
+def run(argv: list[str] | None = None) -> list[Row]:
+    p = argparse.ArgumentParser(prog="python -m metarl_fast.bench operators", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="N = 500 samples per task, 3 rounds")
+    p.add_argument("--json", metavar="PATH")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=7)
+    args = p.parse_args(argv)
+    N, repeats = (500, 3) if args.quick else (2000, args.repeats)
+    prev = (get_num_threads(), torch.get_num_threads())
+    set_num_threads(args.threads)
+    torch.set_num_threads(1)  # torch only glues here; its OpenMP workers would take the kernels' cores
+    rows: list[Row] = []
+    try:
+        for name, (od, ad, T) in SHAPES.items():
+            spec, theta, post, x = _inputs(od, ad, T, N)
+            rows_t = theta.expand(T, -1).contiguous()
+            ops = {cache: (K.SurrogateHvpOperator(spec, rows_t, x["obs"], x["act"], x["w"], "naive", cache=cache),
+                           K.KlFvpOperator(spec, post, x["post_obs"], 0.0, cache=cache)) for cache in (False, True)}
+            for hvp, fvp in ops.values():
+                hvp(x["v"]), fvp(x["v"])  # the cached ones fill their caches
+
+            def solve(cache):
+                op = K.MamlTrpoFvpOperator(spec, theta, x["obs"], x["act"], x["w"], 0.1, post, x["post_obs"], "naive",
+                                           cache=cache)
+                sol = K.conjugate_gradient(op, x["b"], 10, 1e-10)
+                return sol, op(sol)
+
+            sizes = dict(shape=name, T=T, N=N, obs_dim=od, act_dim=ad, hidden=[64, 64])
+            for item, impls in (
+                    ("hvp (naive)", {"recompute": lambda: ops[False][0](x["v"]),
+                                               "cached": lambda: ops[True][0](x["v"])}),
+                    ("kl_fvp", {"recompute": lambda: ops[False][1](x["v"]), "cached": lambda: ops[True][1](x["v"])}),
+                    ("cg10 + dᵀFd", {"recompute": lambda: solve(False), "cached": lambda: solve(True)})):
+                samples = time_interleaved(impls, repeats)
+                rows += rows_from_samples(f"{item}, {name}", samples, "recompute", sizes, args.threads)
+    finally:
+        set_num_threads(prev[0])
+        torch.set_num_threads(prev[1])
+    info = machine_info()
+    print_table(rows, f"operators: cached activations, N = {N} per task, {args.threads} threads; {info['cpu']}; "
+                      f"speedup = recompute / this")
+    if args.json:
+        write_json(args.json, "operators", rows)
+        print(f"wrote {args.json}")
+    return rows
