@@ -17,11 +17,10 @@ same trajectories (MuJoCo families: `family.physics_limit`, interleaved over 3 r
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 
 from ..runtime import get_num_threads, set_num_threads
-from .harness import Row, machine_info, print_table, write_json
+from .harness import Row, machine_info, suite_parser, print_table, write_json
 
 PHASES = ("Time-Sampling", "Time-InnerStep", "Time-OuterStep", "Time")
 
@@ -29,11 +28,8 @@ PHASES = ("Time-Sampling", "Time-InnerStep", "Time-OuterStep", "Time")
 def run(argv: list[str] | None = None) -> list[Row]:
     from ..algos.run import Runner, TrainConfig
 
-    p = argparse.ArgumentParser(prog="python -m metarl_fast.bench e2e", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="8 tasks × 5 trajectories × H = 50, 1 timed iteration")
-    p.add_argument("--json", metavar="PATH")
-    p.add_argument("--threads", type=int, default=2)
+    p = suite_parser("e2e", __doc__, "8 tasks × 5 trajectories × H = 50, 1 timed iteration",
+                     threads_help="threads for the C++ pool and the reference's torch")
     p.add_argument("--algo", default="promp")
     p.add_argument("--env", default="HalfCheetahRandDirec")
     p.add_argument("--iterations", type=int, default=3, help="timed iterations per implementation")

@@ -13,7 +13,6 @@ frame_skip per environment step).
 """
 from __future__ import annotations
 
-import argparse
 
 import numpy as np
 import torch
@@ -22,7 +21,7 @@ from ..runtime import get_num_threads, set_num_threads
 from ..policies import PolicySpec, mlp_mean
 import statistics
 
-from .harness import Row, machine_info, print_table, rows_from_samples, time_interleaved, write_json
+from .harness import Row, machine_info, suite_parser, print_table, rows_from_samples, time_interleaved, write_json
 
 GYM_IDS = {"HalfCheetahRandDirec": ("HalfCheetah-v5", {}), "AntRandDirec": ("Ant-v5", {})}
 
@@ -98,11 +97,7 @@ def _mujoco_rollout_impl(family, num_envs, horizon, threads):
 
 
 def run(argv: list[str] | None = None) -> list[Row]:
-    p = argparse.ArgumentParser(prog="python -m metarl_fast.bench envs", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="fewer rounds and a smaller batch (a smoke run)")
-    p.add_argument("--json", metavar="PATH", help="write the rows as JSON")
-    p.add_argument("--threads", type=int, default=2)
+    p = suite_parser("envs", __doc__, "fewer rounds and a smaller batch (a smoke run)")
     p.add_argument("--families", default="HalfCheetahRandDirec,AntRandDirec")
     p.add_argument("--tasks", type=int, default=40)
     p.add_argument("--trajectories", type=int, default=20)

@@ -2,6 +2,8 @@
 a printed table and JSON rows."""
 from __future__ import annotations
 
+import argparse
+
 import contextlib
 import json
 import os
@@ -27,6 +29,19 @@ class Row:
     sizes: dict = field(default_factory=dict)
     threads: int = 0
     samples_s: list[float] = field(default_factory=list)
+
+
+def suite_parser(suite: str, doc: str, quick: str, threads: int | None = 2,
+                 threads_help: str = "threads of the C++ pool") -> argparse.ArgumentParser:
+    """The options every suite has: --quick (its smoke size, described by `quick`), --json PATH and,
+    unless threads is None, --threads (default `threads`)."""
+    p = argparse.ArgumentParser(prog=f"python -m metarl_fast.bench {suite}", description=doc,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help=quick)
+    p.add_argument("--json", metavar="PATH", help="write the rows as JSON")
+    if threads is not None:
+        p.add_argument("--threads", type=int, default=threads, help=f"{threads_help} (default {threads})")
+    return p
 
 
 def machine_info() -> dict:

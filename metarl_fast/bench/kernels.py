@@ -10,7 +10,6 @@ operator (I + αH) F (I + αH) (one shared system), each against the eager torch
 """
 from __future__ import annotations
 
-import argparse
 
 import torch
 from torch.func import grad, jvp, vmap
@@ -18,7 +17,7 @@ from torch.func import grad, jvp, vmap
 from .. import kernels, reference
 from ..runtime import get_num_threads, set_num_threads
 from ..policies import PolicySpec, gaussian_log_prob, mlp_mean
-from .harness import Row, machine_info, print_table, rows_from_samples, time_interleaved, write_json
+from .harness import Row, machine_info, suite_parser, print_table, rows_from_samples, time_interleaved, write_json
 
 
 def layer_macs(spec: PolicySpec) -> tuple[int, int]:
@@ -75,10 +74,8 @@ def torch_func_impls(spec: PolicySpec, params, obs, act, w, v):
 
 
 def run(argv: list[str] | None = None) -> list[Row]:
-    p = argparse.ArgumentParser(prog="python -m metarl_fast.bench kernels", description=__doc__)
-    p.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
-    p.add_argument("--json", metavar="PATH", help="write the rows as JSON")
-    p.add_argument("--threads", type=int, default=2, help="threads for both the C++ pool and torch (default 2)")
+    p = suite_parser("kernels", __doc__, "fewer repetitions (a smoke run)",
+                     threads_help="threads for both the C++ pool and torch")
     p.add_argument("--tasks", type=int, default=40)
     p.add_argument("--trajectories", type=int, default=20, help="trajectories per task (B)")
     p.add_argument("--horizon", type=int, default=100, help="steps per trajectory (H); samples per task = B·H")
@@ -143,7 +140,7 @@ def _run_policy(args, repeats: int) -> list[Row]:
         a_mm = torch.randn(k, k, dtype=dtype, generator=g)
         b_mm = torch.randn(k, k, dtype=dtype, generator=g)
         impls = {"cpp": cpp_fn, "torch eager": eager_fn, "torch.func vmap": func[name],
-                 f"torch.mm same FLOPs": lambda: torch.mm(a_mm, b_mm)}
+                 "torch.mm same FLOPs": lambda: torch.mm(a_mm, b_mm)}
         samples = time_interleaved(impls, repeats)
         item_rows = rows_from_samples(name, samples, "torch eager", sizes, args.threads, flops)
         mm_row = item_rows[-1]

@@ -15,14 +15,13 @@ Speedup = recompute time / this time.
 """
 from __future__ import annotations
 
-import argparse
 
 import torch
 
 from .. import kernels as K
 from ..policies import PolicySpec
 from ..runtime import get_num_threads, set_num_threads
-from .harness import Row, machine_info, print_table, rows_from_samples, time_interleaved, write_json
+from .harness import Row, machine_info, suite_parser, print_table, rows_from_samples, time_interleaved, write_json
 
 SHAPES = {"2dnav": (2, 2, 20), "cheetah": (17, 6, 40)}  # 2D navigation and HalfCheetah
 
@@ -39,11 +38,7 @@ def _inputs(obs_dim: int, act_dim: int, T: int, N: int):
 
 
 def run(argv: list[str] | None = None) -> list[Row]:
-    p = argparse.ArgumentParser(prog="python -m metarl_fast.bench operators", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="N = 500 samples per task, 3 rounds")
-    p.add_argument("--json", metavar="PATH")
-    p.add_argument("--threads", type=int, default=2)
+    p = suite_parser("operators", __doc__, "N = 500 samples per task, 3 rounds")
     p.add_argument("--repeats", type=int, default=7)
     args = p.parse_args(argv)
     N, repeats = (500, 3) if args.quick else (2000, args.repeats)

@@ -10,23 +10,19 @@ to the serial loop.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 
 import torch
 
-from .harness import Row, machine_info, policy_setup, print_table, rows_from_samples, time_interleaved, write_json
+from .harness import Row, machine_info, suite_parser, policy_setup, print_table, rows_from_samples, time_interleaved, write_json
 
 
 def run(argv: list[str] | None = None) -> list[Row]:
     from ..sampling import ProcessSampler, make_sampler
 
-    p = argparse.ArgumentParser(prog="python -m metarl_fast.bench parallel", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = suite_parser("parallel", __doc__, "4 tasks × 2 trajectories × H = 50, 1 repeat", threads=None)
     p.add_argument("--env", default="MetaWorldML1-push-v3")
-    p.add_argument("--quick", action="store_true", help="4 tasks × 2 trajectories × H = 50, 1 repeat")
-    p.add_argument("--json", metavar="PATH")
     p.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args(argv)

@@ -13,13 +13,12 @@ nodes built from these measurements (docs/distributed.md explains it).
 """
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import time
 
 from ..runtime import get_num_threads, set_num_threads
-from .harness import Row, machine_info, policy_setup, print_table, rows_from_samples, time_interleaved, write_json
+from .harness import Row, machine_info, suite_parser, policy_setup, print_table, rows_from_samples, time_interleaved, write_json
 
 
 def iteration_model(local_call_s: float, ray_ratio: float, latency_s: float, bytes_in: int, non_sampling_s: float,
@@ -57,10 +56,7 @@ def run(argv: list[str] | None = None) -> list[Row]:
 
     from ..sampling import RaySampler, make_sampler
 
-    p = argparse.ArgumentParser(prog="python -m metarl_fast.bench ray", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="8 tasks × 5 trajectories × H = 50, 2 repeats")
-    p.add_argument("--json", metavar="PATH")
+    p = suite_parser("ray", __doc__, "8 tasks × 5 trajectories × H = 50, 2 repeats", threads=None)
     p.add_argument("--env", default="HalfCheetahRandDirec")
     p.add_argument("--cores", type=int, default=os.cpu_count(), help="CPUs for both the pool and Ray")
     p.add_argument("--repeats", type=int, default=7)

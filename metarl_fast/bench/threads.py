@@ -17,11 +17,10 @@ after the first, and speedup = (torch at every core) / (torch at one thread).
 """
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 
-from .harness import Row, machine_info, print_table, write_json
+from .harness import Row, machine_info, suite_parser, print_table, write_json
 
 _MUJOCO = [("meta_batch_size", "20"), ("rollouts_per_task", "10"), ("horizon", "100")]
 CASES = {"gmps-point": ("gmps-point", []), "promp-hc": ("promp-halfcheetah-dir", _MUJOCO),
@@ -37,11 +36,8 @@ def _iteration_times(preset_name: str, sets: list, iterations: int, pool: int, t
 
 
 def run(argv: list[str] | None = None) -> list[Row]:
-    p = argparse.ArgumentParser(prog="python -m metarl_fast.bench threads", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="gmps-point and promp-hc, 1 iteration, 1 repeat")
-    p.add_argument("--json", metavar="PATH")
-    p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)), help="C++ pool threads")
+    p = suite_parser("threads", __doc__, "gmps-point and promp-hc, 1 iteration, 1 repeat",
+                     threads=len(os.sched_getaffinity(0)))
     p.add_argument("--torch-threads", type=int, default=len(os.sched_getaffinity(0)),
                    help="torch's threads in the comparison setting")
     p.add_argument("--iterations", type=int, default=2, help="timed iterations per run")
