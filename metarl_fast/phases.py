@@ -10,8 +10,9 @@ The algorithms mark their phases with ``with phases.phase("cg"):``; a phase insi
 by its path ("outer/cg"). Outside a recording ``phase`` costs a global lookup. Inside one, every
 call of a compiled kernel (the ``metarl_fast._C`` kernels and the products and CG loops of the
 fused operators) is timed and kept, and ``measure_floor`` calls them again back to back, with
-nothing around them: the time the same kernel passes take without the Python, torch and
-allocation work of the step — each phase's kernel floor.
+nothing around them (and with the same forward-pass sharing: each replay starts from empty caches):
+the time the same kernel passes take without the Python, torch and allocation work of the step —
+each phase's kernel floor.
 """
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ class KernelCall:
     args: tuple
     kwargs: dict
     seconds: float
+    operator: object = None  # the fused operator whose method this is
 
 
 @dataclass
@@ -65,12 +67,12 @@ class Recording:
             self.stats[key] = PhaseStats()
         return self.stats[key]
 
-    def _kernel(self, name: str, fn, args, kwargs):
+    def _kernel(self, name: str, fn, args, kwargs, operator=None):
         t0 = time.perf_counter()
         out = fn(*args, **kwargs)
         dt = time.perf_counter() - t0
         path = tuple(self._stack)
-        self.calls.append(KernelCall(path, name, fn, args, kwargs, dt))
+        self.calls.append(KernelCall(path, name, fn, args, kwargs, dt, operator))
         for depth in range(len(path) + 1):  # the phase and every phase around it (and the total, "")
             s = self._stats(path[:depth])
             s.kernel += dt
@@ -78,18 +80,33 @@ class Recording:
         return out
 
     def measure_floor(self, repeats: int = 3) -> None:
-        """Calls every recorded kernel again `repeats` times, back to back, and sets each phase's
-        floor to the sum of its calls' fastest times."""
+        """Calls every recorded kernel again, back to back, `repeats` times over, and sets each
+        phase's floor to the sum of its calls' fastest times. Each replay starts with empty forward
+        caches (kernels.shared_forward's and the fused operators'), so a call that computed the
+        forward pass in the step computes it again."""
+        from . import _C
+
+        best = [float("inf")] * len(self.calls)
+        for _ in range(repeats):
+            fresh, reset = {}, set()
+            for i, c in enumerate(self.calls):
+                kwargs = c.kwargs
+                if kwargs.get("cache") is not None:
+                    kwargs = dict(kwargs, cache=fresh.setdefault(id(kwargs["cache"]), _C.ForwardCache()))
+                if c.operator is not None and id(c.operator) not in reset:
+                    reset.add(id(c.operator))
+                    keep, c.operator.cache = c.operator.cache, False  # frees its activations
+                    c.operator.cache = keep
+                t0 = time.perf_counter()
+                c.fn(*c.args, **kwargs)
+                best[i] = min(best[i], time.perf_counter() - t0)
+            for cache in fresh.values():
+                cache.release()
         for s in self.stats.values():
             s.floor = 0.0
-        for c in self.calls:
-            best = float("inf")
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                c.fn(*c.args, **c.kwargs)
-                best = min(best, time.perf_counter() - t0)
+        for c, t in zip(self.calls, best):
             for depth in range(len(c.path) + 1):
-                self._stats(c.path[:depth]).floor += best
+                self._stats(c.path[:depth]).floor += t
 
     def rows(self) -> list[tuple[str, PhaseStats]]:
         """(phase path, stats): the total ("") first, then the phases in the order they first ran."""
@@ -112,7 +129,7 @@ class _TimedOperator:
         attr = getattr(self._op, name)
         if name not in OPERATOR_METHODS:
             return attr
-        return lambda *args, **kwargs: self._rec._kernel(f"operator.{name}", attr, args, kwargs)
+        return lambda *args, **kwargs: self._rec._kernel(f"operator.{name}", attr, args, kwargs, self._op)
 
 
 @contextlib.contextmanager

@@ -33,6 +33,7 @@ struct OpInputs {
   const Arr<T>* old_mean = nullptr;
   const Arr<T>* old_log_std = nullptr;
   double damping = 0;
+  PolicyPassCache* cache = nullptr;
 };
 
 // [P] (shared) or [T, P] (one row per task group): the row stride, 0 when shared.
@@ -86,6 +87,7 @@ Arr<T> run_op(PolicyOp op, const MlpSpec& spec, const Arr<T>& params, const Arr<
     throw std::invalid_argument(std::string(fn) + ": old_log_std is required");
   }
   c.damping = T(in.damping);
+  c.cache = in.cache;
   std::vector<py::ssize_t> shape;
   switch (tr.out) {
     case OutShape::kSamples: shape = {nt, ns}; break;
@@ -102,70 +104,85 @@ Arr<T> run_op(PolicyOp op, const MlpSpec& spec, const Arr<T>& params, const Arr<
   return out;
 }
 
+// The optional last argument of every op: a ForwardCache shared by calls on the same params and obs.
+py::arg_v no_cache() { return py::arg("cache") = static_cast<PolicyPassCache*>(nullptr); }
+using Cache = PolicyPassCache*;
+
 template <typename T>
 void def_ops(py::module_& m) {
   using A = const Arr<T>&;
   using Opt = const std::optional<Arr<T>>&;
   const auto opt = [](Opt a) { return a ? &*a : nullptr; };
-  m.def("policy_mean", [](const MlpSpec& s, A params, A obs) {
-    return run_op<T>(PolicyOp::kMean, s, params, obs, {});
-  }, py::arg("spec"), py::arg("params").noconvert(), py::arg("obs").noconvert());
-  m.def("log_prob", [](const MlpSpec& s, A params, A obs, A act) {
+  m.def("policy_mean", [](const MlpSpec& s, A params, A obs, Cache cache) {
     OpInputs<T> in;
+    in.cache = cache;
+    return run_op<T>(PolicyOp::kMean, s, params, obs, in);
+  }, py::arg("spec"), py::arg("params").noconvert(), py::arg("obs").noconvert(), no_cache());
+  m.def("log_prob", [](const MlpSpec& s, A params, A obs, A act, Cache cache) {
+    OpInputs<T> in;
+    in.cache = cache;
     in.act = &act;
     return run_op<T>(PolicyOp::kLogProb, s, params, obs, in);
-  }, py::arg("spec"), py::arg("params").noconvert(), py::arg("obs").noconvert(), py::arg("act").noconvert());
-  m.def("score_vjp", [](const MlpSpec& s, A params, A obs, A act, A weights) {
+  }, py::arg("spec"), py::arg("params").noconvert(), py::arg("obs").noconvert(), py::arg("act").noconvert(),
+     no_cache());
+  m.def("score_vjp", [](const MlpSpec& s, A params, A obs, A act, A weights, Cache cache) {
     OpInputs<T> in;
+    in.cache = cache;
     in.act = &act;
     in.weights = &weights;
     return run_op<T>(PolicyOp::kScoreVjp, s, params, obs, in);
   }, py::arg("spec"), py::arg("params").noconvert(), py::arg("obs").noconvert(), py::arg("act").noconvert(),
-     py::arg("weights").noconvert());
-  m.def("score_jvp", [](const MlpSpec& s, A params, A obs, A act, A v) {
+     py::arg("weights").noconvert(), no_cache());
+  m.def("score_jvp", [](const MlpSpec& s, A params, A obs, A act, A v, Cache cache) {
     OpInputs<T> in;
+    in.cache = cache;
     in.act = &act;
     in.v = &v;
     return run_op<T>(PolicyOp::kScoreJvp, s, params, obs, in);
   }, py::arg("spec"), py::arg("params").noconvert(), py::arg("obs").noconvert(), py::arg("act").noconvert(),
-     py::arg("v").noconvert());
+     py::arg("v").noconvert(), no_cache());
   for (PolicyOp op : {PolicyOp::kHvpNaive, PolicyOp::kHvpLvc}) {
-    m.def(op_traits(op).name, [op](const MlpSpec& s, A params, A obs, A act, A weights, A v) {
+    m.def(op_traits(op).name, [op](const MlpSpec& s, A params, A obs, A act, A weights, A v, Cache cache) {
       OpInputs<T> in;
+      in.cache = cache;
       in.act = &act;
       in.weights = &weights;
       in.v = &v;
       return run_op<T>(op, s, params, obs, in);
     }, py::arg("spec"), py::arg("params").noconvert(), py::arg("obs").noconvert(), py::arg("act").noconvert(),
-       py::arg("weights").noconvert(), py::arg("v").noconvert());
+       py::arg("weights").noconvert(), py::arg("v").noconvert(), no_cache());
   }
-  m.def("hvp_split", [](const MlpSpec& s, A params, A obs, A act, A weights, A weights2, A v) {
+  m.def("hvp_split", [](const MlpSpec& s, A params, A obs, A act, A weights, A weights2, A v, Cache cache) {
     OpInputs<T> in;
+    in.cache = cache;
     in.act = &act;
     in.weights = &weights;
     in.weights2 = &weights2;
     in.v = &v;
     return run_op<T>(PolicyOp::kHvpSplit, s, params, obs, in);
   }, py::arg("spec"), py::arg("params").noconvert(), py::arg("obs").noconvert(), py::arg("act").noconvert(),
-     py::arg("weights").noconvert(), py::arg("weights2").noconvert(), py::arg("v").noconvert());
+     py::arg("weights").noconvert(), py::arg("weights2").noconvert(), py::arg("v").noconvert(), no_cache());
   for (PolicyOp op : {PolicyOp::kKl, PolicyOp::kKlGrad}) {
-    m.def(op_traits(op).name, [op, opt](const MlpSpec& s, A params, A obs, A old_mean, A old_log_std, Opt weights) {
+    m.def(op_traits(op).name, [op, opt](const MlpSpec& s, A params, A obs, A old_mean, A old_log_std, Opt weights,
+                                        Cache cache) {
       OpInputs<T> in;
+      in.cache = cache;
       in.old_mean = &old_mean;
       in.old_log_std = &old_log_std;
       in.weights = opt(weights);
       return run_op<T>(op, s, params, obs, in);
     }, py::arg("spec"), py::arg("params").noconvert(), py::arg("obs").noconvert(), py::arg("old_mean").noconvert(),
-       py::arg("old_log_std").noconvert(), py::arg("weights").noconvert().none(true) = py::none());
+       py::arg("old_log_std").noconvert(), py::arg("weights").noconvert().none(true) = py::none(), no_cache());
   }
-  m.def("kl_fvp", [opt](const MlpSpec& s, A params, A obs, A v, double damping, Opt weights) {
+  m.def("kl_fvp", [opt](const MlpSpec& s, A params, A obs, A v, double damping, Opt weights, Cache cache) {
     OpInputs<T> in;
+    in.cache = cache;
     in.v = &v;
     in.damping = damping;
     in.weights = opt(weights);
     return run_op<T>(PolicyOp::kKlFvp, s, params, obs, in);
   }, py::arg("spec"), py::arg("params").noconvert(), py::arg("obs").noconvert(), py::arg("v").noconvert(),
-     py::arg("damping"), py::arg("weights").noconvert().none(true) = py::none());
+     py::arg("damping"), py::arg("weights").noconvert().none(true) = py::none(), no_cache());
 }
 
 }  // namespace
@@ -185,6 +202,12 @@ void bind_policy(py::module_& m) {
       .def_readonly("act_dim", &MlpSpec::act_dim)
       .def_readonly("hidden", &MlpSpec::hidden)
       .def_property_readonly("num_params", &MlpSpec::num_params);
+  py::class_<PolicyPassCache>(m, "ForwardCache",
+                              "The forward activations of one (params, obs), shared by the policy ops called on "
+                              "them (pass cache=); the arrays must not change while it is used.")
+      .def(py::init<>())
+      .def_property_readonly("bytes", &PolicyPassCache::bytes)
+      .def("release", &PolicyPassCache::release, "Frees the storage.");
   def_ops<float>(m);
   def_ops<double>(m);
   m.def("policy_op_inputs", [] {

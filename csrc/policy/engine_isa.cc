@@ -424,8 +424,7 @@ class Engine {
   // activations H[1..L] (each kTile rows, 64-byte aligned). Keeping the HVPs' first-order backprop
   // too was measured to save nothing more: reading it back costs what recomputing it does.
   void plan_cache() {
-    const bool hvp = c_.op == PolicyOp::kHvpNaive || c_.op == PolicyOp::kHvpLvc;
-    if (!c_.cache || !(hvp || c_.op == PolicyOp::kKlFvp)) return;
+    if (!c_.cache) return;
     constexpr size_t kAlign = 64 / sizeof(T);
     auto span = [](size_t n) { return (n + kAlign - 1) / kAlign * kAlign; };
     size_t elems = 0;
@@ -446,11 +445,10 @@ class Engine {
     // FNV-1a over everything the layout and the cached values depend on
     uint64_t key = 1469598103934665603ull;
     auto mix = [&key](uint64_t x) { key = (key ^ x) * 1099511628211ull; };
-    for (uint64_t x : {uint64_t(hvp), uint64_t(sizeof(T)), uint64_t(kVecBytes), uint64_t(c_.num_tasks),
-                       uint64_t(c_.num_samples), uint64_t(chunks_), uint64_t(c_.params_stride),
-                       uint64_t(reinterpret_cast<uintptr_t>(c_.params)), uint64_t(reinterpret_cast<uintptr_t>(c_.obs)),
-                       uint64_t(reinterpret_cast<uintptr_t>(c_.act)), uint64_t(reinterpret_cast<uintptr_t>(c_.weights)),
-                       uint64_t(spec_.activation), uint64_t(slot_elems_)})
+    for (uint64_t x : {uint64_t(sizeof(T)), uint64_t(kVecBytes), uint64_t(c_.num_tasks), uint64_t(c_.num_samples),
+                       uint64_t(chunks_), uint64_t(c_.params_stride), uint64_t(reinterpret_cast<uintptr_t>(c_.params)),
+                       uint64_t(reinterpret_cast<uintptr_t>(c_.obs)), uint64_t(spec_.activation),
+                       uint64_t(slot_elems_)})
       mix(x);
     for (const LayerGeom& g : geom_) mix(uint64_t(g.in) << 32 | uint64_t(g.out));
     if (c_.cache->ready(key)) {
@@ -604,7 +602,8 @@ class Engine {
       // ---- forward (and tangent) pass. Forward-only ops compute just the rows in use (small
       // batches: the samplers evaluate a few environments per call); passes that reduce over the
       // tile need every row defined.
-      const int fwd_rows = tr_.backward || tr_.tangent ? kTile : round_up(rows, kRowBlock);
+      // a cached tile holds every row, for the passes that need them all
+      const int fwd_rows = tr_.backward || tr_.tangent || slot ? kTile : round_up(rows, kRowBlock);
       if (slot)
         for (int l = 1; l <= L_; ++l) H[l] = slot + h_off_[l];
       if (cache_mode_ != CacheMode::kUse) forward_tile(geom_, act_fn, Wf, Bias, H, fwd_rows);

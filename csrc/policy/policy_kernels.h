@@ -46,13 +46,14 @@ enum class PolicyOp : int32_t {
   kHvpSplit,
 };
 
-// The part of a fused pass that does not depend on the direction v, kept between calls on the same
-// inputs: the forward activations of every tile (kHvpNaive, kHvpLvc, kKlFvp). Conjugate gradient
-// applies the same Hessian or Fisher to a new v at every iteration; with a cache only the first
-// call computes them, later calls read them. Results are
-// bit-identical with or without it. The call's params, obs, act and weights must not change while
-// the cache is in use, nor may two calls share it at the same time. A pass whose cache would
-// exceed kMaxBytes runs without one.
+// The forward activations of every tile of one (params, obs), kept between calls: any op on the
+// same params and obs reads them instead of recomputing the forward pass. Conjugate gradient applies
+// the same Hessian or Fisher to a new v at every iteration, and a meta-gradient runs up to five
+// kernels on the same parameters and observations; with a cache only the first call computes the
+// activations. Results are bit-identical with or without it. The calls that share a cache must
+// pass the same params and obs arrays with the same values (the cache checks pointers and sizes,
+// not values), and two calls may not use it at the same time. A pass whose cache would exceed
+// kMaxBytes runs without one.
 class PolicyPassCache {
  public:
   static constexpr size_t kMaxBytes = size_t(512) << 20;

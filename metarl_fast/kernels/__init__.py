@@ -3,7 +3,9 @@
 Every kernel here has a pure-torch twin of the same name and signature (less `backend`) in
 metarl_fast.reference. Modules: policy (Gaussian-MLP derivatives), estimators (DiCE, J^LR, PPO
 clip, E-MAML), advantages (returns, GAE, baselines, normalisation), solvers (CG on fused
-operators, TRPO line search). See each module for shapes and conventions.
+operators, TRPO line search). See each module for shapes and conventions. ``shared_forward()``
+(forward_cache) lets the compiled kernels called on the same parameters and observations share one
+forward pass.
 """
 from .. import reference as _reference
 from .advantages import (  # noqa: F401
@@ -26,6 +28,7 @@ from .estimators import (  # noqa: F401
     ppo_clip_grad,
     ppo_clip_objective,
 )
+from .forward_cache import shared_forward  # noqa: F401
 from .policy import (  # noqa: F401
     gaussian_kl,
     kl_fvp,
@@ -48,4 +51,4 @@ from .solvers import (  # noqa: F401
 )
 
 __all__ = list(_reference.__all__) + ["CgInfo", "KlFvpOperator", "MamlTrpoFvpOperator", "PolicyOperator",
-                                      "SurrogateHvpOperator", "TrpoStepResult"]
+                                      "SurrogateHvpOperator", "TrpoStepResult", "shared_forward"]

@@ -30,6 +30,7 @@ from .. import _C
 from ..policies import PolicySpec
 from ..reference.policy import NoDerivativeError
 from ._validation import host
+from .forward_cache import active_cache
 
 _LIB = torch.library.Library("metarl_fast", "DEF")
 _SPEC_ARGS = "int obs_dim, int act_dim, int[] hidden, str activation"
@@ -45,8 +46,9 @@ def _spec_of(obs_dim: int, act_dim: int, hidden: tuple, activation: str) -> Poli
 
 
 def _call(name: str, spec: PolicySpec, **arrays) -> torch.Tensor:
+    cache = active_cache(arrays["params"], arrays["obs"])  # inside kernels.shared_forward()
     return torch.from_numpy(getattr(_C, name)(spec.native, **{k: host(v) if isinstance(v, torch.Tensor) else v
-                                                              for k, v in arrays.items()}))
+                                                              for k, v in arrays.items()}, cache=cache))
 
 
 def _define(name: str, tensors: str, fake, impl) -> None:

@@ -104,11 +104,14 @@ class MamlAlgorithm(MetaAlgorithm):
         return meta.reference_gradient(theta, with_alpha=with_alpha)
 
     def run_iteration(self, ctx) -> IterationLog:
-        meta, theta, returns, times, _, sampled = self.collect(ctx)
-        t0 = time.perf_counter()
-        with phase("outer step"):
-            stats = self.outer_step.step(self, meta, theta)
-        times["outer"] = time.perf_counter() - t0
+        # The compiled kernels called on one (parameters, observations) pair, e.g. the five of a
+        # ProMP meta-gradient on (θ, pre-update data), share its forward pass (same results).
+        with kernels.shared_forward():
+            meta, theta, returns, times, _, sampled = self.collect(ctx)
+            t0 = time.perf_counter()
+            with phase("outer step"):
+                stats = self.outer_step.step(self, meta, theta)
+            times["outer"] = time.perf_counter() - t0
         return IterationLog(returns, stats, times, sampled, self.step_success)
 
     # ---- meta-test

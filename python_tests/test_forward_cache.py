@@ -1,0 +1,101 @@
+"""kernels.shared_forward: the compiled kernels called on one (params, obs) pair share its forward
+pass, with results bit-identical to separate calls, and a changed or different pair never reads
+another's activations."""
+import threading
+
+import pytest
+import torch
+
+import metarl_fast
+from metarl_fast import kernels as K
+
+
+def _setup(dtype=torch.float32, T=3, N=300, hidden=(16, 16), seed=0):
+    spec = metarl_fast.PolicySpec(5, 3, hidden)
+    g = torch.Generator().manual_seed(seed)
+    theta = (spec.init_params(generator=g) + 0.1 * torch.randn(T, spec.num_params, generator=g)).to(dtype)
+    x = dict(obs=torch.randn(T, N, 5, generator=g).to(dtype), act=torch.randn(T, N, 3, generator=g).to(dtype),
+             w=(torch.randn(T, N, generator=g) / N).to(dtype), v=torch.randn(T, spec.num_params, generator=g).to(dtype),
+             old_mean=torch.randn(T, N, 3, generator=g).to(dtype), old_log_std=(0.1 * torch.randn(3, generator=g)).to(dtype))
+    return spec, theta.contiguous(), x
+
+
+def _all_ops(spec, theta, x):
+    o, a, w, v = x["obs"], x["act"], x["w"], x["v"]
+    return [K.policy_mean(spec, theta, o), K.log_prob(spec, theta, o, a), K.score_vjp(spec, theta, o, a, w),
+            K.score_jvp(spec, theta, o, a, v), K.surrogate_hvp(spec, theta, o, a, w, v, "lvc"),
+            K.surrogate_hvp(spec, theta, o, a, w, v, "naive"), K.kl_fvp(spec, theta, o, v, 0.1),
+            K.gaussian_kl(spec, theta, o, x["old_mean"], x["old_log_std"]),
+            K.kl_grad(spec, theta, o, x["old_mean"], x["old_log_std"])]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("T,N,hidden", [(1, 1, (4,)), (3, 300, (16, 16)), (2, 3001, (9, 17, 5))])
+def test_every_op_gives_the_same_bits_inside_a_block(dtype, T, N, hidden):
+    spec, theta, x = _setup(dtype, T, N, hidden)
+    plain = _all_ops(spec, theta, x)
+    with K.shared_forward() as scope:
+        first = _all_ops(spec, theta, x)   # the first op fills the pair's cache, the rest read it
+        again = _all_ops(spec, theta, x)
+        assert len(scope.entries) == 1
+    for p, f, a in zip(plain, first, again):
+        assert torch.equal(p, f) and torch.equal(p, a)
+    # a shared [P] parameter row is its own pair
+    with K.shared_forward() as scope:
+        got = K.score_vjp(spec, theta[0], x["obs"], x["act"], x["w"])
+        assert torch.equal(got, K.score_vjp(spec, theta[0], x["obs"], x["act"], x["w"]))
+        assert len(scope.entries) == 1
+    assert torch.equal(got, K.score_vjp(spec, theta[0], x["obs"], x["act"], x["w"]))
+
+
+def test_an_in_place_change_or_another_pair_never_reads_stale_activations():
+    spec, theta, x = _setup()
+    obs2 = x["obs"] + 1.0
+    with K.shared_forward(max_entries=2) as scope:
+        K.log_prob(spec, theta, x["obs"], x["act"])
+        theta.add_(0.05)  # in place: a new version, so a new entry
+        after = K.log_prob(spec, theta, x["obs"], x["act"])
+        other = K.log_prob(spec, theta, obs2, x["act"])
+        assert len(scope.entries) == 2  # the oldest of three pairs was dropped
+        assert torch.equal(K.log_prob(spec, theta, obs2, x["act"]), other)
+    assert torch.equal(after, K.log_prob(spec, theta, x["obs"], x["act"]))
+    assert torch.equal(other, K.log_prob(spec, theta, obs2, x["act"]))
+    assert not torch.equal(after, other)
+
+
+def test_blocks_nest_and_are_per_thread():
+    spec, theta, x = _setup()
+    with K.shared_forward() as outer:
+        with K.shared_forward() as inner:
+            assert inner is outer
+        seen = []
+
+        def worker():
+            with K.shared_forward() as mine:
+                seen.append(mine is not outer)
+                K.log_prob(spec, theta, x["obs"], x["act"])
+
+        t = threading.Thread(target=worker)
+        t.start()
+        t.join()
+        assert seen == [True] and len(outer.entries) == 0
+    with pytest.raises(ValueError, match="max_entries"):
+        with K.shared_forward(max_entries=0):
+            pass
+
+
+def test_a_maml_iteration_logs_the_same_numbers_with_and_without_sharing(monkeypatch):
+    from metarl_fast.algos.run import Runner, TrainConfig
+    import metarl_fast.kernels.forward_cache as fc
+
+    def run():
+        config = TrainConfig.build(algo="promp", env="Point2DNav", iterations=2, meta_batch_size=4,
+                                   rollouts_per_task=3, horizon=10, hidden=(8, 8))
+        return Runner(config, verbose=False).train(progress=False)
+
+    shared = run()
+    monkeypatch.setattr(fc, "active_cache", lambda params, obs: None)
+    monkeypatch.setattr("metarl_fast.kernels.ops.active_cache", lambda params, obs: None)
+    separate = run()
+    keys = [k for k in shared[0] if not k.startswith(("Time", "SPS"))]
+    assert [{k: r[k] for k in keys} for r in shared] == [{k: r[k] for k in keys} for r in separate]
