@@ -63,6 +63,18 @@ def test_an_in_place_change_or_another_pair_never_reads_stale_activations():
     assert not torch.equal(after, other)
 
 
+def test_storage_kept_between_blocks_never_serves_old_activations():
+    spec, theta, x = _setup()
+    with K.shared_forward():
+        before = K.log_prob(spec, theta, x["obs"], x["act"])
+    theta.data.add_(0.05)  # same storage, same version counter value: the Python key cannot tell
+    with K.shared_forward() as scope:
+        after = K.log_prob(spec, theta, x["obs"], x["act"])  # reuses the first block's storage
+        assert len(scope.entries) == 1
+    assert torch.equal(after, K.log_prob(spec, theta, x["obs"], x["act"])) and not torch.equal(after, before)
+    K.forward_cache.release_storage()
+
+
 def test_blocks_nest_and_are_per_thread():
     spec, theta, x = _setup()
     with K.shared_forward() as outer:

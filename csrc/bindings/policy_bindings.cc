@@ -207,6 +207,7 @@ void bind_policy(py::module_& m) {
                               "them (pass cache=); the arrays must not change while it is used.")
       .def(py::init<>())
       .def_property_readonly("bytes", &PolicyPassCache::bytes)
+      .def("invalidate", &PolicyPassCache::invalidate, "Empty again; the storage is kept for reuse.")
       .def("release", &PolicyPassCache::release, "Frees the storage.");
   def_ops<float>(m);
   def_ops<double>(m);

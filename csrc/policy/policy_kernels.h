@@ -68,6 +68,8 @@ class PolicyPassCache {
   char* data() const { return data_; }
   void mark_filled() { filled_ = true; }
   size_t bytes() const { return bytes_; }
+  // Empty again, keeping the storage for the next reserve().
+  void invalidate() { filled_ = false; }
   // Frees the storage (empty again).
   void release() {
     std::free(data_);
