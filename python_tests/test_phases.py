@@ -113,11 +113,12 @@ def test_the_e2e_breakdown_has_a_row_per_phase_and_the_physics_replay(capsys):
 
     config = TrainConfig.build(algo="promp", env="HalfCheetahRandDirec", iterations=2, meta_batch_size=2,
                                rollouts_per_task=2, horizon=10, hidden=(8, 8))
-    rows = phase_breakdown(config, threads=1)
+    rows = phase_breakdown(config, threads=1, iterations=2)
     names = [r.name for r in rows]
     assert names[0] == "iteration" and names[-1] == "sampler vs physics replay"
     assert {"outer step", "outer step/meta-gradient", "outer step/pre-update KL"} <= set(names)
     assert all(r.implementation == BREAKDOWN for r in rows)
+    assert all(len(r.samples_s) == 2 for r in rows if r.name != "sampler vs physics replay")
     by_name = {r.name: r for r in rows}
     assert by_name["outer step/meta-gradient"].sizes["calls"] == 5  # ProMP's 5 steps
     assert 0 < by_name["outer step"].sizes["floor_s"] and 0 < by_name["outer step"].ratio

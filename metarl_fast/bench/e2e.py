@@ -10,10 +10,10 @@ outer step), at the paper configuration: ProMP on HalfCheetahRandDirec, 40 tasks
 Each implementation runs `--iterations` meta-iterations after one warm-up iteration; the table
 reports the median per phase.
 
-Then the phase breakdown of ours (`--no-phases` skips it): one more iteration recorded phase by
-phase (metarl_fast.phases), each phase's wall time against its kernel floor (the same compiled
-kernel calls replayed alone, fastest of 3), and the C++ sampler against the physics replay of the
-same trajectories (MuJoCo families: `family.physics_limit`, interleaved over 3 rounds).
+Then the phase breakdown of ours (`--no-phases` skips it): 3 more iterations recorded phase by
+phase (metarl_fast.phases), each phase's median wall time against its kernel floor (the same
+compiled kernel calls replayed alone, fastest of 3), and the C++ sampler against the physics replay
+of the same trajectories (MuJoCo families: `family.physics_limit`, interleaved over 3 rounds).
 """
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def run(argv: list[str] | None = None) -> list[Row]:
              f"{args.iterations} iterations; speedup = reference / implementation")
     print_table(rows, title)
     if breakdown:
-        print_breakdown(breakdown, f"phase breakdown of ours: {args.algo} on {args.env}, one iteration")
+        print_breakdown(breakdown, f"phase breakdown of ours: {args.algo} on {args.env}, median of 3 iterations")
     rows += breakdown
     if args.json:
         write_json(args.json, "e2e", rows)
@@ -91,28 +91,34 @@ def run(argv: list[str] | None = None) -> list[Row]:
 BREAKDOWN = "phase breakdown"
 
 
-def phase_breakdown(config, threads: int) -> list[Row]:
-    """One recorded iteration of `config` (after a warm-up iteration) → a Row per phase: median_s the
-    phase's wall time, ratio its floor / wall time, sizes kernel_s (time inside compiled kernels as
-    the step ran them), floor_s (the kernel floor; for sampling, the physics replay of its batches),
-    calls and kernel_calls; then, for MuJoCo families, a "sampler vs physics replay" row (ratio:
-    physics / sampler time on the same trajectories). Without a physics replay (the point
-    families) the iteration row has no ratio."""
+def phase_breakdown(config, threads: int, iterations: int = 3) -> list[Row]:
+    """`iterations` recorded iterations of `config` (after a warm-up iteration), each with its own
+    kernel floor → a Row per phase with the medians over them: median_s the phase's wall time, ratio
+    its floor / wall time, sizes kernel_s (time inside compiled kernels as the step ran them),
+    floor_s (the kernel floor; for sampling, the physics replay of its batches), calls and
+    kernel_calls per iteration; then, for MuJoCo families, a "sampler vs physics replay" row (ratio:
+    physics / sampler time on the same trajectories). Without a physics replay (the point families)
+    the iteration row has no ratio."""
     from .. import phases
     from ..algos.run import Runner
 
     runner = Runner(config, verbose=False)
     runner.train(iterations=1, progress=False)
-    with phases.recording() as rec:
-        runner.train(iterations=2, progress=False)
-    rec.measure_floor()
+    recordings = []
+    for _ in range(iterations):
+        with phases.recording() as rec:
+            runner.train(iterations=runner.iteration + 1, progress=False)
+        rec.measure_floor()
+        recordings.append(dict(rec.rows()))
     sizes = dict(algo=config.algo, env=config.env, meta_batch_size=config.meta_batch_size,
-                 rollouts_per_task=config.rollouts_per_task, horizon=config.horizon)
+                 rollouts_per_task=config.rollouts_per_task, horizon=config.horizon, iterations=iterations)
     rows = []
-    for path, st in rec.rows():
-        rows.append(Row(path or "iteration", BREAKDOWN, st.wall, st.floor / st.wall if st.wall else None,
-                        "kernel floor", None, dict(sizes, kernel_s=st.kernel, floor_s=st.floor, calls=st.calls,
-                                                   kernel_calls=st.kernel_calls), threads))
+    for path in recordings[0]:
+        seen = [r[path] for r in recordings if path in r]
+        wall, kernel, floor = (statistics.median(getattr(st, k) for st in seen) for k in ("wall", "kernel", "floor"))
+        rows.append(Row(path or "iteration", BREAKDOWN, wall, floor / wall if wall else None, "kernel floor", None,
+                        dict(sizes, kernel_s=kernel, floor_s=floor, calls=seen[0].calls,
+                             kernel_calls=seen[0].kernel_calls), threads, [st.wall for st in seen]))
     physics = None
     if getattr(runner.ctx.family, "xml_path", ""):  # a C++ family with a MuJoCo model
         physics = _sampler_vs_physics(runner, sizes, threads)
