@@ -1,15 +1,17 @@
-"""The `operators` suite: what a fused operator saves by keeping the forward activations of its
-products between applications (PolicyPassCache), at TRPO-MAML's sizes on 2D navigation (obs 2,
-act 2, 20 tasks) and HalfCheetah (obs 17, act 6, 40 tasks): N = 2000 samples per task, (64, 64) tanh,
-float32.
+"""The `operators` suite: what the compiled kernels save by reusing forward activations, at the
+sizes of 2D navigation (obs 2, act 2, 20 tasks) and HalfCheetah (obs 17, act 6, 40 tasks):
+N = 2000 samples per task, (64, 64) tanh, float32. Results are bit-identical either way.
 
-  recompute         an operator with cache=False: every product runs its forward passes again
-  cached            the same operator keeping them (the default): only its first product computes
-                    them; the results are bit-identical
+  recompute         every product or kernel call runs its forward pass
+  cached            fused operators keep their products' activations (cache=True, the default),
+                    and kernels inside kernels.shared_forward() share the pair's forward pass
 
-Rows: one Hessian-vector product (naive curvature), one Fisher-vector product, and TRPO-MAML's step
-solve on a fresh MamlTrpoFvpOperator (10 CG iterations and the product for dᵀFd, as the TRPO
-meta-step runs them; the cached operator fills its caches during the first iteration).
+Rows: one Hessian-vector product (naive curvature) and one Fisher-vector product by an operator
+applied before; TRPO-MAML's step solve on a fresh MamlTrpoFvpOperator (10 CG iterations and the
+product for dᵀFd, as the TRPO meta-step runs them; the cached operator fills its caches during the
+first iteration); the kernels of one ProMP meta-gradient (the J^LR gradient, J^LR HVP and KL
+gradient at θ on the pre-update data, the J^CLIP gradient at θ' on the post-update data: 7 passes
+over 2 (params, obs) pairs) without and inside a fresh shared_forward block.
 
 Speedup = recompute time / this time.
 """
@@ -61,12 +63,27 @@ def run(argv: list[str] | None = None) -> list[Row]:
                 sol = K.conjugate_gradient(op, x["b"], 10, 1e-10)
                 return sol, op(sol)
 
+            old_lp = K.log_prob(spec, rows_t, x["obs"], x["act"]) - 0.01
+            old_mean = K.policy_mean(spec, rows_t, x["obs"])
+            log_std = spec.unflatten(theta)["log_std"]
+
+            def promp_kernels():
+                g = K.lr_grad(spec, rows_t, x["obs"], x["act"], old_lp, x["w"])
+                post_g = K.ppo_clip_grad(spec, post, x["post_obs"], x["act"], old_lp, x["w"], 0.3)
+                h = K.lr_hvp(spec, rows_t, x["obs"], x["act"], old_lp, x["w"], post_g)
+                return g, h, K.kl_grad(spec, rows_t, x["obs"], old_mean, log_std)
+
+            def promp_kernels_shared():
+                with K.shared_forward():
+                    return promp_kernels()
+
             sizes = dict(shape=name, T=T, N=N, obs_dim=od, act_dim=ad, hidden=[64, 64])
             for item, impls in (
                     ("hvp (naive)", {"recompute": lambda: ops[False][0](x["v"]),
                                                "cached": lambda: ops[True][0](x["v"])}),
                     ("kl_fvp", {"recompute": lambda: ops[False][1](x["v"]), "cached": lambda: ops[True][1](x["v"])}),
-                    ("cg10 + dᵀFd", {"recompute": lambda: solve(False), "cached": lambda: solve(True)})):
+                    ("cg10 + dᵀFd", {"recompute": lambda: solve(False), "cached": lambda: solve(True)}),
+                    ("promp meta-grad", {"recompute": promp_kernels, "cached": promp_kernels_shared})):
                 samples = time_interleaved(impls, repeats)
                 rows += rows_from_samples(f"{item}, {name}", samples, "recompute", sizes, args.threads)
     finally:
