@@ -12,6 +12,7 @@ import metarl_fast
 from metarl_fast import reference as R
 from metarl_fast.algos import Adaptation, MetaObjective, StepData
 from metarl_fast.algos.maml import INNER_SURROGATES, VARIANTS, Dice, Lvc, ScoreFunction
+from metarl_fast.algos.objectives import mean_kl
 
 T, B, H = 3, 4, 9
 
@@ -195,3 +196,16 @@ def test_trpo_fisher_through_the_adaptation_equals_the_kl_hessian(inner, steps):
     assert torch.allclose(op(v), expected, rtol=1e-8, atol=1e-12) and float(expected.abs().max()) > 1e-4
     meta.backend = "torch"  # the reference everywhere: the kernel matvec on the torch twins
     assert torch.allclose(meta.fisher_operator(theta)(v), expected, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("steps", [1, 2, 3])
+def test_pre_update_kl_needs_only_the_first_k_minus_1_inner_steps(steps):
+    """ProMP's pre-update KL reads θ^0 … θ^{K−1}: computed without the last inner step it is the same
+    number as from the full adaptation, and equals the KLs computed by hand."""
+    meta, theta = build("promp", steps, kl=True)
+    fresh = meta.pre_update_kl(theta)  # no adaptation cached yet: the prefix path
+    assert meta.adapted is None
+    full = meta.adapt(theta)
+    assert meta.pre_update_kl(theta) == fresh  # the cached full adaptation, bit for bit
+    by_hand = torch.stack([mean_kl(meta.spec, full[k], o.data, "auto").mean() for k, o in enumerate(meta.inner)])
+    assert fresh == float(by_hand.mean()) and fresh > 0

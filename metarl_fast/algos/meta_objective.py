@@ -94,15 +94,20 @@ class MetaObjective:
         inner = tuple(id(o) for o in self.inner)
         if self.adapted is not None and self.adapted.matches(theta, alpha, inner):
             return self.adapted
-        thetas = [theta.detach().expand(self.num_tasks, -1).contiguous()]
-        grads = []
-        for objective in self.inner:
-            g = objective.grad(thetas[-1], self.backend)
-            grads.append(g)
-            thetas.append(thetas[-1] + alpha * g)
+        thetas, grads = self._inner_steps(theta, len(self.inner))
         self.adapted = Adaptation(theta.detach().clone(), alpha.clone() if isinstance(alpha, torch.Tensor) else alpha,
                                   thetas, grads, inner)
         return self.adapted
+
+    def _inner_steps(self, theta: torch.Tensor, steps: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """The first `steps` inner steps from θ [P]: ([θ^0, ..., θ^steps], [∇J_in^0, ...]), each [T, P]."""
+        thetas = [theta.detach().expand(self.num_tasks, -1).contiguous()]
+        grads = []
+        for objective in self.inner[:steps]:
+            g = objective.grad(thetas[-1], self.backend)
+            grads.append(g)
+            thetas.append(thetas[-1] + self._alpha * g)
+        return thetas, grads
 
     def adapt(self, theta: torch.Tensor) -> list[torch.Tensor]:
         """[θ^0, ..., θ^K], each [T, P]."""
@@ -249,6 +254,10 @@ class MetaObjective:
     def pre_update_kl(self, theta: torch.Tensor) -> float:
         """mean over inner steps and tasks of KL(π_θo ‖ π_θ^k) on each step's pre-update data (the
         quantity ProMP's penalty and its adaptive coefficient watch)."""
-        thetas = self.adapt(theta)
+        a, alpha = self.adapted, self._alpha
+        if a is not None and a.matches(theta, alpha, tuple(id(o) for o in self.inner)):
+            thetas = a.thetas
+        else:  # θ^0 … θ^{K−1}: the last inner step is not needed here
+            thetas, _ = self._inner_steps(theta, len(self.inner) - 1)
         kls = [mean_kl(self.spec, thetas[k], o.data, self.backend).mean() for k, o in enumerate(self.inner)]
         return float(torch.stack(kls).mean())
