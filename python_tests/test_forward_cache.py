@@ -75,6 +75,26 @@ def test_storage_kept_between_blocks_never_serves_old_activations():
     K.forward_cache.release_storage()
 
 
+def test_kept_storage_is_bounded(monkeypatch):
+    import metarl_fast.kernels.forward_cache as fc
+
+    spec, theta, x = _setup()
+    fc.release_storage()
+    with K.shared_forward(max_entries=3):
+        for shift in range(3):
+            K.log_prob(spec, theta, x["obs"] + shift, x["act"])
+    sizes = [c.bytes for c in fc._spare_storage()]
+    assert len(sizes) == 3 and min(sizes) > 0
+    fc.release_storage()
+    monkeypatch.setattr(fc, "KEEP_BYTES", int(1.5 * sizes[0]))
+    with K.shared_forward(max_entries=3):
+        for shift in range(3):
+            K.log_prob(spec, theta, x["obs"] + shift, x["act"])
+    assert len(fc._spare_storage()) == 1  # the others were freed, not kept
+    fc.release_storage()
+    assert fc._spare_storage() == []
+
+
 def test_blocks_nest_and_are_per_thread():
     spec, theta, x = _setup()
     with K.shared_forward() as outer:

@@ -16,8 +16,8 @@ block keeps the last ``max_entries`` pairs and the tensors behind them alive unt
 are per thread; nested blocks share the outer one. Memory per entry: the activations of every
 sample (144 floats for a (64, 64) network with up to 16 actions; 47 MB for 80,000 float32 samples).
 The storage of finished entries stays with the thread for its next block (``max_entries`` of them
-at most; ``release_storage()`` frees it): a fresh allocation of that size costs its page faults,
-as much time as the forward pass it would save.
+and ``KEEP_BYTES`` at most; ``release_storage()`` frees it): a fresh allocation of that size costs
+its page faults, as much time as the forward pass it would save.
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ import torch
 from .. import _C
 
 _local = threading.local()
+KEEP_BYTES = 256 << 20  # storage a thread keeps between blocks
 
 
 class SharedForward:
@@ -75,7 +76,7 @@ def _spare_storage() -> list:
 def _keep_storage(cache, limit: int) -> None:
     """Keeps a finished entry's storage for the thread's next entries (up to `limit` of them)."""
     spare = _spare_storage()
-    if len(spare) < limit:
+    if len(spare) < limit and sum(c.bytes for c in spare) + cache.bytes <= KEEP_BYTES:
         # Empty now: the arrays it was filled from are no longer held, and new ones could take
         # their addresses (the compiled side recognises its layout by pointers).
         cache.invalidate()
