@@ -83,16 +83,23 @@ class Recording:
         """Calls every recorded kernel again, back to back, `repeats` times over, and sets each
         phase's floor to the sum of its calls' fastest times. Each replay starts with empty forward
         caches (kernels.shared_forward's and the fused operators'), so a call that computed the
-        forward pass in the step computes it again."""
+        forward pass in the step computes it again; their storage is reused between replays, as
+        the step reuses it between iterations."""
         from . import _C
 
         best = [float("inf")] * len(self.calls)
+        fresh = {}  # the step's shared-forward caches → the replay's (storage reused between replays)
         for _ in range(repeats):
-            fresh, reset = {}, set()
+            reset = set()
+            for cache in fresh.values():
+                cache.invalidate()
             for i, c in enumerate(self.calls):
                 kwargs = c.kwargs
                 if kwargs.get("cache") is not None:
-                    kwargs = dict(kwargs, cache=fresh.setdefault(id(kwargs["cache"]), _C.ForwardCache()))
+                    key = id(kwargs["cache"])
+                    if key not in fresh:
+                        fresh[key] = _C.ForwardCache()
+                    kwargs = dict(kwargs, cache=fresh[key])
                 if c.operator is not None and id(c.operator) not in reset:
                     reset.add(id(c.operator))
                     keep, c.operator.cache = c.operator.cache, False  # frees its activations
@@ -100,8 +107,8 @@ class Recording:
                 t0 = time.perf_counter()
                 c.fn(*c.args, **kwargs)
                 best[i] = min(best[i], time.perf_counter() - t0)
-            for cache in fresh.values():
-                cache.release()
+        for cache in fresh.values():
+            cache.release()
         for s in self.stats.values():
             s.floor = 0.0
         for c, t in zip(self.calls, best):
