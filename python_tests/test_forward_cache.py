@@ -35,6 +35,8 @@ def test_every_op_gives_the_same_bits_inside_a_block(dtype, T, N, hidden):
     spec, theta, x = _setup(dtype, T, N, hidden)
     plain = _all_ops(spec, theta, x)
     with K.shared_forward() as scope:
+        K.policy_mean(spec, theta, x["obs"])
+        assert len(scope.entries) == 0  # the samplers' per-step op stays out of the caches
         first = _all_ops(spec, theta, x)   # the first op fills the pair's cache, the rest read it
         again = _all_ops(spec, theta, x)
         assert len(scope.entries) == 1

@@ -8,7 +8,8 @@ A meta-gradient calls up to five kernels on one (θ, observations) pair: the inn
 log-probability and score pass, the inner Hessian's, the KL penalty's. Inside a ``shared_forward``
 block each compiled kernel passes the forward activations of its (params, obs) to the next one
 instead of recomputing them (``_C.ForwardCache``, per 64-sample tile). Results are bit-identical
-with or without the block.
+with or without the block. ``policy_mean`` neither fills nor reads the caches: the Python-loop
+samplers call it at every step on new observations, where a cache could never be read back.
 
 A pair is recognised by the tensors' storage, shape, strides, dtype and version counter, so an
 in-place change of θ or of the observations starts a new entry instead of reading stale values. The

@@ -46,7 +46,10 @@ def _spec_of(obs_dim: int, act_dim: int, hidden: tuple, activation: str) -> Poli
 
 
 def _call(name: str, spec: PolicySpec, **arrays) -> torch.Tensor:
-    cache = active_cache(arrays["params"], arrays["obs"])  # inside kernels.shared_forward()
+    # Inside kernels.shared_forward(), every op but policy_mean shares the pair's forward pass.
+    # policy_mean is what the Python-loop samplers call at every step, on new observations each
+    # time: a cache would only make it compute whole 64-row tiles for a few environments.
+    cache = None if name == "policy_mean" else active_cache(arrays["params"], arrays["obs"])
     return torch.from_numpy(getattr(_C, name)(spec.native, **{k: host(v) if isinstance(v, torch.Tensor) else v
                                                               for k, v in arrays.items()}, cache=cache))
 
