@@ -115,7 +115,7 @@ def test_blocks_nest_and_are_per_thread():
         assert seen == [True] and len(outer.entries) == 0
     with pytest.raises(ValueError, match="max_entries"):
         with K.shared_forward(max_entries=0):
-            pass
+            pytest.fail("an invalid block must not start")
 
 
 def test_a_maml_iteration_logs_the_same_numbers_with_and_without_sharing(monkeypatch):

@@ -52,7 +52,7 @@ def test_the_module_is_restored_and_recordings_do_not_nest():
             assert _C.log_prob is not before["log_prob"]
             with pytest.raises(RuntimeError, match="already active"):
                 with phases.recording():
-                    pass
+                    pytest.fail("a second recording must not start")
             raise ValueError("boom")
     assert {name: getattr(_C, name) for name in before} == before
     with phases.phase("outside"):  # no recording: nothing to record into

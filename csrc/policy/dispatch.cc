@@ -13,8 +13,8 @@ namespace metarl {
 
 #define METARL_DECLARE_ISA(ns)                                                               \
   namespace ns {                                                                             \
-  void run(const PolicyCall<float>& call, ThreadPool* pool);                                 \
-  void run(const PolicyCall<double>& call, ThreadPool* pool);                                \
+  void run(const PolicyCall<float>& call, ThreadPool& pool);                                 \
+  void run(const PolicyCall<double>& call, ThreadPool& pool);                                \
   std::unique_ptr<PolicyMean<float>::Impl> make_mean(const MlpSpec& spec, const float* theta);   \
   std::unique_ptr<PolicyMean<double>::Impl> make_mean(const MlpSpec& spec, const double* theta); \
   }
@@ -86,9 +86,8 @@ void validate(const PolicyCall<T>& c) {
   require(t.old, c.old_log_std, "old_log_std");
 }
 
-// pool == nullptr: run every work item on the calling thread.
 template <typename T>
-void run_impl(const PolicyCall<T>& call, ThreadPool* pool) {
+void run_impl(const PolicyCall<T>& call, ThreadPool& pool) {
   validate(call);
   switch (current_isa()) {
 #ifdef METARL_HAVE_ISA_AVX512
@@ -119,7 +118,7 @@ std::unique_ptr<typename PolicyMean<T>::Impl> make_mean_impl(const MlpSpec& spec
 template <typename T>
 void run_pooled(const PolicyCall<T>& call) {
   std::shared_ptr<ThreadPool> pool = ThreadPool::global();
-  run_impl(call, pool.get());
+  run_impl(call, *pool);
 }
 
 }  // namespace

@@ -398,18 +398,13 @@ class Engine {
     chunks_ = chunks_per_task(c.num_tasks, c.num_samples);
   }
 
-  // pool == nullptr runs the work items in order on the calling thread (same results).
-  void run(ThreadPool* pool) {
+  void run(ThreadPool& pool) {
     const int64_t units = c_.num_tasks * chunks_;
     if (tr_.vector_out) partial_.assign(size_t(units) * P_, 0.0);
     if (c_.op == PolicyOp::kKl) partial_.assign(size_t(units), 0.0);
     if (c_.op == PolicyOp::kKlFvp && c_.weights) weight_sums_.assign(size_t(units), 0.0);
     plan_cache();
-    if (pool) {
-      pool->parallel_for(units, [this](int64_t u, int) { run_unit(u / chunks_, u % chunks_); });
-    } else {
-      for (int64_t u = 0; u < units; ++u) run_unit(u / chunks_, u % chunks_);
-    }
+    pool.parallel_for(units, [this](int64_t u, int) { run_unit(u / chunks_, u % chunks_); });
     if (cache_mode_ == CacheMode::kFill) c_.cache->mark_filled();
     finish();
   }
@@ -870,8 +865,8 @@ class PackedMean final : public PolicyMean<T>::Impl {
 
 }  // namespace
 
-void run(const PolicyCall<float>& call, ThreadPool* pool) { Engine<float>(call).run(pool); }
-void run(const PolicyCall<double>& call, ThreadPool* pool) { Engine<double>(call).run(pool); }
+void run(const PolicyCall<float>& call, ThreadPool& pool) { Engine<float>(call).run(pool); }
+void run(const PolicyCall<double>& call, ThreadPool& pool) { Engine<double>(call).run(pool); }
 std::unique_ptr<PolicyMean<float>::Impl> make_mean(const MlpSpec& spec, const float* theta) {
   return std::make_unique<PackedMean<float>>(spec, theta);
 }
