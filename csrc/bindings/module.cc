@@ -17,6 +17,7 @@ void bind_policy(py::module_& m);
 void bind_estimators(py::module_& m);
 void bind_solvers(py::module_& m);
 void bind_sim(py::module_& m);
+void bind_cuda(py::module_& m);
 
 namespace {
 // Single-threaded scan (no torch parallel region before a kernel; see DESIGN decision 4).
@@ -62,4 +63,5 @@ PYBIND11_MODULE(_C, m) {
   metarl::bind_estimators(m);
   metarl::bind_solvers(m);
   metarl::bind_sim(m);
+  metarl::bind_cuda(m);
 }

@@ -7,7 +7,12 @@ from typing import Sequence
 import torch
 
 FLOAT_DTYPES = (torch.float32, torch.float64)
-BACKENDS = ("auto", "cpp", "torch")
+BACKENDS = ("auto", "cpp", "cuda", "torch")
+
+# Whether backend="auto" sends CUDA tensors to the CUDA kernels. False until a GPU run of
+# tools/gpu_check.sh has verified them (docs/benchmarks.md records it): until then "auto" keeps CUDA
+# tensors on the torch reference and the CUDA kernels run only when asked for (backend="cuda").
+AUTO_USES_CUDA_KERNELS = False
 
 
 def _shape_str(shape: Sequence) -> str:
@@ -62,21 +67,43 @@ def requiring_grad(**tensors) -> set[str]:
 
 
 def resolve_backend(fn: str, backend: str, device: torch.device, blocked=()) -> str:
-    """'auto' → 'cpp' for CPU tensors, unless `blocked` names inputs that require grad and that the
-    compiled path cannot differentiate with respect to: then 'torch' (the reference, differentiable).
-    'cpp' with such inputs raises (a result is never silently cut from the autograd graph)."""
+    """The backend that runs a kernel on tensors of `device`.
+
+    'auto' → 'cpp' for CPU tensors; for CUDA tensors 'cuda' once the CUDA kernels are verified on
+    hardware (AUTO_USES_CUDA_KERNELS), else 'torch'; and 'torch' whenever `blocked` names inputs that
+    require grad and that the compiled path cannot differentiate with respect to (the reference is
+    differentiable). 'cpp' and 'cuda' with such inputs raise (a result is never silently cut from
+    the autograd graph), as they do for tensors on the other kind of device or, for 'cuda', in a
+    build without CUDA."""
     if backend not in BACKENDS:
         raise ValueError(f"{fn}: backend must be one of {BACKENDS}, got {backend!r}")
     if backend == "auto":
-        return "cpp" if device.type == "cpu" and not blocked else "torch"
-    if backend == "cpp":
-        if device.type != "cpu":
-            raise ValueError(f"{fn}: backend='cpp' needs CPU tensors, got {device}; use backend='torch' or 'auto'")
         if blocked:
-            raise ValueError(
-                f"{fn}: backend='cpp' has no derivative with respect to {', '.join(sorted(blocked))}, which "
-                "require grad; use backend='torch' (or 'auto') to differentiate through it, or detach them")
+            return "torch"
+        if device.type == "cpu":
+            return "cpp"
+        return "cuda" if device.type == "cuda" and AUTO_USES_CUDA_KERNELS and cuda_kernels_built() else "torch"
+    if backend == "cpp" and device.type != "cpu":
+        raise ValueError(f"{fn}: backend='cpp' needs CPU tensors, got {device}; use backend='cuda', 'torch' or 'auto'")
+    if backend == "cuda":
+        if device.type != "cuda":
+            raise ValueError(f"{fn}: backend='cuda' needs CUDA tensors, got {device}; use backend='cpp', 'torch' or "
+                             "'auto'")
+        if not cuda_kernels_built():
+            raise RuntimeError(f"{fn}: backend='cuda' needs metarl_fast built with CUDA (nvcc on PATH at install "
+                               "time, METARL_FAST_CUDA=AUTO or ON); this build has no CUDA kernels")
+    if backend in ("cpp", "cuda") and blocked:
+        raise ValueError(
+            f"{fn}: backend={backend!r} has no derivative with respect to {', '.join(sorted(blocked))}, which "
+            "require grad; use backend='torch' (or 'auto') to differentiate through it, or detach them")
     return backend
+
+
+def cuda_kernels_built() -> bool:
+    """Whether this build of the package holds the CUDA kernels."""
+    from .. import _C
+
+    return bool(_C.has_cuda)
 
 
 def check_unit_interval(fn: str, name: str, x) -> float:

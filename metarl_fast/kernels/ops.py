@@ -30,6 +30,7 @@ from .. import _C
 from ..policies import PolicySpec
 from ..reference.policy import NoDerivativeError
 from ._validation import host
+from . import cuda
 from .forward_cache import active_cache
 
 _LIB = torch.library.Library("metarl_fast", "DEF")
@@ -46,6 +47,8 @@ def _spec_of(obs_dim: int, act_dim: int, hidden: tuple, activation: str) -> Poli
 
 
 def _call(name: str, spec: PolicySpec, **arrays) -> torch.Tensor:
+    if arrays["params"].device.type == "cuda":
+        return cuda.policy_op(name, spec, **arrays)
     # Inside kernels.shared_forward(), every op but policy_mean shares the pair's forward pass.
     # policy_mean is what the Python-loop samplers call at every step, on new observations each
     # time: a cache would only make it compute whole 64-row tiles for a few environments.
@@ -57,6 +60,7 @@ def _call(name: str, spec: PolicySpec, **arrays) -> torch.Tensor:
 def _define(name: str, tensors: str, fake, impl) -> None:
     _LIB.define(f"{name}({tensors}, {_SPEC_ARGS}) -> Tensor")
     _LIB.impl(name, impl, "CPU")
+    _LIB.impl(name, impl, "CUDA")  # _call sends CUDA tensors to the CUDA kernels
     torch.library.register_fake(f"metarl_fast::{name}", fake)
 
 
@@ -215,7 +219,7 @@ def _policy_mean_backward(ctx, g):
         mean = OPS.policy_mean(params, obs, *spec)
         log_std = params[..., -act_dim:]
         var = torch.exp(2 * (log_std if log_std.dim() == 1 else log_std.unsqueeze(1)))
-        ones = torch.ones(obs.shape[:2], dtype=obs.dtype)
+        ones = torch.ones(obs.shape[:2], dtype=obs.dtype, device=obs.device)
         d = OPS.score_vjp(params, obs, mean + var * g, ones, *spec)
         d[:, -act_dim:] = 0.0
     return _once("policy_mean", (_rows(d, params.dim()), None, None, None, None, None), (params, obs))
@@ -252,7 +256,7 @@ def _hvp_backward(name):
 def _gaussian_kl_backward(ctx, g):
     params, obs, old_mean, old_log_std, weights, *spec = _saved(ctx)
     _check(ctx, "gaussian_kl", ["params", "obs", "old_mean", "old_log_std", "weights"], {"params"})
-    w = (torch.full(obs.shape[:2], 1.0 / obs.shape[1], dtype=obs.dtype) if weights is None else weights) * g[:, None]
+    w = (torch.full(obs.shape[:2], 1.0 / obs.shape[1], dtype=obs.dtype, device=obs.device) if weights is None else weights) * g[:, None]
     d = _rows(OPS.kl_grad(params, obs, old_mean, old_log_std, w, *spec), params.dim())
     return d, None, None, None, None, None, None, None, None
 

@@ -1,0 +1,51 @@
+// How a thread-block program runs: on the GPU, or emulated on the host.
+//
+// The CUDA kernels of this package are written as a sequence of phases. A phase is a function
+// f(tid, num_threads) that every thread of the block runs, followed by a block-wide barrier; no
+// thread keeps state from one phase to the next except through shared or global memory, and the
+// control flow between phases is the same for every thread. Under that rule, running each phase
+// for tid = 0, 1, …, num_threads − 1 one after the other on the host gives exactly what the block
+// computes on the GPU. The host emulation is what tests these programs on machines without a GPU;
+// the GPU run checks the rest (launch, memory, the device's arithmetic).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define METARL_HD __host__ __device__
+#else
+#define METARL_HD
+#endif
+
+namespace metarl {
+namespace gpu {
+
+#if defined(__CUDACC__)
+// One phase per call on the GPU: every thread runs f(threadIdx.x, blockDim.x), then the barrier.
+struct DeviceExec {
+  template <typename F>
+  __device__ void operator()(F&& f) const {
+    f(int(threadIdx.x), int(blockDim.x));
+    __syncthreads();
+  }
+};
+#endif
+
+// One phase per call on the host: the threads of the block one after the other.
+struct HostExec {
+  int threads = 1;
+  template <typename F>
+  void operator()(F&& f) const {
+    for (int tid = 0; tid < threads; ++tid) f(tid, threads);
+  }
+};
+
+// Math on both sides (the device's tanh/exp/log for float and double).
+METARL_HD inline float dev_tanh(float x) { return tanhf(x); }
+METARL_HD inline double dev_tanh(double x) { return tanh(x); }
+METARL_HD inline float dev_exp(float x) { return expf(x); }
+METARL_HD inline double dev_exp(double x) { return exp(x); }
+
+}  // namespace gpu
+}  // namespace metarl

@@ -1,0 +1,29 @@
+// Entry points of the CUDA kernels (csrc/cuda/*.cu), callable from code compiled without CUDA
+// headers. Torch-free: device pointers, sizes, a device index and the caller's stream (a
+// cudaStream_t passed as void*; torch.cuda.current_stream().cuda_stream). Every launch goes on
+// that stream and returns without synchronising; errors of the launch itself throw
+// std::runtime_error, errors of the kernel surface at the caller's next synchronisation.
+// Declared in every build; defined only when the package is built with CUDA
+// (METARL_FAST_HAS_CUDA), and the bindings call them only then.
+#pragma once
+
+#include <string>
+
+#include "cuda/policy_program.h"
+
+namespace metarl {
+namespace gpu {
+
+// Number of CUDA devices the driver reports (0 when there is no driver or no device).
+int cuda_device_count();
+// "runtime <version>, driver <version>" of this build's (static) CUDA runtime.
+std::string cuda_versions();
+
+// The policy op of `launch` on device `device`: the work-item kernel, then the finish kernel.
+// a.partial / a.wsum: device workspace of launch.workspace_bytes (partial first, then wsum).
+template <typename T>
+void launch_policy_kernel(const DeviceSpec& spec, const PolicyLaunch& launch, const PolicyArgs<T>& a, int device,
+                          void* stream);
+
+}  // namespace gpu
+}  // namespace metarl

@@ -1,0 +1,101 @@
+// CUDA launch of the policy block program (policy_program.h): one block per (chunk, task) work
+// item, then one thread per result element for the finish step.
+#include <cuda_runtime.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "cuda/cuda_api.h"
+#include "cuda/policy_plan.h"
+
+namespace metarl {
+namespace gpu {
+namespace {
+
+void check(cudaError_t err, const char* what) {
+  if (err != cudaSuccess)
+    throw std::runtime_error(std::string("CUDA policy kernels: ") + what + ": " + cudaGetErrorString(err));
+}
+
+// Makes `device` current for the lifetime of the guard.
+class DeviceGuard {
+ public:
+  explicit DeviceGuard(int device) {
+    check(cudaGetDevice(&previous_), "cudaGetDevice");
+    if (device != previous_) check(cudaSetDevice(device), "cudaSetDevice");
+  }
+  ~DeviceGuard() { cudaSetDevice(previous_); }
+
+ private:
+  int previous_ = 0;
+};
+
+template <typename T>
+__global__ void __launch_bounds__(kBlockThreads) policy_items_kernel(DeviceSpec sp, PolicyLaunch pl,
+                                                                     PolicyArgs<T> a) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  policy_block<T>(sp, pl, a, int64_t(blockIdx.y), int64_t(blockIdx.x), reinterpret_cast<T*>(smem_raw), DeviceExec{});
+}
+
+template <typename T>
+__global__ void policy_finish_params_kernel(DeviceSpec sp, PolicyLaunch pl, PolicyArgs<T> a) {
+  const int64_t idx = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (idx >= a.num_tasks * sp.num_params) return;
+  policy_finish_param<T>(sp, pl, a, idx / sp.num_params, idx % sp.num_params);
+}
+
+template <typename T>
+__global__ void policy_finish_tasks_kernel(PolicyLaunch pl, PolicyArgs<T> a) {
+  const int64_t t = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (t < a.num_tasks) policy_finish_task<T>(pl, a, t);
+}
+
+}  // namespace
+
+int cuda_device_count() {
+  int n = 0;
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky "no driver / no device" error
+    return 0;
+  }
+  return n;
+}
+
+std::string cuda_versions() {
+  int runtime = 0, driver = 0;
+  cudaRuntimeGetVersion(&runtime);
+  cudaDriverGetVersion(&driver);
+  return "runtime " + std::to_string(runtime) + ", driver " + std::to_string(driver);
+}
+
+template <typename T>
+void launch_policy_kernel(const DeviceSpec& spec, const PolicyLaunch& launch, const PolicyArgs<T>& a, int device,
+                          void* stream_ptr) {
+  DeviceGuard guard(device);
+  cudaStream_t stream = static_cast<cudaStream_t>(stream_ptr);
+  if (launch.smem_bytes > 48 * 1024)
+    check(cudaFuncSetAttribute(policy_items_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               int(launch.smem_bytes)),
+          "raising the shared-memory limit");
+  const dim3 grid(unsigned(launch.chunks), unsigned(a.num_tasks));
+  policy_items_kernel<T><<<grid, launch.threads, size_t(launch.smem_bytes), stream>>>(spec, launch, a);
+  check(cudaGetLastError(), "work-item kernel launch");
+  constexpr int kFinishThreads = 256;
+  if (launch.vector_out) {
+    const int64_t n = a.num_tasks * spec.num_params;
+    policy_finish_params_kernel<T><<<unsigned((n + kFinishThreads - 1) / kFinishThreads), kFinishThreads, 0, stream>>>(
+        spec, launch, a);
+    check(cudaGetLastError(), "finish kernel launch");
+  } else if (PolicyOp(launch.op) == PolicyOp::kKl) {
+    policy_finish_tasks_kernel<T><<<unsigned((a.num_tasks + kFinishThreads - 1) / kFinishThreads), kFinishThreads, 0,
+                                    stream>>>(launch, a);
+    check(cudaGetLastError(), "finish kernel launch");
+  }
+}
+
+template void launch_policy_kernel<float>(const DeviceSpec&, const PolicyLaunch&, const PolicyArgs<float>&, int, void*);
+template void launch_policy_kernel<double>(const DeviceSpec&, const PolicyLaunch&, const PolicyArgs<double>&, int,
+                                           void*);
+
+}  // namespace gpu
+}  // namespace metarl

@@ -1,0 +1,392 @@
+// The Gaussian-MLP policy kernels as one thread-block program (block_exec.h), run by the CUDA
+// kernels (policy_cuda.cu) and by the host emulation (policy_plan.cc) alike. Same ops, shapes and
+// results as the CPU engine (policy/policy_kernels.h); see PolicyLaunch for how work is split.
+//
+// One block handles one (task, chunk) work item: the chunk's samples in tiles of `tile` rows. Per
+// tile, in shared memory: the activations H[0..L] (H[0] the observations), their tangents Hd[1..L]
+// (forward mode, along v), and the backward streams D (first order) and Dd (second order, the R-op
+// of the backward pass). Threads stride over the elements of each phase. A vector result's partial
+// sum lives in global memory, one double row [P] per work item; thread k always owns the same
+// entries, so the read-modify-write needs no atomics, and the finish step adds the chunk rows in
+// chunk order. Nothing depends on timing: the same inputs give bit-identical outputs, run to run.
+#pragma once
+
+#include <cstdint>
+
+#include "cuda/block_exec.h"
+#include "policy/policy_kernels.h"
+
+namespace metarl {
+namespace gpu {
+
+constexpr int kMaxLayers = 8;  // hidden layers + output layer
+
+// The policy architecture as plain values (kernel parameters are copied by value).
+struct DeviceSpec {
+  int num_layers = 0, obs_dim = 0, act_dim = 0, activation = 0;  // activation: 0 tanh, 1 relu
+  int in[kMaxLayers] = {}, out[kMaxLayers] = {};
+  int64_t w_off[kMaxLayers] = {}, b_off[kMaxLayers] = {};
+  int64_t log_std_off = 0, num_params = 0;
+};
+
+// How one op is split and laid out (from plan_policy_launch; a function of the spec, the op, the
+// dtype and (T, N) only, never of the device, so the reduction order is the same on every GPU).
+struct PolicyLaunch {
+  int op = 0;  // PolicyOp
+  bool tangent = false, backward = false, second_order = false, lvc = false;
+  bool kl_inputs = false, uses_act = false, vector_out = false;
+  int tile = 1;          // samples per tile
+  int threads = 256;     // threads per block
+  int64_t chunks = 1;    // work items per task (blocks: chunks × T)
+  // shared-memory layout, in elements of the dtype
+  int64_t h_off[kMaxLayers + 1] = {}, hd_off[kMaxLayers + 1] = {};
+  int64_t d_off[4] = {};  // D, Dd and the two next-layer buffers
+  int64_t gl_off = 0;     // [tile, A] per-sample log-std gradient terms
+  int64_t sc_off = 0;     // [tile] per-sample scalars (KL values, weights)
+  int64_t smem_elems = 0;
+  int64_t smem_bytes = 0;
+  // global workspace, in doubles: partial sums [T, chunks, P] (or [T, chunks] for the KL value),
+  // then the per-item weight sums of the weighted Fisher [T, chunks]
+  int64_t partial_elems = 0, wsum_elems = 0;
+  int64_t workspace_bytes = 0;
+};
+
+template <typename T>
+struct PolicyArgs {
+  int64_t num_tasks = 0, num_samples = 0;
+  const T* params = nullptr;
+  int64_t params_stride = 0;  // P, or 0 for one shared row
+  const T* obs = nullptr;
+  const T* act = nullptr;
+  const T* weights = nullptr;
+  const T* weights2 = nullptr;
+  const T* v = nullptr;
+  int64_t v_stride = 0;
+  const T* old_mean = nullptr;
+  const T* old_log_std = nullptr;
+  int64_t old_log_std_stride = 0;
+  T damping = 0;
+  T* out = nullptr;
+  double* partial = nullptr;  // workspace (PolicyLaunch::partial_elems doubles)
+  double* wsum = nullptr;     // workspace (PolicyLaunch::wsum_elems doubles), or null
+};
+
+template <typename T>
+METARL_HD inline T activate(int activation, T z) {
+  return activation == 0 ? dev_tanh(z) : (z > T(0) ? z : T(0));
+}
+
+// σ'(z) written through the activation's output h.
+template <typename T>
+METARL_HD inline T activation_slope(int activation, T h) {
+  return activation == 0 ? T(1) - h * h : (h > T(0) ? T(1) : T(0));
+}
+
+// The work item (task t, chunk) of one op: zeroes its partial rows, then runs every tile.
+template <typename T, typename Exec>
+METARL_HD void policy_block(const DeviceSpec& sp, const PolicyLaunch& pl, const PolicyArgs<T>& a, int64_t t,
+                            int64_t chunk, T* sm, const Exec& exec) {
+  const int L = sp.num_layers, A = sp.act_dim, S = pl.tile, act_fn = sp.activation;
+  const int64_t N = a.num_samples, P = sp.num_params;
+  const int64_t n_begin = N * chunk / pl.chunks, n_end = N * (chunk + 1) / pl.chunks;
+  const int64_t item = t * pl.chunks + chunk;
+  const PolicyOp op = PolicyOp(pl.op);
+  const T* theta = a.params + a.params_stride * t;
+  const T* vrow = pl.tangent ? a.v + a.v_stride * t : nullptr;
+  const T* ols = pl.kl_inputs ? a.old_log_std + a.old_log_std_stride * t : nullptr;
+  double* part = pl.vector_out ? a.partial + item * P : nullptr;
+  T* GL = sm + pl.gl_off;
+  T* SC = sm + pl.sc_off;
+
+  exec([&](int tid, int nt) {
+    if (part)
+      for (int64_t p = tid; p < P; p += nt) part[p] = 0.0;
+    if (tid == 0 && op == PolicyOp::kKl) a.partial[item] = 0.0;
+    if (tid == 0 && a.wsum) a.wsum[item] = 0.0;
+  });
+
+  for (int64_t n0 = n_begin; n0 < n_end; n0 += S) {
+    const int rows = int(n_end - n0 < S ? n_end - n0 : S);
+
+    // ---- observations (rows past the chunk's end are zero)
+    exec([&](int tid, int nt) {
+      T* X = sm + pl.h_off[0];
+      const int D0 = sp.obs_dim;
+      const T* src = a.obs + (t * N + n0) * D0;
+      for (int idx = tid; idx < S * D0; idx += nt) X[idx] = idx / D0 < rows ? src[idx] : T(0);
+    });
+
+    // ---- forward pass: H[l+1][s][o] = σ(b[o] + Σ_i H[l][s][i] W[o][i]) (no σ on the output)
+    for (int l = 0; l < L; ++l)
+      exec([&](int tid, int nt) {
+        const int in = sp.in[l], out = sp.out[l];
+        const T* X = sm + pl.h_off[l];
+        T* Y = sm + pl.h_off[l + 1];
+        const T* W = theta + sp.w_off[l];
+        const T* b = theta + sp.b_off[l];
+        for (int idx = tid; idx < S * out; idx += nt) {
+          const int s = idx / out, o = idx % out;
+          T acc = b[o];
+          for (int i = 0; i < in; ++i) acc += X[s * in + i] * W[o * in + i];
+          Y[idx] = l < L - 1 ? activate(act_fn, acc) : acc;
+        }
+      });
+
+    // ---- tangents along v: Hd[l+1] = σ'·(V_b + H[l] V_Wᵀ + Hd[l] Wᵀ)
+    for (int l = 0; pl.tangent && l < L; ++l)
+      exec([&](int tid, int nt) {
+        const int in = sp.in[l], out = sp.out[l];
+        const T* X = sm + pl.h_off[l];
+        const T* Xd = sm + pl.hd_off[l];
+        const T* Hn = sm + pl.h_off[l + 1];
+        T* Y = sm + pl.hd_off[l + 1];
+        const T* W = theta + sp.w_off[l];
+        const T* V = vrow + sp.w_off[l];
+        const T* Vb = vrow + sp.b_off[l];
+        for (int idx = tid; idx < S * out; idx += nt) {
+          const int s = idx / out, o = idx % out;
+          T acc = Vb[o];
+          for (int i = 0; i < in; ++i) acc += X[s * in + i] * V[o * in + i];
+          if (l > 0)
+            for (int i = 0; i < in; ++i) acc += Xd[s * in + i] * W[o * in + i];
+          Y[idx] = l < L - 1 ? acc * activation_slope(act_fn, Hn[idx]) : acc;
+        }
+      });
+
+    // ---- per-sample head: the op's per-sample outputs and the gradients w.r.t. (μ, log_std)
+    exec([&](int tid, int nt) {
+      const T* MU = sm + pl.h_off[L];
+      const T* MUd = pl.tangent ? sm + pl.hd_off[L] : nullptr;
+      T* Dm = sm + pl.d_off[0];
+      T* Ddm = sm + pl.d_off[1];
+      const int64_t ls = sp.log_std_off;
+      for (int s = tid; s < S; s += nt) {
+        T* d = Dm + s * A;
+        T* dd = Ddm + s * A;
+        T* gl = GL + s * A;
+        for (int j = 0; j < A; ++j) {
+          if (pl.backward) d[j] = T(0);
+          if (pl.second_order) dd[j] = T(0);
+          gl[j] = T(0);
+        }
+        SC[s] = T(0);
+        if (s >= rows) continue;
+        const int64_t n = n0 + s;
+        const T* mu = MU + s * A;
+        const T* mud = MUd ? MUd + s * A : nullptr;
+        const T* act = pl.uses_act ? a.act + (t * N + n) * A : nullptr;
+        switch (op) {
+          case PolicyOp::kMean:
+            for (int j = 0; j < A; ++j) a.out[(t * N + n) * A + j] = mu[j];
+            break;
+          case PolicyOp::kLogProb: {
+            T sq = 0, log_std_sum = 0;
+            for (int j = 0; j < A; ++j) {
+              const T z = (act[j] - mu[j]) * dev_exp(-theta[ls + j]);
+              sq += z * z;
+              log_std_sum += theta[ls + j];
+            }
+            // ½ log 2π per action dimension
+            a.out[t * N + n] = T(-0.5) * sq - log_std_sum - T(0.91893853320467274178) * T(A);
+            break;
+          }
+          case PolicyOp::kScoreVjp: {
+            const T w = a.weights[t * N + n];
+            for (int j = 0; j < A; ++j) {
+              const T inv_std = dev_exp(-theta[ls + j]);
+              const T z = (act[j] - mu[j]) * inv_std;
+              d[j] = w * z * inv_std;
+              gl[j] = w * (z * z - T(1));
+            }
+            break;
+          }
+          case PolicyOp::kScoreJvp: {
+            T acc = 0;
+            for (int j = 0; j < A; ++j) {
+              const T inv_std = dev_exp(-theta[ls + j]);
+              const T z = (act[j] - mu[j]) * inv_std;
+              acc += z * inv_std * mud[j] + (z * z - T(1)) * vrow[ls + j];
+            }
+            a.out[t * N + n] = acc;
+            break;
+          }
+          case PolicyOp::kHvpNaive:
+          case PolicyOp::kHvpLvc:
+          case PolicyOp::kHvpSplit: {
+            // w ∇²log π v in the second-order stream, plus u ∇log π in the same stream:
+            // u = w (∇log π · v) for LVC, the given weights2 for the split form, 0 for naive.
+            const T w = a.weights[t * N + n];
+            T u = 0;
+            if (pl.lvc) {
+              T jvp = 0;
+              for (int j = 0; j < A; ++j) {
+                const T inv_std = dev_exp(-theta[ls + j]);
+                const T z = (act[j] - mu[j]) * inv_std;
+                jvp += z * inv_std * mud[j] + (z * z - T(1)) * vrow[ls + j];
+              }
+              u = w * jvp;
+            } else if (op == PolicyOp::kHvpSplit) {
+              u = a.weights2[t * N + n];
+            }
+            for (int j = 0; j < A; ++j) {
+              const T inv_std = dev_exp(-theta[ls + j]);
+              const T z = (act[j] - mu[j]) * inv_std;
+              const T zs = z * inv_std;
+              const T vl = vrow[ls + j];
+              d[j] = w * zs;
+              dd[j] = w * (-mud[j] * inv_std * inv_std - T(2) * zs * vl) + u * zs;
+              gl[j] = w * (T(-2) * zs * mud[j] - T(2) * z * z * vl) + u * (z * z - T(1));
+            }
+            break;
+          }
+          case PolicyOp::kKl:
+          case PolicyOp::kKlGrad: {
+            const T scale = a.weights ? a.weights[t * N + n] : T(1) / T(N);
+            const T* m0 = a.old_mean + (t * N + n) * A;
+            T kl = 0;
+            for (int j = 0; j < A; ++j) {
+              const T log_std = theta[ls + j];
+              const T inv_std = dev_exp(-log_std);
+              const T diff = m0[j] - mu[j];
+              const T iv = inv_std * inv_std;
+              const T ratio = (dev_exp(T(2) * ols[j]) + diff * diff) * iv;
+              kl += log_std - ols[j] + T(0.5) * ratio - T(0.5);
+              if (op == PolicyOp::kKlGrad) {
+                d[j] = -diff * iv * scale;
+                gl[j] = (T(1) - ratio) * scale;
+              }
+            }
+            SC[s] = a.weights ? a.weights[t * N + n] * kl : kl;
+            break;
+          }
+          case PolicyOp::kKlFvp: {
+            const T scale = a.weights ? a.weights[t * N + n] : T(1) / T(N);
+            if (a.weights) SC[s] = a.weights[t * N + n];
+            for (int j = 0; j < A; ++j) {
+              const T inv_std = dev_exp(-theta[ls + j]);
+              d[j] = mud[j] * inv_std * inv_std * scale;
+            }
+            break;
+          }
+        }
+      }
+    });
+
+    if (pl.backward) {
+      int cur = 0, next = 2;  // D = d_off[cur], Dd = d_off[cur + 1]
+      for (int l = L - 1; l >= 0; --l) {
+        // weight and bias gradients of layer l: Σ_s src[s][o] H[l][s][i] (+ D[s][o] Hd[l][s][i])
+        exec([&](int tid, int nt) {
+          const int in = sp.in[l], out = sp.out[l];
+          const T* Dc = sm + pl.d_off[cur];
+          const T* src = pl.second_order ? sm + pl.d_off[cur + 1] : Dc;
+          const T* X = sm + pl.h_off[l];
+          const T* Xd = pl.second_order && l > 0 ? sm + pl.hd_off[l] : nullptr;
+          for (int idx = tid; idx < out * in + out; idx += nt) {
+            if (idx < out * in) {
+              const int o = idx / in, i = idx % in;
+              T g = 0;
+              for (int s = 0; s < S; ++s) g += src[s * out + o] * X[s * in + i];
+              if (Xd)
+                for (int s = 0; s < S; ++s) g += Dc[s * out + o] * Xd[s * in + i];
+              part[sp.w_off[l] + idx] += double(g);
+            } else {
+              const int o = idx - out * in;
+              T g = 0;
+              for (int s = 0; s < S; ++s) g += src[s * out + o];
+              part[sp.b_off[l] + o] += double(g);
+            }
+          }
+        });
+        if (l == 0) break;
+        // δ_{l−1} = (δ_l W_l) ⊙ σ'; second order: (δd_l W_l + δ_l V_l) ⊙ σ' + δ_l W_l ⊙ σ''·ż
+        exec([&](int tid, int nt) {
+          const int in = sp.in[l], out = sp.out[l];
+          const T* Dc = sm + pl.d_off[cur];
+          const T* Ddc = sm + pl.d_off[cur + 1];
+          T* Dn = sm + pl.d_off[next];
+          T* Ddn = sm + pl.d_off[next + 1];
+          const T* Hl = sm + pl.h_off[l];
+          const T* Hdl = pl.second_order ? sm + pl.hd_off[l] : nullptr;
+          const T* W = theta + sp.w_off[l];
+          const T* V = pl.second_order ? vrow + sp.w_off[l] : nullptr;
+          for (int idx = tid; idx < S * in; idx += nt) {
+            const int s = idx / in, i = idx % in;
+            T d = 0;
+            for (int o = 0; o < out; ++o) d += Dc[s * out + o] * W[o * in + i];
+            const T h = Hl[idx];
+            if (pl.second_order) {
+              T dd = 0;
+              for (int o = 0; o < out; ++o) dd += Ddc[s * out + o] * W[o * in + i];
+              for (int o = 0; o < out; ++o) dd += Dc[s * out + o] * V[o * in + i];
+              if (act_fn == 0) {
+                const T slope = T(1) - h * h;
+                Ddn[idx] = dd * slope - T(2) * d * h * Hdl[idx];
+                Dn[idx] = d * slope;
+              } else {
+                Ddn[idx] = h > T(0) ? dd : T(0);
+                Dn[idx] = h > T(0) ? d : T(0);
+              }
+            } else {
+              Dn[idx] = d * activation_slope(act_fn, h);
+            }
+          }
+        });
+        const int tmp = cur;
+        cur = next;
+        next = tmp;
+      }
+    }
+
+    // ---- per-tile sums of the per-sample terms, in sample order
+    exec([&](int tid, int nt) {
+      if (pl.backward && op != PolicyOp::kKlFvp)
+        for (int j = tid; j < A; j += nt) {
+          double g = 0.0;
+          for (int s = 0; s < S; ++s) g += double(GL[s * A + j]);
+          part[sp.log_std_off + j] += g;
+        }
+      if (tid == 0 && (op == PolicyOp::kKl || a.wsum)) {
+        double acc = 0.0;
+        for (int s = 0; s < S; ++s) acc += double(SC[s]);
+        if (op == PolicyOp::kKl) a.partial[item] += acc;
+        else a.wsum[item] += acc;
+      }
+    });
+  }
+}
+
+// Element (t, p) of a vector result: the work items' rows added in chunk order; the Fisher's
+// log-std block is 2·I times the total sample weight (1 for the mean), plus damping·v.
+template <typename T>
+METARL_HD void policy_finish_param(const DeviceSpec& sp, const PolicyLaunch& pl, const PolicyArgs<T>& a, int64_t t,
+                                   int64_t p) {
+  const int64_t P = sp.num_params;
+  double acc = 0.0;
+  for (int64_t c = 0; c < pl.chunks; ++c) acc += a.partial[(t * pl.chunks + c) * P + p];
+  T r = T(acc);
+  if (PolicyOp(pl.op) == PolicyOp::kKlFvp) {
+    const T* vrow = a.v + a.v_stride * t;
+    if (p >= sp.log_std_off) {
+      double wsum = 1.0;
+      if (a.wsum) {
+        wsum = 0.0;
+        for (int64_t c = 0; c < pl.chunks; ++c) wsum += a.wsum[t * pl.chunks + c];
+      }
+      r = T(2.0 * wsum) * vrow[p];
+    }
+    if (a.damping != T(0)) r += a.damping * vrow[p];
+  }
+  a.out[t * P + p] = r;
+}
+
+// The KL value of task t: the work items' sums in chunk order (the mean, or the weighted sum).
+template <typename T>
+METARL_HD void policy_finish_task(const PolicyLaunch& pl, const PolicyArgs<T>& a, int64_t t) {
+  double s = 0.0;
+  for (int64_t c = 0; c < pl.chunks; ++c) s += a.partial[t * pl.chunks + c];
+  a.out[t] = T(a.weights ? s : s / double(a.num_samples));
+}
+
+}  // namespace gpu
+}  // namespace metarl
