@@ -101,6 +101,54 @@ def test_emulated_programs_equal_float64_autograd():
     _close(_emulated("hvp_lvc", spec, x), hv, torch.float64)
 
 
+def _trajectories(T, B, H, dtype, seed=0, D=3):
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(1, H + 1, (T, B), generator=g)
+    lengths[0, 0] = H  # one full trajectory
+    mask = (torch.arange(H)[None, None, :] < lengths[..., None]).to(dtype)
+    r = lambda *shape: torch.randn(*shape, generator=g, dtype=torch.float64).to(dtype)
+    return dict(rewards=r(T, B, H) * mask, values=r(T, B, H), mask=mask, obs=r(T, B, H, D) * 4,
+                jvp=r(T, B, H), baseline=r(T, H))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 5, 17), (2, 20, 100)], ids=["T1B1H1", "T3B5H17", "T2B20H100"])
+def test_emulated_sample_programs_equal_cpu_kernels(dtype, shape):
+    T, B, H = shape
+    x = _trajectories(T, B, H, dtype)
+    ops = kernels.ops.OPS
+    emu = dict(emulate=True)
+    for from_start in (False, True):
+        _close(cuda.discounted_returns(x["rewards"], x["mask"], 0.97, from_start, **emu),
+               ops.discounted_returns(x["rewards"], x["mask"], 0.97, from_start), dtype)
+    _close(cuda.gae(x["rewards"], x["values"], x["mask"], 0.99, 0.95, **emu),
+           ops.gae(x["rewards"], x["values"], x["mask"], 0.99, 0.95), dtype)
+    flat = (T, 1, B * H)
+    _close(cuda.normalize_per_task(x["values"].reshape(flat), x["mask"].reshape(flat), 1e-8, **emu),
+           ops.normalize_per_task(x["values"].reshape(flat), x["mask"].reshape(flat), 1e-8), dtype)
+    lp, old, adv = (x["values"].reshape(T, -1) * 0.1, x["jvp"].reshape(T, -1) * 0.1, x["rewards"].reshape(T, -1))
+    for mask in (None, x["mask"].reshape(T, -1)):
+        for clip in (-1.0, 0.2):
+            for got, want in zip(cuda.ratio_weights(lp, old, adv, mask, clip, **emu),
+                                 ops.ratio_weights(lp, old, adv, mask, clip)):
+                _close(got, want, dtype)
+    for baseline in (None, x["baseline"]):
+        for jvp in (None, x["jvp"]):
+            got = cuda.dice_weights(x["rewards"], x["mask"], baseline, 0.99, jvp, **emu)
+            want = ops.dice_weights(x["rewards"], x["mask"], baseline, 0.99, jvp)
+            _close(got[0], want[0], dtype)
+            _close(got[2], want[2], dtype)
+            if jvp is not None:
+                _close(got[1], want[1], dtype)
+    _close(cuda.emaml_credit(x["rewards"].reshape(T, -1), x["mask"].reshape(T, -1), **emu),
+           ops.emaml_credit(x["rewards"].reshape(T, -1), x["mask"].reshape(T, -1)), dtype)
+    for obs, predict_mask in ((x["obs"], x["mask"]), (None, None)):
+        got_v, got_r = cuda.linear_baseline(obs, x["rewards"], x["mask"], predict_mask, **emu)
+        want_v, want_r = ops.linear_baseline(obs, x["rewards"], x["mask"], predict_mask)
+        assert torch.equal(got_r, want_r)
+        _close(got_v, want_v, dtype)
+
+
 # ---- the launch plan --------------------------------------------------------------------------------
 
 def test_plan_depends_on_sizes_only_and_fits_shared_memory():
@@ -220,3 +268,40 @@ def test_gpu_autograd_through_the_kernels_matches_the_reference():
         return torch.autograd.grad(out, theta)[0]
 
     _close(meta_grad("cuda"), meta_grad("torch"), torch.float64)
+
+
+@pytest.mark.cuda
+@needs_gpu
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
+def test_gpu_advantages_and_estimators_equal_cpu_kernels(dtype):
+    T, B, H = 3, 20, 100
+    x = _trajectories(T, B, H, dtype, D=4)
+    spec = PolicySpec(4, 2, (16, 16))
+    g = torch.Generator().manual_seed(4)
+    params = (spec.init_params(generator=g, dtype=torch.float64) * 1.0).to(dtype)
+    act = torch.randn(T, B, H, 2, generator=g, dtype=torch.float64).to(dtype)
+    v = torch.randn(spec.num_params, generator=g, dtype=torch.float64).to(dtype)
+    old_lp = kernels.log_prob(spec, params, x["obs"].reshape(T, -1, 4), act.reshape(T, -1, 2)) + 0.05
+
+    def both(fn, *args, **kw):
+        want = fn(*args, **kw, backend="cpp")
+        got = fn(*[a.cuda() if isinstance(a, torch.Tensor) else a for a in args],
+                 **{k: a.cuda() if isinstance(a, torch.Tensor) else a for k, a in kw.items()}, backend="cuda")
+        for w_, g_ in zip(want if isinstance(want, tuple) else (want,), got if isinstance(got, tuple) else (got,)):
+            assert g_.device.type == "cuda"
+            _close(g_.cpu(), w_, dtype)
+
+    both(kernels.discounted_returns, x["rewards"], x["mask"], 0.99)
+    both(kernels.gae, x["rewards"], x["values"], x["mask"], 0.99, 0.95)
+    both(kernels.normalize_per_task, x["values"], x["mask"])
+    both(kernels.linear_time_baseline, x["rewards"], x["mask"])
+    both(kernels.lr_grad, spec, params, x["obs"], act, old_lp.reshape(T, B, H), x["values"], mask=x["mask"])
+    both(kernels.ppo_clip_grad, spec, params, x["obs"], act, old_lp.reshape(T, B, H), x["values"], 0.2,
+         mask=x["mask"])
+    both(kernels.dice_hvp, spec, params, x["obs"], act, x["rewards"], x["mask"], v, 0.99, baseline=x["baseline"])
+    both(kernels.emaml_credit, x["rewards"], x["mask"])
+    # the feature baseline: the same fit up to the Gram matrix's conditioning
+    want = kernels.linear_feature_baseline(x["obs"], x["rewards"], x["mask"], backend="cpp")
+    got = kernels.linear_feature_baseline(x["obs"].cuda(), x["rewards"].cuda(), x["mask"].cuda(), backend="cuda").cpu()
+    rss = lambda fit: (((x["rewards"] - fit) * x["mask"]) ** 2).sum().item()
+    assert abs(rss(got) - rss(want)) <= 1e-4 * max(1.0, rss(want))

@@ -11,6 +11,7 @@
 
 #include "cuda/cuda_api.h"
 #include "cuda/policy_plan.h"
+#include "cuda/sample_ops.h"
 #include "policy/op_traits.h"
 
 namespace py = pybind11;
@@ -95,6 +96,71 @@ void run(const MlpSpec& spec, PolicyOp op, int64_t tasks, int64_t samples, const
 #endif
 }
 
+// The SampleOpArgs of a call: sizes {tasks, trajs, horizon, samples, pred_trajs, obs_dim}, addresses
+// (0 or absent: none) and scalars {gamma, lam, eps, clip_eps, from_start}.
+template <typename T>
+gpu::SampleOpArgs<T> sample_args(const py::dict& size, const py::dict& ptr, const py::dict& scalar) {
+  auto sz = [&](const char* k) { return size.contains(k) ? size[k].cast<int64_t>() : int64_t(0); };
+  auto p = [&](const char* k) { return ptr.contains(k) ? ptr[k].cast<uintptr_t>() : uintptr_t(0); };
+  auto f = [&](const char* k, double d) { return scalar.contains(k) ? scalar[k].cast<double>() : d; };
+  gpu::SampleOpArgs<T> a;
+  a.tasks = sz("tasks");
+  a.trajs = sz("trajs");
+  a.horizon = sz("horizon");
+  a.samples = sz("samples");
+  a.pred_trajs = sz("pred_trajs");
+  a.obs_dim = int(sz("obs_dim"));
+  a.rewards = cptr<T>(p("rewards"));
+  a.mask = cptr<T>(p("mask"));
+  a.values = cptr<T>(p("values"));
+  a.x = cptr<T>(p("x"));
+  a.baseline = cptr<T>(p("baseline"));
+  a.jvp = cptr<T>(p("jvp"));
+  a.log_prob = cptr<T>(p("log_prob"));
+  a.old_log_prob = cptr<T>(p("old_log_prob"));
+  a.adv = cptr<T>(p("adv"));
+  a.obs = cptr<T>(p("obs"));
+  a.targets = cptr<T>(p("targets"));
+  a.predict_mask = cptr<T>(p("predict_mask"));
+  a.gamma = f("gamma", 0.0);
+  a.lam = f("lam", 0.0);
+  a.eps = f("eps", 0.0);
+  a.clip_eps = f("clip_eps", -1.0);
+  a.from_start = f("from_start", 0.0) != 0.0;
+  a.out = reinterpret_cast<T*>(p("out"));
+  a.W = reinterpret_cast<T*>(p("W"));
+  a.U = reinterpret_cast<T*>(p("U"));
+  a.value = reinterpret_cast<T*>(p("value"));
+  a.weights = reinterpret_cast<T*>(p("weights"));
+  a.coeffs = reinterpret_cast<T*>(p("coeffs"));
+  a.ridge = reinterpret_cast<double*>(p("ridge"));
+  a.workspace = reinterpret_cast<double*>(p("workspace"));
+  return a;
+}
+
+template <typename T>
+void run_sample(const std::string& name, const py::dict& size, const py::dict& ptr, const py::dict& scalar,
+                int device, uintptr_t stream, bool emulate) {
+  const gpu::SampleOpArgs<T> a = sample_args<T>(size, ptr, scalar);
+  const int64_t need = gpu::sample_op_workspace(name, a);
+  const uintptr_t have = ptr.contains("workspace_bytes") ? ptr["workspace_bytes"].cast<uintptr_t>() : 0;
+  if (need > 0 && (!a.workspace || have < uintptr_t(need) * sizeof(double)))
+    throw std::invalid_argument("gpu_sample_run(" + name + "): the workspace must hold " +
+                                std::to_string(need * int64_t(sizeof(double))) + " bytes");
+  py::gil_scoped_release release;
+  if (emulate) {
+    gpu::run_sample_op<T>(name, a, gpu::HostEach{});
+    return;
+  }
+#if METARL_FAST_HAS_CUDA
+  gpu::launch_sample_op<T>(name, a, device, reinterpret_cast<void*>(stream));
+#else
+  (void)device;
+  (void)stream;
+  throw std::runtime_error("metarl_fast was built without CUDA (METARL_FAST_CUDA=OFF or no nvcc at build time)");
+#endif
+}
+
 }  // namespace
 
 void bind_cuda(py::module_& m) {
@@ -115,6 +181,17 @@ void bind_cuda(py::module_& m) {
      py::arg("stride"), py::arg("damping"), py::arg("device"), py::arg("stream"), py::arg("emulate"),
      "Runs a policy op of the CUDA kernels: ptr {params, obs, act, weights, weights2, v, old_mean, old_log_std, "
      "out, workspace: address}, workspace_bytes in ptr too; stride {params, v, old_log_std: row stride, 0 shared}.");
+  m.def("gpu_sample_workspace", [](const std::string& name, const py::dict& size) {
+    return gpu::sample_op_workspace(name, sample_args<double>(size, py::dict(), py::dict())) * int64_t(sizeof(double));
+  }, py::arg("name"), py::arg("size"), "Workspace bytes of an advantage / estimator-weight op of the CUDA kernels.");
+  m.def("gpu_sample_run", [](const std::string& name, int dtype_bytes, const py::dict& size, const py::dict& ptr,
+                             const py::dict& scalar, int device, uintptr_t stream, bool emulate) {
+    if (dtype_bytes == 4) run_sample<float>(name, size, ptr, scalar, device, stream, emulate);
+    else if (dtype_bytes == 8) run_sample<double>(name, size, ptr, scalar, device, stream, emulate);
+    else throw std::invalid_argument("gpu_sample_run: dtype_bytes must be 4 or 8");
+  }, py::arg("name"), py::arg("dtype_bytes"), py::arg("size"), py::arg("ptr"), py::arg("scalar"), py::arg("device"),
+     py::arg("stream"), py::arg("emulate"),
+     "Runs an advantage / estimator-weight op of the CUDA kernels (csrc/cuda/sample_ops.h).");
   m.def("cuda_device_count", [] {
 #if METARL_FAST_HAS_CUDA
     return gpu::cuda_device_count();

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cuda/policy_program.h"
+#include "cuda/sample_ops.h"
 
 namespace metarl {
 namespace gpu {
@@ -24,6 +25,11 @@ std::string cuda_versions();
 template <typename T>
 void launch_policy_kernel(const DeviceSpec& spec, const PolicyLaunch& launch, const PolicyArgs<T>& a, int device,
                           void* stream);
+
+// The advantage / estimator-weight op `name` (sample_ops.h) on `device`; a.workspace holds
+// sample_op_workspace(name, a) doubles of device memory.
+template <typename T>
+void launch_sample_op(const std::string& name, const SampleOpArgs<T>& a, int device, void* stream);
 
 }  // namespace gpu
 }  // namespace metarl

@@ -6,29 +6,12 @@
 #include <string>
 
 #include "cuda/cuda_api.h"
+#include "cuda/cuda_check.cuh"
 #include "cuda/policy_plan.h"
 
 namespace metarl {
 namespace gpu {
 namespace {
-
-void check(cudaError_t err, const char* what) {
-  if (err != cudaSuccess)
-    throw std::runtime_error(std::string("CUDA policy kernels: ") + what + ": " + cudaGetErrorString(err));
-}
-
-// Makes `device` current for the lifetime of the guard.
-class DeviceGuard {
- public:
-  explicit DeviceGuard(int device) {
-    check(cudaGetDevice(&previous_), "cudaGetDevice");
-    if (device != previous_) check(cudaSetDevice(device), "cudaSetDevice");
-  }
-  ~DeviceGuard() { cudaSetDevice(previous_); }
-
- private:
-  int previous_ = 0;
-};
 
 template <typename T>
 __global__ void __launch_bounds__(kBlockThreads) policy_items_kernel(DeviceSpec sp, PolicyLaunch pl,
@@ -74,22 +57,22 @@ void launch_policy_kernel(const DeviceSpec& spec, const PolicyLaunch& launch, co
   DeviceGuard guard(device);
   cudaStream_t stream = static_cast<cudaStream_t>(stream_ptr);
   if (launch.smem_bytes > 48 * 1024)
-    check(cudaFuncSetAttribute(policy_items_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+    cuda_check(cudaFuncSetAttribute(policy_items_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                int(launch.smem_bytes)),
           "raising the shared-memory limit");
   const dim3 grid(unsigned(launch.chunks), unsigned(a.num_tasks));
   policy_items_kernel<T><<<grid, launch.threads, size_t(launch.smem_bytes), stream>>>(spec, launch, a);
-  check(cudaGetLastError(), "work-item kernel launch");
+  cuda_check(cudaGetLastError(), "work-item kernel launch");
   constexpr int kFinishThreads = 256;
   if (launch.vector_out) {
     const int64_t n = a.num_tasks * spec.num_params;
     policy_finish_params_kernel<T><<<unsigned((n + kFinishThreads - 1) / kFinishThreads), kFinishThreads, 0, stream>>>(
         spec, launch, a);
-    check(cudaGetLastError(), "finish kernel launch");
+    cuda_check(cudaGetLastError(), "finish kernel launch");
   } else if (PolicyOp(launch.op) == PolicyOp::kKl) {
     policy_finish_tasks_kernel<T><<<unsigned((a.num_tasks + kFinishThreads - 1) / kFinishThreads), kFinishThreads, 0,
                                     stream>>>(launch, a);
-    check(cudaGetLastError(), "finish kernel launch");
+    cuda_check(cudaGetLastError(), "finish kernel launch");
   }
 }
 

@@ -63,21 +63,125 @@ def policy_op(name: str, spec: PolicySpec, *, params: torch.Tensor, obs: torch.T
     workspace = torch.empty(max(1, layout["workspace_bytes"] // 8), dtype=torch.float64, device=device)
     ptr = {k: x.data_ptr() for k, x in held.items()}
     ptr.update(out=out.data_ptr(), workspace=workspace.data_ptr(), workspace_bytes=workspace.numel() * 8)
-    if emulate:
-        index, stream = -1, 0
-    else:
-        index = device.index if device.index is not None else torch.cuda.current_device()
-        stream = torch.cuda.current_stream(index).cuda_stream
+    index, stream = _stream(device, emulate)
     _C.gpu_policy_run(spec.native, name, params.element_size(), T, N, ptr, stride, float(damping), index, stream,
                       emulate)
     if not emulate:
-        # the caching allocator may hand these blocks to other streams once freed: tie them to ours
-        stream_obj = torch.cuda.current_stream(index)
-        for x in (*held.values(), workspace):
-            x.record_stream(stream_obj)
+        _record(index, (*held.values(), workspace))
     return out
 
 
 def device_count() -> int:
     """CUDA devices this build of the package sees (0 without CUDA kernels, a driver or a GPU)."""
     return int(_C.cuda_device_count())
+
+
+# ---- advantages and estimator weights (csrc/cuda/sample_ops.h) -------------------------------------
+# Same signatures and results as the CPU implementations of the torch custom ops in kernels/ops.py.
+
+def _sample_op(name: str, like: torch.Tensor, size: dict, inputs: dict, outputs: dict, scalar: dict,
+               emulate: bool) -> None:
+    """Runs sample op `name`: inputs (tensors or None) are read, outputs (new contiguous tensors or
+    None) written, on like's device and stream."""
+    device = like.device
+    if emulate != (device.type == "cpu"):
+        raise ValueError(f"{name}: emulate=True runs on CPU tensors, the CUDA kernels on CUDA tensors; got {device}")
+    held = {k: x.detach().contiguous() for k, x in inputs.items() if x is not None}
+    workspace = torch.empty(max(1, _C.gpu_sample_workspace(name, size) // 8), dtype=torch.float64, device=device)
+    ptr = {k: x.data_ptr() for k, x in held.items()}
+    ptr.update({k: x.data_ptr() for k, x in outputs.items() if x is not None})
+    ptr.update(workspace=workspace.data_ptr(), workspace_bytes=workspace.numel() * 8)
+    index, stream = _stream(device, emulate)
+    _C.gpu_sample_run(name, like.element_size(), size, ptr, scalar, index, stream, emulate)
+    if not emulate:
+        _record(index, (*held.values(), workspace))
+
+
+def _stream(device: torch.device, emulate: bool) -> tuple[int, int]:
+    if emulate:
+        return -1, 0
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    return index, torch.cuda.current_stream(index).cuda_stream
+
+
+def _record(index: int, tensors) -> None:
+    """Ties temporaries to the current stream (the caching allocator may give freed blocks to other
+    streams otherwise, before our kernels have read them)."""
+    stream = torch.cuda.current_stream(index)
+    for x in tensors:
+        x.record_stream(stream)
+
+
+def discounted_returns(rewards, mask, gamma, from_start, *, emulate=False):
+    """[T, B, H] reward-to-go (see kernels.discounted_returns)."""
+    T, B, H = rewards.shape
+    out = torch.empty_like(rewards, memory_format=torch.contiguous_format)
+    _sample_op("discounted_returns", rewards, dict(tasks=T, trajs=B, horizon=H), dict(rewards=rewards, mask=mask),
+               dict(out=out), dict(gamma=float(gamma), from_start=float(bool(from_start))), emulate)
+    return out
+
+
+def gae(rewards, values, mask, gamma, lam, *, emulate=False):
+    """[T, B, H] GAE(γ, λ) advantages (see kernels.gae)."""
+    T, B, H = rewards.shape
+    out = torch.empty_like(rewards, memory_format=torch.contiguous_format)
+    _sample_op("gae", rewards, dict(tasks=T, trajs=B, horizon=H), dict(rewards=rewards, values=values, mask=mask),
+               dict(out=out), dict(gamma=float(gamma), lam=float(lam)), emulate)
+    return out
+
+
+def normalize_per_task(x, mask, eps, *, emulate=False):
+    """x [T, ..., ] normalised per task over its valid entries (see kernels.normalize_per_task)."""
+    T = x.shape[0]
+    out = torch.empty_like(x, memory_format=torch.contiguous_format)
+    _sample_op("normalize_per_task", x, dict(tasks=T, samples=x[0].numel()), dict(x=x, mask=mask), dict(out=out),
+               dict(eps=float(eps)), emulate)
+    return out
+
+
+def ratio_weights(log_prob, old_log_prob, advantages, mask, clip_eps, *, emulate=False):
+    """(weights [T, N], value [T]) of J^LR (clip_eps < 0) or PPO-clip (see estimators.h)."""
+    T, N = log_prob.shape
+    w = log_prob.new_empty(T, N)
+    val = log_prob.new_empty(T)
+    _sample_op("ratio_weights", log_prob, dict(tasks=T, samples=N),
+               dict(log_prob=log_prob, old_log_prob=old_log_prob, adv=advantages, mask=mask),
+               dict(weights=w, value=val), dict(clip_eps=float(clip_eps)), emulate)
+    return w, val
+
+
+def dice_weights(rewards, mask, baseline, gamma, jvp, *, emulate=False):
+    """(W, U, value) of the DiCE estimator (see estimators.h); U is left empty without jvp."""
+    T, B, H = rewards.shape
+    W = rewards.new_empty(T, B, H)
+    U = rewards.new_empty(T, B, H)
+    value = rewards.new_empty(T)
+    _sample_op("dice_weights", rewards, dict(tasks=T, trajs=B, horizon=H),
+               dict(rewards=rewards, mask=mask, baseline=baseline, jvp=jvp),
+               dict(W=W, U=U if jvp is not None else None, value=value), dict(gamma=float(gamma)), emulate)
+    return W, U, value
+
+
+def emaml_credit(rewards, mask, *, emulate=False):
+    """[T] E-MAML credit (see estimators.h)."""
+    T, N = rewards.shape[0], rewards[0].numel()
+    credit = rewards.new_empty(T)
+    _sample_op("emaml_credit", rewards, dict(tasks=T, samples=N), dict(rewards=rewards, mask=mask),
+               dict(value=credit), {}, emulate)
+    return credit
+
+
+def linear_baseline(obs, targets, mask, predict_mask, *, emulate=False):
+    """(values [T, B, H] or [T, 1, H] for the time-only fit, ridge [T] float64) of the per-task ridge
+    fit of targets on the baseline features (see advantages.h)."""
+    T, B, H = targets.shape
+    D = 0 if obs is None else obs.shape[-1]
+    K = 2 * D + 4
+    pred_trajs = B if D else 1
+    coeffs = targets.new_empty(T, K)
+    ridge = torch.empty(T, dtype=torch.float64, device=targets.device)
+    values = targets.new_empty(T, pred_trajs, H)
+    _sample_op("linear_baseline", targets, dict(tasks=T, trajs=B, horizon=H, obs_dim=D, pred_trajs=pred_trajs),
+               dict(obs=obs, targets=targets, mask=mask, predict_mask=predict_mask),
+               dict(coeffs=coeffs, ridge=ridge, out=values), {}, emulate)
+    return values, ridge

@@ -309,6 +309,7 @@ def _np_or_none(x):
 def _define_plain(name: str, schema: str, impl, fake) -> None:
     _LIB.define(f"{name}{schema}")
     _LIB.impl(name, impl, "CPU")
+    _LIB.impl(name, getattr(cuda, name), "CUDA")  # the CUDA kernels' twin, same signature
     torch.library.register_fake(f"metarl_fast::{name}", fake)
 
 
