@@ -149,6 +149,60 @@ def test_emulated_sample_programs_equal_cpu_kernels(dtype, shape):
         _close(got_v, want_v, dtype)
 
 
+def _operators(dtype, task_mean):
+    spec, x = make_inputs(3, 45, 5, 2, (8, 7), "tanh", True, dtype=dtype, seed=9)
+    _, post = make_inputs(3, 31, 5, 2, (8, 7), "tanh", True, dtype=dtype, seed=10)
+    w = x["weights"] * 0.05
+    return [
+        kernels.KlFvpOperator(spec, x["params"], x["obs"], 0.01, task_mean=task_mean),
+        kernels.KlFvpOperator(spec, x["params"], x["obs"], 0.0, x["weights"].abs() / 45, task_mean=task_mean),
+        kernels.SurrogateHvpOperator(spec, x["params"], x["obs"], x["act"], w, "lvc", task_mean=task_mean),
+        kernels.MamlTrpoFvpOperator(spec, x["params"], x["obs"], x["act"], w, 0.1, post["params"], post["obs"],
+                                    "naive", 0.01, task_mean=task_mean),
+    ], spec
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("task_mean", [False, True], ids=["rows", "task-mean"])
+def test_emulated_operators_and_device_cg_equal_cpu_solver(dtype, task_mean):
+    ops, spec = _operators(dtype, task_mean)
+    for op in ops:
+        shape = op.shape
+        v = torch.randn(shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64).to(dtype)
+        _close(op.device_apply(v, emulate=True), op(v), dtype)
+        if isinstance(op, kernels.SurrogateHvpOperator):
+            continue  # indefinite: CG stops on non-positive curvature; covered below
+        x, info = op.device_solve(v, 10, 1e-10, 0.001, emulate=True)
+        want, want_info = kernels.conjugate_gradient(op, v, 10, 1e-10, 0.001, return_info=True, backend="cpp")
+        _close(x, want, dtype) if dtype == torch.float64 else \
+            assert_residual_small(op, x, v, want)
+        assert torch.equal(info.status, want_info.status)
+        if dtype == torch.float64:
+            assert torch.equal(info.iterations, want_info.iterations)
+
+
+def assert_residual_small(op, x, b, want):
+    """float32 CG amplifies rounding differences: both solutions must solve the system as well."""
+    res = lambda y: ((op(y) + 0.001 * y - b).norm() / b.norm()).item()
+    assert res(x) <= max(2 * res(want), 1e-3)
+
+
+def test_emulated_cg_stops_each_system_as_the_cpu_solver_does():
+    """Early convergence (a tolerance met at different iterations) and non-positive curvature."""
+    ops, spec = _operators(torch.float64, False)
+    hvp = ops[2]
+    b = torch.randn(hvp.shape, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    for op, tol in ((hvp, 1e-10), (ops[0], 1e-3)):
+        x, info = op.device_solve(b, 25, tol, 0.0, emulate=True)
+        want, want_info = kernels.conjugate_gradient(op, b, 25, tol, 0.0, return_info=True, backend="cpp")
+        for got_, want_ in zip((info.iterations, info.status), (want_info.iterations, want_info.status)):
+            assert torch.equal(got_, want_)
+        # 25 iterations on an indefinite operator amplify the products' last-bit differences
+        assert ((x - want).abs().max() / want.abs().max()).item() < 1e-4
+        # final r·r: the same magnitude (its last digits are rounding noise of the late iterations)
+        torch.testing.assert_close(info.residual, want_info.residual, rtol=0.25, atol=1e-9 * (b * b).sum().item())
+
+
 # ---- the launch plan --------------------------------------------------------------------------------
 
 def test_plan_depends_on_sizes_only_and_fits_shared_memory():
@@ -305,3 +359,23 @@ def test_gpu_advantages_and_estimators_equal_cpu_kernels(dtype):
     got = kernels.linear_feature_baseline(x["obs"].cuda(), x["rewards"].cuda(), x["mask"].cuda(), backend="cuda").cpu()
     rss = lambda fit: (((x["rewards"] - fit) * x["mask"]) ** 2).sum().item()
     assert abs(rss(got) - rss(want)) <= 1e-4 * max(1.0, rss(want))
+
+
+@pytest.mark.cuda
+@needs_gpu
+@pytest.mark.parametrize("task_mean", [False, True], ids=["rows", "task-mean"])
+def test_gpu_operators_and_cg_equal_cpu_solver(task_mean):
+    ops, spec = _operators(torch.float64, task_mean)
+    for op in ops:
+        gpu_op = type(op).__new__(type(op))
+        gpu_op.__dict__.update({k: (v.cuda() if isinstance(v, torch.Tensor) else v) for k, v in op.__dict__.items()})
+        gpu_op.pre_args = tuple(t.cuda() for t in op.pre_args) if hasattr(op, "pre_args") else None
+        gpu_op.device, gpu_op.backend, gpu_op._compiled = torch.device("cuda", 0), "cuda", None
+        b = torch.randn(op.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        _close(gpu_op(b.cuda()).cpu(), op(b), torch.float64)
+        if isinstance(op, kernels.SurrogateHvpOperator):
+            continue
+        x, info = kernels.conjugate_gradient(gpu_op, b.cuda(), 10, 1e-10, 0.001, return_info=True, backend="cuda")
+        want, want_info = kernels.conjugate_gradient(op, b, 10, 1e-10, 0.001, return_info=True, backend="cpp")
+        _close(x.cpu(), want, torch.float64)
+        assert torch.equal(info.iterations.cpu(), want_info.iterations)

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cuda/cuda_api.h"
+#include "cuda/cg_ops.h"
 #include "cuda/policy_plan.h"
 #include "cuda/sample_ops.h"
 #include "policy/op_traits.h"
@@ -161,6 +162,42 @@ void run_sample(const std::string& name, const py::dict& size, const py::dict& p
 #endif
 }
 
+template <typename T>
+void run_cg(const std::string& name, int64_t systems, int64_t dim, const py::dict& ptr, double residual_tol,
+            double damping, int iteration, int device, uintptr_t stream, bool emulate) {
+  auto p = [&](const char* k) { return ptr.contains(k) ? ptr[k].cast<uintptr_t>() : uintptr_t(0); };
+  gpu::CgArgs<T> a;
+  a.systems = systems;
+  a.dim = dim;
+  a.b = cptr<T>(p("b"));
+  a.z = cptr<T>(p("z"));
+  a.x = reinterpret_cast<T*>(p("x"));
+  a.r = reinterpret_cast<T*>(p("r"));
+  a.p = reinterpret_cast<T*>(p("p"));
+  a.rdotr = reinterpret_cast<double*>(p("rdotr"));
+  a.active = reinterpret_cast<int32_t*>(p("active"));
+  a.iterations = reinterpret_cast<int32_t*>(p("iterations"));
+  a.status = reinterpret_cast<int32_t*>(p("status"));
+  a.residual_tol = residual_tol;
+  a.damping = damping;
+  a.iteration = iteration;
+  if (!a.x || !a.r || !a.p || !a.rdotr || !a.active || !a.iterations || !a.status || (name == "cg_init" && !a.b) ||
+      (name == "cg_step" && !a.z))
+    throw std::invalid_argument("gpu_cg_run(" + name + "): missing state arrays");
+  py::gil_scoped_release release;
+  if (emulate) {
+    gpu::run_cg_op<T>(name, a, gpu::HostEach{});
+    return;
+  }
+#if METARL_FAST_HAS_CUDA
+  gpu::launch_cg_op<T>(name, a, device, reinterpret_cast<void*>(stream));
+#else
+  (void)device;
+  (void)stream;
+  throw std::runtime_error("metarl_fast was built without CUDA (METARL_FAST_CUDA=OFF or no nvcc at build time)");
+#endif
+}
+
 }  // namespace
 
 void bind_cuda(py::module_& m) {
@@ -192,6 +229,16 @@ void bind_cuda(py::module_& m) {
   }, py::arg("name"), py::arg("dtype_bytes"), py::arg("size"), py::arg("ptr"), py::arg("scalar"), py::arg("device"),
      py::arg("stream"), py::arg("emulate"),
      "Runs an advantage / estimator-weight op of the CUDA kernels (csrc/cuda/sample_ops.h).");
+  m.def("gpu_cg_run", [](const std::string& name, int dtype_bytes, int64_t systems, int64_t dim, const py::dict& ptr,
+                         double residual_tol, double damping, int iteration, int device, uintptr_t stream,
+                         bool emulate) {
+    if (dtype_bytes == 4) run_cg<float>(name, systems, dim, ptr, residual_tol, damping, iteration, device, stream, emulate);
+    else if (dtype_bytes == 8)
+      run_cg<double>(name, systems, dim, ptr, residual_tol, damping, iteration, device, stream, emulate);
+    else throw std::invalid_argument("gpu_cg_run: dtype_bytes must be 4 or 8");
+  }, py::arg("name"), py::arg("dtype_bytes"), py::arg("systems"), py::arg("dim"), py::arg("ptr"),
+     py::arg("residual_tol"), py::arg("damping"), py::arg("iteration"), py::arg("device"), py::arg("stream"),
+     py::arg("emulate"), "One step of the device conjugate gradient (csrc/cuda/cg_ops.h): cg_init or cg_step.");
   m.def("cuda_device_count", [] {
 #if METARL_FAST_HAS_CUDA
     return gpu::cuda_device_count();

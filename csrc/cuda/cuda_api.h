@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cuda/policy_program.h"
+#include "cuda/cg_ops.h"
 #include "cuda/sample_ops.h"
 
 namespace metarl {
@@ -30,6 +31,10 @@ void launch_policy_kernel(const DeviceSpec& spec, const PolicyLaunch& launch, co
 // sample_op_workspace(name, a) doubles of device memory.
 template <typename T>
 void launch_sample_op(const std::string& name, const SampleOpArgs<T>& a, int device, void* stream);
+
+// One step of the device conjugate gradient (cg_ops.h): "cg_init" or "cg_step".
+template <typename T>
+void launch_cg_op(const std::string& name, const CgArgs<T>& a, int device, void* stream);
 
 }  // namespace gpu
 }  // namespace metarl

@@ -1,35 +1,16 @@
-// GPU launcher of the sample ops (sample_ops.h): one thread per unit, 256 per block, in stream order.
+// GPU launchers of the unit programs: advantages and estimator weights (sample_ops.h) and the
+// conjugate-gradient updates (cg_ops.h).
 #include <cuda_runtime.h>
 
-#include <stdexcept>
 #include <string>
 
+#include "cuda/cg_ops.h"
 #include "cuda/cuda_api.h"
-#include "cuda/cuda_check.cuh"
+#include "cuda/device_each.cuh"
 #include "cuda/sample_ops.h"
 
 namespace metarl {
 namespace gpu {
-namespace {
-
-template <typename F>
-__global__ void each_kernel(int64_t n, F f) {
-  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i < n) f(i);
-}
-
-struct DeviceEach {
-  cudaStream_t stream;
-  template <typename F>
-  void operator()(int64_t n, const F& f) const {
-    if (n <= 0) return;
-    constexpr int kThreads = 256;
-    each_kernel<F><<<unsigned((n + kThreads - 1) / kThreads), kThreads, 0, stream>>>(n, f);
-    cuda_check(cudaGetLastError(), "sample op launch");
-  }
-};
-
-}  // namespace
 
 template <typename T>
 void launch_sample_op(const std::string& name, const SampleOpArgs<T>& a, int device, void* stream) {
@@ -37,8 +18,16 @@ void launch_sample_op(const std::string& name, const SampleOpArgs<T>& a, int dev
   run_sample_op<T>(name, a, DeviceEach{static_cast<cudaStream_t>(stream)});
 }
 
+template <typename T>
+void launch_cg_op(const std::string& name, const CgArgs<T>& a, int device, void* stream) {
+  DeviceGuard guard(device);
+  run_cg_op<T>(name, a, DeviceEach{static_cast<cudaStream_t>(stream)});
+}
+
 template void launch_sample_op<float>(const std::string&, const SampleOpArgs<float>&, int, void*);
 template void launch_sample_op<double>(const std::string&, const SampleOpArgs<double>&, int, void*);
+template void launch_cg_op<float>(const std::string&, const CgArgs<float>&, int, void*);
+template void launch_cg_op<double>(const std::string&, const CgArgs<double>&, int, void*);
 
 }  // namespace gpu
 }  // namespace metarl

@@ -185,3 +185,45 @@ def linear_baseline(obs, targets, mask, predict_mask, *, emulate=False):
                dict(obs=obs, targets=targets, mask=mask, predict_mask=predict_mask),
                dict(coeffs=coeffs, ridge=ridge, out=values), {}, emulate)
     return values, ridge
+
+
+# ---- conjugate gradient with the whole loop on the device (csrc/cuda/cg_ops.h) ---------------------
+
+def conjugate_gradient(matvec, b: torch.Tensor, iters: int, residual_tol: float, damping: float, *,
+                       emulate: bool = False):
+    """Solves (A + damping·I) x = b for every row of b [S, dim] → (x, iterations [S] int32,
+    residual [S] float64 (final r·r), status [S] int32): the CPU solver's iteration
+    (solvers/conjugate_gradient.h). matvec(p [S, dim]) → A p [S, dim] must only enqueue device work
+    (e.g. the fused operators' kernels): the loop runs `iters` products and updates with no host
+    synchronisation; systems that stop keep p = 0 and their state."""
+    S, dim = b.shape
+    b = b.detach().contiguous()
+    x, r, p = (torch.empty_like(b) for _ in range(3))
+    rdotr = torch.empty(S, dtype=torch.float64, device=b.device)
+    active, iterations, status = (torch.empty(S, dtype=torch.int32, device=b.device) for _ in range(3))
+    state = dict(x=x.data_ptr(), r=r.data_ptr(), p=p.data_ptr(), rdotr=rdotr.data_ptr(), active=active.data_ptr(),
+                 iterations=iterations.data_ptr(), status=status.data_ptr())
+    index, stream = _stream(b.device, emulate)
+    size = b.element_size()
+    _C.gpu_cg_run("cg_init", size, S, dim, dict(state, b=b.data_ptr()), float(residual_tol), float(damping), 0,
+                  index, stream, emulate)
+    for k in range(iters):
+        z = matvec(p).contiguous()
+        _C.gpu_cg_run("cg_step", size, S, dim, dict(state, z=z.data_ptr()), float(residual_tol), float(damping), k,
+                      index, stream, emulate)
+        if not emulate:
+            _record(index, (z,))
+    if not emulate:
+        _record(index, (b,))
+    return x, iterations, rdotr, status
+
+
+def surrogate_hvp(spec: PolicySpec, params, obs, act, weights, v, curvature: str, *, emulate: bool = False):
+    """kernels.surrogate_hvp by the CUDA kernels (same arguments as reference.surrogate_hvp)."""
+    return policy_op("hvp_lvc" if curvature == "lvc" else "hvp_naive", spec, params=params, obs=obs, act=act,
+                     weights=weights, v=v, emulate=emulate)
+
+
+def kl_fvp(spec: PolicySpec, params, obs, v, damping: float = 0.0, weights=None, *, emulate: bool = False):
+    """kernels.kl_fvp by the CUDA kernels (same arguments as reference.kl_fvp)."""
+    return policy_op("kl_fvp", spec, params=params, obs=obs, v=v, weights=weights, damping=damping, emulate=emulate)

@@ -11,8 +11,9 @@ parameter vector, e.g. TRPO-MAML's meta-step):
                            step θ' = θ + α∇J_in(θ) (H at θ on pre-update data, F' at θ' on
                            post-update observations)
 
-Calling an operator applies it once (compiled or torch, per its ``backend``);
-``conjugate_gradient(op, b)`` with the compiled backend runs the whole CG loop in C++. The compiled
+Calling an operator applies it once (compiled, CUDA or torch, per its ``backend``);
+``conjugate_gradient(op, b)`` with the compiled backend runs the whole CG loop in C++, with the
+CUDA backend on the device (no host synchronisation per iteration). The compiled
 operator computes what its products need from the inputs alone (the forward activations) at the
 first product and reads it back afterwards (bit-identical results):
 do not change an operator's input tensors in place once it has been applied. ``cache=False``
@@ -22,12 +23,14 @@ for a (64, 64) network; at most 512 MiB per product, beyond which the products r
 from __future__ import annotations
 
 import abc
+import functools
 import math
 from typing import Callable
 
 import torch
 
 from .. import _C, reference
+from . import cuda
 from ..policies import PolicySpec
 from ..reference.solvers import CgInfo, TrpoStepResult
 from ._validation import check_finite, check_tensor, host, requiring_grad, resolve_backend
@@ -80,10 +83,33 @@ class PolicyOperator(abc.ABC):
         """A v → same shape as v."""
         fn = f"{type(self).__name__}"
         self.check_vector(fn, "v", v)
-        if self.resolve(fn, v=v) == "torch":
+        chosen = self.resolve(fn, v=v)
+        if chosen == "torch":
             y = self._torch_apply(v)
             return y.mean(0) if self.task_mean else y
+        if chosen == "cuda":
+            return self.device_apply(v)
         return torch.from_numpy(self.compiled().matvec(host(v)))
+
+    def _torch_apply(self, v: torch.Tensor) -> torch.Tensor:
+        """The product by the torch reference, one row per task group → [T, P]."""
+        return self._product(v, reference.surrogate_hvp, reference.kl_fvp)
+
+    def device_apply(self, v: torch.Tensor, *, emulate: bool = False) -> torch.Tensor:
+        """A v by the CUDA kernels (emulate: their host emulation, on CPU tensors) → v's shape; the
+        mean over task groups is taken in float64, as by the compiled CPU operator."""
+        y = self._product(v, functools.partial(cuda.surrogate_hvp, emulate=emulate),
+                          functools.partial(cuda.kl_fvp, emulate=emulate))
+        return y.double().mean(0).to(y.dtype) if self.task_mean else y
+
+    def device_solve(self, b: torch.Tensor, iters: int, residual_tol: float, damping: float, *,
+                     emulate: bool = False):
+        """conjugate_gradient on the CUDA kernels, the whole loop on the device → (x, CgInfo)."""
+        rows = b.reshape(1, -1) if self.task_mean else b
+        matvec = (lambda p: self.device_apply(p[0], emulate=emulate)[None]) if self.task_mean else \
+            (lambda p: self.device_apply(p, emulate=emulate))
+        x, its, res, status = cuda.conjugate_gradient(matvec, rows, iters, residual_tol, damping, emulate=emulate)
+        return x.reshape(b.shape), CgInfo(its, res, status)
 
     def compiled(self):
         """The compiled twin (a _C.PolicyOperator32/64 holding references to the inputs)."""
@@ -93,8 +119,9 @@ class PolicyOperator(abc.ABC):
         return self._compiled
 
     @abc.abstractmethod
-    def _torch_apply(self, v: torch.Tensor) -> torch.Tensor:
-        """The product by the torch reference, one row per task group → [T, P]."""
+    def _product(self, v: torch.Tensor, hvp, fvp) -> torch.Tensor:
+        """The product with the given kernels (signatures of reference.surrogate_hvp and
+        reference.kl_fvp), one row per task group → [T, P]."""
 
     @abc.abstractmethod
     def _make_compiled(self):
@@ -123,8 +150,8 @@ class KlFvpOperator(PolicyOperator):
         self.resolve(fn)
         self.params, self.obs, self.weights = params, obs, weights
 
-    def _torch_apply(self, v):
-        return reference.kl_fvp(self.spec, self.params, self.obs, v, self.damping, self.weights)
+    def _product(self, v, hvp, fvp):
+        return fvp(self.spec, self.params, self.obs, v, self.damping, self.weights)
 
     def _make_compiled(self):
         return _C.kl_fvp_operator(self.spec.native, host(self.params), host(self.obs), self.damping,
@@ -149,8 +176,8 @@ class SurrogateHvpOperator(PolicyOperator):
         self.resolve(fn)
         self.params, self.obs, self.act, self.weights, self.curvature = params, obs, act, weights, curvature
 
-    def _torch_apply(self, v):
-        return reference.surrogate_hvp(self.spec, self.params, self.obs, self.act, self.weights, v, self.curvature)
+    def _product(self, v, hvp, fvp):
+        return hvp(self.spec, self.params, self.obs, self.act, self.weights, v, self.curvature)
 
     def _make_compiled(self):
         return _C.surrogate_hvp_operator(self.spec.native, host(self.params), host(self.obs), host(self.act),
@@ -195,13 +222,13 @@ class MamlTrpoFvpOperator(PolicyOperator):
         self.pre_args = (pre_params, pre_obs, pre_act, pre_weights)
         self.post_params, self.post_obs, self.post_weights = post_params, post_obs, post_weights
 
-    def _torch_apply(self, v):
+    def _product(self, v, hvp, fvp):
         p, o, a, w = self.pre_args
         T = self.T
         rows = v.expand(T, -1) if v.dim() == 1 else v
-        u = rows + self.alpha * reference.surrogate_hvp(self.spec, p, o, a, w, v, self.curvature)
-        f = reference.kl_fvp(self.spec, self.post_params, self.post_obs, u, self.damping, self.post_weights)
-        return f + self.alpha * reference.surrogate_hvp(self.spec, p, o, a, w, f, self.curvature)
+        u = rows + self.alpha * hvp(self.spec, p, o, a, w, v, self.curvature)
+        f = fvp(self.spec, self.post_params, self.post_obs, u, self.damping, self.post_weights)
+        return f + self.alpha * hvp(self.spec, p, o, a, w, f, self.curvature)
 
     def _make_compiled(self):
         p, o, a, w = self.pre_args
@@ -222,8 +249,10 @@ def conjugate_gradient(matvec, b: torch.Tensor, iters: int = 10, residual_tol: f
         residual_tol: a system stops once its squared residual r·r is below this.
         damping: added to the operator (Tikhonov), ≥ 0.
         return_info: also return a CgInfo (per-system iterations, final r·r, status).
-        backend: "auto" (compiled for CPU PolicyOperators), "cpp" (PolicyOperators only) or
-            "torch" (the reference loop; a PolicyOperator is then applied with its torch twin).
+        backend: "auto" (compiled for CPU PolicyOperators), "cpp" (PolicyOperators only), "cuda"
+            (PolicyOperators on CUDA tensors: the CUDA kernels, the whole loop on the device with no
+            host synchronisation; not yet verified on hardware) or "torch" (the reference loop; a
+            PolicyOperator is then applied with its torch twin).
     """
     fn = "conjugate_gradient"
     if isinstance(iters, bool) or not isinstance(iters, int) or iters < 0:
@@ -238,6 +267,9 @@ def conjugate_gradient(matvec, b: torch.Tensor, iters: int = 10, residual_tol: f
             op = matvec
             return reference.conjugate_gradient(lambda v: _apply_torch(op, v), b, iters, residual_tol, damping,
                                                 return_info)
+        if chosen == "cuda":
+            x, info = matvec.device_solve(b, iters, float(residual_tol), damping)
+            return (x, info) if return_info else x
         out = matvec.compiled().conjugate_gradient(host(b), iters, float(residual_tol), damping)
         x, its, res, status = (torch.from_numpy(a) for a in out)
         return (x, CgInfo(its, res, status)) if return_info else x
