@@ -14,8 +14,10 @@
 
 #if defined(__CUDACC__)
 #define METARL_HD __host__ __device__
+#define METARL_UNROLL _Pragma("unroll")
 #else
 #define METARL_HD
+#define METARL_UNROLL
 #endif
 
 namespace metarl {

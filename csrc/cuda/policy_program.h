@@ -71,6 +71,72 @@ struct PolicyArgs {
   double* wsum = nullptr;     // workspace (PolicyLaunch::wsum_elems doubles), or null
 };
 
+// An operand of block_gemm: element (m, k) at p[m·ms + k·ks] (shared or global memory).
+template <typename T>
+struct Operand {
+  const T* p;
+  int64_t ms, ks;
+  METARL_HD T at(int m, int k) const { return p[m * ms + k * ks]; }
+};
+
+constexpr int kMicro = 4;  // each thread computes kMicro × kMicro results in registers
+
+// acc[r][c] += Σ_{k<K} A(mi[r], k) B(ni[c], k), in k order.
+template <typename T>
+METARL_HD inline void micro_accumulate(T (&acc)[kMicro][kMicro], const int (&mi)[kMicro], const int (&ni)[kMicro], int K,
+                                       Operand<T> A, Operand<T> B) {
+  const T* a_row[kMicro];
+  const T* b_row[kMicro];
+  METARL_UNROLL
+  for (int r = 0; r < kMicro; ++r) {
+    a_row[r] = A.p + mi[r] * A.ms;
+    b_row[r] = B.p + ni[r] * B.ms;
+  }
+  for (int k = 0; k < K; ++k) {
+    T a[kMicro], b[kMicro];
+    METARL_UNROLL
+    for (int r = 0; r < kMicro; ++r) {
+      a[r] = a_row[r][k * A.ks];
+      b[r] = b_row[r][k * B.ks];
+    }
+    METARL_UNROLL
+    for (int r = 0; r < kMicro; ++r)
+      METARL_UNROLL
+      for (int c = 0; c < kMicro; ++c) acc[r][c] += a[r] * b[c];
+  }
+}
+
+// C[m][n] = init(m, n) + Σ_{k<K} A(m,k) B(n,k) [+ Σ_{k<K2} A2(m,k) B2(n,k)] for m < M, n < N, handed
+// to store(m, n, value). The threads share the kMicro × kMicro blocks of C; each block's sums run
+// over k in order. Which thread computes (m, n) depends only on (tid, nt, M, N), so a store that
+// accumulates into global memory always touches the same entries from the same thread.
+template <typename T, typename Init, typename Store>
+METARL_HD void block_gemm(int tid, int nt, int M, int N, int K, Operand<T> A, Operand<T> B, int K2, Operand<T> A2,
+                          Operand<T> B2, const Init& init, const Store& store) {
+  const int mb = (M + kMicro - 1) / kMicro, nb = (N + kMicro - 1) / kMicro;
+  for (int blk = tid; blk < mb * nb; blk += nt) {
+    const int m0 = (blk / nb) * kMicro, n0 = (blk % nb) * kMicro;
+    int mi[kMicro], ni[kMicro];  // clamped: rows past the end are computed and not stored
+    METARL_UNROLL
+    for (int r = 0; r < kMicro; ++r) {
+      mi[r] = m0 + r < M ? m0 + r : M - 1;
+      ni[r] = n0 + r < N ? n0 + r : N - 1;
+    }
+    T acc[kMicro][kMicro];
+    METARL_UNROLL
+    for (int r = 0; r < kMicro; ++r)
+      METARL_UNROLL
+      for (int c = 0; c < kMicro; ++c) acc[r][c] = init(mi[r], ni[c]);
+    micro_accumulate<T>(acc, mi, ni, K, A, B);
+    if (K2 > 0) micro_accumulate<T>(acc, mi, ni, K2, A2, B2);
+    METARL_UNROLL
+    for (int r = 0; r < kMicro; ++r)
+      METARL_UNROLL
+      for (int c = 0; c < kMicro; ++c)
+        if (m0 + r < M && n0 + c < N) store(m0 + r, n0 + c, acc[r][c]);
+  }
+}
+
 template <typename T>
 METARL_HD inline T activate(int activation, T z) {
   return activation == 0 ? dev_tanh(z) : (z > T(0) ? z : T(0));
@@ -120,37 +186,30 @@ METARL_HD void policy_block(const DeviceSpec& sp, const PolicyLaunch& pl, const 
     for (int l = 0; l < L; ++l)
       exec([&](int tid, int nt) {
         const int in = sp.in[l], out = sp.out[l];
-        const T* X = sm + pl.h_off[l];
         T* Y = sm + pl.h_off[l + 1];
-        const T* W = theta + sp.w_off[l];
         const T* b = theta + sp.b_off[l];
-        for (int idx = tid; idx < S * out; idx += nt) {
-          const int s = idx / out, o = idx % out;
-          T acc = b[o];
-          for (int i = 0; i < in; ++i) acc += X[s * in + i] * W[o * in + i];
-          Y[idx] = l < L - 1 ? activate(act_fn, acc) : acc;
-        }
+        const bool last = l == L - 1;
+        block_gemm<T>(tid, nt, S, out, in, Operand<T>{sm + pl.h_off[l], in, 1}, Operand<T>{theta + sp.w_off[l], in, 1},
+                      0, Operand<T>{nullptr, 0, 0}, Operand<T>{nullptr, 0, 0},
+                      [&](int, int o) { return b[o]; },
+                      [&](int s_, int o, T acc) { Y[s_ * out + o] = last ? acc : activate(act_fn, acc); });
       });
 
     // ---- tangents along v: Hd[l+1] = σ'·(V_b + H[l] V_Wᵀ + Hd[l] Wᵀ)
     for (int l = 0; pl.tangent && l < L; ++l)
       exec([&](int tid, int nt) {
         const int in = sp.in[l], out = sp.out[l];
-        const T* X = sm + pl.h_off[l];
-        const T* Xd = sm + pl.hd_off[l];
         const T* Hn = sm + pl.h_off[l + 1];
         T* Y = sm + pl.hd_off[l + 1];
-        const T* W = theta + sp.w_off[l];
-        const T* V = vrow + sp.w_off[l];
         const T* Vb = vrow + sp.b_off[l];
-        for (int idx = tid; idx < S * out; idx += nt) {
-          const int s = idx / out, o = idx % out;
-          T acc = Vb[o];
-          for (int i = 0; i < in; ++i) acc += X[s * in + i] * V[o * in + i];
-          if (l > 0)
-            for (int i = 0; i < in; ++i) acc += Xd[s * in + i] * W[o * in + i];
-          Y[idx] = l < L - 1 ? acc * activation_slope(act_fn, Hn[idx]) : acc;
-        }
+        const bool last = l == L - 1;
+        block_gemm<T>(tid, nt, S, out, in, Operand<T>{sm + pl.h_off[l], in, 1}, Operand<T>{vrow + sp.w_off[l], in, 1},
+                      l > 0 ? in : 0, Operand<T>{sm + pl.hd_off[l], in, 1}, Operand<T>{theta + sp.w_off[l], in, 1},
+                      [&](int, int o) { return Vb[o]; },
+                      [&](int s_, int o, T acc) {
+                        const int idx = s_ * out + o;
+                        Y[idx] = last ? acc : acc * activation_slope(act_fn, Hn[idx]);
+                      });
       });
 
     // ---- per-sample head: the op's per-sample outputs and the gradients w.r.t. (μ, log_std)
@@ -280,58 +339,55 @@ METARL_HD void policy_block(const DeviceSpec& sp, const PolicyLaunch& pl, const 
           const int in = sp.in[l], out = sp.out[l];
           const T* Dc = sm + pl.d_off[cur];
           const T* src = pl.second_order ? sm + pl.d_off[cur + 1] : Dc;
-          const T* X = sm + pl.h_off[l];
-          const T* Xd = pl.second_order && l > 0 ? sm + pl.hd_off[l] : nullptr;
-          for (int idx = tid; idx < out * in + out; idx += nt) {
-            if (idx < out * in) {
-              const int o = idx / in, i = idx % in;
-              T g = 0;
-              for (int s = 0; s < S; ++s) g += src[s * out + o] * X[s * in + i];
-              if (Xd)
-                for (int s = 0; s < S; ++s) g += Dc[s * out + o] * Xd[s * in + i];
-              part[sp.w_off[l] + idx] += double(g);
-            } else {
-              const int o = idx - out * in;
-              T g = 0;
-              for (int s = 0; s < S; ++s) g += src[s * out + o];
-              part[sp.b_off[l] + o] += double(g);
-            }
+          const bool second = pl.second_order && l > 0;
+          double* gw = part + sp.w_off[l];
+          block_gemm<T>(tid, nt, out, in, S, Operand<T>{src, 1, out}, Operand<T>{sm + pl.h_off[l], 1, in},
+                        second ? S : 0, Operand<T>{Dc, 1, out}, Operand<T>{second ? sm + pl.hd_off[l] : nullptr, 1, in},
+                        [](int, int) { return T(0); },
+                        [&](int o, int i, T g) { gw[o * in + i] += double(g); });
+          for (int o = tid; o < out; o += nt) {
+            T g = 0;
+            for (int s_ = 0; s_ < S; ++s_) g += src[s_ * out + o];
+            part[sp.b_off[l] + o] += double(g);
           }
         });
         if (l == 0) break;
         // δ_{l−1} = (δ_l W_l) ⊙ σ'; second order: (δd_l W_l + δ_l V_l) ⊙ σ' + δ_l W_l ⊙ σ''·ż
         exec([&](int tid, int nt) {
           const int in = sp.in[l], out = sp.out[l];
-          const T* Dc = sm + pl.d_off[cur];
-          const T* Ddc = sm + pl.d_off[cur + 1];
-          T* Dn = sm + pl.d_off[next];
-          T* Ddn = sm + pl.d_off[next + 1];
           const T* Hl = sm + pl.h_off[l];
-          const T* Hdl = pl.second_order ? sm + pl.hd_off[l] : nullptr;
-          const T* W = theta + sp.w_off[l];
-          const T* V = pl.second_order ? vrow + sp.w_off[l] : nullptr;
-          for (int idx = tid; idx < S * in; idx += nt) {
-            const int s = idx / in, i = idx % in;
-            T d = 0;
-            for (int o = 0; o < out; ++o) d += Dc[s * out + o] * W[o * in + i];
-            const T h = Hl[idx];
-            if (pl.second_order) {
-              T dd = 0;
-              for (int o = 0; o < out; ++o) dd += Ddc[s * out + o] * W[o * in + i];
-              for (int o = 0; o < out; ++o) dd += Dc[s * out + o] * V[o * in + i];
-              if (act_fn == 0) {
-                const T slope = T(1) - h * h;
-                Ddn[idx] = dd * slope - T(2) * d * h * Hdl[idx];
-                Dn[idx] = d * slope;
-              } else {
-                Ddn[idx] = h > T(0) ? dd : T(0);
-                Dn[idx] = h > T(0) ? d : T(0);
-              }
-            } else {
-              Dn[idx] = d * activation_slope(act_fn, h);
-            }
-          }
+          T* Dn = sm + pl.d_off[next];
+          // first-order stream (kept as δ_l W_l, before σ', when the second-order stream still needs it)
+          block_gemm<T>(tid, nt, S, in, out, Operand<T>{sm + pl.d_off[cur], out, 1}, Operand<T>{theta + sp.w_off[l], 1, in},
+                        0, Operand<T>{nullptr, 0, 0}, Operand<T>{nullptr, 0, 0}, [](int, int) { return T(0); },
+                        [&](int s_, int i, T d) {
+                          const int idx = s_ * in + i;
+                          Dn[idx] = pl.second_order ? d : d * activation_slope(act_fn, Hl[idx]);
+                        });
         });
+        if (pl.second_order)
+          exec([&](int tid, int nt) {
+            const int in = sp.in[l], out = sp.out[l];
+            const T* Hl = sm + pl.h_off[l];
+            const T* Hdl = sm + pl.hd_off[l];
+            T* Dn = sm + pl.d_off[next];
+            T* Ddn = sm + pl.d_off[next + 1];
+            block_gemm<T>(tid, nt, S, in, out, Operand<T>{sm + pl.d_off[cur + 1], out, 1},
+                          Operand<T>{theta + sp.w_off[l], 1, in}, out, Operand<T>{sm + pl.d_off[cur], out, 1},
+                          Operand<T>{vrow + sp.w_off[l], 1, in}, [](int, int) { return T(0); },
+                          [&](int s_, int i, T dd) {
+                            const int idx = s_ * in + i;
+                            const T d = Dn[idx], h = Hl[idx];
+                            if (act_fn == 0) {
+                              const T slope = T(1) - h * h;
+                              Ddn[idx] = dd * slope - T(2) * d * h * Hdl[idx];
+                              Dn[idx] = d * slope;
+                            } else {
+                              Ddn[idx] = h > T(0) ? dd : T(0);
+                              Dn[idx] = h > T(0) ? d : T(0);
+                            }
+                          });
+          });
         const int tmp = cur;
         cur = next;
         next = tmp;
