@@ -3,19 +3,25 @@
 #
 # On the GPU machine, from the repository root, with the cp312 wheels of what that machine lacks in
 # .whl/ (mujoco-core 4.0.0, gymnasium, farama-notifications, tensorboardX; see below):
-#     bash tools/gpu_check.sh                 # about 6–8 minutes; logs and JSON in $OUT
-# Here, without a GPU:
+#     bash tools/gpu_check.sh verify          # build, tests, compute-sanitizer   (about 5 minutes)
+#     bash tools/gpu_check.sh bench           # build (kept from verify), benchmarks (about 5 minutes)
+#     bash tools/gpu_check.sh                 # both, in one call (about 10 minutes: tight for one call)
+# Logs, JSON and summary.txt go to $OUT. Here, without a GPU:
 #     bash tools/gpu_check.sh --dry-run       # every step that needs no GPU, against this checkout
 #
 # Steps (each under its own time limit; a failed step is reported and the next one still runs):
-#   1. install the carried wheels into /tmp/site (PYTHONPATH)
-#   2. build the package with CUDA for sm_90 only (editable install)
-#   3. what the build and the device are (nvidia-smi, torch, _C.has_cuda, device count)
-#   4. pytest -m cuda python_tests/test_cuda_kernels.py: every CUDA kernel against the CPU kernels and
-#      the torch reference on the same GPU, determinism, autograd, large N (and the host emulation)
-#   5. compute-sanitizer memcheck and racecheck on tools/gpu_small_case.py (every kernel, small inputs)
-#   6. python -m metarl_fast.bench kernels --device cuda at the ProMP scale (T=40, N=2000) and at
-#      100x (N=200,000), float32, JSON to $OUT
+#   wheels       install the carried wheels into python3's environment
+#   build        the package with CUDA for sm_90 only (editable install; the build directory is kept
+#                on a warm machine, so the second part rebuilds nothing)
+#   info         nvidia-smi, torch, _C.has_cuda, device count
+#   verify:  pytest_cuda  pytest -m cuda on test_cuda_kernels.py (every CUDA kernel against the CPU
+#                         kernels and the torch reference on the same GPU, determinism, autograd, large N)
+#                         and test_cuda_training.py (ProMP, TRPO-MAML, DiCE with device=cuda against the CPU)
+#            memcheck, racecheck   compute-sanitizer on tools/gpu_small_case.py (every kernel, small inputs)
+#   bench:   bench_promp  bench kernels --device cuda at the ProMP scale (T=40, N=2000)
+#            bench_100x   the same at 100x (N=200,000), without the torch.func rows
+#            e2e          bench e2e --device cuda: ProMP HalfCheetahRandDirec, the C++ sampler on 16 cores,
+#                         meta-steps on the CPU against the GPU
 # The summary at the end lists each step's exit status; the call passes when all are 0.
 #
 # Fetching the wheels (here, once; .whl/ is ignored by git and carried by the device call):
@@ -25,7 +31,12 @@
 set -uo pipefail
 
 DRY=0
-[[ "${1:-}" == "--dry-run" ]] && DRY=1
+PART=all
+case "${1:-all}" in
+  --dry-run) DRY=1 ;;
+  verify | bench | all) PART=${1:-all} ;;
+  *) echo "usage: tools/gpu_check.sh [verify | bench | all | --dry-run]" >&2; exit 2 ;;
+esac
 OUT=${OUT:-$PWD/gpu_check_out}
 mkdir -p "$OUT"
 PY=${PYTHON:-python3}
@@ -45,23 +56,29 @@ step() {  # step NAME LIMIT_S COMMAND...: runs COMMAND with a time limit, output
 
 if [[ $DRY == 0 ]]; then
   if compgen -G ".whl/*.whl" >/dev/null; then
-    step wheels 120 $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-      --target /tmp/site .whl/*.whl
-    export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+    # into python3's own environment: _C finds libmujoco beside it through its RPATH ($ORIGIN/../mujoco)
+    step wheels 120 $PY -m pip install -q --no-index --no-deps --no-cache-dir .whl/*.whl
   fi
   export METARL_FAST_CUDA=ON METARL_FAST_CUDA_ARCHITECTURES=90-real CMAKE_BUILD_PARALLEL_LEVEL=16
   step build 300 $PY -m pip install --no-build-isolation --no-deps --no-index -e .
   step info 60 bash -c "nvidia-smi; $PY -c 'import torch, metarl_fast; from metarl_fast import _C; \
 from metarl_fast.kernels import cuda; print(\"torch\", torch.__version__, torch.version.cuda, \
 torch.cuda.get_device_name(0)); print(\"has_cuda\", _C.has_cuda, \"devices\", cuda.device_count(), _C.cuda_versions())'"
-  step pytest_cuda 240 $PY -m pytest -q -p no:cacheprovider -m cuda python_tests/test_cuda_kernels.py -rs
-  step pytest_emulation 120 $PY -m pytest -q -p no:cacheprovider python_tests/test_cuda_kernels.py -m "not cuda"
-  SAN="compute-sanitizer --error-exitcode 1 --print-limit 20"
-  step memcheck 180 $SAN --tool memcheck $PY tools/gpu_small_case.py
-  step racecheck 180 $SAN --tool racecheck $PY tools/gpu_small_case.py
-  step bench_promp 240 $PY -m metarl_fast.bench kernels --device cuda --json "$OUT/bench-kernels-cuda-promp.json"
-  step bench_100x 300 $PY -m metarl_fast.bench kernels --device cuda --horizon 10000 --repeats 5 \
-    --no-func --json "$OUT/bench-kernels-cuda-100x.json"
+  if [[ $PART != bench ]]; then
+    step pytest_cuda 240 $PY -m pytest -q -p no:cacheprovider -m cuda python_tests/test_cuda_kernels.py \
+      python_tests/test_cuda_training.py -rs
+    SAN="compute-sanitizer --error-exitcode 1 --print-limit 20"
+    step memcheck 150 $SAN --tool memcheck $PY tools/gpu_small_case.py
+    step racecheck 150 $SAN --tool racecheck $PY tools/gpu_small_case.py
+  fi
+  if [[ $PART != verify ]]; then
+    step bench_promp 150 $PY -m metarl_fast.bench kernels --device cuda --repeats 10 \
+      --json "$OUT/bench-kernels-cuda-promp.json"
+    step bench_100x 200 $PY -m metarl_fast.bench kernels --device cuda --horizon 10000 --repeats 3 --no-func \
+      --json "$OUT/bench-kernels-cuda-100x.json"
+    step e2e 180 $PY -m metarl_fast.bench e2e --device cuda --threads 16 --iterations 2 \
+      --json "$OUT/bench-e2e-cuda.json"
+  fi
 else
   # Here: the CUDA build (nvcc compiles; nothing runs on a GPU), the tests (the GPU ones skip), the
   # small-case script on the CPU kernels, and the script's own flow.
@@ -69,7 +86,8 @@ else
   step build 600 $PY -m pip install --no-build-isolation --no-deps -e .
   step info 60 $PY -c "from metarl_fast import _C; from metarl_fast.kernels import cuda; \
 print('has_cuda', _C.has_cuda, 'devices', cuda.device_count(), _C.cuda_versions())"
-  step pytest_cuda 300 $PY -m pytest -q -p no:cacheprovider python_tests/test_cuda_kernels.py -rs
+  step pytest_cuda 300 $PY -m pytest -q -p no:cacheprovider python_tests/test_cuda_kernels.py \
+    python_tests/test_cuda_training.py -rs
   step small_case_cpu 120 $PY tools/gpu_small_case.py --cpu
 fi
 

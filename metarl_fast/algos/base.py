@@ -46,6 +46,8 @@ class MetaAlgorithm(abc.ABC):
     # own default, every physical core). 1 where torch's work is small next to the C++ sampler and
     # kernels, whose pool it would otherwise fight for the cores (docs/algos.md, "Threads").
     torch_threads: ClassVar[int | None] = 1
+    # the devices its parameters and meta-steps can live on (config `device`)
+    devices: ClassVar[tuple[str, ...]] = ("cpu",)
 
     @abc.abstractmethod
     def meta_parameters(self) -> torch.Tensor:

@@ -193,7 +193,7 @@ class MetaObjective:
         alpha = self.alpha
         with torch.enable_grad():
             leaf = theta.detach().clone().requires_grad_(True)
-            a = (alpha.detach() if isinstance(alpha, torch.Tensor) else torch.tensor(float(alpha), dtype=theta.dtype))
+            a = (alpha.detach() if isinstance(alpha, torch.Tensor) else torch.tensor(float(alpha), dtype=theta.dtype, device=theta.device))
             a = a.clone().requires_grad_(with_alpha)
             self.alpha = a
             try:
@@ -216,11 +216,11 @@ class MetaObjective:
         thetas = self.adapt(theta)
         post, alpha = self.outer.data, float(self._alpha)
         curvature = self.inner[0].curvature if len(self.inner) == 1 else None
-        if curvature is not None and self.backend == "auto":
+        if curvature is not None and self.backend != "torch":
             d = self.inner[0].data
             return kernels.MamlTrpoFvpOperator(self.spec, theta, d.flat(d.obs), d.flat(d.act), d.adv_weights, alpha,
                                                thetas[-1], post.flat(post.obs), curvature, 0.0, post.mean_weights,
-                                               task_mean=True)
+                                               task_mean=True, backend=self.backend)
         b = self.backend
 
         def matvec(v):

@@ -103,7 +103,7 @@ def process_batch(batch: Batch, spec: PolicySpec, params: torch.Tensor, discount
         adv = kernels.gae(batch.rewards, values, batch.mask, discount, gae_lambda)
         if normalize:
             adv = kernels.normalize_per_task(adv, batch.mask)
-    disc = discount ** torch.arange(H, dtype=batch.rewards.dtype)
+    disc = discount ** torch.arange(H, dtype=batch.rewards.dtype, device=batch.rewards.device)
     mean_return = (batch.rewards * disc).sum(-1).mean(-1)  # J̃: discounted return, mean over trajectories
     theta = params if params.dim() == 2 else params.expand(T, -1)
     if batch.means is not None:  # the means the sampler acted with

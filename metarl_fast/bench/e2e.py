@@ -10,6 +10,10 @@ outer step), at the paper configuration: ProMP on HalfCheetahRandDirec, 40 tasks
 Each implementation runs `--iterations` meta-iterations after one warm-up iteration; the table
 reports the median per phase.
 
+--device cuda compares where the meta-steps run instead (no pure-torch reference, no breakdown):
+ours with parameters, advantages and meta-steps on the CPU, on the GPU with the package's CUDA
+kernels, and on the GPU with the torch reference; the C++ sampler runs on the CPU in all three.
+
 Then the phase breakdown of ours (`--no-phases` skips it): 3 more iterations recorded phase by
 phase (metarl_fast.phases), each phase's median wall time against its kernel floor (the same
 compiled kernel calls replayed alone, fastest of 3), and the C++ sampler against the physics replay
@@ -37,6 +41,8 @@ def run(argv: list[str] | None = None) -> list[Row]:
     p.add_argument("--trajectories", type=int, default=20, help="rollouts_per_task")
     p.add_argument("--horizon", type=int, default=100)
     p.add_argument("--no-phases", action="store_true", help="skip the phase breakdown of ours")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="cuda: the meta-steps on the CPU against the GPU (CUDA kernels, torch reference)")
     args = p.parse_args(argv)
     sizes = dict(meta_batch_size=args.tasks, rollouts_per_task=args.trajectories, horizon=args.horizon)
     if args.quick:
@@ -52,32 +58,34 @@ def run(argv: list[str] | None = None) -> list[Row]:
     medians = {}
     breakdown: list[Row] = []
     try:
-        for name, sampler, meta_gradient in (("ours (cpp sampler + kernels)", "cpp", "explicit"),
-                                             ("reference (gymnasium + autograd)", "gymnasium", "autograd")):
+        for name, settings in _implementations(args.device):
             # ours with the algorithm's torch threads (the default), the reference with torch at --threads
-            config = TrainConfig.build(algo=args.algo, env=args.env, sampler=sampler, meta_gradient=meta_gradient,
-                                       iterations=args.iterations + 1,
-                                       torch_threads=0 if sampler == "cpp" else args.threads, **sizes)
+            config = TrainConfig.build(algo=args.algo, env=args.env, iterations=args.iterations + 1,
+                                       torch_threads=0 if settings["sampler"] == "cpp" else args.threads,
+                                       **settings, **sizes)
             log = Runner(config, verbose=False).train(progress=False)[1:]  # drop the warm-up iteration
             medians[name] = {ph: statistics.median(r[ph] for r in log) for ph in PHASES}
             medians[name]["env_steps"] = statistics.median(
                 r["n_timesteps"] - prev_r["n_timesteps"] for prev_r, r in zip([{"n_timesteps": 0}] + log, log))
-        if not args.no_phases:
+        if not args.no_phases and args.device == "cpu":
             config = TrainConfig.build(algo=args.algo, env=args.env, iterations=2, **sizes)
             breakdown = phase_breakdown(config, args.threads)
     finally:
         set_num_threads(prev)
         torch.set_num_threads(prev_torch)
-    ref = medians["reference (gymnasium + autograd)"]
+    baseline = next(name for name, _ in _implementations(args.device) if name.startswith(BASELINE[args.device]))
+    ref = medians[baseline]
     for name, m in medians.items():
         for ph in PHASES:
             rows.append(Row(f"{ph.replace('Time-', '').replace('Time', 'total')}", name, m[ph], ref[ph] / m[ph],
-                            "reference", None, dict(sizes, algo=args.algo, env=args.env), args.threads))
+                            baseline, None, dict(sizes, algo=args.algo, env=args.env, device=args.device),
+                            args.threads))
     rows.sort(key=lambda r: (PHASES.index("Time" if r.name == "total" else "Time-" + r.name), r.implementation))
     info = machine_info()
+    gpu = f"; {torch.cuda.get_device_name()}" if args.device == "cuda" else ""
     title = (f"e2e: {args.algo} on {args.env}, {sizes['meta_batch_size']} tasks × {sizes['rollouts_per_task']} "
-             f"trajectories × H={sizes['horizon']}; {args.threads} threads; {info['cpu']}; median of "
-             f"{args.iterations} iterations; speedup = reference / implementation")
+             f"trajectories × H={sizes['horizon']}; {args.threads} threads; {info['cpu']}{gpu}; median of "
+             f"{args.iterations} iterations; speedup = {baseline} / implementation")
     print_table(rows, title)
     if breakdown:
         print_breakdown(breakdown, f"phase breakdown of ours: {args.algo} on {args.env}, median of 3 iterations")
@@ -86,6 +94,21 @@ def run(argv: list[str] | None = None) -> list[Row]:
         write_json(args.json, "e2e", rows)
         print(f"wrote {args.json}")
     return rows
+
+
+# The row every other is compared with, by --device.
+BASELINE = {"cpu": "reference", "cuda": "ours, meta-steps on the CPU"}
+
+
+def _implementations(device: str) -> list[tuple[str, dict]]:
+    """(name, the settings that make it) of the implementations --device compares."""
+    if device == "cpu":
+        return [("ours (cpp sampler + kernels)", dict(sampler="cpp", meta_gradient="explicit")),
+                ("reference (gymnasium + autograd)", dict(sampler="gymnasium", meta_gradient="autograd"))]
+    ours = dict(sampler="cpp", meta_gradient="explicit")
+    return [("ours, meta-steps on the CPU", ours),
+            ("ours, meta-steps on the GPU (CUDA kernels)", dict(ours, device="cuda", cuda_kernels=True)),
+            ("ours, meta-steps on the GPU (torch reference)", dict(ours, device="cuda"))]
 
 
 BREAKDOWN = "phase breakdown"

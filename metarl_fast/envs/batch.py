@@ -1,7 +1,7 @@
 """A batch of trajectories as the samplers return it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -62,6 +62,14 @@ class Batch:
         """The fraction of trajectories that succeeded (NaN when the family reports no success)."""
         s = self.successes()
         return float("nan") if s is None else float(s.double().mean())
+
+    def to(self, device: torch.device | str) -> "Batch":
+        """The same batch with every tensor on `device` (the tasks stay as they are)."""
+        move = lambda x: None if x is None else x.to(device)
+        return replace(self, obs=move(self.obs), actions=move(self.actions), rewards=move(self.rewards),
+                       mask=move(self.mask), log_prob=move(self.log_prob),
+                       infos={k: move(v) for k, v in self.infos.items()}, returns=move(self.returns),
+                       lengths=move(self.lengths), nonfinite=move(self.nonfinite), means=move(self.means))
 
     def __repr__(self) -> str:
         T, B, H = self.shape

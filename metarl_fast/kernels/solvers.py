@@ -238,7 +238,7 @@ class MamlTrpoFvpOperator(PolicyOperator):
 
 
 def conjugate_gradient(matvec, b: torch.Tensor, iters: int = 10, residual_tol: float = 1e-10,
-                       damping: float = 0.0, *, return_info: bool = False, backend: str = "auto"):
+                       damping: float = 0.0, *, return_info: bool = False, backend: str | None = None):
     """Solves (A + damping·I) x = b for every row of b at once → x with b's shape.
 
     Args:
@@ -249,7 +249,8 @@ def conjugate_gradient(matvec, b: torch.Tensor, iters: int = 10, residual_tol: f
         residual_tol: a system stops once its squared residual r·r is below this.
         damping: added to the operator (Tikhonov), ≥ 0.
         return_info: also return a CgInfo (per-system iterations, final r·r, status).
-        backend: "auto" (compiled for CPU PolicyOperators), "cpp" (PolicyOperators only), "cuda"
+        backend: None (a PolicyOperator's own backend; "auto" for a Python matvec), "auto" (compiled
+            for CPU PolicyOperators), "cpp" (PolicyOperators only), "cuda"
             (PolicyOperators on CUDA tensors: the CUDA kernels, the whole loop on the device with no
             host synchronisation; not yet verified on hardware) or "torch" (the reference loop; a
             PolicyOperator is then applied with its torch twin).
@@ -279,6 +280,7 @@ def conjugate_gradient(matvec, b: torch.Tensor, iters: int = 10, residual_tol: f
         raise ValueError(f"{fn}: b must be a float tensor of shape [P] or [T, P], got "
                          f"{getattr(b, 'shape', type(b).__name__)}")
     check_finite(fn, "b", b)
+    backend = backend or "auto"
     if backend not in ("auto", "torch"):
         raise ValueError(f"{fn}: backend={backend!r} needs a PolicyOperator (a Python matvec runs the torch loop); "
                          "use backend='auto' or 'torch'")

@@ -21,6 +21,7 @@ class MamlAlgorithm(MetaAlgorithm):
     coefficient; ``variant`` picks the surrogates and the outer step."""
 
     settings = MamlSettings
+    devices = ("cpu", "cuda")
 
     def __init__(self, ctx, variant: Variant) -> None:
         c, s = ctx.config, ctx.section
@@ -29,7 +30,7 @@ class MamlAlgorithm(MetaAlgorithm):
         self.settings_of_run = s
         self.backend = ctx.kernel_backend
         g = torch.Generator().manual_seed(ctx.seed(0xC0FFEE))
-        theta = ctx.spec.init_params(c.init_std, generator=g, dtype=ctx.dtype)
+        theta = ctx.spec.init_params(c.init_std, generator=g, dtype=ctx.dtype).to(ctx.device)
         self.params = MetaParameters(theta, s.inner_lr, s.trainable_inner_step_size, s.outer_lr)
         self.kl_coeff = s.kl_coeff
         self.outer_step = variant.optimizer()
@@ -99,7 +100,7 @@ class MamlAlgorithm(MetaAlgorithm):
         """∇θ J, or (∇θ J, ∂J/∂α) with trainable step sizes: explicit, or by autograd through the
         unrolled update (meta_gradient="autograd")."""
         with_alpha = self.params.trainable
-        if self.backend == "auto":
+        if self.backend != "torch":  # the explicit meta-gradient from the kernels (CPU or CUDA)
             return meta.gradient(theta, with_alpha=with_alpha)
         return meta.reference_gradient(theta, with_alpha=with_alpha)
 

@@ -71,6 +71,11 @@ class TrainConfig:
     ray_threads: int = setting(0, "sampler=ray: C++ threads per actor; 0: the node's CPUs over its actors", ge=0)
     ray_timeout: float = setting(300.0, "sampler=ray: seconds to wait for actors to start and for a work item",
                                  gt=0)
+    device: Literal["cpu", "cuda"] = setting(
+        "cpu", "where the parameters, advantages and meta-steps live (sampling stays on the CPU): cpu | cuda (the "
+               "current GPU; pick one with CUDA_VISIBLE_DEVICES)")
+    cuda_kernels: bool = setting(False, "device=cuda: the package's CUDA kernels (not yet verified on hardware) "
+                                        "instead of the torch reference on the GPU")
     threads: int = setting(0, "C++ threads; 0: every available CPU", ge=0)
     torch_threads: int = setting(0, "torch's intra-op threads while training; 0: the algorithm's measured default "
                                     "(1, or torch's own for BO-MRL; docs/algos.md)", ge=0)

@@ -3,6 +3,7 @@
     ctx.config, ctx.section     the run's settings (common, and the algorithm's own section)
     ctx.family, ctx.spec        the task family and the policy architecture
     ctx.horizon, ctx.dtype      the episode length and the parameters' dtype
+    ctx.device                  where parameters and batches live (sampling runs on the CPU)
     ctx.sampler                 the sampler backend (sampling/)
     ctx.kernel_backend          "auto" (the compiled kernels) or "torch" (the autograd reference)
     ctx.seed(*keys)             a seed derived from the run's seed; ctx.iteration_seed(*keys) also
@@ -45,7 +46,9 @@ class RunContext:
         self.dtype = getattr(torch, config.dtype)
         self.spec = PolicySpec(self.family.obs_dim, self.family.act_dim, config.hidden, config.activation)
         self.sampler = make_sampler(config.sampler, self.family, self.spec, config)
-        self.kernel_backend = "auto" if config.meta_gradient == "explicit" else "torch"
+        self.device = _device(config)
+        self.kernel_backend = "torch" if config.meta_gradient != "explicit" else (
+            "cuda" if self.device.type == "cuda" and config.cuda_kernels else "auto")
         self.out_dir = out_dir
         self.verbose = verbose
         self.iteration = 0  # iterations completed
@@ -70,10 +73,10 @@ class RunContext:
         ctx.timesteps unless count=False (evaluation rollouts)."""
         B = trajs_per_task or self.config.rollouts_per_task
         with phase("sampling"):
-            batch = self.sampler.sample(params, tasks, B, self.horizon, self.iteration_seed(key))
+            batch = self.sampler.sample(params.detach().cpu(), tasks, B, self.horizon, self.iteration_seed(key))
         if count:
             self.timesteps += batch.num_steps
-        return batch
+        return batch if self.device.type == "cpu" else batch.to(self.device)
 
     def log(self, message: str, echo: bool = True) -> None:
         """A line in RUN_DIR/train.log (when the run has a directory) and, with echo, on stderr
@@ -84,3 +87,27 @@ class RunContext:
         if self.out_dir:
             with open(os.path.join(self.out_dir, "train.log"), "a") as f:
                 f.write(line + "\n")
+
+
+def _device(config) -> torch.device:
+    """The run's device; device=cuda needs a GPU visible to torch, and cuda_kernels a CUDA build."""
+    if config.device == "cpu":
+        if config.cuda_kernels:
+            raise ValueError("cuda_kernels=true needs device=cuda")
+        return torch.device("cpu")
+    from .registry import algorithm
+
+    devices = algorithm(config.algo).cls.devices
+    if "cuda" not in devices:
+        raise ValueError(f"device=cuda: {config.algo} runs on {' or '.join(devices)} only (the MAML family runs on "
+                         "the GPU)")
+    if not torch.cuda.is_available():
+        raise ValueError("device=cuda: torch sees no CUDA GPU (a CPU build of torch, no driver, or "
+                         "CUDA_VISIBLE_DEVICES empty); use device=cpu")
+    if config.cuda_kernels:
+        from ... import _C
+
+        if not _C.has_cuda:
+            raise ValueError("cuda_kernels=true: this build of metarl_fast has no CUDA kernels (install it with nvcc "
+                             "on PATH, METARL_FAST_CUDA=ON)")
+    return torch.device("cuda", torch.cuda.current_device())
