@@ -149,6 +149,15 @@ def test_emulated_sample_programs_equal_cpu_kernels(dtype, shape):
         _close(got_v, want_v, dtype)
 
 
+def test_emulated_baseline_fit_of_a_wide_observation():
+    """obs_dim 100: 204 features, a Gram matrix whose tile of steps no longer fits 64 rows."""
+    x = _trajectories(2, 6, 40, torch.float64, seed=4, D=100)
+    got_v, got_r = cuda.linear_baseline(x["obs"], x["rewards"], x["mask"], x["mask"], emulate=True)
+    want_v, want_r = kernels.ops.OPS.linear_baseline(x["obs"], x["rewards"], x["mask"], x["mask"])
+    assert torch.equal(got_r, want_r)
+    _close(got_v, want_v, torch.float64)
+
+
 def _operators(dtype, task_mean):
     spec, x = make_inputs(3, 45, 5, 2, (8, 7), "tanh", True, dtype=dtype, seed=9)
     _, post = make_inputs(3, 31, 5, 2, (8, 7), "tanh", True, dtype=dtype, seed=10)

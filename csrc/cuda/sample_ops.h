@@ -46,8 +46,9 @@ int64_t sample_op_workspace(const std::string& name, const SampleOpArgs<T>& a) {
   if (name == "dice_weights") return a.tasks * a.trajs;
   if (name == "emaml_credit") return 2;
   if (name == "linear_baseline") {
-    const int64_t K = 2 * a.obs_dim + 4;
-    return 2 * a.tasks * K * (K + 1);
+    const GramLayout g = plan_gram(a.obs_dim, a.tasks, a.trajs * a.horizon);
+    const int64_t per_task = int64_t(g.K) * (g.K + 1);
+    return a.tasks * per_task * (2 + g.chunks);  // gram, Cholesky scratch, chunk partials
   }
   throw std::invalid_argument("unknown sample op '" + name + "'");
 }
@@ -74,11 +75,16 @@ void run_sample_op(const std::string& name, const SampleOpArgs<T>& a, const Each
     each(1, MaskedStatsUnit<T>{Tn * a.samples, a.rewards, a.mask, a.workspace});
     each(Tn, CreditUnit<T>{a.samples, a.rewards, a.mask, a.workspace, a.value});
   } else if (name == "linear_baseline") {
-    const int K = 2 * a.obs_dim + 4;
-    const int64_t steps = a.trajs * a.horizon, per_task = int64_t(K) * (K + 1);
+    const int64_t steps = a.trajs * a.horizon;
+    const GramLayout g = plan_gram(a.obs_dim, Tn, steps);
+    const int K = g.K;
+    const int64_t per_task = int64_t(K) * (K + 1);
     double* gram = a.workspace;
-    double* scratch = a.workspace + Tn * per_task;
-    each(Tn * per_task, GramUnit<T>{a.obs_dim, K, steps, a.horizon, a.obs, a.targets, a.mask, gram});
+    double* scratch = gram + Tn * per_task;
+    double* partial = scratch + Tn * per_task;
+    each.blocks(g.chunks, Tn, g.smem_bytes,
+                GramBlocks<T>{g, a.obs_dim, steps, a.horizon, a.obs, a.targets, a.mask, partial});
+    each(Tn * per_task, GramFinishUnit{per_task, g.chunks, partial, gram});
     each(Tn, RidgeSolveUnit<T>{K, gram, scratch, a.coeffs, a.ridge, std::numeric_limits<double>::quiet_NaN()});
     const int64_t pred_steps = a.pred_trajs * a.horizon;
     each(Tn * pred_steps,

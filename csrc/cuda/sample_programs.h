@@ -8,17 +8,27 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "cuda/block_exec.h"
+#include "cuda/block_gemm.h"
 
 namespace metarl {
 namespace gpu {
 
-// Runs f(i) for i < n on the host, in order.
+// Runs f(i) for i < n on the host, in order; blocks(nx, ny, smem_bytes, f) runs the block program
+// f(y, x, shared, exec) of every block (x < nx, y < ny) with the threads of HostExec.
 struct HostEach {
   template <typename F>
   void operator()(int64_t n, const F& f) const {
     for (int64_t i = 0; i < n; ++i) f(i);
+  }
+  template <typename F>
+  void blocks(int64_t nx, int64_t ny, int64_t smem_bytes, const F& f) const {
+    std::vector<double> smem(size_t(smem_bytes / 8 + 1));
+    const HostExec exec{256};
+    for (int64_t y = 0; y < ny; ++y)
+      for (int64_t x = 0; x < nx; ++x) f(y, x, smem.data(), exec);
   }
 };
 
@@ -236,29 +246,79 @@ METARL_HD inline double baseline_feature(int obs_dim, const T* o, int64_t h, int
   }
 }
 
-// Entry (t, a, c) of [FᵀF | Fᵀy] over task t's valid steps, c ≤ a or c = K (the right-hand side).
+// [FᵀF | Fᵀy] of each task by blocks: block (task t, chunk) loads `tile` steps' features (and the
+// target, as column K; zero rows for masked steps) into shared memory as doubles and adds their
+// products to its own partial matrix [K, K + 1]; GramFinishUnit adds the chunks in order.
+struct GramLayout {
+  int K = 0, tile = 1;
+  int64_t chunks = 1, smem_bytes = 0;
+};
+
+// The largest tile (≤ 64 steps) whose features fit 96 KiB, and chunks per task from (T, steps) only.
+inline GramLayout plan_gram(int obs_dim, int64_t tasks, int64_t steps) {
+  GramLayout g;
+  g.K = 2 * obs_dim + 4;
+  int S = 64;
+  while (S > 1 && int64_t(S) * (g.K + 1) * 8 > 96 * 1024) S /= 2;
+  g.tile = S;
+  g.smem_bytes = int64_t(S) * (g.K + 1) * 8;
+  const int64_t tiles = (steps + S - 1) / S, by_balance = (256 + tasks - 1) / tasks;
+  g.chunks = tiles < by_balance ? tiles : by_balance;
+  if (g.chunks < 1) g.chunks = 1;
+  return g;
+}
+
 template <typename T>
-struct GramUnit {
-  int obs_dim, K;
+struct GramBlocks {
+  GramLayout g;
+  int obs_dim;
   int64_t steps, horizon;  // steps per task = B·H
   const T* obs;
   const T* targets;
   const T* mask;
-  double* gram;  // [T, K, K + 1]
-  METARL_HD void operator()(int64_t idx) const {
-    const int64_t per_task = int64_t(K) * (K + 1);
-    const int64_t t = idx / per_task;
-    const int a = int((idx % per_task) / (K + 1)), c = int(idx % (K + 1));
-    if (c < K && c > a) return;
-    double s = 0.0;
-    for (int64_t i = 0; i < steps; ++i) {
-      const int64_t j = t * steps + i;
-      if (double(mask[j]) == 0.0) continue;
-      const T* o = obs_dim ? obs + j * obs_dim : nullptr;
-      const double fa = baseline_feature(obs_dim, o, i % horizon, a);
-      s += fa * (c == K ? double(targets[j]) : baseline_feature(obs_dim, o, i % horizon, c));
+  double* partial;  // [T, chunks, K, K + 1]
+  template <typename Exec>
+  METARL_HD void operator()(int64_t t, int64_t chunk, double* F, const Exec& exec) const {
+    const int K = g.K, K1 = g.K + 1, S = g.tile;
+    const int64_t n_begin = steps * chunk / g.chunks, n_end = steps * (chunk + 1) / g.chunks;
+    double* part = partial + (t * g.chunks + chunk) * int64_t(K) * K1;
+    exec([&](int tid, int nt) {
+      for (int64_t e = tid; e < int64_t(K) * K1; e += nt) part[e] = 0.0;
+    });
+    for (int64_t n0 = n_begin; n0 < n_end; n0 += S) {
+      const int rows = int(n_end - n0 < S ? n_end - n0 : S);
+      exec([&](int tid, int nt) {
+        for (int idx = tid; idx < S * K1; idx += nt) {
+          const int s_ = idx / K1, a = idx % K1;
+          const int64_t i = n0 + s_, j = t * steps + i;
+          double f = 0.0;
+          if (s_ < rows && double(mask[j]) != 0.0)
+            f = a < K ? baseline_feature(obs_dim, obs_dim ? obs + j * obs_dim : static_cast<const T*>(nullptr),
+                                         i % horizon, a)
+                      : double(targets[j]);
+          F[idx] = f;
+        }
+      });
+      exec([&](int tid, int nt) {
+        block_gemm<double>(tid, nt, K, K1, S, Operand<double>{F, 1, K1}, Operand<double>{F, 1, K1}, 0,
+                           Operand<double>{nullptr, 0, 0}, Operand<double>{nullptr, 0, 0},
+                           [](int, int) { return 0.0; },
+                           [&](int a, int c, double v) { part[int64_t(a) * K1 + c] += v; });
+      });
     }
-    gram[t * per_task + int64_t(a) * (K + 1) + c] = s;
+  }
+};
+
+// gram[t, e] = Σ_chunk partial[t, chunk, e] (e < K(K + 1)), in chunk order.
+struct GramFinishUnit {
+  int64_t per_task, chunks;
+  const double* partial;
+  double* gram;
+  METARL_HD void operator()(int64_t idx) const {
+    const int64_t t = idx / per_task, e = idx % per_task;
+    double s = 0.0;
+    for (int64_t c = 0; c < chunks; ++c) s += partial[(t * chunks + c) * per_task + e];
+    gram[idx] = s;
   }
 };
 

@@ -21,7 +21,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"  policy engine ISA : {_C.policy_isa()}")
     print(f"  thread pool       : {metarl_fast.get_num_threads()} threads (CPUs available: {_C.default_num_threads()})")
     print(f"  MuJoCo            : {_C.mujoco_version_string()} (headers {_C.mujoco_header_version()})")
-    cuda = "nvcc found, CUDA enabled in the build" if _C.has_cuda else "CUDA disabled in the build"
-    print(f"  CUDA              : {cuda}; no CUDA kernels yet (CUDA tensors use the torch reference)")
+    if _C.has_cuda:
+        cuda = (f"CUDA kernels built ({_C.cuda_versions()}, {_C.cuda_device_count()} devices); opt-in "
+                "(backend='cuda'), not yet verified on a GPU")
+    else:
+        cuda = "no CUDA kernels in this build (CUDA tensors use the torch reference)"
+    print(f"  CUDA              : {cuda}")
     print(f"  torch             : {torch.__version__} ({torch.get_num_threads()} threads)")
     return 0

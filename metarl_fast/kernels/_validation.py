@@ -101,9 +101,9 @@ def resolve_backend(fn: str, backend: str, device: torch.device, blocked=()) -> 
 
 def cuda_kernels_built() -> bool:
     """Whether this build of the package holds the CUDA kernels."""
-    from .. import _C
+    from . import cuda
 
-    return bool(_C.has_cuda)
+    return cuda.built()
 
 
 def check_unit_interval(fn: str, name: str, x) -> float:

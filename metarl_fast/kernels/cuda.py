@@ -71,6 +71,11 @@ def policy_op(name: str, spec: PolicySpec, *, params: torch.Tensor, obs: torch.T
     return out
 
 
+def built() -> bool:
+    """Whether this build of the package holds the CUDA kernels."""
+    return bool(_C.has_cuda)
+
+
 def device_count() -> int:
     """CUDA devices this build of the package sees (0 without CUDA kernels, a driver or a GPU)."""
     return int(_C.cuda_device_count())

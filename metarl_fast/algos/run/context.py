@@ -105,9 +105,9 @@ def _device(config) -> torch.device:
         raise ValueError("device=cuda: torch sees no CUDA GPU (a CPU build of torch, no driver, or "
                          "CUDA_VISIBLE_DEVICES empty); use device=cpu")
     if config.cuda_kernels:
-        from ... import _C
+        from ...kernels import cuda
 
-        if not _C.has_cuda:
+        if not cuda.built():
             raise ValueError("cuda_kernels=true: this build of metarl_fast has no CUDA kernels (install it with nvcc "
                              "on PATH, METARL_FAST_CUDA=ON)")
     return torch.device("cuda", torch.cuda.current_device())
