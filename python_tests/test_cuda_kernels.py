@@ -190,6 +190,29 @@ def test_emulated_operators_and_device_cg_equal_cpu_solver(dtype, task_mean):
             assert torch.equal(info.iterations, want_info.iterations)
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["f64", "f32"])
+def test_emulated_forward_cache_gives_the_same_products(dtype):
+    """The second product loads the stored activations (bit-identical results); a pair changed in
+    place recomputes them."""
+    spec, x = make_inputs(2, 45, 5, 2, (8, 7), "tanh", True, dtype=dtype, seed=12)
+    cache = cuda.ForwardCache()
+    common = dict(params=x["params"], obs=x["obs"], act=x["act"], weights=x["weights"], emulate=True)
+    plain = [cuda.policy_op("hvp_lvc", spec, v=x["v"] * k, **common) for k in (1, 2)]
+    cached = [cuda.policy_op("hvp_lvc", spec, v=x["v"] * k, cache=cache, **common) for k in (1, 2)]
+    assert cache.filled
+    for a, b in zip(plain, cached):
+        assert torch.equal(a, b)
+    # kl_fvp on the same pair reads the same activations
+    assert torch.equal(cuda.policy_op("kl_fvp", spec, params=x["params"], obs=x["obs"], v=x["v"], cache=cache,
+                                      emulate=True),
+                       cuda.policy_op("kl_fvp", spec, params=x["params"], obs=x["obs"], v=x["v"], emulate=True))
+    x["obs"].mul_(1.5)  # in place: the stored activations are stale and must be recomputed
+    _close(cuda.policy_op("hvp_lvc", spec, v=x["v"], cache=cache, **common),
+           cuda.policy_op("hvp_lvc", spec, v=x["v"], **common), dtype)
+    cache.release()
+    assert cache.storage is None
+
+
 def assert_residual_small(op, x, b, want):
     """float32 CG amplifies rounding differences: both solutions must solve the system as well."""
     res = lambda y: ((op(y) + 0.001 * y - b).norm() / b.norm()).item()

@@ -38,6 +38,8 @@ py::dict plan_dict(const gpu::PolicyLaunch& pl) {
   return d;
 }
 
+std::string fn_name(const PolicyOpTraits& tr) { return std::string("gpu_policy_run(") + tr.name + ")"; }
+
 template <typename T>
 const T* cptr(uintptr_t p) {
   return reinterpret_cast<const T*>(p);
@@ -50,7 +52,8 @@ void run(const MlpSpec& spec, PolicyOp op, int64_t tasks, int64_t samples, const
   auto st = [&](const char* k) { return stride.contains(k) ? stride[k].cast<int64_t>() : int64_t(0); };
   const PolicyOpTraits& tr = op_traits(op);
   const gpu::DeviceSpec sp = gpu::device_spec(spec);
-  const gpu::PolicyLaunch pl = gpu::plan_policy_launch(spec, op, int(sizeof(T)), tasks, samples, get("weights") != 0);
+  const gpu::PolicyLaunch pl = gpu::plan_policy_launch(spec, op, int(sizeof(T)), tasks, samples, get("weights") != 0,
+                                                       get("cache") ? int(st("cache_mode")) : 0);
   gpu::PolicyArgs<T> a;
   a.num_tasks = tasks;
   a.num_samples = samples;
@@ -69,8 +72,12 @@ void run(const MlpSpec& spec, PolicyOp op, int64_t tasks, int64_t samples, const
   a.out = reinterpret_cast<T*>(get("out"));
   auto* ws = reinterpret_cast<double*>(get("workspace"));
   a.partial = ws;
+  a.cache = reinterpret_cast<T*>(get("cache"));
+  if (a.cache && get("cache_bytes") < uintptr_t(tasks * samples * pl.cache_width * int64_t(sizeof(T))))
+    throw std::invalid_argument(fn_name(tr) + ": the forward cache must hold " +
+                                std::to_string(tasks * samples * pl.cache_width * int64_t(sizeof(T))) + " bytes");
   a.wsum = pl.wsum_elems ? ws + pl.partial_elems : nullptr;
-  const std::string fn = std::string("gpu_policy_run(") + tr.name + ")";
+  const std::string fn = fn_name(tr);
   auto need = [&](const void* p, Need n, const char* name) {
     if (n == Need::kYes && !p) throw std::invalid_argument(fn + ": " + name + " is required");
   };
@@ -217,7 +224,8 @@ void bind_cuda(py::module_& m) {
   }, py::arg("spec"), py::arg("op"), py::arg("dtype_bytes"), py::arg("tasks"), py::arg("samples"), py::arg("ptr"),
      py::arg("stride"), py::arg("damping"), py::arg("device"), py::arg("stream"), py::arg("emulate"),
      "Runs a policy op of the CUDA kernels: ptr {params, obs, act, weights, weights2, v, old_mean, old_log_std, "
-     "out, workspace: address}, workspace_bytes in ptr too; stride {params, v, old_log_std: row stride, 0 shared}.");
+     "out, workspace, cache: address} with workspace_bytes and cache_bytes; stride {params, v, old_log_std: row "
+     "stride, 0 shared; cache_mode: 1 fill, 2 use}.");
   m.def("gpu_sample_workspace", [](const std::string& name, const py::dict& size) {
     return gpu::sample_op_workspace(name, sample_args<double>(size, py::dict(), py::dict())) * int64_t(sizeof(double));
   }, py::arg("name"), py::arg("size"), "Workspace bytes of an advantage / estimator-weight op of the CUDA kernels.");

@@ -67,7 +67,8 @@ int64_t layout(const DeviceSpec& sp, PolicyLaunch& pl, int S, int dtype_bytes) {
 }  // namespace
 
 PolicyLaunch plan_policy_launch(const MlpSpec& spec, PolicyOp op, int dtype_bytes, int64_t tasks, int64_t samples,
-                                bool weighted) {
+                                bool weighted, int cache_mode) {
+  if (cache_mode < 0 || cache_mode > 2) throw std::invalid_argument("CUDA policy kernels: cache_mode must be 0, 1 or 2");
   if (dtype_bytes != 4 && dtype_bytes != 8)
     throw std::invalid_argument("CUDA policy kernels: dtype must be float32 or float64");
   if (tasks < 1 || samples < 1)
@@ -88,6 +89,8 @@ PolicyLaunch plan_policy_launch(const MlpSpec& spec, PolicyOp op, int dtype_byte
   pl.uses_act = tr.act == Need::kYes;
   pl.vector_out = tr.out == OutShape::kParams;
   pl.threads = kBlockThreads;
+  pl.cache_mode = op == PolicyOp::kMean ? 0 : cache_mode;  // the mean is its own forward pass
+  for (int l = 0; l < sp.num_layers; ++l) pl.cache_width += sp.out[l];
   int S = kMaxTile;
   for (; S >= 1; S /= 2) {
     pl.tile = S;

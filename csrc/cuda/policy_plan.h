@@ -29,8 +29,9 @@ DeviceSpec device_spec(const MlpSpec& spec);
 // (T, N) and the tile alone, and the shared-memory and workspace layout. `weighted` says whether the
 // op is given per-sample weights (the weighted Fisher keeps weight sums). Throws
 // std::invalid_argument when T, N or the network cannot be run (no tile fits, T > kMaxTasks).
+// cache_mode: 0 none, 1 fill, 2 use the forward-activation cache ([T, N, cache_width] elements).
 PolicyLaunch plan_policy_launch(const MlpSpec& spec, PolicyOp op, int dtype_bytes, int64_t tasks, int64_t samples,
-                                bool weighted);
+                                bool weighted, int cache_mode = 0);
 
 // Runs the block program of every work item and the finish step on the host, one block after the
 // other and each block's threads one after the other (HostExec): exactly what the GPU computes,

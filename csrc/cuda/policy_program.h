@@ -50,6 +50,9 @@ struct PolicyLaunch {
   // then the per-item weight sums of the weighted Fisher [T, chunks]
   int64_t partial_elems = 0, wsum_elems = 0;
   int64_t workspace_bytes = 0;
+  // forward-activation cache in global memory: [T, N, Σ_l out_l] (H[1..L] of every sample)
+  int cache_mode = 0;      // 0 none, 1 fill (compute and store), 2 use (load instead of computing)
+  int64_t cache_width = 0;  // Σ_l out_l
 };
 
 template <typename T>
@@ -70,6 +73,7 @@ struct PolicyArgs {
   T* out = nullptr;
   double* partial = nullptr;  // workspace (PolicyLaunch::partial_elems doubles)
   double* wsum = nullptr;     // workspace (PolicyLaunch::wsum_elems doubles), or null
+  T* cache = nullptr;         // [T, N, cache_width] when cache_mode ≠ 0
 };
 
 template <typename T>
@@ -117,8 +121,22 @@ METARL_HD void policy_block(const DeviceSpec& sp, const PolicyLaunch& pl, const 
       for (int idx = tid; idx < S * D0; idx += nt) X[idx] = idx / D0 < rows ? src[idx] : T(0);
     });
 
-    // ---- forward pass: H[l+1][s][o] = σ(b[o] + Σ_i H[l][s][i] W[o][i]) (no σ on the output)
-    for (int l = 0; l < L; ++l)
+    // ---- forward pass: H[l+1][s][o] = σ(b[o] + Σ_i H[l][s][i] W[o][i]) (no σ on the output), or
+    // its values from the cache (rows past the chunk's end are zero: their backward terms are 0)
+    if (pl.cache_mode == 2)
+      exec([&](int tid, int nt) {
+        int64_t off = 0;
+        for (int l = 1; l <= L; ++l) {
+          const int w = sp.out[l - 1];
+          T* Y = sm + pl.h_off[l];
+          for (int idx = tid; idx < S * w; idx += nt) {
+            const int s_ = idx / w, o = idx % w;
+            Y[idx] = s_ < rows ? a.cache[(t * N + n0 + s_) * pl.cache_width + off + o] : T(0);
+          }
+          off += w;
+        }
+      });
+    for (int l = 0; pl.cache_mode != 2 && l < L; ++l)
       exec([&](int tid, int nt) {
         const int in = sp.in[l], out = sp.out[l];
         T* Y = sm + pl.h_off[l + 1];
@@ -128,6 +146,20 @@ METARL_HD void policy_block(const DeviceSpec& sp, const PolicyLaunch& pl, const 
                       0, Operand<T>{nullptr, 0, 0}, Operand<T>{nullptr, 0, 0},
                       [&](int, int o) { return b[o]; },
                       [&](int s_, int o, T acc) { Y[s_ * out + o] = last ? acc : activate(act_fn, acc); });
+      });
+
+    if (pl.cache_mode == 1)
+      exec([&](int tid, int nt) {
+        int64_t off = 0;
+        for (int l = 1; l <= L; ++l) {
+          const int w = sp.out[l - 1];
+          const T* Y = sm + pl.h_off[l];
+          for (int idx = tid; idx < rows * w; idx += nt) {
+            const int s_ = idx / w, o = idx % w;
+            a.cache[(t * N + n0 + s_) * pl.cache_width + off + o] = Y[idx];
+          }
+          off += w;
+        }
       });
 
     // ---- tangents along v: Hd[l+1] = σ'·(V_b + H[l] V_Wᵀ + Hd[l] Wᵀ)

@@ -98,8 +98,11 @@ class PolicyOperator(abc.ABC):
     def device_apply(self, v: torch.Tensor, *, emulate: bool = False) -> torch.Tensor:
         """A v by the CUDA kernels (emulate: their host emulation, on CPU tensors) → v's shape; the
         mean over task groups is taken in float64, as by the compiled CPU operator."""
-        y = self._product(v, functools.partial(cuda.surrogate_hvp, emulate=emulate),
-                          functools.partial(cuda.kl_fvp, emulate=emulate))
+        if self.cache and not hasattr(self, "_device_caches"):
+            self._device_caches = (cuda.ForwardCache(), cuda.ForwardCache())  # the H and the F data
+        h_cache, f_cache = self._device_caches if self.cache else (None, None)
+        y = self._product(v, functools.partial(cuda.surrogate_hvp, emulate=emulate, cache=h_cache),
+                          functools.partial(cuda.kl_fvp, emulate=emulate, cache=f_cache))
         return y.double().mean(0).to(y.dtype) if self.task_mean else y
 
     def device_solve(self, b: torch.Tensor, iters: int, residual_tol: float, damping: float, *,
