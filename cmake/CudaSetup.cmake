@@ -34,7 +34,7 @@ if(NOT _cuda_mode STREQUAL "OFF")
   endif()
 endif()
 
-# Adds the CUDA sources (csrc/cuda/*.cu; none yet) to <target>.
+# Adds the CUDA sources (csrc/cuda/*.cu) to <target>.
 function(metarl_add_cuda_sources target)
   if(METARL_CUDA_SOURCES)
     target_sources(${target} PRIVATE ${METARL_CUDA_SOURCES})

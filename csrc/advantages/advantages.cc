@@ -5,6 +5,7 @@
 #include <limits>
 #include <vector>
 
+#include "advantages/trajectory_units.h"
 #include "common/thread_pool.h"
 
 namespace metarl {
@@ -65,19 +66,7 @@ bool cholesky_solve(int K, std::vector<double>& A, std::vector<double>& b) {
 
 template <typename T>
 void masked_mean_std(const T* x, const T* mask, int64_t n, double* mean, double* std) {
-  double count = 0.0, sum = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    count += double(mask[i]);
-    sum += double(mask[i]) * double(x[i]);
-  }
-  const double m = count > 0 ? sum / count : 0.0;
-  double var = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    const double d = double(x[i]) - m;
-    var += double(mask[i]) * d * d;
-  }
-  *mean = m;
-  *std = std::sqrt(count > 0 ? var / count : 0.0);
+  masked_mean_std_of(x, mask, n, mean, std);
 }
 
 template <typename T>
@@ -99,38 +88,17 @@ int64_t first_bad_mask_entry(TrajShape s, const T* mask) {
 
 template <typename T>
 void discounted_returns(TrajShape s, const T* rewards, const T* mask, double gamma, bool from_start, T* out) {
+  const ReturnsUnit<T> unit{s.horizon, rewards, mask, gamma, from_start, out};
   for_each_task(s.tasks, [&](int64_t t) {
-    for (int64_t b = 0; b < s.trajs; ++b) {
-      const int64_t base = (t * s.trajs + b) * s.horizon;
-      double acc = 0.0;
-      for (int64_t h = s.horizon - 1; h >= 0; --h) {
-        const double m = double(mask[base + h]);
-        acc = m * (double(rewards[base + h]) + gamma * acc);
-        out[base + h] = T(acc);
-      }
-      if (from_start) {
-        double g = 1.0;
-        for (int64_t h = 0; h < s.horizon; ++h, g *= gamma) out[base + h] = T(g * double(out[base + h]));
-      }
-    }
+    for (int64_t b = 0; b < s.trajs; ++b) unit(t * s.trajs + b);
   });
 }
 
 template <typename T>
 void gae(TrajShape s, const T* rewards, const T* values, const T* mask, double gamma, double lam, T* out) {
+  const GaeUnit<T> unit{s.horizon, rewards, values, mask, gamma, lam, out};
   for_each_task(s.tasks, [&](int64_t t) {
-    for (int64_t b = 0; b < s.trajs; ++b) {
-      const int64_t base = (t * s.trajs + b) * s.horizon;
-      double acc = 0.0, next_value = 0.0;
-      for (int64_t h = s.horizon - 1; h >= 0; --h) {
-        const double m = double(mask[base + h]);
-        const double v = m * double(values[base + h]);
-        const double delta = double(rewards[base + h]) + gamma * next_value - v;
-        acc = m * (delta + gamma * lam * acc);
-        out[base + h] = T(acc);
-        next_value = v;
-      }
-    }
+    for (int64_t b = 0; b < s.trajs; ++b) unit(t * s.trajs + b);
   });
 }
 

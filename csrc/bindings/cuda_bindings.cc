@@ -40,6 +40,15 @@ py::dict plan_dict(const gpu::PolicyLaunch& pl) {
 
 std::string fn_name(const PolicyOpTraits& tr) { return std::string("gpu_policy_run(") + tr.name + ")"; }
 
+// Runs emulated() (the block programs on the host) or launched() (the CUDA kernels; in a build
+// without CUDA the launchers throw, csrc/cuda/no_cuda.cc), with the GIL released.
+template <typename E, typename L>
+void host_or_device(bool emulate, const E& emulated, const L& launched) {
+  py::gil_scoped_release release;
+  if (emulate) emulated();
+  else launched();
+}
+
 template <typename T>
 const T* cptr(uintptr_t p) {
   return reinterpret_cast<const T*>(p);
@@ -78,30 +87,11 @@ void run(const MlpSpec& spec, PolicyOp op, int64_t tasks, int64_t samples, const
                                 std::to_string(tasks * samples * pl.cache_width * int64_t(sizeof(T))) + " bytes");
   a.wsum = pl.wsum_elems ? ws + pl.partial_elems : nullptr;
   const std::string fn = fn_name(tr);
-  auto need = [&](const void* p, Need n, const char* name) {
-    if (n == Need::kYes && !p) throw std::invalid_argument(fn + ": " + name + " is required");
-  };
-  if (!a.params || !a.obs || !a.out) throw std::invalid_argument(fn + ": params, obs and out are required");
-  need(a.act, tr.act, "act");
-  need(a.weights, tr.weights, "weights");
-  need(a.weights2, tr.weights2, "weights2");
-  need(a.v, tr.v, "v");
-  need(a.old_mean, tr.old, "old_mean");
-  need(a.old_log_std, tr.old, "old_log_std");
+  require_inputs<T>(op, a, fn);
   if (pl.workspace_bytes > 0 && (!ws || get("workspace_bytes") < uintptr_t(pl.workspace_bytes)))
     throw std::invalid_argument(fn + ": the workspace must hold " + std::to_string(pl.workspace_bytes) + " bytes");
-  py::gil_scoped_release release;
-  if (emulate) {
-    gpu::emulate_policy_kernel<T>(sp, pl, a);
-    return;
-  }
-#if METARL_FAST_HAS_CUDA
-  gpu::launch_policy_kernel<T>(sp, pl, a, device, reinterpret_cast<void*>(stream));
-#else
-  (void)device;
-  (void)stream;
-  throw std::runtime_error("metarl_fast was built without CUDA (METARL_FAST_CUDA=OFF or no nvcc at build time)");
-#endif
+  host_or_device(emulate, [&] { gpu::emulate_policy_kernel<T>(sp, pl, a); },
+                 [&] { gpu::launch_policy_kernel<T>(sp, pl, a, device, reinterpret_cast<void*>(stream)); });
 }
 
 // The SampleOpArgs of a call: sizes {tasks, trajs, horizon, samples, pred_trajs, obs_dim}, addresses
@@ -155,18 +145,8 @@ void run_sample(const std::string& name, const py::dict& size, const py::dict& p
   if (need > 0 && (!a.workspace || have < uintptr_t(need) * sizeof(double)))
     throw std::invalid_argument("gpu_sample_run(" + name + "): the workspace must hold " +
                                 std::to_string(need * int64_t(sizeof(double))) + " bytes");
-  py::gil_scoped_release release;
-  if (emulate) {
-    gpu::run_sample_op<T>(name, a, gpu::HostEach{});
-    return;
-  }
-#if METARL_FAST_HAS_CUDA
-  gpu::launch_sample_op<T>(name, a, device, reinterpret_cast<void*>(stream));
-#else
-  (void)device;
-  (void)stream;
-  throw std::runtime_error("metarl_fast was built without CUDA (METARL_FAST_CUDA=OFF or no nvcc at build time)");
-#endif
+  host_or_device(emulate, [&] { gpu::run_sample_op<T>(name, a, gpu::HostEach{}); },
+                 [&] { gpu::launch_sample_op<T>(name, a, device, reinterpret_cast<void*>(stream)); });
 }
 
 template <typename T>
@@ -191,18 +171,8 @@ void run_cg(const std::string& name, int64_t systems, int64_t dim, const py::dic
   if (!a.x || !a.r || !a.p || !a.rdotr || !a.active || !a.iterations || !a.status || (name == "cg_init" && !a.b) ||
       (name == "cg_step" && !a.z))
     throw std::invalid_argument("gpu_cg_run(" + name + "): missing state arrays");
-  py::gil_scoped_release release;
-  if (emulate) {
-    gpu::run_cg_op<T>(name, a, gpu::HostEach{});
-    return;
-  }
-#if METARL_FAST_HAS_CUDA
-  gpu::launch_cg_op<T>(name, a, device, reinterpret_cast<void*>(stream));
-#else
-  (void)device;
-  (void)stream;
-  throw std::runtime_error("metarl_fast was built without CUDA (METARL_FAST_CUDA=OFF or no nvcc at build time)");
-#endif
+  host_or_device(emulate, [&] { gpu::run_cg_op<T>(name, a, gpu::HostEach{}); },
+                 [&] { gpu::launch_cg_op<T>(name, a, device, reinterpret_cast<void*>(stream)); });
 }
 
 }  // namespace
@@ -247,20 +217,9 @@ void bind_cuda(py::module_& m) {
   }, py::arg("name"), py::arg("dtype_bytes"), py::arg("systems"), py::arg("dim"), py::arg("ptr"),
      py::arg("residual_tol"), py::arg("damping"), py::arg("iteration"), py::arg("device"), py::arg("stream"),
      py::arg("emulate"), "One step of the device conjugate gradient (csrc/cuda/cg_ops.h): cg_init or cg_step.");
-  m.def("cuda_device_count", [] {
-#if METARL_FAST_HAS_CUDA
-    return gpu::cuda_device_count();
-#else
-    return 0;
-#endif
-  }, "CUDA devices the driver reports to this build (0 without CUDA, a driver or a device).");
-  m.def("cuda_versions", [] {
-#if METARL_FAST_HAS_CUDA
-    return gpu::cuda_versions();
-#else
-    return std::string("built without CUDA");
-#endif
-  });
+  m.def("cuda_device_count", &gpu::cuda_device_count,
+        "CUDA devices the driver reports to this build (0 without CUDA, a driver or a device).");
+  m.def("cuda_versions", &gpu::cuda_versions, "The CUDA runtime and driver versions of this build.");
 }
 
 }  // namespace metarl

@@ -12,13 +12,7 @@
 #include <cmath>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define METARL_HD __host__ __device__
-#define METARL_UNROLL _Pragma("unroll")
-#else
-#define METARL_HD
-#define METARL_UNROLL
-#endif
+#include "common/host_device.h"
 
 namespace metarl {
 namespace gpu {

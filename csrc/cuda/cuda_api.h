@@ -3,8 +3,8 @@
 // cudaStream_t passed as void*; torch.cuda.current_stream().cuda_stream). Every launch goes on
 // that stream and returns without synchronising; errors of the launch itself throw
 // std::runtime_error, errors of the kernel surface at the caller's next synchronisation.
-// Declared in every build; defined only when the package is built with CUDA
-// (METARL_FAST_HAS_CUDA), and the bindings call them only then.
+// Declared in every build; a build without CUDA defines them in no_cuda.cc (no devices; launches
+// throw std::runtime_error).
 #pragma once
 
 #include <string>

@@ -55,22 +55,9 @@ struct PolicyLaunch {
   int64_t cache_width = 0;  // Σ_l out_l
 };
 
+// The op's arrays (policy/policy_kernels.h) and the device workspace.
 template <typename T>
-struct PolicyArgs {
-  int64_t num_tasks = 0, num_samples = 0;
-  const T* params = nullptr;
-  int64_t params_stride = 0;  // P, or 0 for one shared row
-  const T* obs = nullptr;
-  const T* act = nullptr;
-  const T* weights = nullptr;
-  const T* weights2 = nullptr;
-  const T* v = nullptr;
-  int64_t v_stride = 0;
-  const T* old_mean = nullptr;
-  const T* old_log_std = nullptr;
-  int64_t old_log_std_stride = 0;
-  T damping = 0;
-  T* out = nullptr;
+struct PolicyArgs : PolicyArrays<T> {
   double* partial = nullptr;  // workspace (PolicyLaunch::partial_elems doubles)
   double* wsum = nullptr;     // workspace (PolicyLaunch::wsum_elems doubles), or null
   T* cache = nullptr;         // [T, N, cache_width] when cache_mode ≠ 0

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "advantages/trajectory_units.h"
 #include "cuda/block_exec.h"
 #include "cuda/block_gemm.h"
 
@@ -36,52 +37,6 @@ METARL_HD inline double dev_exp_d(double x) { return exp(x); }
 METARL_HD inline double dev_sqrt_d(double x) { return sqrt(x); }
 METARL_HD inline bool dev_finite(double x) { return x - x == 0.0; }
 
-// ---- discounted returns and GAE: one trajectory per unit ------------------------------------------
-
-template <typename T>
-struct ReturnsUnit {
-  int64_t horizon;
-  const T* rewards;
-  const T* mask;
-  double gamma;
-  bool from_start;
-  T* out;
-  METARL_HD void operator()(int64_t k) const {
-    const int64_t base = k * horizon;
-    double acc = 0.0;
-    for (int64_t h = horizon - 1; h >= 0; --h) {
-      acc = double(mask[base + h]) * (double(rewards[base + h]) + gamma * acc);
-      out[base + h] = T(acc);
-    }
-    if (from_start) {
-      double g = 1.0;
-      for (int64_t h = 0; h < horizon; ++h, g *= gamma) out[base + h] = T(g * double(out[base + h]));
-    }
-  }
-};
-
-template <typename T>
-struct GaeUnit {
-  int64_t horizon;
-  const T* rewards;
-  const T* values;
-  const T* mask;
-  double gamma, lam;
-  T* out;
-  METARL_HD void operator()(int64_t k) const {
-    const int64_t base = k * horizon;
-    double acc = 0.0, next_value = 0.0;
-    for (int64_t h = horizon - 1; h >= 0; --h) {
-      const double m = double(mask[base + h]);
-      const double v = m * double(values[base + h]);
-      const double delta = double(rewards[base + h]) + gamma * next_value - v;
-      acc = m * (delta + gamma * lam * acc);
-      out[base + h] = T(acc);
-      next_value = v;
-    }
-  }
-};
-
 // ---- masked mean and population std of each task's n entries (stats [T, 2]) --------------------------
 
 template <typename T>
@@ -91,21 +46,7 @@ struct MaskedStatsUnit {
   const T* mask;
   double* stats;
   METARL_HD void operator()(int64_t t) const {
-    const T* xt = x + t * n;
-    const T* mt = mask + t * n;
-    double count = 0.0, sum = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
-      count += double(mt[i]);
-      sum += double(mt[i]) * double(xt[i]);
-    }
-    const double m = count > 0 ? sum / count : 0.0;
-    double var = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
-      const double d = double(xt[i]) - m;
-      var += double(mt[i]) * d * d;
-    }
-    stats[2 * t] = m;
-    stats[2 * t + 1] = dev_sqrt_d(count > 0 ? var / count : 0.0);
+    masked_mean_std_of(x + t * n, mask + t * n, n, stats + 2 * t, stats + 2 * t + 1);
   }
 };
 

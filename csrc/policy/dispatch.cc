@@ -73,17 +73,7 @@ void validate(const PolicyCall<T>& c) {
   c.spec->validate();
   if (c.num_tasks < 1 || c.num_samples < 1)
     throw std::invalid_argument("policy kernel: need at least one task and one sample");
-  if (!c.params || !c.obs || !c.out) throw std::invalid_argument("policy kernel: null params/obs/out");
-  const PolicyOpTraits& t = op_traits(c.op);
-  const auto require = [&t](Need need, const void* p, const char* what) {
-    if (need == Need::kYes && !p) throw std::invalid_argument(std::string(t.name) + ": " + what + " is null");
-  };
-  require(t.act, c.act, "act");
-  require(t.weights, c.weights, "weights");
-  require(t.weights2, c.weights2, "weights2");
-  require(t.v, c.v, "v");
-  require(t.old, c.old_mean, "old_mean");
-  require(t.old, c.old_log_std, "old_log_std");
+  require_inputs<T>(c.op, c, std::string("policy kernel ") + op_traits(c.op).name);
 }
 
 template <typename T>

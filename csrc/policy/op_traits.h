@@ -66,6 +66,25 @@ inline const PolicyOpTraits& op_traits(PolicyOp op) {
   return kPolicyOpTraits[i];
 }
 
+// Throws std::invalid_argument ("<who>: <input> is required") when `a` lacks params, obs, out or an
+// input op `op` needs.
+template <typename T>
+void require_inputs(PolicyOp op, const PolicyArrays<T>& a, const std::string& who) {
+  const PolicyOpTraits& t = op_traits(op);
+  const auto require = [&](bool needed, const void* p, const char* what) {
+    if (needed && !p) throw std::invalid_argument(who + ": " + what + " is required");
+  };
+  require(true, a.params, "params");
+  require(true, a.obs, "obs");
+  require(true, a.out, "out");
+  require(t.act == Need::kYes, a.act, "act");
+  require(t.weights == Need::kYes, a.weights, "weights");
+  require(t.weights2 == Need::kYes, a.weights2, "weights2");
+  require(t.v == Need::kYes, a.v, "v");
+  require(t.old == Need::kYes, a.old_mean, "old_mean");
+  require(t.old == Need::kYes, a.old_log_std, "old_log_std");
+}
+
 // Number of elements of an op's result.
 inline int64_t op_out_size(PolicyOp op, int64_t tasks, int64_t samples, int64_t act_dim, int64_t num_params) {
   switch (op_traits(op).out) {

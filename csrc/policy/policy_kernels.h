@@ -85,14 +85,14 @@ class PolicyPassCache {
   bool filled_ = false;
 };
 
+// The arrays and sizes of one policy op (shapes above; plain values, also passed to the CUDA
+// kernels: csrc/cuda/policy_program.h).
 template <typename T>
-struct PolicyCall {
-  PolicyOp op = PolicyOp::kLogProb;
-  const MlpSpec* spec = nullptr;
+struct PolicyArrays {
   int64_t num_tasks = 0;
   int64_t num_samples = 0;
   const T* params = nullptr;
-  int64_t params_stride = 0;
+  int64_t params_stride = 0;  // P, or 0 for one shared row
   const T* obs = nullptr;
   const T* act = nullptr;
   const T* weights = nullptr;
@@ -104,6 +104,12 @@ struct PolicyCall {
   int64_t old_log_std_stride = 0;
   T damping = 0;
   T* out = nullptr;
+};
+
+template <typename T>
+struct PolicyCall : PolicyArrays<T> {
+  PolicyOp op = PolicyOp::kLogProb;
+  const MlpSpec* spec = nullptr;
   PolicyPassCache* cache = nullptr;  // optional (see PolicyPassCache)
 };
 
