@@ -53,13 +53,13 @@ def normalize_per_task(x, mask, eps=1e-8):
     return (m * (xf - mean) / (std + eps)).reshape(x.shape).to(x.dtype)
 
 
-def baseline_features(obs, horizon: int) -> torch.Tensor:
+def baseline_features(obs, horizon: int, device: torch.device | None = None) -> torch.Tensor:
     """[clip(o,±10), clip(o,±10)², t/100, (t/100)², (t/100)³, 1] → [T, B, H, 2·obs_dim + 4] (float64).
 
-    obs [T, B, H, obs_dim], or None for the time-only features (then [1, 1, H, 4]).
+    obs [T, B, H, obs_dim], or None for the time-only features (then [1, 1, H, 4], on `device`).
     """
     if obs is None:
-        t = torch.arange(horizon, dtype=torch.float64).reshape(1, 1, horizon, 1) / 100.0
+        t = torch.arange(horizon, dtype=torch.float64, device=device).reshape(1, 1, horizon, 1) / 100.0
         return torch.cat([t, t**2, t**3, torch.ones_like(t)], dim=-1)
     o = obs.to(torch.float64).clamp(-10, 10)
     t = (torch.arange(horizon, dtype=torch.float64, device=obs.device) / 100.0).reshape(1, 1, horizon, 1)
@@ -76,7 +76,7 @@ def _ridge_fit(features, targets, mask):
     gram = F.transpose(1, 2) @ F
     rhs = (F.transpose(1, 2) @ y.unsqueeze(-1)).squeeze(-1)
     coeffs = torch.zeros(T, K, dtype=torch.float64, device=targets.device)
-    ridge_used = torch.full((T,), float("nan"), dtype=torch.float64)
+    ridge_used = torch.full((T,), float("nan"), dtype=torch.float64, device=targets.device)
     eye = torch.eye(K, dtype=torch.float64, device=targets.device)
     for t in range(T):
         ridge = 1e-5
@@ -105,6 +105,6 @@ def linear_feature_baseline(obs, returns, mask):
 def linear_time_baseline(targets, mask):
     """Per-group ridge fit of targets on [t/100, (t/100)², (t/100)³, 1] → values [T, H] (time only)."""
     H = targets.shape[-1]
-    features = baseline_features(None, H).to(targets.device)
+    features = baseline_features(None, H, targets.device)
     coeffs, _ = _ridge_fit(features, targets, mask)
     return (features[0, 0] @ coeffs.T).T.to(targets.dtype)

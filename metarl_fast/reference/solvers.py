@@ -41,8 +41,8 @@ def conjugate_gradient(matvec: Callable[[torch.Tensor], torch.Tensor], b: torch.
     p = B.clone()
     rdotr = (r.double() ** 2).sum(-1)
     active = rdotr >= residual_tol
-    iterations = torch.zeros(rows, dtype=torch.int32)
-    status = torch.zeros(rows, dtype=torch.int32)
+    iterations = torch.zeros(rows, dtype=torch.int32, device=B.device)
+    status = torch.zeros(rows, dtype=torch.int32, device=B.device)
     for k in range(iters):
         if not bool(active.any()):
             break
@@ -65,7 +65,7 @@ def conjugate_gradient(matvec: Callable[[torch.Tensor], torch.Tensor], b: torch.
         active = active & (rdotr >= residual_tol)
     x = x.squeeze(0) if single else x
     if return_info:
-        return x, CgInfo(iterations, rdotr.cpu(), status)
+        return x, CgInfo(iterations, rdotr, status)
     return x
 
 
