@@ -286,6 +286,17 @@ def test_backend_cuda_refuses_cpu_tensors_and_auto_keeps_cuda_on_the_reference()
             _validation.resolve_backend("f", "cpp", torch.device("cpu"), blocked={"obs"})
 
 
+def test_use_cuda_kernels_opts_auto_in_for_cuda_tensors_only():
+    cuda_dev, cpu = torch.device("cuda", 0), torch.device("cpu")
+    with kernels.use_cuda_kernels():
+        assert _validation.resolve_backend("f", "auto", cuda_dev) == ("cuda" if _C.has_cuda else "torch")
+        assert _validation.resolve_backend("f", "auto", cpu) == "cpp"
+        assert _validation.resolve_backend("f", "auto", cuda_dev, blocked={"obs"}) == "torch"  # autograd first
+        with kernels.use_cuda_kernels(False):
+            assert _validation.resolve_backend("f", "auto", cuda_dev) == "torch"
+    assert _validation.resolve_backend("f", "auto", cuda_dev) == "torch"
+
+
 def test_backend_cuda_in_a_build_without_cuda_says_so(monkeypatch):
     monkeypatch.setattr(_C, "has_cuda", False)
     with pytest.raises(RuntimeError, match="built with CUDA"):

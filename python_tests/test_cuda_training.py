@@ -40,3 +40,25 @@ def test_device_settings_are_checked():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="torch sees no CUDA GPU"):
             _run(algo="promp", device="cuda")
+
+
+def test_a_gpu_runs_directory_deploys_on_the_cpu(tmp_path):
+    """A run trained with device=cuda (its config.yaml says so) loads for meta-test on a machine
+    without a GPU: deployment runs on the CPU, and the checkpoint's check ignores where it ran."""
+    import yaml
+
+    from metarl_fast.algos.run import meta_policy
+
+    out = tmp_path / "run"
+    config = TrainConfig.build(algo="promp", env="Point2DNav", iterations=1, meta_batch_size=2, rollouts_per_task=2,
+                               horizon=10)
+    out.mkdir()
+    runner = Runner(config, str(out), verbose=False)
+    runner.write_config()
+    runner.train(progress=False)
+    cfg = yaml.safe_load((out / "config.yaml").read_text())
+    cfg["device"], cfg["cuda_kernels"] = "cuda", True
+    (out / "config.yaml").write_text(yaml.safe_dump(cfg))
+    policy = meta_policy.load(str(out))
+    assert policy.config.device == "cpu" and policy.params.device.type == "cpu"
+    assert policy.adapt(policy.family.sample_tasks(2, seed=0), steps=1).steps == 1

@@ -3,7 +3,9 @@
 Every kernel here has a pure-torch twin of the same name and signature (less `backend`) in
 metarl_fast.reference. Modules: policy (Gaussian-MLP derivatives), estimators (DiCE, J^LR, PPO
 clip, E-MAML), advantages (returns, GAE, baselines, normalisation), solvers (CG on fused
-operators, TRPO line search). See each module for shapes and conventions. ``shared_forward()``
+operators, TRPO line search). See each module for shapes and conventions. ``use_cuda_kernels()``
+sends CUDA tensors under backend="auto" to the CUDA kernels (opt-in until they are verified on a
+GPU; kernels/cuda.py). ``shared_forward()``
 (forward_cache) lets the compiled kernels called on the same parameters and observations share one
 forward pass.
 """
@@ -28,6 +30,7 @@ from .estimators import (  # noqa: F401
     ppo_clip_grad,
     ppo_clip_objective,
 )
+from ._validation import use_cuda_kernels  # noqa: F401
 from .forward_cache import shared_forward  # noqa: F401
 from .policy import (  # noqa: F401
     gaussian_kl,
@@ -51,4 +54,4 @@ from .solvers import (  # noqa: F401
 )
 
 __all__ = list(_reference.__all__) + ["CgInfo", "KlFvpOperator", "MamlTrpoFvpOperator", "PolicyOperator",
-                                      "SurrogateHvpOperator", "TrpoStepResult", "shared_forward"]
+                                      "SurrogateHvpOperator", "TrpoStepResult", "shared_forward", "use_cuda_kernels"]

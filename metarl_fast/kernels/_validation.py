@@ -2,6 +2,8 @@
 expected (ValueError for shapes, values and devices; TypeError for types and dtypes)."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from typing import Sequence
 
 import torch
@@ -11,8 +13,28 @@ BACKENDS = ("auto", "cpp", "cuda", "torch")
 
 # Whether backend="auto" sends CUDA tensors to the CUDA kernels. False until a GPU run of
 # tools/gpu_check.sh has verified them (docs/benchmarks.md records it): until then "auto" keeps CUDA
-# tensors on the torch reference and the CUDA kernels run only when asked for (backend="cuda").
+# tensors on the torch reference and the CUDA kernels run only when asked for (backend="cuda", or
+# inside use_cuda_kernels()).
 AUTO_USES_CUDA_KERNELS = False
+_auto_cuda: contextvars.ContextVar[bool | None] = contextvars.ContextVar("metarl_fast_auto_cuda", default=None)
+
+
+@contextlib.contextmanager
+def use_cuda_kernels(enabled: bool = True):
+    """Inside the block, backend="auto" sends CUDA tensors to the CUDA kernels (enabled=True) or to
+    the torch reference (False), whatever AUTO_USES_CUDA_KERNELS says: how a run opts in
+    (``cuda_kernels=true``). Per thread and per asyncio task (a context variable)."""
+    token = _auto_cuda.set(bool(enabled))
+    try:
+        yield
+    finally:
+        _auto_cuda.reset(token)
+
+
+def auto_uses_cuda_kernels() -> bool:
+    """Whether backend="auto" sends CUDA tensors to the CUDA kernels here and now."""
+    chosen = _auto_cuda.get()
+    return AUTO_USES_CUDA_KERNELS if chosen is None else chosen
 
 
 def _shape_str(shape: Sequence) -> str:
@@ -70,7 +92,7 @@ def resolve_backend(fn: str, backend: str, device: torch.device, blocked=()) -> 
     """The backend that runs a kernel on tensors of `device`.
 
     'auto' → 'cpp' for CPU tensors; for CUDA tensors 'cuda' once the CUDA kernels are verified on
-    hardware (AUTO_USES_CUDA_KERNELS), else 'torch'; and 'torch' whenever `blocked` names inputs that
+    hardware (AUTO_USES_CUDA_KERNELS) or inside use_cuda_kernels(), else 'torch'; and 'torch' whenever `blocked` names inputs that
     require grad and that the compiled path cannot differentiate with respect to (the reference is
     differentiable). 'cpp' and 'cuda' with such inputs raise (a result is never silently cut from
     the autograd graph), as they do for tensors on the other kind of device or, for 'cuda', in a
@@ -82,7 +104,7 @@ def resolve_backend(fn: str, backend: str, device: torch.device, blocked=()) -> 
             return "torch"
         if device.type == "cpu":
             return "cpp"
-        return "cuda" if device.type == "cuda" and AUTO_USES_CUDA_KERNELS and cuda_kernels_built() else "torch"
+        return "cuda" if device.type == "cuda" and auto_uses_cuda_kernels() and cuda_kernels_built() else "torch"
     if backend == "cpp" and device.type != "cpu":
         raise ValueError(f"{fn}: backend='cpp' needs CPU tensors, got {device}; use backend='cuda', 'torch' or 'auto'")
     if backend == "cuda":

@@ -6,6 +6,7 @@
     ctx.device                  where parameters and batches live (sampling runs on the CPU)
     ctx.sampler                 the sampler backend (sampling/)
     ctx.kernel_backend          "auto" (the compiled kernels) or "torch" (the autograd reference)
+    ctx.kernel_scope()          the context the algorithm's kernels run in (the runner enters it)
     ctx.seed(*keys)             a seed derived from the run's seed; ctx.iteration_seed(*keys) also
                                 from the iteration, so a resumed run draws what it would have drawn
     ctx.sample(...)             a Batch from the sampler, counted in ctx.timesteps
@@ -13,6 +14,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -20,7 +22,7 @@ import time
 import numpy as np
 import torch
 
-from ... import envs
+from ... import envs, kernels
 from ...phases import phase
 from ...policies import PolicySpec
 from ...sampling import make_sampler
@@ -47,8 +49,7 @@ class RunContext:
         self.spec = PolicySpec(self.family.obs_dim, self.family.act_dim, config.hidden, config.activation)
         self.sampler = make_sampler(config.sampler, self.family, self.spec, config)
         self.device = _device(config)
-        self.kernel_backend = "torch" if config.meta_gradient != "explicit" else (
-            "cuda" if self.device.type == "cuda" and config.cuda_kernels else "auto")
+        self.kernel_backend = "auto" if config.meta_gradient == "explicit" else "torch"
         self.out_dir = out_dir
         self.verbose = verbose
         self.iteration = 0  # iterations completed
@@ -77,6 +78,12 @@ class RunContext:
         if count:
             self.timesteps += batch.num_steps
         return batch if self.device.type == "cpu" else batch.to(self.device)
+
+    def kernel_scope(self):
+        """The context an iteration's kernels run in: with device=cuda and cuda_kernels, backend
+        "auto" sends the run's CUDA tensors to the CUDA kernels (kernels.use_cuda_kernels)."""
+        return kernels.use_cuda_kernels(self.config.cuda_kernels) if self.device.type == "cuda" else \
+            contextlib.nullcontext()
 
     def log(self, message: str, echo: bool = True) -> None:
         """A line in RUN_DIR/train.log (when the run has a directory) and, with echo, on stderr

@@ -25,6 +25,10 @@ from .context import derived_seed
 from .runner import Runner, read_run_config
 
 
+# Meta-test and deployment run on the CPU (sampling is there anyway), wherever the run trained.
+ON_THE_CPU = ("device=cpu", "cuda_kernels=false")
+
+
 def load(path: str) -> "MetaPolicy":
     """The meta-policy of a run directory (its last good checkpoint, as ``--resume`` picks it) or of
     one checkpoint file (``RUN_DIR/checkpoint.pt``, ``RUN_DIR/checkpoints/itr_<n>.pt``, or a copy
@@ -35,7 +39,7 @@ def load(path: str) -> "MetaPolicy":
         raise TypeError(f"load: path must be a run directory or a checkpoint file, got {type(path).__name__}")
     path = os.fspath(path)
     if os.path.isdir(path):
-        return MetaPolicy(Runner.from_run_dir(path, verbose=False), path)
+        return MetaPolicy(Runner.from_run_dir(path, verbose=False, overrides=ON_THE_CPU), path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"load: {path} is neither a run directory nor a checkpoint file")
     return MetaPolicy(runner_from_checkpoint(path), path)
@@ -59,6 +63,7 @@ def runner_from_checkpoint(path: str) -> Runner:
         raise UnsafeFileError(f"{path}: not a metarl_fast checkpoint")
     run_dir = run_dir_of(path)
     config = TrainConfig.from_dict(state["config"]) if run_dir is None else read_run_config(run_dir)
+    config = config.with_overrides(list(ON_THE_CPU))
     runner = Runner(config, None, verbose=False)
     runner._check_snapshot(path, state)
     runner.load_state_dict(state)

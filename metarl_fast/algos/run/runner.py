@@ -85,9 +85,10 @@ class Runner:
 
     @classmethod
     def from_run_dir(cls, run_dir: str, verbose: bool = True, iterations: int | None = None,
-                     out_dir: str | None = None) -> "Runner":
+                     out_dir: str | None = None, overrides: tuple[str, ...] = ()) -> "Runner":
         """The run in `run_dir` at its last good checkpoint (its config.yaml, of this or an earlier
-        version); iterations: a new total; out_dir: where it continues writing (None: nowhere).
+        version); iterations: a new total; out_dir: where it continues writing (None: nowhere);
+        overrides: ``key=value`` settings of where it runs (device, cuda_kernels, threads).
 
         checkpoint.pt is used unless it does not load safely or was made with another config; then
         the newest such snapshot in checkpoints/ (the choice is logged). Raises NothingToResume when
@@ -99,6 +100,8 @@ class Runner:
         config = read_run_config(run_dir)
         if iterations:
             config = config.with_overrides([f"iterations={iterations}"])
+        if overrides:
+            config = config.with_overrides(list(overrides))
         runner = cls(config, out_dir, verbose)
         refused = []
         for path in _snapshots(run_dir):
@@ -126,7 +129,11 @@ class Runner:
             raise UnsafeFileError(f"{path}: not a metarl_fast checkpoint")
         if "checksum" in state and checksum({k: v for k, v in state.items() if k != "checksum"}) != state["checksum"]:
             raise UnsafeFileError(f"{path}: its contents do not match its checksum (corrupted)")
-        made_with = TrainConfig.from_dict(state["config"]).with_overrides([f"iterations={self.config.iterations}"])
+        # where a run executes (device, kernels) does not change what it is: a GPU run's checkpoint
+        # resumes or deploys on the CPU
+        here = [f"iterations={self.config.iterations}", f"device={self.config.device}",
+                f"cuda_kernels={str(self.config.cuda_kernels).lower()}"]
+        made_with = TrainConfig.from_dict(state["config"]).with_overrides(here)
         if made_with != self.config:
             raise UnsafeFileError(f"{path}: made with another config than config.yaml")
 
@@ -136,7 +143,8 @@ class Runner:
         ctx = self.ctx
         t_start = time.perf_counter()
         steps_before = ctx.timesteps
-        log = self.algorithm.run_iteration(ctx)
+        with ctx.kernel_scope():
+            log = self.algorithm.run_iteration(ctx)
         ctx.iteration += 1
         row = {"Itr": ctx.iteration - 1, "n_timesteps": ctx.timesteps}
         for k, r in enumerate(log.returns):
