@@ -247,7 +247,10 @@ def test_plan_depends_on_sizes_only_and_fits_shared_memory():
             assert a["smem_bytes"] <= 96 * 1024
             assert 1 <= a["chunks"] <= -(-2000 // a["tile"])
     a = cuda.plan("hvp_lvc", spec, torch.float64, 40, 2000)
-    assert a["workspace_bytes"] == 40 * a["chunks"] * spec.num_params * 8
+    # partial sums, then the packed rows of params and v (per task here)
+    assert a["workspace_bytes"] == 40 * a["chunks"] * spec.num_params * 8 + 2 * 40 * spec.num_params * 8
+    shared = cuda.plan("hvp_lvc", spec, torch.float32, 40, 2000, per_task_params=False, per_task_v=False)
+    assert shared["workspace_bytes"] == 40 * shared["chunks"] * spec.num_params * 8 + 2 * spec.num_params * 4
     assert cuda.plan("kl_fvp", spec, torch.float32, 3, 100, weighted=True)["wsum_elems"] == \
         3 * cuda.plan("kl_fvp", spec, torch.float32, 3, 100)["chunks"]
     # a wide network gets a smaller tile, never more than the budget
@@ -255,7 +258,7 @@ def test_plan_depends_on_sizes_only_and_fits_shared_memory():
     assert wide["tile"] < 16 and wide["smem_bytes"] <= 96 * 1024
     # at most 512 MiB of partial sums
     big = cuda.plan("hvp_lvc", PolicySpec(100, 10, (512, 512)), torch.float64, 100, 10 ** 6)
-    assert big["workspace_bytes"] <= 512 << 20
+    assert big["partial_elems"] * 8 <= 512 << 20
 
 
 def test_plan_refuses_what_cannot_run():

@@ -61,8 +61,10 @@ void run(const MlpSpec& spec, PolicyOp op, int64_t tasks, int64_t samples, const
   auto st = [&](const char* k) { return stride.contains(k) ? stride[k].cast<int64_t>() : int64_t(0); };
   const PolicyOpTraits& tr = op_traits(op);
   const gpu::DeviceSpec sp = gpu::device_spec(spec);
-  const gpu::PolicyLaunch pl = gpu::plan_policy_launch(spec, op, int(sizeof(T)), tasks, samples, get("weights") != 0,
-                                                       get("cache") ? int(st("cache_mode")) : 0);
+  const gpu::PolicyLaunch pl =
+      gpu::plan_policy_launch(spec, op, int(sizeof(T)), tasks, samples, get("weights") != 0,
+                              get("cache") ? int(st("cache_mode")) : 0,
+                              {st("params") ? tasks : 1, st("v") ? tasks : 1});
   gpu::PolicyArgs<T> a;
   a.num_tasks = tasks;
   a.num_samples = samples;
@@ -81,6 +83,7 @@ void run(const MlpSpec& spec, PolicyOp op, int64_t tasks, int64_t samples, const
   a.out = reinterpret_cast<T*>(get("out"));
   auto* ws = reinterpret_cast<double*>(get("workspace"));
   a.partial = ws;
+  a.packed = reinterpret_cast<T*>(reinterpret_cast<char*>(ws) + pl.packed_offset_bytes);
   a.cache = reinterpret_cast<T*>(get("cache"));
   if (a.cache && get("cache_bytes") < uintptr_t(tasks * samples * pl.cache_width * int64_t(sizeof(T))))
     throw std::invalid_argument(fn_name(tr) + ": the forward cache must hold " +
@@ -179,10 +182,11 @@ void run_cg(const std::string& name, int64_t systems, int64_t dim, const py::dic
 
 void bind_cuda(py::module_& m) {
   m.def("gpu_policy_plan", [](const MlpSpec& spec, const std::string& op, int dtype_bytes, int64_t tasks,
-                              int64_t samples, bool weighted) {
-    return plan_dict(gpu::plan_policy_launch(spec, op_by_name(op), dtype_bytes, tasks, samples, weighted));
+                              int64_t samples, bool weighted, bool per_task_params, bool per_task_v) {
+    return plan_dict(gpu::plan_policy_launch(spec, op_by_name(op), dtype_bytes, tasks, samples, weighted, 0,
+                                             {per_task_params ? tasks : 1, per_task_v ? tasks : 1}));
   }, py::arg("spec"), py::arg("op"), py::arg("dtype_bytes"), py::arg("tasks"), py::arg("samples"),
-     py::arg("weighted") = false,
+     py::arg("weighted") = false, py::arg("per_task_params") = true, py::arg("per_task_v") = true,
      "How the CUDA kernels split and lay out `op`: {tile, threads, chunks, smem_bytes, workspace_bytes, ...}.");
   m.def("gpu_policy_run", [](const MlpSpec& spec, const std::string& op, int dtype_bytes, int64_t tasks,
                              int64_t samples, const py::dict& ptr, const py::dict& stride, double damping, int device,

@@ -7,6 +7,7 @@
 
 #include "cuda/cuda_api.h"
 #include "cuda/cuda_check.cuh"
+#include "cuda/device_each.cuh"
 #include "cuda/policy_plan.h"
 
 namespace metarl {
@@ -56,6 +57,7 @@ void launch_policy_kernel(const DeviceSpec& spec, const PolicyLaunch& launch, co
                           void* stream_ptr) {
   DeviceGuard guard(device);
   cudaStream_t stream = static_cast<cudaStream_t>(stream_ptr);
+  pack_policy_rows<T>(spec, launch, a, DeviceEach{stream});
   if (launch.smem_bytes > 48 * 1024)
     cuda_check(cudaFuncSetAttribute(policy_items_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                int(launch.smem_bytes)),

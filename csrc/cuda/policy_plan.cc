@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda/sample_programs.h"
 #include "policy/op_traits.h"
 
 namespace metarl {
@@ -67,7 +68,7 @@ int64_t layout(const DeviceSpec& sp, PolicyLaunch& pl, int S, int dtype_bytes) {
 }  // namespace
 
 PolicyLaunch plan_policy_launch(const MlpSpec& spec, PolicyOp op, int dtype_bytes, int64_t tasks, int64_t samples,
-                                bool weighted, int cache_mode) {
+                                bool weighted, int cache_mode, std::pair<int64_t, int64_t> packed_rows) {
   if (cache_mode < 0 || cache_mode > 2) throw std::invalid_argument("CUDA policy kernels: cache_mode must be 0, 1 or 2");
   if (dtype_bytes != 4 && dtype_bytes != 8)
     throw std::invalid_argument("CUDA policy kernels: dtype must be float32 or float64");
@@ -101,6 +102,9 @@ PolicyLaunch plan_policy_launch(const MlpSpec& spec, PolicyOp op, int dtype_byte
   if (S < 1)
     throw std::invalid_argument("CUDA policy kernels: the network is too wide for one sample's activations to fit " +
                                 std::to_string(kSharedBudgetBytes / 1024) + " KiB of shared memory");
+  // shared parameters (and v) take one packed row, per-task ones T; the caller says which
+  pl.packed_params_rows = packed_rows.first;
+  pl.packed_v_rows = pl.tangent ? packed_rows.second : 0;
   const int64_t tiles = (samples + S - 1) / S;
   const int64_t by_balance = (kTargetBlocks + tasks - 1) / tasks;
   pl.chunks = std::max<int64_t>(1, std::min(tiles, by_balance));
@@ -108,7 +112,8 @@ PolicyLaunch plan_policy_launch(const MlpSpec& spec, PolicyOp op, int dtype_byte
   auto sizes = [&] {
     pl.partial_elems = pl.vector_out ? tasks * pl.chunks * P : (op == PolicyOp::kKl ? tasks * pl.chunks : 0);
     pl.wsum_elems = op == PolicyOp::kKlFvp && weighted ? tasks * pl.chunks : 0;
-    pl.workspace_bytes = (pl.partial_elems + pl.wsum_elems) * int64_t(sizeof(double));
+    pl.packed_offset_bytes = (pl.partial_elems + pl.wsum_elems) * int64_t(sizeof(double));
+    pl.workspace_bytes = pl.packed_offset_bytes + (pl.packed_params_rows + pl.packed_v_rows) * P * dtype_bytes;
   };
   sizes();
   // keep the partial sums under 512 MiB (many tasks of a large network)
@@ -123,6 +128,7 @@ template <typename T>
 void emulate_policy_kernel(const DeviceSpec& spec, const PolicyLaunch& launch, const PolicyArgs<T>& a) {
   std::vector<T> smem(size_t(launch.smem_elems));
   const HostExec exec{launch.threads};
+  pack_policy_rows<T>(spec, launch, a, HostEach{});
   for (int64_t t = 0; t < a.num_tasks; ++t)
     for (int64_t c = 0; c < launch.chunks; ++c) policy_block<T>(spec, launch, a, t, c, smem.data(), exec);
   if (launch.vector_out) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 
 #include "cuda/policy_program.h"
 #include "policy/mlp_spec.h"
@@ -30,8 +31,10 @@ DeviceSpec device_spec(const MlpSpec& spec);
 // op is given per-sample weights (the weighted Fisher keeps weight sums). Throws
 // std::invalid_argument when T, N or the network cannot be run (no tile fits, T > kMaxTasks).
 // cache_mode: 0 none, 1 fill, 2 use the forward-activation cache ([T, N, cache_width] elements).
+// packed_rows: the rows of params and of v (1 when shared, T when per task) packed in the workspace.
 PolicyLaunch plan_policy_launch(const MlpSpec& spec, PolicyOp op, int dtype_bytes, int64_t tasks, int64_t samples,
-                                bool weighted, int cache_mode = 0);
+                                bool weighted, int cache_mode = 0,
+                                std::pair<int64_t, int64_t> packed_rows = {1, 1});
 
 // Runs the block program of every work item and the finish step on the host, one block after the
 // other and each block's threads one after the other (HostExec): exactly what the GPU computes,

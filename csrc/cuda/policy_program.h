@@ -49,6 +49,10 @@ struct PolicyLaunch {
   // global workspace, in doubles: partial sums [T, chunks, P] (or [T, chunks] for the KL value),
   // then the per-item weight sums of the weighted Fisher [T, chunks]
   int64_t partial_elems = 0, wsum_elems = 0;
+  // then the parameters (and v) with every weight matrix transposed ([in][out]: the forward and
+  // tangent passes read a row of W per input, coalesced across threads): rows of P elements
+  int64_t packed_params_rows = 0, packed_v_rows = 0;
+  int64_t packed_offset_bytes = 0;
   int64_t workspace_bytes = 0;
   // forward-activation cache in global memory: [T, N, Σ_l out_l] (H[1..L] of every sample)
   int cache_mode = 0;      // 0 none, 1 fill (compute and store), 2 use (load instead of computing)
@@ -61,7 +65,39 @@ struct PolicyArgs : PolicyArrays<T> {
   double* partial = nullptr;  // workspace (PolicyLaunch::partial_elems doubles)
   double* wsum = nullptr;     // workspace (PolicyLaunch::wsum_elems doubles), or null
   T* cache = nullptr;         // [T, N, cache_width] when cache_mode ≠ 0
+  T* packed = nullptr;        // workspace: the transposed parameter rows, then the v rows
 };
+
+// Unit idx of the packing (idx < rows · P): entry p of row r, a weight entry W[o][i] of layer l
+// going to w_off + i·out + o, every other entry to its own place.
+template <typename T>
+struct PackUnit {
+  DeviceSpec sp;
+  const T* src;
+  int64_t src_stride;  // P, or 0 for one shared row
+  T* dst;              // [rows, P]
+  METARL_HD void operator()(int64_t idx) const {
+    const int64_t P = sp.num_params, r = idx / P, p = idx % P;
+    int64_t q = p;
+    for (int l = 0; l < sp.num_layers; ++l) {
+      const int64_t e = p - sp.w_off[l];
+      if (e >= 0 && e < int64_t(sp.out[l]) * sp.in[l]) {
+        q = sp.w_off[l] + (e % sp.in[l]) * sp.out[l] + e / sp.in[l];
+        break;
+      }
+    }
+    dst[r * P + q] = src[r * src_stride + p];
+  }
+};
+
+// Packs the launch's parameter (and v) rows into a.packed, with any `Each` (unit runner).
+template <typename T, typename Each>
+void pack_policy_rows(const DeviceSpec& sp, const PolicyLaunch& pl, const PolicyArgs<T>& a, const Each& each) {
+  const int64_t P = sp.num_params;
+  each(pl.packed_params_rows * P, PackUnit<T>{sp, a.params, a.params_stride, a.packed});
+  if (pl.packed_v_rows)
+    each(pl.packed_v_rows * P, PackUnit<T>{sp, a.v, a.v_stride, a.packed + pl.packed_params_rows * P});
+}
 
 template <typename T>
 METARL_HD inline T activate(int activation, T z) {
@@ -85,6 +121,9 @@ METARL_HD void policy_block(const DeviceSpec& sp, const PolicyLaunch& pl, const 
   const PolicyOp op = PolicyOp(pl.op);
   const T* theta = a.params + a.params_stride * t;
   const T* vrow = pl.tangent ? a.v + a.v_stride * t : nullptr;
+  // the same rows with transposed weights (pack_policy_rows), for the forward and tangent passes
+  const T* theta_t = a.packed + (a.params_stride ? t : 0) * P;
+  const T* v_t = pl.tangent ? a.packed + (pl.packed_params_rows + (a.v_stride ? t : 0)) * P : nullptr;
   const T* ols = pl.kl_inputs ? a.old_log_std + a.old_log_std_stride * t : nullptr;
   double* part = pl.vector_out ? a.partial + item * P : nullptr;
   T* GL = sm + pl.gl_off;
@@ -129,7 +168,7 @@ METARL_HD void policy_block(const DeviceSpec& sp, const PolicyLaunch& pl, const 
         T* Y = sm + pl.h_off[l + 1];
         const T* b = theta + sp.b_off[l];
         const bool last = l == L - 1;
-        block_gemm<T>(tid, nt, S, out, in, Operand<T>{sm + pl.h_off[l], in, 1}, Operand<T>{theta + sp.w_off[l], in, 1},
+        block_gemm<T>(tid, nt, S, out, in, Operand<T>{sm + pl.h_off[l], in, 1}, Operand<T>{theta_t + sp.w_off[l], 1, out},
                       0, Operand<T>{nullptr, 0, 0}, Operand<T>{nullptr, 0, 0},
                       [&](int, int o) { return b[o]; },
                       [&](int s_, int o, T acc) { Y[s_ * out + o] = last ? acc : activate(act_fn, acc); });
@@ -157,8 +196,8 @@ METARL_HD void policy_block(const DeviceSpec& sp, const PolicyLaunch& pl, const 
         T* Y = sm + pl.hd_off[l + 1];
         const T* Vb = vrow + sp.b_off[l];
         const bool last = l == L - 1;
-        block_gemm<T>(tid, nt, S, out, in, Operand<T>{sm + pl.h_off[l], in, 1}, Operand<T>{vrow + sp.w_off[l], in, 1},
-                      l > 0 ? in : 0, Operand<T>{sm + pl.hd_off[l], in, 1}, Operand<T>{theta + sp.w_off[l], in, 1},
+        block_gemm<T>(tid, nt, S, out, in, Operand<T>{sm + pl.h_off[l], in, 1}, Operand<T>{v_t + sp.w_off[l], 1, out},
+                      l > 0 ? in : 0, Operand<T>{sm + pl.hd_off[l], in, 1}, Operand<T>{theta_t + sp.w_off[l], 1, out},
                       [&](int, int o) { return Vb[o]; },
                       [&](int s_, int o, T acc) {
                         const int idx = s_ * out + o;

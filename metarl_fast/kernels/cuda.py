@@ -32,11 +32,13 @@ def _out_shape(name: str, spec: PolicySpec, T: int, N: int) -> tuple[int, ...]:
     return (T, spec.num_params)
 
 
-def plan(name: str, spec: PolicySpec, dtype: torch.dtype, T: int, N: int, weighted: bool = False) -> dict:
+def plan(name: str, spec: PolicySpec, dtype: torch.dtype, T: int, N: int, weighted: bool = False,
+         per_task_params: bool = True, per_task_v: bool = True) -> dict:
     """How the CUDA kernels split op `name` on T tasks of N samples (tile, threads, chunks per task,
     shared-memory and workspace bytes). A function of (spec, op, dtype, T, N) only, so the order
     of every reduction, and hence the result, is the same on every GPU."""
-    return _C.gpu_policy_plan(spec.native, name, torch.empty((), dtype=dtype).element_size(), T, N, weighted)
+    return _C.gpu_policy_plan(spec.native, name, torch.empty((), dtype=dtype).element_size(), T, N, weighted,
+                              per_task_params, per_task_v)
 
 
 # At most this many bytes of forward activations per ForwardCache (8 GiB: 100x ProMP in float32
@@ -93,8 +95,9 @@ def policy_op(name: str, spec: PolicySpec, *, params: torch.Tensor, obs: torch.T
     held = {k: x.detach().contiguous() for k, x in tensors.items() if x is not None}
     stride = {k: (0 if held[k].dim() == 1 else getattr(spec, width)) for k, width in _ROW_INPUTS.items() if k in held}
     out = torch.empty(_out_shape(name, spec, T, N), dtype=params.dtype, device=device)
-    layout = plan(name, spec, params.dtype, T, N, weights is not None)
-    workspace = torch.empty(max(1, layout["workspace_bytes"] // 8), dtype=torch.float64, device=device)
+    layout = plan(name, spec, params.dtype, T, N, weights is not None, params.dim() == 2,
+                  v is not None and v.dim() == 2)
+    workspace = torch.empty(max(1, -(-layout["workspace_bytes"] // 8)), dtype=torch.float64, device=device)
     ptr = {k: x.data_ptr() for k, x in held.items()}
     ptr.update(out=out.data_ptr(), workspace=workspace.data_ptr(), workspace_bytes=workspace.numel() * 8)
     mode = 0
