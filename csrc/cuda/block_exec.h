@@ -6,11 +6,14 @@
 // control flow between phases is the same for every thread. Under that rule, running each phase
 // for tid = 0, 1, …, num_threads − 1 one after the other on the host gives exactly what the block
 // computes on the GPU. The host emulation is what tests these programs on machines without a GPU;
-// the GPU run checks the rest (launch, memory, the device's arithmetic).
+// the GPU run checks the rest (launch, memory, the device's arithmetic). Work that splits into
+// independent units f(i) (one GPU thread each) runs through an `Each`: HostEach here, DeviceEach
+// in device_each.cuh.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "common/host_device.h"
 
@@ -34,6 +37,22 @@ struct HostExec {
   template <typename F>
   void operator()(F&& f) const {
     for (int tid = 0; tid < threads; ++tid) f(tid, threads);
+  }
+};
+
+// Runs f(i) for i < n on the host, in order; blocks(nx, ny, smem_bytes, f) runs the block program
+// f(y, x, shared, exec) of every block (x < nx, y < ny) with the threads of HostExec.
+struct HostEach {
+  template <typename F>
+  void operator()(int64_t n, const F& f) const {
+    for (int64_t i = 0; i < n; ++i) f(i);
+  }
+  template <typename F>
+  void blocks(int64_t nx, int64_t ny, int64_t smem_bytes, const F& f) const {
+    std::vector<double> smem(size_t(smem_bytes / 8 + 1));
+    const HostExec exec{256};
+    for (int64_t y = 0; y < ny; ++y)
+      for (int64_t x = 0; x < nx; ++x) f(y, x, smem.data(), exec);
   }
 };
 

@@ -1,6 +1,6 @@
 // Batched conjugate gradient on the device: the per-system updates of the CPU solver
 // (solvers/conjugate_gradient.h) as block programs, one 256-thread block per system, run by an
-// `Each` (sample_programs.h: HostEach emulates them).
+// `Each` (block_exec.h: HostEach emulates them).
 // The caller alternates z = A p (any fused operator, launched on the same stream) and cg_step; all
 // state (x, r, p, r·r, the active flags) stays in device memory, so the loop never waits on the
 // host. Every iteration runs: a system that has stopped keeps p = 0, so its products are 0 and its

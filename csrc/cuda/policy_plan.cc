@@ -5,7 +5,6 @@
 #include <string>
 #include <vector>
 
-#include "cuda/sample_programs.h"
 #include "policy/op_traits.h"
 
 namespace metarl {

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include "advantages/trajectory_units.h"
 #include "cuda/block_exec.h"
@@ -16,22 +15,6 @@
 
 namespace metarl {
 namespace gpu {
-
-// Runs f(i) for i < n on the host, in order; blocks(nx, ny, smem_bytes, f) runs the block program
-// f(y, x, shared, exec) of every block (x < nx, y < ny) with the threads of HostExec.
-struct HostEach {
-  template <typename F>
-  void operator()(int64_t n, const F& f) const {
-    for (int64_t i = 0; i < n; ++i) f(i);
-  }
-  template <typename F>
-  void blocks(int64_t nx, int64_t ny, int64_t smem_bytes, const F& f) const {
-    std::vector<double> smem(size_t(smem_bytes / 8 + 1));
-    const HostExec exec{256};
-    for (int64_t y = 0; y < ny; ++y)
-      for (int64_t x = 0; x < nx; ++x) f(y, x, smem.data(), exec);
-  }
-};
 
 METARL_HD inline double dev_exp_d(double x) { return exp(x); }
 METARL_HD inline double dev_sqrt_d(double x) { return sqrt(x); }
