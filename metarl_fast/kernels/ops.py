@@ -18,7 +18,9 @@ grad (observations, weights of an HVP, the KL's old policy, a kernel's derivativ
 than the table allows) raises instead of returning a silently detached tensor.
 
 Arguments: tensors as metarl_fast.kernels documents them (already validated; any strides), and the
-policy architecture as (obs_dim, act_dim, hidden, activation). Results are new tensors.
+policy architecture as (obs_dim, act_dim, hidden, activation). Results are new tensors. Each op has a
+CPU implementation (the C++ core) and a CUDA one (the CUDA kernels, kernels/cuda.py), chosen by the
+inputs' device, so the derivatives above hold on both.
 """
 from __future__ import annotations
 
@@ -256,7 +258,9 @@ def _hvp_backward(name):
 def _gaussian_kl_backward(ctx, g):
     params, obs, old_mean, old_log_std, weights, *spec = _saved(ctx)
     _check(ctx, "gaussian_kl", ["params", "obs", "old_mean", "old_log_std", "weights"], {"params"})
-    w = (torch.full(obs.shape[:2], 1.0 / obs.shape[1], dtype=obs.dtype, device=obs.device) if weights is None else weights) * g[:, None]
+    if weights is None:
+        weights = torch.full(obs.shape[:2], 1.0 / obs.shape[1], dtype=obs.dtype, device=obs.device)
+    w = weights * g[:, None]
     d = _rows(OPS.kl_grad(params, obs, old_mean, old_log_std, w, *spec), params.dim())
     return d, None, None, None, None, None, None, None, None
 
