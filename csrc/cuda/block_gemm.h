@@ -19,23 +19,84 @@ struct Operand {
 
 constexpr int kMicro = 4;  // each thread computes kMicro × kMicro results in registers
 
-// acc[r][c] += Σ_{k<K} A(mi[r], k) B(ni[c], k), in k order.
+// v[0..3] = p[0..3]; one 16-byte load (two for double) on the device, where p is 16-byte aligned.
+template <typename T>
+METARL_HD inline void load4(const T* p, T (&v)[4]) {
+#if defined(__CUDA_ARCH__)
+  if constexpr (sizeof(T) == 4) {
+    const float4 x = *reinterpret_cast<const float4*>(p);
+    v[0] = x.x, v[1] = x.y, v[2] = x.z, v[3] = x.w;
+  } else {
+    const double2 x = *reinterpret_cast<const double2*>(p), y = *reinterpret_cast<const double2*>(p + 2);
+    v[0] = x.x, v[1] = x.y, v[2] = y.x, v[3] = y.y;
+  }
+#else
+  for (int i = 0; i < 4; ++i) v[i] = p[i];
+#endif
+}
+
+METARL_HD inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
+
+// How an operand's 4 × 4 block (4 rows × 4 consecutive k) is read: one vector per k (the rows are
+// consecutive in memory), one vector per row (the k are), or 16 scalars.
+enum class Fetch : int { kScalar, kRows, kSteps };
+
+template <typename T>
+METARL_HD inline Fetch fetch_of(const Operand<T>& X, const int (&idx)[kMicro], bool unclamped) {
+  const int64_t es = sizeof(T);
+  if (X.ms == 1 && unclamped && aligned16(X.p + idx[0]) && (X.ks * es) % 16 == 0) return Fetch::kRows;
+  if (X.ks == 1 && aligned16(X.p) && (X.ms * es) % 16 == 0 && aligned16(X.p + idx[0] * X.ms) &&
+      aligned16(X.p + idx[kMicro - 1] * X.ms))
+    return Fetch::kSteps;
+  return Fetch::kScalar;
+}
+
+// v[j][r] = X(idx[r], k0 + j) for j, r < 4.
+template <typename T>
+METARL_HD inline void fetch4x4(const Operand<T>& X, const int (&idx)[kMicro], int k0, Fetch how, T (&v)[4][kMicro]) {
+  if (how == Fetch::kRows) {
+    METARL_UNROLL
+    for (int j = 0; j < 4; ++j) load4(X.p + idx[0] + (k0 + j) * X.ks, v[j]);
+  } else if (how == Fetch::kSteps) {
+    METARL_UNROLL
+    for (int r = 0; r < kMicro; ++r) {
+      T w[4];
+      load4(X.p + idx[r] * X.ms + k0, w);
+      METARL_UNROLL
+      for (int j = 0; j < 4; ++j) v[j][r] = w[j];
+    }
+  } else {
+    METARL_UNROLL
+    for (int j = 0; j < 4; ++j)
+      METARL_UNROLL
+      for (int r = 0; r < kMicro; ++r) v[j][r] = X.at(idx[r], k0 + j);
+  }
+}
+
+// acc[r][c] += Σ_{k<K} A(mi[r], k) B(ni[c], k), in k order (k in steps of 4, read by vectors
+// where the layout allows, then the rest one by one). m_full / n_full: no index was clamped.
 template <typename T>
 METARL_HD inline void micro_accumulate(T (&acc)[kMicro][kMicro], const int (&mi)[kMicro], const int (&ni)[kMicro], int K,
-                                       Operand<T> A, Operand<T> B) {
-  const T* a_row[kMicro];
-  const T* b_row[kMicro];
-  METARL_UNROLL
-  for (int r = 0; r < kMicro; ++r) {
-    a_row[r] = A.p + mi[r] * A.ms;
-    b_row[r] = B.p + ni[r] * B.ms;
+                                       Operand<T> A, Operand<T> B, bool m_full, bool n_full) {
+  const Fetch fa = fetch_of(A, mi, m_full), fb = fetch_of(B, ni, n_full);
+  int k = 0;
+  for (; k + 4 <= K; k += 4) {
+    T a[4][kMicro], b[4][kMicro];
+    fetch4x4(A, mi, k, fa, a);
+    fetch4x4(B, ni, k, fb, b);
+    METARL_UNROLL
+    for (int j = 0; j < 4; ++j)
+      METARL_UNROLL
+      for (int r = 0; r < kMicro; ++r)
+        METARL_UNROLL
+        for (int c = 0; c < kMicro; ++c) acc[r][c] += a[j][r] * b[j][c];
   }
-  for (int k = 0; k < K; ++k) {
+  for (; k < K; ++k) {
     T a[kMicro], b[kMicro];
     METARL_UNROLL
     for (int r = 0; r < kMicro; ++r) {
-      a[r] = a_row[r][k * A.ks];
-      b[r] = b_row[r][k * B.ks];
+      a[r] = A.at(mi[r], k);
+      b[r] = B.at(ni[r], k);
     }
     METARL_UNROLL
     for (int r = 0; r < kMicro; ++r)
@@ -65,8 +126,9 @@ METARL_HD void block_gemm(int tid, int nt, int M, int N, int K, Operand<T> A, Op
     for (int r = 0; r < kMicro; ++r)
       METARL_UNROLL
       for (int c = 0; c < kMicro; ++c) acc[r][c] = init(mi[r], ni[c]);
-    micro_accumulate<T>(acc, mi, ni, K, A, B);
-    if (K2 > 0) micro_accumulate<T>(acc, mi, ni, K2, A2, B2);
+    const bool m_full = m0 + kMicro <= M, n_full = n0 + kMicro <= N;
+    micro_accumulate<T>(acc, mi, ni, K, A, B, m_full, n_full);
+    if (K2 > 0) micro_accumulate<T>(acc, mi, ni, K2, A2, B2, m_full, n_full);
     METARL_UNROLL
     for (int r = 0; r < kMicro; ++r)
       METARL_UNROLL

@@ -15,7 +15,7 @@ namespace gpu {
 namespace {
 
 template <typename T>
-__global__ void __launch_bounds__(kBlockThreads) policy_items_kernel(DeviceSpec sp, PolicyLaunch pl,
+__global__ void __launch_bounds__(kBlockThreads, 2) policy_items_kernel(DeviceSpec sp, PolicyLaunch pl,
                                                                      PolicyArgs<T> a) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   policy_block<T>(sp, pl, a, int64_t(blockIdx.y), int64_t(blockIdx.x), reinterpret_cast<T*>(smem_raw), DeviceExec{});

@@ -111,7 +111,7 @@ PolicyLaunch plan_policy_launch(const MlpSpec& spec, PolicyOp op, int dtype_byte
   auto sizes = [&] {
     pl.partial_elems = pl.vector_out ? tasks * pl.chunks * P : (op == PolicyOp::kKl ? tasks * pl.chunks : 0);
     pl.wsum_elems = op == PolicyOp::kKlFvp && weighted ? tasks * pl.chunks : 0;
-    pl.packed_offset_bytes = (pl.partial_elems + pl.wsum_elems) * int64_t(sizeof(double));
+    pl.packed_offset_bytes = (pl.partial_elems + pl.wsum_elems + 1) / 2 * 2 * int64_t(sizeof(double));  // 16-aligned
     pl.workspace_bytes = pl.packed_offset_bytes + (pl.packed_params_rows + pl.packed_v_rows) * P * dtype_bytes;
   };
   sizes();
