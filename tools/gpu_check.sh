@@ -6,7 +6,7 @@
 #     bash tools/gpu_check.sh verify          # build, tests, compute-sanitizer   (about 5 minutes)
 #     bash tools/gpu_check.sh bench           # build (kept from verify), benchmarks (about 5 minutes)
 #     bash tools/gpu_check.sh                 # both, in one call (about 10 minutes: tight for one call)
-# Logs, JSON and summary.txt go to $OUT. Here, without a GPU:
+# log.txt (every step's output), summary.txt and the benchmarks' JSON go to $OUT. Here, without a GPU:
 #     bash tools/gpu_check.sh --dry-run       # every step that needs no GPU, against this checkout
 #
 # Steps (each under its own time limit; a failed step is reported and the next one still runs):
@@ -43,14 +43,17 @@ PY=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1
 declare -a SUMMARY=()
 
-step() {  # step NAME LIMIT_S COMMAND...: runs COMMAND with a time limit, output to $OUT/NAME.log
+# The device tool brings back at most 8 files from $OUT: every step's output goes to one log.txt,
+# beside summary.txt and the benchmarks' JSON (at most 3).
+: >"$OUT/log.txt"
+step() {  # step NAME LIMIT_S COMMAND...: runs COMMAND with a time limit, output appended to $OUT/log.txt
   local name=$1 limit=$2
   shift 2
-  echo "== $name ($(date +%T), limit ${limit}s): $*"
-  timeout "$limit" "$@" 2>&1 | tee "$OUT/$name.log"
+  echo "== $name ($(date +%T), limit ${limit}s): $*" | tee -a "$OUT/log.txt"
+  timeout "$limit" "$@" 2>&1 | tee -a "$OUT/log.txt"
   local rc=${PIPESTATUS[0]}
   SUMMARY+=("$name: exit $rc")
-  echo "== $name: exit $rc"
+  echo "== $name: exit $rc" | tee -a "$OUT/log.txt"
   return 0
 }
 
