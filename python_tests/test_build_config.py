@@ -54,15 +54,20 @@ def test_bad_mode_is_refused(tmp_path):
     assert "METARL_FAST_CUDA must be AUTO, ON or OFF" in r.stdout + r.stderr
 
 
-def test_cuda_build_links_the_runtime_statically():
-    """A CUDA build needs only the driver: no libcudart to find at run time (decision 8)."""
+def _has_cuda_kernels() -> bool:
     from metarl_fast import _C
 
-    if not _C.has_cuda:
-        pytest.skip("this build has no CUDA kernels")
-    ldd = shutil.which("ldd")
-    if ldd is None:
-        pytest.skip("ldd not on PATH")
-    out = subprocess.run([ldd, _C.__file__], capture_output=True, text=True, timeout=60).stdout
+    return bool(_C.has_cuda)
+
+
+@pytest.mark.skipif(not _has_cuda_kernels(), reason="this build has no CUDA kernels")
+@pytest.mark.skipif(shutil.which("ldd") is None, reason="ldd not on PATH")
+def test_cuda_build_links_the_runtime_statically():
+    """A CUDA build needs only the driver: no libcudart to find at run time (decision 8), and asking
+    for the devices without a driver or a GPU answers a count instead of raising."""
+    from metarl_fast import _C
+
+    out = subprocess.run([shutil.which("ldd"), _C.__file__], capture_output=True, text=True, timeout=60).stdout
     assert "libcudart" not in out, out
-    assert _C.cuda_device_count() >= 0  # no driver or no GPU reads as 0 devices, never an error
+    assert "libcuda.so" not in out, out  # the driver is loaded at run time by the static runtime
+    assert isinstance(_C.cuda_device_count(), int)

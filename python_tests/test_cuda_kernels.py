@@ -284,9 +284,15 @@ def test_backend_cuda_refuses_cpu_tensors_and_auto_keeps_cuda_on_the_reference()
     assert _validation.resolve_backend("f", "auto", torch.device("cpu")) == "cpp"
     with pytest.raises(ValueError, match="needs CPU tensors"):
         _validation.resolve_backend("f", "cpp", cuda_dev)
-    with pytest.raises(ValueError, match="no derivative"):
-        _validation.resolve_backend("f", "cuda", cuda_dev, blocked={"obs"}) if _C.has_cuda else \
-            _validation.resolve_backend("f", "cpp", torch.device("cpu"), blocked={"obs"})
+    with pytest.raises(ValueError, match="backend='cpp' has no derivative"):
+        _validation.resolve_backend("f", "cpp", torch.device("cpu"), blocked={"obs"})
+
+
+def test_backend_cuda_refuses_inputs_that_require_grad(monkeypatch):
+    monkeypatch.setattr(_C, "has_cuda", True)  # the rule, whether or not this build has the kernels
+    with pytest.raises(ValueError, match="backend='cuda' has no derivative with respect to obs"):
+        _validation.resolve_backend("f", "cuda", torch.device("cuda", 0), blocked={"obs"})
+    assert _validation.resolve_backend("f", "cuda", torch.device("cuda", 0)) == "cuda"
 
 
 def test_use_cuda_kernels_opts_auto_in_for_cuda_tensors_only():
@@ -308,12 +314,16 @@ def test_backend_cuda_in_a_build_without_cuda_says_so(monkeypatch):
     assert _validation.resolve_backend("f", "auto", torch.device("cuda", 0)) == "torch"
 
 
-def test_device_count_is_safe_without_a_gpu():
-    assert cuda.device_count() >= 0
-    if not HAS_GPU:
-        with pytest.raises(ValueError, match="need CUDA tensors"):
-            cuda.policy_op("log_prob", PolicySpec(3, 1, (4,)), params=torch.zeros(PolicySpec(3, 1, (4,)).num_params),
-                           obs=torch.zeros(1, 2, 3), act=torch.zeros(1, 2, 1))
+def test_the_cuda_entry_points_refuse_cpu_tensors_and_emulation_refuses_others():
+    spec = PolicySpec(3, 1, (4,))
+    args = dict(params=torch.zeros(spec.num_params), obs=torch.zeros(1, 2, 3), act=torch.zeros(1, 2, 1))
+    with pytest.raises(ValueError, match="need CUDA tensors"):
+        cuda.policy_op("log_prob", spec, **args)
+    with pytest.raises(ValueError, match="emulate=True runs on CPU tensors"):
+        cuda.discounted_returns(torch.zeros(1, 1, 2, device="meta"), torch.ones(1, 1, 2, device="meta"), 0.9, False,
+                                emulate=True)
+    torch.testing.assert_close(cuda.policy_op("log_prob", spec, emulate=True, **args),
+                               kernels.log_prob(spec, **args, backend="cpp"))
 
 
 # ---- on the GPU ---------------------------------------------------------------------------------------

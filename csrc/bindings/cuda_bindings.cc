@@ -49,6 +49,12 @@ void host_or_device(bool emulate, const E& emulated, const L& launched) {
   else launched();
 }
 
+// dict[key] as a V, or `fallback` when the key is absent (addresses: 0, sizes: 0).
+template <typename V>
+V field(const py::dict& d, const char* key, V fallback = V(0)) {
+  return d.contains(key) ? d[key].cast<V>() : fallback;
+}
+
 template <typename T>
 const T* cptr(uintptr_t p) {
   return reinterpret_cast<const T*>(p);
@@ -57,8 +63,8 @@ const T* cptr(uintptr_t p) {
 template <typename T>
 void run(const MlpSpec& spec, PolicyOp op, int64_t tasks, int64_t samples, const py::dict& ptr,
          const py::dict& stride, double damping, int device, uintptr_t stream, bool emulate) {
-  auto get = [&](const char* k) { return ptr.contains(k) ? ptr[k].cast<uintptr_t>() : uintptr_t(0); };
-  auto st = [&](const char* k) { return stride.contains(k) ? stride[k].cast<int64_t>() : int64_t(0); };
+  auto get = [&](const char* k) { return field<uintptr_t>(ptr, k); };
+  auto st = [&](const char* k) { return field<int64_t>(stride, k); };
   const PolicyOpTraits& tr = op_traits(op);
   const gpu::DeviceSpec sp = gpu::device_spec(spec);
   const gpu::PolicyLaunch pl =
@@ -101,9 +107,9 @@ void run(const MlpSpec& spec, PolicyOp op, int64_t tasks, int64_t samples, const
 // (0 or absent: none) and scalars {gamma, lam, eps, clip_eps, from_start}.
 template <typename T>
 gpu::SampleOpArgs<T> sample_args(const py::dict& size, const py::dict& ptr, const py::dict& scalar) {
-  auto sz = [&](const char* k) { return size.contains(k) ? size[k].cast<int64_t>() : int64_t(0); };
-  auto p = [&](const char* k) { return ptr.contains(k) ? ptr[k].cast<uintptr_t>() : uintptr_t(0); };
-  auto f = [&](const char* k, double d) { return scalar.contains(k) ? scalar[k].cast<double>() : d; };
+  auto sz = [&](const char* k) { return field<int64_t>(size, k); };
+  auto p = [&](const char* k) { return field<uintptr_t>(ptr, k); };
+  auto f = [&](const char* k, double d) { return field<double>(scalar, k, d); };
   gpu::SampleOpArgs<T> a;
   a.tasks = sz("tasks");
   a.trajs = sz("trajs");
@@ -144,7 +150,7 @@ void run_sample(const std::string& name, const py::dict& size, const py::dict& p
                 int device, uintptr_t stream, bool emulate) {
   const gpu::SampleOpArgs<T> a = sample_args<T>(size, ptr, scalar);
   const int64_t need = gpu::sample_op_workspace(name, a);
-  const uintptr_t have = ptr.contains("workspace_bytes") ? ptr["workspace_bytes"].cast<uintptr_t>() : 0;
+  const uintptr_t have = field<uintptr_t>(ptr, "workspace_bytes");
   if (need > 0 && (!a.workspace || have < uintptr_t(need) * sizeof(double)))
     throw std::invalid_argument("gpu_sample_run(" + name + "): the workspace must hold " +
                                 std::to_string(need * int64_t(sizeof(double))) + " bytes");
@@ -155,7 +161,7 @@ void run_sample(const std::string& name, const py::dict& size, const py::dict& p
 template <typename T>
 void run_cg(const std::string& name, int64_t systems, int64_t dim, const py::dict& ptr, double residual_tol,
             double damping, int iteration, int device, uintptr_t stream, bool emulate) {
-  auto p = [&](const char* k) { return ptr.contains(k) ? ptr[k].cast<uintptr_t>() : uintptr_t(0); };
+  auto p = [&](const char* k) { return field<uintptr_t>(ptr, k); };
   gpu::CgArgs<T> a;
   a.systems = systems;
   a.dim = dim;

@@ -36,5 +36,13 @@ void launch_sample_op(const std::string& name, const SampleOpArgs<T>& a, int dev
 template <typename T>
 void launch_cg_op(const std::string& name, const CgArgs<T>& a, int device, void* stream);
 
+// The launchers' explicit instantiations for float and double, written where they are defined
+// (the .cu files in a CUDA build, no_cuda.cc otherwise).
+#define METARL_INSTANTIATE_POLICY_LAUNCHER(T) \
+  template void launch_policy_kernel<T>(const DeviceSpec&, const PolicyLaunch&, const PolicyArgs<T>&, int, void*);
+#define METARL_INSTANTIATE_UNIT_LAUNCHERS(T)                                                     \
+  template void launch_sample_op<T>(const std::string&, const SampleOpArgs<T>&, int, void*); \
+  template void launch_cg_op<T>(const std::string&, const CgArgs<T>&, int, void*);
+
 }  // namespace gpu
 }  // namespace metarl

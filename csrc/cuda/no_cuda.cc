@@ -28,13 +28,10 @@ void launch_cg_op(const std::string&, const CgArgs<T>&, int, void*) {
   refuse();
 }
 
-template void launch_policy_kernel<float>(const DeviceSpec&, const PolicyLaunch&, const PolicyArgs<float>&, int, void*);
-template void launch_policy_kernel<double>(const DeviceSpec&, const PolicyLaunch&, const PolicyArgs<double>&, int,
-                                           void*);
-template void launch_sample_op<float>(const std::string&, const SampleOpArgs<float>&, int, void*);
-template void launch_sample_op<double>(const std::string&, const SampleOpArgs<double>&, int, void*);
-template void launch_cg_op<float>(const std::string&, const CgArgs<float>&, int, void*);
-template void launch_cg_op<double>(const std::string&, const CgArgs<double>&, int, void*);
+METARL_INSTANTIATE_POLICY_LAUNCHER(float)
+METARL_INSTANTIATE_POLICY_LAUNCHER(double)
+METARL_INSTANTIATE_UNIT_LAUNCHERS(float)
+METARL_INSTANTIATE_UNIT_LAUNCHERS(double)
 
 }  // namespace gpu
 }  // namespace metarl

@@ -78,9 +78,8 @@ void launch_policy_kernel(const DeviceSpec& spec, const PolicyLaunch& launch, co
   }
 }
 
-template void launch_policy_kernel<float>(const DeviceSpec&, const PolicyLaunch&, const PolicyArgs<float>&, int, void*);
-template void launch_policy_kernel<double>(const DeviceSpec&, const PolicyLaunch&, const PolicyArgs<double>&, int,
-                                           void*);
+METARL_INSTANTIATE_POLICY_LAUNCHER(float)
+METARL_INSTANTIATE_POLICY_LAUNCHER(double)
 
 }  // namespace gpu
 }  // namespace metarl

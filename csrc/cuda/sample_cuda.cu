@@ -24,10 +24,8 @@ void launch_cg_op(const std::string& name, const CgArgs<T>& a, int device, void*
   run_cg_op<T>(name, a, DeviceEach{static_cast<cudaStream_t>(stream)});
 }
 
-template void launch_sample_op<float>(const std::string&, const SampleOpArgs<float>&, int, void*);
-template void launch_sample_op<double>(const std::string&, const SampleOpArgs<double>&, int, void*);
-template void launch_cg_op<float>(const std::string&, const CgArgs<float>&, int, void*);
-template void launch_cg_op<double>(const std::string&, const CgArgs<double>&, int, void*);
+METARL_INSTANTIATE_UNIT_LAUNCHERS(float)
+METARL_INSTANTIATE_UNIT_LAUNCHERS(double)
 
 }  // namespace gpu
 }  // namespace metarl

@@ -8,6 +8,8 @@ from typing import Sequence
 
 import torch
 
+from . import cuda
+
 FLOAT_DTYPES = (torch.float32, torch.float64)
 BACKENDS = ("auto", "cpp", "cuda", "torch")
 
@@ -104,14 +106,14 @@ def resolve_backend(fn: str, backend: str, device: torch.device, blocked=()) -> 
             return "torch"
         if device.type == "cpu":
             return "cpp"
-        return "cuda" if device.type == "cuda" and auto_uses_cuda_kernels() and cuda_kernels_built() else "torch"
+        return "cuda" if device.type == "cuda" and auto_uses_cuda_kernels() and cuda.built() else "torch"
     if backend == "cpp" and device.type != "cpu":
         raise ValueError(f"{fn}: backend='cpp' needs CPU tensors, got {device}; use backend='cuda', 'torch' or 'auto'")
     if backend == "cuda":
         if device.type != "cuda":
             raise ValueError(f"{fn}: backend='cuda' needs CUDA tensors, got {device}; use backend='cpp', 'torch' or "
                              "'auto'")
-        if not cuda_kernels_built():
+        if not cuda.built():
             raise RuntimeError(f"{fn}: backend='cuda' needs metarl_fast built with CUDA (nvcc on PATH at install "
                                "time, METARL_FAST_CUDA=AUTO or ON); this build has no CUDA kernels")
     if backend in ("cpp", "cuda") and blocked:
@@ -119,13 +121,6 @@ def resolve_backend(fn: str, backend: str, device: torch.device, blocked=()) -> 
             f"{fn}: backend={backend!r} has no derivative with respect to {', '.join(sorted(blocked))}, which "
             "require grad; use backend='torch' (or 'auto') to differentiate through it, or detach them")
     return backend
-
-
-def cuda_kernels_built() -> bool:
-    """Whether this build of the package holds the CUDA kernels."""
-    from . import cuda
-
-    return cuda.built()
 
 
 def check_unit_interval(fn: str, name: str, x) -> float:
@@ -171,3 +166,4 @@ def check_groups(fn: str, name: str, x) -> None:
     if x.numel() == 0:
         raise ValueError(f"{fn}: {name} must hold at least one task group of at least one entry, got shape "
                          f"{list(x.shape)}")
+

@@ -86,10 +86,7 @@ def policy_op(name: str, spec: PolicySpec, *, params: torch.Tensor, obs: torch.T
     """
     T, N = obs.shape[0], obs.shape[1]
     device = obs.device
-    if emulate and device.type != "cpu":
-        raise ValueError("policy_op: emulate=True runs on CPU tensors")
-    if not emulate and device.type != "cuda":
-        raise ValueError(f"policy_op: the CUDA kernels need CUDA tensors, got {device}")
+    _check_device(name, device, emulate)
     tensors = dict(params=params, obs=obs, act=act, weights=weights, weights2=weights2, v=v, old_mean=old_mean,
                    old_log_std=old_log_std)
     held = {k: x.detach().contiguous() for k, x in tensors.items() if x is not None}
@@ -135,8 +132,7 @@ def _sample_op(name: str, like: torch.Tensor, size: dict, inputs: dict, outputs:
     """Runs sample op `name`: inputs (tensors or None) are read, outputs (new contiguous tensors or
     None) written, on like's device and stream."""
     device = like.device
-    if emulate != (device.type == "cpu"):
-        raise ValueError(f"{name}: emulate=True runs on CPU tensors, the CUDA kernels on CUDA tensors; got {device}")
+    _check_device(name, device, emulate)
     held = {k: x.detach().contiguous() for k, x in inputs.items() if x is not None}
     workspace = torch.empty(max(1, _C.gpu_sample_workspace(name, size) // 8), dtype=torch.float64, device=device)
     ptr = {k: x.data_ptr() for k, x in held.items()}
@@ -146,6 +142,14 @@ def _sample_op(name: str, like: torch.Tensor, size: dict, inputs: dict, outputs:
     _C.gpu_sample_run(name, like.element_size(), size, ptr, scalar, index, stream, emulate)
     if not emulate:
         _record(index, (*held.values(), workspace))
+
+
+def _check_device(fn: str, device: torch.device, emulate: bool) -> None:
+    """The emulation runs on CPU tensors, the CUDA kernels on CUDA tensors."""
+    if emulate and device.type != "cpu":
+        raise ValueError(f"{fn}: emulate=True runs on CPU tensors, got {device}")
+    if not emulate and device.type != "cuda":
+        raise ValueError(f"{fn}: the CUDA kernels need CUDA tensors, got {device}")
 
 
 def _stream(device: torch.device, emulate: bool) -> tuple[int, int]:
