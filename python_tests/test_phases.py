@@ -98,7 +98,7 @@ def test_a_recorded_trpo_iteration_logs_what_an_unrecorded_one_does():
     assert {k: recorded[0][k] for k in same} == {k: plain[0][k] for k in same}
     keys = set(rec.stats)
     for phase in ("sampling", "advantages", "inner step", "outer step", "outer step/meta-gradient",
-                  "outer step/conjugate gradient", "outer step/step size (dᵀFd)", "outer step/line search",
+                  "outer step/conjugate gradient", "outer step/line search",
                   "outer step/line search/loss", "outer step/line search/KL"):
         assert phase in keys, phase
     assert rec.stats["sampling"].calls == 2  # pre- and post-update batches

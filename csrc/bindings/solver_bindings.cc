@@ -6,7 +6,7 @@
 //                             post_obs, damping, post_weights=None, task_mean)
 // each return a PolicyOperator32/64 (by dtype) that keeps references to its arrays (no copies) and
 // offers matvec(v) -> A v and conjugate_gradient(b, iters, residual_tol, damping) -> (x, iterations,
-// residual, status), both running without the GIL; the whole CG loop stays in C++. Parameters
+// residual, status, curvature), both running without the GIL; the whole CG loop stays in C++. Parameters
 // [P] or [T, P] are shared or per-task by their number of dimensions.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -85,9 +85,8 @@ class BoundOperator {
     return out;
   }
 
-  std::tuple<Arr<T>, Arr<int32_t>, Arr<double>, Arr<int32_t>> conjugate_gradient(const Arr<T>& b, int iters,
-                                                                                 double residual_tol,
-                                                                                 double damping) const {
+  std::tuple<Arr<T>, Arr<int32_t>, Arr<double>, Arr<int32_t>, Arr<double>> conjugate_gradient(
+      const Arr<T>& b, int iters, double residual_tol, double damping) const {
     const int64_t rows = op.rows(), P = op.num_params();
     require_size("PolicyOperator.conjugate_gradient", "b", b, rows * P);
     if (iters < 0) throw std::invalid_argument("PolicyOperator.conjugate_gradient: iters must be >= 0");
@@ -95,13 +94,15 @@ class BoundOperator {
     Arr<int32_t> iterations(rows);
     Arr<double> residual(rows);
     Arr<int32_t> status(rows);
+    Arr<double> curvature(rows);
     {
       py::gil_scoped_release release;
       const Matvec<T> mv = [this](const T* p, T* out) { op.apply(p, out); };
       batched_conjugate_gradient<T>(rows, P, mv, b.data(), iters, residual_tol, damping, x.mutable_data(),
-                                    iterations.mutable_data(), residual.mutable_data(), status.mutable_data());
+                                    iterations.mutable_data(), residual.mutable_data(), status.mutable_data(),
+                                    curvature.mutable_data());
     }
-    return {x, iterations, residual, status};
+    return {x, iterations, residual, status, curvature};
   }
 };
 
@@ -133,9 +134,24 @@ void def_operator(py::module_& m, const char* name) {
             if (!on) {
               b.op.h_cache.release();
               b.op.f_cache.release();
+              b.op.h_contraction.release();
+              b.op.f_jacobian.release();
             }
           },
-          "whether the products keep their forward activations between applications (default true)");
+          "whether the products keep their forward activations between applications (default true)")
+      .def_property(
+          "regroup", [](const BoundOperator<T>& b) { return b.op.regroup; },
+          [](BoundOperator<T>& b, bool on) {
+            std::lock_guard<std::mutex> lock(b.op.cache_mutex);
+            b.op.regroup = on;
+            if (!on) {
+              b.op.h_contraction.release();
+              b.op.f_jacobian.release();
+            }
+          },
+          "whether the products, with the cache, also keep the v-independent terms their sums are regrouped "
+          "around (the Hessian's input-layer contraction, the Fisher's output Jacobian): the same products up to "
+          "rounding, fewer dense passes (default true; docs/kernels.md)");
 
   m.def("kl_fvp_operator", [](const MlpSpec& spec, A params, A obs, double damping, Opt weights, bool task_mean) {
     auto b = make_operator<T>(OperatorKind::kKlFvp, spec, obs.ndim() == 3 ? obs.shape(0) : 0, task_mean);

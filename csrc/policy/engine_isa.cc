@@ -194,6 +194,47 @@ void tile_rank_update(int M, const T* X, int ldx, const T* Y, int NP, T* G) {
   }
 }
 
+// Sum of the lanes of v.
+template <typename T>
+inline T hsum(vec_t<T> v) {
+#if defined(__AVX512F__) && METARL_VEC_BYTES == 64
+  if constexpr (std::is_same_v<T, float>) return _mm512_reduce_add_ps((__m512)v);
+  else return _mm512_reduce_add_pd((__m512d)v);
+#else
+  T s = 0;
+  for (int i = 0; i < Simd<T>::kWidth; ++i) s += v[i];
+  return s;
+#endif
+}
+
+// x·y over n (a multiple of the vector width) elements.
+template <typename T>
+inline T row_dot(const T* x, const T* y, int n) {
+  constexpr int W = Simd<T>::kWidth;
+  vec_t<T> acc{};
+  for (int k = 0; k < n; k += W) acc += vload(x + k) * vload(y + k);
+  return hsum<T>(acc);
+}
+
+// out[0:n] = Σ_a c[a] rows[a · stride + 0:n] for a < m (n a multiple of the vector width).
+template <typename T>
+inline void combine_rows(int m, const T* c, const T* rows, size_t stride, T* out, int n) {
+  constexpr int W = Simd<T>::kWidth;
+  for (int k = 0; k < n; k += W) {
+    vec_t<T> acc{};
+    for (int a = 0; a < m; ++a) acc += vbroadcast(c[a]) * vload(rows + a * stride + k);
+    vstore(out + k, acc);
+  }
+}
+
+// Whether a Fisher product reads the stored output Jacobian ∂μ/∂h₁ (A × in₁ values per sample)
+// instead of running the two dense passes of the second layer it replaces (W₁ ḣ₁ forward and δ W₁
+// back, 2 · out₁ · in₁ multiply-adds per sample). Filling it costs A backward passes and fresh
+// memory; reading it costs about a dense pass at A = 6. Measured with (64, 64) layers, float32, 2
+// threads, in TRPO-MAML's 10-iteration CG: a gain at A = 2 (2D navigation), a loss at A = 6
+// (HalfCheetah). Hence A ≤ out₁ / 32.
+inline bool jacobian_pays(int act_dim, int out1) { return act_dim * 32 <= out1; }
+
 // g[0:NP] += Σ_s Y[s][0:NP]
 template <typename T>
 void tile_colsum(const T* Y, int NP, T* g) {
@@ -283,6 +324,38 @@ void backprop_activate2(Activation a, const T* H, const T* Hd, T* D, T* Dd, int 
       vstore(D + i, h > zero ? d : zero);
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The input-layer contraction (PolicyCall::input_contraction; docs/kernels.md, "Hessian products
+// reused by conjugate gradient"). In a Hessian-vector product, three terms at the second layer
+// (weights W₁, input h = σ(z), z = W₀ s̃ with s̃ = (obs, 1), first-order stream δ, v's blocks V₀, V₁)
+// are bilinear in v and a per-sample quantity that does not depend on v:
+//   δ ⊗ ḣ            into the W₁ block, ḣ = σ' ⊙ (V₀ s̃)
+//   (V₁ᵀ δ) ⊙ σ'     into the W₀ block (contracted with s̃)
+//   (W₁ᵀ δ) ⊙ σ''ż   into the W₀ block (contracted with s̃; tanh: σ''ż = −2 h ḣ)
+// Summed over a work item's samples they are, with
+//   C[j][i][k] = Σ_s δ[s][i] σ'[s][k] s̃[s][j]
+//   E[(j, j')][k] = Σ_s −2 (W₁ᵀ δ)[s][k] h[s][k] σ'[s][k] s̃[s][j] s̃[s][j']   (j ≤ j'; 0 for ReLU)
+// the W₁ block  Σ_j V₀[k][j] C[j][i][k]   and the W₀ block  Σ_i V₁[i][k] C[j][i][k] + Σ_j' V₀[k][j'] E[(j, j')][k].
+// Filling C and E costs obs_dim + 1 rank updates of the second layer once; every later product saves
+// three dense passes of it (δ W₁, δ V₁ and δ ⊗ ḣ).
+
+// σ'(z) written through h = σ(z), into out.
+template <typename T>
+void activation_derivative(Activation a, const T* H, T* out, int n) {
+  constexpr int W = Simd<T>::kWidth;
+  const vec_t<T> one = vbroadcast(T(1)), zero{};
+  for (int i = 0; i < n; i += W) {
+    const vec_t<T> h = vload(H + i);
+    vstore(out + i, a == Activation::kTanh ? one - h * h : (h > zero ? one : zero));
+  }
+}
+
+// Index of the pair (j, j'), j ≤ j' < m, in the upper triangle stored row by row.
+inline int pair_index(int j, int jp, int m) {
+  if (j > jp) std::swap(j, jp);
+  return j * m - j * (j - 1) / 2 + (jp - j);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -403,9 +476,14 @@ class Engine {
     if (tr_.vector_out) partial_.assign(size_t(units) * P_, 0.0);
     if (c_.op == PolicyOp::kKl) partial_.assign(size_t(units), 0.0);
     if (c_.op == PolicyOp::kKlFvp && c_.weights) weight_sums_.assign(size_t(units), 0.0);
+    count_slots();
     plan_cache();
+    plan_contraction();
+    plan_jacobian();
     pool.parallel_for(units, [this](int64_t u, int) { run_unit(u / chunks_, u % chunks_); });
     if (cache_mode_ == CacheMode::kFill) c_.cache->mark_filled();
+    if (contraction_ == CacheMode::kFill) c_.input_contraction->mark_filled();
+    if (jacobian_ == CacheMode::kFill) c_.output_jacobian->mark_filled();
     finish();
   }
 
@@ -418,6 +496,41 @@ class Engine {
   // The cache layout (PolicyPassCache): one slot per tile, in unit order; a slot holds the tile's
   // activations H[1..L] (each kTile rows, 64-byte aligned). Keeping the HVPs' first-order backprop
   // too was measured to save nothing more: reading it back costs what recomputing it does.
+  // The tiles of every work item, numbered in unit order (the slots of the per-tile stores).
+  void count_slots() {
+    const int64_t units = c_.num_tasks * chunks_;
+    unit_slot0_.assign(units + 1, 0);
+    for (int64_t u = 0; u < units; ++u) {
+      const int64_t chunk = u % chunks_, n = unit_end(chunk) - unit_begin(chunk);
+      unit_slot0_[u + 1] = unit_slot0_[u] + (n + kTile - 1) / kTile;
+    }
+  }
+
+  // FNV-1a over everything a store's layout and values depend on: the sizes, the geometry, the
+  // arrays' addresses (PolicyPassCache's contract: the same arrays keep their values) and `extra`.
+  uint64_t store_key(std::initializer_list<uint64_t> extra) const {
+    uint64_t key = 1469598103934665603ull;
+    auto mix = [&key](uint64_t x) { key = (key ^ x) * 1099511628211ull; };
+    auto ptr = [](const void* p) { return uint64_t(reinterpret_cast<uintptr_t>(p)); };
+    for (uint64_t x : {uint64_t(sizeof(T)), uint64_t(kVecBytes), uint64_t(c_.num_tasks), uint64_t(c_.num_samples),
+                       uint64_t(chunks_), uint64_t(c_.params_stride), ptr(c_.params), ptr(c_.obs),
+                       uint64_t(spec_.activation)})
+      mix(x);
+    for (uint64_t x : extra) mix(x);
+    for (const LayerGeom& g : geom_) mix(uint64_t(g.in) << 32 | uint64_t(g.out));
+    return key;
+  }
+
+  // Opens `store` for `key`: kUse when it holds the values, else kFill with fresh storage of `bytes`
+  // (kNone when bytes exceed PolicyPassCache::kMaxBytes).
+  template <typename E>
+  CacheMode open_store(PolicyPassCache* store, uint64_t key, size_t bytes, E** base) const {
+    if (bytes == 0 || bytes > PolicyPassCache::kMaxBytes) return CacheMode::kNone;
+    const bool ready = store->ready(key);
+    *base = reinterpret_cast<E*>(ready ? store->data() : store->reserve(key, bytes));
+    return ready ? CacheMode::kUse : CacheMode::kFill;
+  }
+
   void plan_cache() {
     if (!c_.cache) return;
     constexpr size_t kAlign = 64 / sizeof(T);
@@ -429,29 +542,63 @@ class Engine {
       elems += span(size_t(kTile) * geom_[l - 1].out_pad);
     }
     slot_elems_ = elems;
-    const int64_t units = c_.num_tasks * chunks_;
-    unit_slot0_.assign(units + 1, 0);
-    for (int64_t u = 0; u < units; ++u) {
-      const int64_t chunk = u % chunks_, n = unit_end(chunk) - unit_begin(chunk);
-      unit_slot0_[u + 1] = unit_slot0_[u] + (n + kTile - 1) / kTile;
-    }
-    const size_t bytes = size_t(unit_slot0_[units]) * slot_elems_ * sizeof(T);
-    if (bytes == 0 || bytes > PolicyPassCache::kMaxBytes) return;
-    // FNV-1a over everything the layout and the cached values depend on
-    uint64_t key = 1469598103934665603ull;
-    auto mix = [&key](uint64_t x) { key = (key ^ x) * 1099511628211ull; };
-    for (uint64_t x : {uint64_t(sizeof(T)), uint64_t(kVecBytes), uint64_t(c_.num_tasks), uint64_t(c_.num_samples),
-                       uint64_t(chunks_), uint64_t(c_.params_stride), uint64_t(reinterpret_cast<uintptr_t>(c_.params)),
-                       uint64_t(reinterpret_cast<uintptr_t>(c_.obs)), uint64_t(spec_.activation),
-                       uint64_t(slot_elems_)})
-      mix(x);
-    for (const LayerGeom& g : geom_) mix(uint64_t(g.in) << 32 | uint64_t(g.out));
-    if (c_.cache->ready(key)) {
-      cache_mode_ = CacheMode::kUse;
-      cache_base_ = reinterpret_cast<T*>(c_.cache->data());
-    } else {
-      cache_mode_ = CacheMode::kFill;
-      cache_base_ = reinterpret_cast<T*>(c_.cache->reserve(key, bytes));
+    const size_t bytes = size_t(unit_slot0_.back()) * slot_elems_ * sizeof(T);
+    cache_mode_ = open_store(c_.cache, store_key({uint64_t(slot_elems_)}), bytes, &cache_base_);
+  }
+
+  // The Fisher products' output Jacobian (PolicyCall::output_jacobian): per tile slot,
+  // Q [A][kTile][in_pad₁] = ∂μ/∂h₁ of every sample.
+  void plan_jacobian() {
+    if (!c_.output_jacobian || c_.op != PolicyOp::kKlFvp || L_ < 3 || !jacobian_pays(A_, geom_[1].out)) return;
+    jac_slot_elems_ = size_t(A_) * kTile * geom_[1].in_pad;
+    const size_t bytes = size_t(unit_slot0_.back()) * jac_slot_elems_ * sizeof(T);
+    jacobian_ = open_store(c_.output_jacobian, store_key({0x6a6163ull}), bytes, &jac_base_);
+  }
+
+  // The input-layer contraction's store (PolicyCall::input_contraction): per work item, in double,
+  // C [m][out₁][in₁] then E [m(m+1)/2][in₁], m = obs_dim + 1.
+  void plan_contraction() {
+    PolicyPassCache* store = c_.input_contraction;
+    s_dim_ = spec_.obs_dim + 1;
+    if (!store || !tr_.second_order || L_ < 2 || s_dim_ > PolicyCall<T>::kMaxContractedInputs) return;
+    const LayerGeom& g1 = geom_[1];
+    contraction_c_elems_ = size_t(s_dim_) * g1.out * g1.in;
+    contraction_unit_elems_ = contraction_c_elems_ + size_t(s_dim_) * (s_dim_ + 1) / 2 * g1.in;
+    const size_t bytes = size_t(c_.num_tasks * chunks_) * contraction_unit_elems_ * sizeof(double);
+    auto ptr = [](const void* p) { return uint64_t(reinterpret_cast<uintptr_t>(p)); };
+    const uint64_t key = store_key({ptr(c_.act), ptr(c_.weights), ptr(c_.weights2), uint64_t(c_.op)});
+    contraction_ = open_store(store, key, bytes, &contraction_base_);
+  }
+
+  // Adds the contracted terms of one work item (its store `fixed`) for the direction `vrow` to `part`.
+  void add_contracted_terms(const double* fixed, const T* vrow, double* part) const {
+    const LayerGeom &g0 = geom_[0], &g1 = geom_[1];
+    const int m = s_dim_, d = m - 1, in1 = g1.in, out1 = g1.out;
+    const double* C = fixed;
+    const double* E = fixed + contraction_c_elems_;
+    // V₀ by input column j (the bias as column d), V₁ by rows, and the W₀-block sums, all in double
+    std::vector<double> v0(size_t(m) * in1), v1(size_t(out1) * in1), acc(size_t(m) * in1, 0.0);
+    for (int k = 0; k < in1; ++k)
+      for (int j = 0; j < m; ++j) v0[size_t(j) * in1 + k] = j < d ? vrow[g0.w_off + k * d + j] : vrow[g0.b_off + k];
+    for (int i = 0; i < out1 * in1; ++i) v1[i] = vrow[g1.w_off + i];
+    for (int j = 0; j < m; ++j) {
+      const double* v0j = v0.data() + size_t(j) * in1;
+      double* accj = acc.data() + size_t(j) * in1;
+      for (int i = 0; i < out1; ++i) {
+        const double* cji = C + (size_t(j) * out1 + i) * in1;
+        const double* v1i = v1.data() + size_t(i) * in1;
+        double* pw = part + g1.w_off + i * in1;
+        for (int k = 0; k < in1; ++k) {
+          pw[k] += v0j[k] * cji[k];   // W₁ block: Σ_j V₀[k][j] C[j][i][k]
+          accj[k] += v1i[k] * cji[k];  // W₀ block: Σ_i V₁[i][k] C[j][i][k]
+        }
+      }
+      for (int jp = 0; jp < m; ++jp) {
+        const double* v0jp = v0.data() + size_t(jp) * in1;
+        const double* e = E + size_t(pair_index(j, jp, m)) * in1;
+        for (int k = 0; k < in1; ++k) accj[k] += v0jp[k] * e[k];
+      }
+      for (int k = 0; k < in1; ++k) part[j < d ? g0.w_off + k * d + j : g0.b_off + k] += accj[k];
     }
   }
 
@@ -498,6 +645,12 @@ class Engine {
     bytes += 2 * size_t(L_ + 1) * (size_t(kTile) * max_pad_ * sizeof(T) + 64);  // H, Hd
     bytes += 4 * (size_t(kTile) * max_pad_ * sizeof(T) + 64);                   // D, Dd, D2, Dd2
     bytes += 5 * (size_t(A_) * sizeof(T) + 64);                                 // per-action vectors
+    const bool fill_contraction = contraction_ == CacheMode::kFill;
+    if (jacobian_ != CacheMode::kNone) bytes += size_t(kTile) * act_pad * sizeof(T) + 64;  // Cot
+    const int in_pad1 = L_ >= 2 ? geom_[1].in_pad : 0;
+    const int pairs = s_dim_ * (s_dim_ + 1) / 2;
+    if (fill_contraction)  // C and E accumulators, a σ' tile and a tile of its products with s̃
+      bytes += (size_t(s_dim_) * geom_[1].out + pairs + 2 * kTile) * in_pad1 * sizeof(T) + 4 * 64;
     Arena& arena = tls_arena;
     arena.reset(bytes);
 
@@ -524,6 +677,35 @@ class Engine {
         Gw[l] = arena.take<T>(size_t(geom_[l].grad_rows()) * geom_[l].grad_cols());
         Gb[l] = arena.take<T>(geom_[l].out_pad);
       }
+    T* Cot = jacobian_ == CacheMode::kNone ? nullptr : arena.take<T>(size_t(kTile) * act_pad);
+    T *Cacc = nullptr, *Eacc = nullptr, *Sprime = nullptr, *Ytile = nullptr;
+    if (fill_contraction) {
+      Cacc = arena.take<T>(size_t(s_dim_) * geom_[1].out * in_pad1);
+      Eacc = arena.take<T>(size_t(pairs) * in_pad1);
+      Sprime = arena.take<T>(size_t(kTile) * in_pad1);
+      Ytile = arena.take<T>(size_t(kTile) * in_pad1);
+      std::fill_n(Cacc, size_t(s_dim_) * geom_[1].out * in_pad1, T(0));
+      std::fill_n(Eacc, size_t(pairs) * in_pad1, T(0));
+    }
+    double* contraction_unit =
+        contraction_ == CacheMode::kNone ? nullptr : contraction_base_ + size_t(t * chunks_ + chunk) * contraction_unit_elems_;
+    if (fill_contraction) std::fill_n(contraction_unit, contraction_unit_elems_, 0.0);
+    auto flush_contraction = [&] {
+      const int out1 = geom_[1].out, in1 = geom_[1].in;
+      for (int j = 0; j < s_dim_; ++j)
+        for (int i = 0; i < out1; ++i) {
+          T* src = Cacc + (size_t(j) * out1 + i) * in_pad1;
+          double* dst = contraction_unit + (size_t(j) * out1 + i) * in1;
+          for (int k = 0; k < in1; ++k) dst[k] += src[k];
+          std::fill_n(src, in_pad1, T(0));
+        }
+      for (int p = 0; p < pairs; ++p) {
+        T* src = Eacc + size_t(p) * in_pad1;
+        double* dst = contraction_unit + contraction_c_elems_ + size_t(p) * in1;
+        for (int k = 0; k < in1; ++k) dst[k] += src[k];
+        std::fill_n(src, in_pad1, T(0));
+      }
+    };
     T* log_std = arena.take<T>(A_);
     T* inv_std = arena.take<T>(A_);
     T* v_log_std = arena.take<T>(A_);
@@ -581,7 +763,11 @@ class Engine {
     int tiles_since_flush = 0;
     T* slot = cache_mode_ == CacheMode::kNone ? nullptr
                                               : cache_base_ + size_t(unit_slot0_[t * chunks_ + chunk]) * slot_elems_;
-    for (int64_t n0 = n_begin; n0 < n_end; n0 += kTile, slot = slot ? slot + slot_elems_ : nullptr) {
+    T* jslot = jacobian_ == CacheMode::kNone ? nullptr
+                                             : jac_base_ + size_t(unit_slot0_[t * chunks_ + chunk]) * jac_slot_elems_;
+    const int in_pad_h1 = L_ >= 2 ? geom_[1].in_pad : 0;
+    for (int64_t n0 = n_begin; n0 < n_end;
+         n0 += kTile, slot = slot ? slot + slot_elems_ : nullptr, jslot = jslot ? jslot + jac_slot_elems_ : nullptr) {
       const int rows = int(std::min<int64_t>(kTile, n_end - n0));
       // ---- load the observation tile (zero rows past the end)
       T* X = H[0];
@@ -602,12 +788,31 @@ class Engine {
       if (slot)
         for (int l = 1; l <= L_; ++l) H[l] = slot + h_off_[l];
       if (cache_mode_ != CacheMode::kUse) forward_tile(geom_, act_fn, Wf, Bias, H, fwd_rows);
+      if (jacobian_ == CacheMode::kFill)  // Q_a = ∂μ_a/∂h₁: e_a backpropagated through layers L−1 … 1
+        for (int a = 0; a < A_; ++a) {
+          T *g = D2, *gnext = Dd2;
+          std::fill_n(g, size_t(kTile) * act_pad, T(0));
+          for (int s = 0; s < kTile; ++s) g[s * act_pad + a] = T(1);
+          for (int l = L_ - 1; l >= 1; --l) {
+            const LayerGeom& gl = geom_[l];
+            T* out = l == 1 ? jslot + size_t(a) * kTile * in_pad_h1 : gnext;
+            tile_matmul<T>(gl.out, g, gl.out_pad, Wb[l], gl.in_pad, out, nullptr, Init::kZero);
+            if (l > 1) mul_activation_derivative<T>(act_fn, H[l], out, kTile * gl.in_pad);
+            std::swap(g, gnext);
+          }
+        }
       for (int l = 0; tr_.tangent && l < L_; ++l) {
         const LayerGeom& g = geom_[l];
         tile_matmul<T>(g.in, H[l], width(l), Vf[l], g.out_pad, Hd[l + 1], VBias[l], Init::kBias);
-        if (l > 0) tile_matmul<T>(g.in, Hd[l], width(l), Wf[l], g.out_pad, Hd[l + 1], nullptr, Init::kAccumulate);
+        // with the output Jacobian, h₁'s tangent reaches μ through Q (after this loop) instead
+        if (l > 0 && !(l == 1 && jslot))
+          tile_matmul<T>(g.in, Hd[l], width(l), Wf[l], g.out_pad, Hd[l + 1], nullptr, Init::kAccumulate);
         if (l < L_ - 1) mul_activation_derivative<T>(act_fn, H[l + 1], Hd[l + 1], kTile * g.out_pad);
       }
+      if (jslot)  // μ̇ += Q ḣ₁
+        for (int s = 0; s < kTile; ++s)
+          for (int a = 0; a < A_; ++a)
+            Hd[L_][s * act_pad + a] += row_dot(jslot + (size_t(a) * kTile + s) * in_pad_h1, Hd[1] + s * in_pad_h1, in_pad_h1);
       const T* MU = H[L_];
       const T* MUd = Hd[L_];
 
@@ -712,21 +917,70 @@ class Engine {
         }
       }
       if (!tr_.backward) continue;
+      if (jslot) std::memcpy(Cot, D, sizeof(T) * kTile * act_pad);  // the backward pass reuses D
 
       // ---- backward pass from (D, Dd) at the output layer
       T *dcur = D, *ddcur = Dd, *dnext = D2, *ddnext = Dd2;
       for (int l = L_ - 1; l >= 0; --l) {
         const LayerGeom& g = geom_[l];
         const T* dw_src = tr_.second_order ? ddcur : dcur;  // the stream whose products form the result
+        // The input-layer contraction replaces the terms of δ at the second layer (l = 1); a filling
+        // call first adds this tile to C and E, then takes the same path as the calls after it.
+        const bool contracted = l == 1 && contraction_ != CacheMode::kNone;
+        if (l == 1 && fill_contraction) {  // C[j] += δ ⊗ (σ' s̃_j)
+          activation_derivative<T>(act_fn, H[1], Sprime, kTile * in_pad1);
+          for (int j = 0; j < s_dim_; ++j) {
+            for (int r = 0; r < kTile; ++r) {
+              const T sj = j < obs_dim ? H[0][r * obs_pad + j] : T(1);
+              for (int k = 0; k < in_pad1; ++k) Ytile[r * in_pad1 + k] = Sprime[r * in_pad1 + k] * sj;
+            }
+            tile_rank_update<T>(g.out, dcur, g.out_pad, Ytile, in_pad1, Cacc + size_t(j) * g.out * in_pad1);
+          }
+        }
         if (g.grad_out_major) {
           tile_rank_update<T>(g.out, dw_src, g.out_pad, H[l], g.in_pad, Gw[l]);
-          if (tr_.second_order && l > 0) tile_rank_update<T>(g.out, dcur, g.out_pad, Hd[l], g.in_pad, Gw[l]);
+          if (tr_.second_order && l > 0 && !contracted)
+            tile_rank_update<T>(g.out, dcur, g.out_pad, Hd[l], g.in_pad, Gw[l]);
         } else {
           tile_rank_update<T>(g.in, H[l], width(l), dw_src, g.out_pad, Gw[l]);
-          if (tr_.second_order && l > 0) tile_rank_update<T>(g.in, Hd[l], width(l), dcur, g.out_pad, Gw[l]);
+          if (tr_.second_order && l > 0 && !contracted)
+            tile_rank_update<T>(g.in, Hd[l], width(l), dcur, g.out_pad, Gw[l]);
         }
         tile_colsum<T>(dw_src, g.out_pad, Gb[l]);
         if (l == 0) break;
+        if (contracted) {
+          if (fill_contraction && act_fn == Activation::kTanh) {  // E += −2 (δW₁) h σ' s̃ s̃ᵀ
+            tile_matmul<T>(g.out, dcur, g.out_pad, Wb[l], g.in_pad, dnext, nullptr, Init::kZero);
+            for (int r = 0; r < kTile; ++r) {
+              const T* hr = H[1] + r * in_pad1;
+              const T* gr = dnext + r * in_pad1;
+              const T* sr = Sprime + r * in_pad1;
+              T* er = Ytile + r * in_pad1;
+              for (int k = 0; k < in_pad1; ++k) er[k] = T(-2) * gr[k] * hr[k] * sr[k];
+              for (int j = 0; j < s_dim_; ++j) {
+                const T sj = j < obs_dim ? H[0][r * obs_pad + j] : T(1);
+                for (int jp = j; jp < s_dim_; ++jp) {
+                  const T sjj = sj * (jp < obs_dim ? H[0][r * obs_pad + jp] : T(1));
+                  T* acc = Eacc + size_t(pair_index(j, jp, s_dim_)) * in_pad1;
+                  for (int k = 0; k < in_pad1; ++k) acc[k] += sjj * er[k];
+                }
+              }
+            }
+          }
+          // the first-order stream stops here: only δ̇ W₁ ⊙ σ' goes on to the first layer
+          tile_matmul<T>(g.out, ddcur, g.out_pad, Wb[l], g.in_pad, ddnext, nullptr, Init::kZero);
+          mul_activation_derivative<T>(act_fn, H[l], ddnext, kTile * g.in_pad);
+          std::swap(ddcur, ddnext);
+          continue;
+        }
+        if (l == 1 && jslot) {  // ∂/∂h₁ = Σ_a c_a Q_a, c the output layer's cotangent
+          for (int s = 0; s < kTile; ++s)
+            combine_rows(A_, Cot + s * act_pad, jslot + size_t(s) * in_pad_h1, size_t(kTile) * in_pad_h1,
+                         Dd + s * in_pad_h1, in_pad_h1);
+          mul_activation_derivative<T>(act_fn, H[1], Dd, kTile * in_pad_h1);
+          dcur = Dd;
+          continue;
+        }
         // δ_{l-1} = (δ_l W_l) ⊙ σ'; second order adds V_lᵀ and σ'' terms.
         tile_matmul<T>(g.out, dcur, g.out_pad, Wb[l], g.in_pad, dnext, nullptr, Init::kZero);
         if (tr_.second_order) {
@@ -741,6 +995,7 @@ class Engine {
       }
       if (++tiles_since_flush == kFlushTiles) {
         flush_grads();
+        if (fill_contraction) flush_contraction();
         tiles_since_flush = 0;
       }
     }
@@ -748,6 +1003,8 @@ class Engine {
       flush_grads();
       for (int j = 0; j < A_; ++j) part[spec_.log_std_offset() + j] += g_log_std[j];
     }
+    if (fill_contraction) flush_contraction();
+    if (contraction_unit) add_contracted_terms(contraction_unit, vrow, part);
     if (c_.op == PolicyOp::kKl) partial_[t * chunks_ + chunk] = kl_sum;
     if (!weight_sums_.empty()) weight_sums_[t * chunks_ + chunk] = weight_sum;
   }
@@ -800,6 +1057,13 @@ class Engine {
   size_t slot_elems_ = 0;
   std::vector<int64_t> unit_slot0_;  // first slot of each work item
   std::vector<size_t> h_off_;  // offsets of H[1..L] in a slot
+  CacheMode contraction_ = CacheMode::kNone;  // the input-layer contraction (plan_contraction)
+  double* contraction_base_ = nullptr;
+  size_t contraction_c_elems_ = 0, contraction_unit_elems_ = 0;
+  int s_dim_ = 0;  // obs_dim + 1
+  CacheMode jacobian_ = CacheMode::kNone;  // the Fisher products' output Jacobian (plan_jacobian)
+  T* jac_base_ = nullptr;
+  size_t jac_slot_elems_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------

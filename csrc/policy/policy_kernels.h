@@ -111,6 +111,25 @@ struct PolicyCall : PolicyArrays<T> {
   PolicyOp op = PolicyOp::kLogProb;
   const MlpSpec* spec = nullptr;
   PolicyPassCache* cache = nullptr;  // optional (see PolicyPassCache)
+  // Optional, for the Hessian-vector products (kHvpNaive, kHvpLvc, kHvpSplit) of an operator applied
+  // to many v on the same (params, obs, act, weights, weights2): the v-independent tensors of the
+  // input-layer contraction (see docs/kernels.md, "Hessian products reused by conjugate gradient").
+  // The first call fills it while computing its product the direct way; later calls skip three of
+  // the second layer's dense passes and add the contracted terms instead (the same products up to
+  // rounding). Same contract as `cache`: the arrays keep their values, one call at a time. Used
+  // when obs_dim + 1 ≤ kMaxContractedInputs and the network has a hidden layer: filling costs
+  // obs_dim + 1 rank updates of the second layer against three saved per later call, so it pays
+  // from the second or third call on at that size (measured at obs_dim = 17: 100 ms to fill for
+  // 6 ms saved per call, a loss over a 10-iteration CG).
+  PolicyPassCache* input_contraction = nullptr;
+  static constexpr int kMaxContractedInputs = 8;
+  // Optional, for the Fisher-vector products (kKlFvp) of an operator applied to many v on the same
+  // (params, obs): the output Jacobian ∂μ/∂h₁ of every sample (h₁ the first hidden layer), filled by
+  // the first call. The Fisher is a Gauss-Newton product (no second derivatives), so the first hidden
+  // layer's tangent reaches μ, and μ's cotangent reaches h₁, through it: two dense passes of the
+  // second layer fewer (the same products up to rounding). Used with two or more hidden layers when
+  // 32 · act_dim ≤ the second hidden layer's width.
+  PolicyPassCache* output_jacobian = nullptr;
 };
 
 // Runs `call` on the package thread pool with the engine for the best instruction set of this

@@ -16,7 +16,7 @@ double dot(const T* a, const T* b, int64_t n) {
 template <typename T>
 void batched_conjugate_gradient(int64_t systems, int64_t dim, const Matvec<T>& matvec, const T* b, int iters,
                                 double residual_tol, double damping, T* x, int32_t* iterations, double* residual,
-                                int32_t* status) {
+                                int32_t* status, double* curvature) {
   const size_t total = size_t(systems) * size_t(dim);
   std::vector<T> r(b, b + total), p(b, b + total), z(total);
   std::vector<double> rdotr(systems);
@@ -63,12 +63,17 @@ void batched_conjugate_gradient(int64_t systems, int64_t dim, const Matvec<T>& m
     for (int64_t i = 0; i < systems; ++i)
       if (!active[i]) std::memset(p.data() + i * dim, 0, size_t(dim) * sizeof(T));
   }
-  for (int64_t i = 0; i < systems; ++i) residual[i] = rdotr[i];
+  for (int64_t i = 0; i < systems; ++i) {
+    residual[i] = rdotr[i];
+    double c = 0.0;
+    for (int64_t j = 0; j < dim; ++j) c += double(x[i * dim + j]) * (double(b[i * dim + j]) - double(r[i * dim + j]));
+    curvature[i] = c;
+  }
 }
 
 template void batched_conjugate_gradient<float>(int64_t, int64_t, const Matvec<float>&, const float*, int, double,
-                                                double, float*, int32_t*, double*, int32_t*);
+                                                double, float*, int32_t*, double*, int32_t*, double*);
 template void batched_conjugate_gradient<double>(int64_t, int64_t, const Matvec<double>&, const double*, int,
-                                                 double, double, double*, int32_t*, double*, int32_t*);
+                                                 double, double, double*, int32_t*, double*, int32_t*, double*);
 
 }  // namespace metarl

@@ -17,10 +17,12 @@ template <typename T>
 using Matvec = std::function<void(const T* p, T* out)>;  // p, out: [systems, dim]
 
 // x [systems, dim] (written), iterations [systems], residual [systems] = final r·r,
-// status [systems]: 0 converged or ran all iterations, 1 stopped on non-positive curvature.
+// status [systems]: 0 converged or ran all iterations, 1 stopped on non-positive curvature,
+// curvature [systems] = x·(b − r) in double: xᵀ(A + damping·I)x through the residual (r = b − (A +
+// damping·I)x up to rounding), what TRPO's step length needs without one more product.
 template <typename T>
 void batched_conjugate_gradient(int64_t systems, int64_t dim, const Matvec<T>& matvec, const T* b, int iters,
                                 double residual_tol, double damping, T* x, int32_t* iterations, double* residual,
-                                int32_t* status);
+                                int32_t* status, double* curvature);
 
 }  // namespace metarl

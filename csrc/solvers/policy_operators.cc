@@ -34,6 +34,7 @@ void hessian(const PolicyOperator<T>& op, const T* v, int64_t v_stride, T* out) 
   c.act = op.h_act;
   c.weights = op.h_weights;
   c.cache = op.cache ? &op.h_cache : nullptr;
+  c.input_contraction = op.cache && op.regroup ? &op.h_contraction : nullptr;
   run_policy_kernel(c);
 }
 
@@ -44,6 +45,7 @@ void fisher(const PolicyOperator<T>& op, const T* v, int64_t v_stride, T* out) {
   c.damping = T(op.fvp_damping);
   c.weights = op.f_weights;
   c.cache = op.cache ? &op.f_cache : nullptr;
+  c.output_jacobian = op.cache && op.regroup ? &op.f_jacobian : nullptr;
   run_policy_kernel(c);
 }
 

@@ -49,6 +49,11 @@ struct PolicyOperator {
   // product): the inputs above must not change while the operator is in use. One apply() at a time.
   bool cache = true;
   mutable PolicyPassCache h_cache, f_cache;
+  // With `cache`, `regroup` also keeps the terms the products' sums are regrouped around: the
+  // Hessian's input-layer contraction (PolicyCall::input_contraction) and the Fisher's output
+  // Jacobian (PolicyCall::output_jacobian). The same products up to rounding.
+  bool regroup = true;
+  mutable PolicyPassCache h_contraction, f_jacobian;
   mutable std::mutex cache_mutex;
 
   int64_t num_params() const { return spec.num_params(); }

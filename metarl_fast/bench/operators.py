@@ -1,17 +1,20 @@
-"""The `operators` suite: what the compiled kernels save by reusing forward activations, at the
-sizes of 2D navigation (obs 2, act 2, 20 tasks) and HalfCheetah (obs 17, act 6, 40 tasks):
-N = 2000 samples per task, (64, 64) tanh, float32. Results are bit-identical either way.
+"""The `operators` suite: what the compiled kernels save by reusing what does not depend on the
+vector, at the sizes of 2D navigation (obs 2, act 2, 20 tasks) and HalfCheetah (obs 17, act 6,
+40 tasks): N = 2000 samples per task, (64, 64) tanh, float32.
 
   recompute         every product or kernel call runs its forward pass
-  cached            fused operators keep their products' activations (cache=True, the default),
+  cached            fused operators keep their products' activations (bit-identical results),
                     and kernels inside kernels.shared_forward() share the pair's forward pass
+  contracted        cached, and the operators' Hessian products also contract the input layer's
+                    v-independent terms once (cache=True, the default; the same products up to
+                    rounding: docs/kernels.md)
 
 Rows: one Hessian-vector product (naive curvature) and one Fisher-vector product by an operator
-applied before; TRPO-MAML's step solve on a fresh MamlTrpoFvpOperator (10 CG iterations and the
-product for dᵀFd, as the TRPO meta-step runs them; the cached operator fills its caches during the
-first iteration); the kernels of one ProMP meta-gradient (the J^LR gradient, J^LR HVP and KL
-gradient at θ on the pre-update data, the J^CLIP gradient at θ' on the post-update data: 7 passes
-over 2 (params, obs) pairs) without and inside a fresh shared_forward block.
+applied before; TRPO-MAML's step solve on a fresh MamlTrpoFvpOperator (10 CG iterations, as the TRPO
+meta-step runs them, which takes dᵀFd from CG's residual; the cached operators fill their stores
+during the first iteration); the kernels of one ProMP meta-gradient (the J^LR gradient, J^LR HVP and
+KL gradient at θ on the pre-update data, the J^CLIP gradient at θ' on the post-update data: 7
+passes over 2 (params, obs) pairs) without and inside a fresh shared_forward block.
 
 Speedup = recompute time / this time.
 """
@@ -52,16 +55,21 @@ def run(argv: list[str] | None = None) -> list[Row]:
         for name, (od, ad, T) in SHAPES.items():
             spec, theta, post, x = _inputs(od, ad, T, N)
             rows_t = theta.expand(T, -1).contiguous()
-            ops = {cache: (K.SurrogateHvpOperator(spec, rows_t, x["obs"], x["act"], x["w"], "naive", cache=cache),
-                           K.KlFvpOperator(spec, post, x["post_obs"], 0.0, cache=cache)) for cache in (False, True)}
-            for hvp, fvp in ops.values():
-                hvp(x["v"]), fvp(x["v"])  # the cached ones fill their caches
+            def configured(op, mode):
+                op.compiled().regroup = mode == "contracted"
+                return op
 
-            def solve(cache):
-                op = K.MamlTrpoFvpOperator(spec, theta, x["obs"], x["act"], x["w"], 0.1, post, x["post_obs"], "naive",
-                                           cache=cache)
-                sol = K.conjugate_gradient(op, x["b"], 10, 1e-10)
-                return sol, op(sol)
+            modes = ("recompute", "cached", "contracted")
+            hvps = {m: configured(K.SurrogateHvpOperator(spec, rows_t, x["obs"], x["act"], x["w"], "naive",
+                                                         cache=m != "recompute"), m) for m in modes}
+            fvps = {m: K.KlFvpOperator(spec, post, x["post_obs"], 0.0, cache=m != "recompute") for m in modes[:2]}
+            for op in (*hvps.values(), *fvps.values()):
+                op(x["v"])  # the cached ones fill their stores
+
+            def solve(mode):
+                op = configured(K.MamlTrpoFvpOperator(spec, theta, x["obs"], x["act"], x["w"], 0.1, post,
+                                                      x["post_obs"], "naive", cache=mode != "recompute"), mode)
+                return K.conjugate_gradient(op, x["b"], 10, 1e-10, return_info=True)
 
             old_lp = K.log_prob(spec, rows_t, x["obs"], x["act"]) - 0.01
             old_mean = K.policy_mean(spec, rows_t, x["obs"])
@@ -79,10 +87,9 @@ def run(argv: list[str] | None = None) -> list[Row]:
 
             sizes = dict(shape=name, T=T, N=N, obs_dim=od, act_dim=ad, hidden=[64, 64])
             for item, impls in (
-                    ("hvp (naive)", {"recompute": lambda: ops[False][0](x["v"]),
-                                               "cached": lambda: ops[True][0](x["v"])}),
-                    ("kl_fvp", {"recompute": lambda: ops[False][1](x["v"]), "cached": lambda: ops[True][1](x["v"])}),
-                    ("cg10 + dᵀFd", {"recompute": lambda: solve(False), "cached": lambda: solve(True)}),
+                    ("hvp (naive)", {m: (lambda m=m: hvps[m](x["v"])) for m in modes}),
+                    ("kl_fvp", {m: (lambda m=m: fvps[m](x["v"])) for m in fvps}),
+                    ("cg10", {m: (lambda m=m: solve(m)) for m in modes}),
                     ("promp meta-grad", {"recompute": promp_kernels, "cached": promp_kernels_shared})):
                 samples = time_interleaved(impls, repeats)
                 rows += rows_from_samples(f"{item}, {name}", samples, "recompute", sizes, args.threads)

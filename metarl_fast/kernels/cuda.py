@@ -247,7 +247,8 @@ def linear_baseline(obs, targets, mask, predict_mask, *, emulate=False):
 def conjugate_gradient(matvec, b: torch.Tensor, iters: int, residual_tol: float, damping: float, *,
                        emulate: bool = False):
     """Solves (A + damping·I) x = b for every row of b [S, dim] → (x, iterations [S] int32,
-    residual [S] float64 (final r·r), status [S] int32): the CPU solver's iteration
+    residual [S] float64 (final r·r), status [S] int32, curvature [S] float64 (x·(b − r))): the CPU
+    solver's iteration
     (solvers/conjugate_gradient.h). matvec(p [S, dim]) → A p [S, dim] must only enqueue device work
     (e.g. the fused operators' kernels): the loop runs `iters` products and updates with no host
     synchronisation; systems that stop keep p = 0 and their state."""
@@ -268,9 +269,10 @@ def conjugate_gradient(matvec, b: torch.Tensor, iters: int, residual_tol: float,
                       index, stream, emulate)
         if not emulate:
             _record(index, (z,))
+    curvature = (x.double() * (b.double() - r.double())).sum(-1)
     if not emulate:
         _record(index, (b,))
-    return x, iterations, rdotr, status
+    return x, iterations, rdotr, status, curvature
 
 
 def surrogate_hvp(spec: PolicySpec, params, obs, act, weights, v, curvature: str, *, emulate: bool = False,

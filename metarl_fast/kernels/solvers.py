@@ -14,11 +14,14 @@ parameter vector, e.g. TRPO-MAML's meta-step):
 Calling an operator applies it once (compiled, CUDA or torch, per its ``backend``);
 ``conjugate_gradient(op, b)`` with the compiled backend runs the whole CG loop in C++, with the
 CUDA backend on the device (no host synchronisation per iteration). The compiled
-operator computes what its products need from the inputs alone (the forward activations) at the
-first product and reads it back afterwards (bit-identical results):
-do not change an operator's input tensors in place once it has been applied. ``cache=False``
-recomputes them at every product instead (the memory is a few activations per sample: 144 floats
-for a (64, 64) network; at most 512 MiB per product, beyond which the products recompute anyway).
+operator computes what its products need from the inputs alone at the first product and reads it
+back afterwards: the forward activations (bit-identical results), and the terms its Hessian and
+Fisher products are regrouped around (the input-layer contraction and the output Jacobian: the same
+products up to rounding, fewer dense passes; ``op.compiled().regroup = False`` switches them off;
+docs/kernels.md, "Hessian products reused by conjugate gradient"). Do not change an operator's
+input tensors in place once it has been applied. ``cache=False`` recomputes everything at every
+product instead (the memory is a few activations per sample: 144 floats for a (64, 64) network;
+at most 512 MiB per product, beyond which the products recompute anyway).
 """
 from __future__ import annotations
 
@@ -111,8 +114,8 @@ class PolicyOperator(abc.ABC):
         rows = b.reshape(1, -1) if self.task_mean else b
         matvec = (lambda p: self.device_apply(p[0], emulate=emulate)[None]) if self.task_mean else \
             (lambda p: self.device_apply(p, emulate=emulate))
-        x, its, res, status = cuda.conjugate_gradient(matvec, rows, iters, residual_tol, damping, emulate=emulate)
-        return x.reshape(b.shape), CgInfo(its, res, status)
+        x, *info = cuda.conjugate_gradient(matvec, rows, iters, residual_tol, damping, emulate=emulate)
+        return x.reshape(b.shape), CgInfo(*info)
 
     def compiled(self):
         """The compiled twin (a _C.PolicyOperator32/64 holding references to the inputs)."""
@@ -251,7 +254,8 @@ def conjugate_gradient(matvec, b: torch.Tensor, iters: int = 10, residual_tol: f
         iters: maximum iterations (10 in the TRPO / ProMP code).
         residual_tol: a system stops once its squared residual r·r is below this.
         damping: added to the operator (Tikhonov), ≥ 0.
-        return_info: also return a CgInfo (per-system iterations, final r·r, status).
+        return_info: also return a CgInfo (per-system iterations, final r·r, status, and xᵀ(A + damping·I)x
+            from the final residual).
         backend: None (a PolicyOperator's own backend; "auto" for a Python matvec), "auto" (compiled
             for CPU PolicyOperators), "cpp" (PolicyOperators only), "cuda"
             (PolicyOperators on CUDA tensors: the CUDA kernels, the whole loop on the device with no
@@ -275,8 +279,8 @@ def conjugate_gradient(matvec, b: torch.Tensor, iters: int = 10, residual_tol: f
             x, info = matvec.device_solve(b, iters, float(residual_tol), damping)
             return (x, info) if return_info else x
         out = matvec.compiled().conjugate_gradient(host(b), iters, float(residual_tol), damping)
-        x, its, res, status = (torch.from_numpy(a) for a in out)
-        return (x, CgInfo(its, res, status)) if return_info else x
+        x, *info = (torch.from_numpy(a) for a in out)
+        return (x, CgInfo(*info)) if return_info else x
     if not callable(matvec):
         raise TypeError(f"{fn}: matvec must be a PolicyOperator or a callable, got {type(matvec).__name__}")
     if not isinstance(b, torch.Tensor) or b.dim() not in (1, 2) or b.dtype not in (torch.float32, torch.float64):

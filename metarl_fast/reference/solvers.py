@@ -18,11 +18,15 @@ class CgInfo:
     residual:   [rows] float64, final squared residual norm r·r (the quantity compared with residual_tol).
     status:     [rows] int32, 0 = converged or ran all iterations, 1 = stopped on non-positive curvature
                 (pᵀAp ≤ 0: the operator is not positive definite along p).
+    curvature:  [rows] float64, xᵀ(A + damping·I)x at the returned x, as x·(b − r) with CG's own
+                residual r (equal up to rounding, and no further product): what TRPO's step length
+                needs for x = H⁻¹g.
     """
 
     iterations: torch.Tensor
     residual: torch.Tensor
     status: torch.Tensor
+    curvature: torch.Tensor
 
 
 @torch.no_grad()
@@ -63,9 +67,10 @@ def conjugate_gradient(matvec: Callable[[torch.Tensor], torch.Tensor], b: torch.
         iterations[active] = k + 1
         rdotr = new_rdotr
         active = active & (rdotr >= residual_tol)
+    curvature = (x.double() * (B.double() - r.double())).sum(-1)
     x = x.squeeze(0) if single else x
     if return_info:
-        return x, CgInfo(iterations, rdotr, status)
+        return x, CgInfo(iterations, rdotr, status, curvature)
     return x
 
 

@@ -65,7 +65,9 @@ class PrompStep(OuterStep):
 
 class TrpoStep(OuterStep):
     """TRPO-MAML's meta-step: x = F⁻¹g by cg_iters of CG on the Fisher of the post-update KL through
-    the inner steps, then the TRPO line search on −J^LR(θ') with KL(θ') ≤ max_kl."""
+    the inner steps, then the TRPO line search on −J^LR(θ') with KL(θ') ≤ max_kl. The step length's
+    xᵀ(F + damping)x is CG's own x·(g − r) (the same quantity up to rounding, without one more
+    product of the operator)."""
 
     adam_based = False
 
@@ -75,9 +77,8 @@ class TrpoStep(OuterStep):
             g = algo.meta_gradient(meta, theta)
         with phase("conjugate gradient"):
             op = meta.fisher_operator(theta)
-            x = kernels.conjugate_gradient(op, g, s.cg_iters, 1e-10, s.cg_damping)
-        with phase("step size (dᵀFd)"):
-            dHd = float(x @ (op(x) + s.cg_damping * x))
+            x, info = kernels.conjugate_gradient(op, g, s.cg_iters, 1e-10, s.cg_damping, return_info=True)
+        dHd = float(info.curvature.item())
 
         def loss(candidate):
             with phase("loss"):
