@@ -87,9 +87,12 @@ def test_kernel_matches_ground_truth(case, dtype, op):
 
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
-def test_every_instruction_set_variant(isa, dtype):
-    """Each compiled ISA variant this CPU can run gives the ground-truth answer."""
-    spec, x = make_inputs(3, 150, 9, 4, (37, 21), "tanh", True, dtype=dtype, seed=3)
+@pytest.mark.parametrize("act_dim", [1, 4])
+def test_every_instruction_set_variant(isa, dtype, act_dim):
+    """Each compiled ISA variant this CPU can run gives the ground-truth answer, with the output
+    layer's tangent as dot products (one action: every variant with vectors of 8 lanes or more) and
+    over padded lanes (four actions)."""
+    spec, x = make_inputs(3, 150, 9, act_dim, (37, 21), "tanh", True, dtype=dtype, seed=3)
     metarl_fast._C.set_policy_isa(isa)
     try:
         for op in OPS:

@@ -3,12 +3,19 @@
     python tools/fixed_seed_runs.py record     # (re)write python_tests/data/fixed_seed_runs.json
     python tools/fixed_seed_runs.py record NAME ...   # re-record these runs only
     python tools/fixed_seed_runs.py check      # rerun every case and compare (relative 1e-9)
+    python tools/fixed_seed_runs.py refresh-legacy NAME ...   # new numbers into legacy run directories
 
 Each case is a `metarl-fast train` command line (a few iterations on a cheap family) followed by a
 `metarl-fast eval` of the run; the record holds every logged iteration's n_timesteps and
 per-step average returns, and the meta-test returns. python_tests/test_fixed_seed_runs.py runs
 the same comparison in the test suite. Re-record only when a change is meant to alter the random
 stream or the numbers, and say so where the change is described.
+
+python_tests/data/legacy_runs/<case> holds the first iterations of a case written by an earlier
+version (its on-disk format: flat config keys, the trainer's checkpoint); the tests resume it and
+compare with the record. When a change is meant to alter a case's numbers, `refresh-legacy`
+rewrites those directories' numbers (parameters, optimizer state, step sizes, KL coefficient and
+the progress rows' values) with the current code's, keeping their format.
 """
 from __future__ import annotations
 
@@ -20,6 +27,7 @@ import sys
 import tempfile
 
 RECORD = os.path.join(os.path.dirname(__file__), "..", "python_tests", "data", "fixed_seed_runs.json")
+LEGACY = os.path.join(os.path.dirname(__file__), "..", "python_tests", "data", "legacy_runs")
 
 _SMALL = ["--env", "Point2DNav", "--iterations", "3", "--set", "meta_batch_size=6", "--set", "rollouts_per_task=5",
           "--set", "horizon=20", "--set", "hidden=16,16"]
@@ -152,7 +160,55 @@ def compare_rollouts(expected: dict, got: dict, rel: float = 1e-12) -> list[str]
     return problems
 
 
+def refresh_legacy(name: str) -> None:
+    """Rewrites python_tests/data/legacy_runs/<name> with the numbers of the current code's run of the
+    case to the same iteration, keeping the directory's format (see the module docstring)."""
+    import torch
+
+    from metarl_fast.cli import main as cli
+
+    legacy = os.path.join(LEGACY, name)
+    old_rows = _rows(os.path.join(legacy, "progress.csv"))
+    argv = list(CASES[name])
+    argv[argv.index("--iterations") + 1] = str(len(old_rows))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, name)
+        import contextlib
+        import io
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            if cli(["train", *argv, "--seed", "3", "--out", out, "--quiet"]) != 0:
+                raise RuntimeError(f"{name}: training failed")
+        new = torch.load(os.path.join(out, "checkpoint.pt"), weights_only=False)
+        new_rows = _rows(os.path.join(out, "progress.csv"))
+    path = os.path.join(legacy, "checkpoint.pt")
+    old = torch.load(path, weights_only=False)
+    if (old["iteration"], old["timesteps"]) != (new["iteration"], new["timesteps"]):
+        raise RuntimeError(f"{name}: the legacy run is at {old['iteration']}, {old['timesteps']} steps; "
+                           f"the new one at {new['iteration']}, {new['timesteps']}")
+    for key in ("theta", "optimizer", "alpha", "kl_coeff"):  # what the legacy format holds (GMPS: no kl_coeff)
+        if key in new["algorithm"]:
+            old[key] = new["algorithm"][key]
+    torch.save(old, path)
+    fields = list(old_rows[0])
+    for o, n in zip(old_rows, new_rows):
+        o.update({k: n[k] for k in fields if k in n and not k.startswith(("Time", "SPS"))})
+    with open(os.path.join(legacy, "progress.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+        w.writeheader()
+        w.writerows(old_rows)
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["refresh-legacy"] and len(argv) > 1:
+        unknown = set(argv[1:]) - set(os.listdir(LEGACY))
+        if unknown:
+            print(f"no legacy run directories for {sorted(unknown)}")
+            return 2
+        for name in argv[1:]:
+            refresh_legacy(name)
+        print(f"refreshed the legacy run directories of {', '.join(argv[1:])}")
+        return 0
     if argv[:1] == ["record"] and len(argv) > 1:
         unknown = set(argv[1:]) - set(CASES)
         if unknown:
