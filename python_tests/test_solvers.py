@@ -158,8 +158,7 @@ def test_cached_operator_products_equal_the_kernels(dtype, T, N, hidden):
     vs = [torch.randn(T, P, generator=g).to(dtype) for _ in range(3)]
     rounding = 1e-12 if dtype == torch.float64 else 2e-5
     for curvature in ("naive", "lvc"):
-        exact = K.SurrogateHvpOperator(spec, theta, obs, act, w, curvature)
-        exact.compiled().regroup = False
+        exact = K.SurrogateHvpOperator(spec, theta, obs, act, w, curvature, regroup=False)
         contracted = K.SurrogateHvpOperator(spec, theta, obs, act, w, curvature)
         fvp = K.KlFvpOperator(spec, post, obs, 0.1, w.abs())
         for v in vs:  # the first product fills the caches, the others read them
@@ -180,8 +179,7 @@ def test_cached_operator_products_equal_the_kernels(dtype, T, N, hidden):
         assert torch.equal(K.conjugate_gradient(maml(), b, iters=4), x_warm)
         recompute = maml(cache=False)
         assert _relative_error(recompute(b), first) <= 10 * rounding
-        forward_only = maml()
-        forward_only.compiled().regroup = False
+        forward_only = maml(regroup=False)
         assert torch.equal(K.conjugate_gradient(forward_only, b, iters=4), K.conjugate_gradient(recompute, b, iters=4))
         fresh.cache = False  # switching the cache off frees it and computes the products directly
         assert torch.equal(fresh(b), recompute(b)) and fresh.compiled().cache is False

@@ -56,21 +56,19 @@ def run(argv: list[str] | None = None) -> list[Row]:
         for name, (od, ad, T) in SHAPES.items():
             spec, theta, post, x = _inputs(od, ad, T, N)
             rows_t = theta.expand(T, -1).contiguous()
-            def configured(op, mode):
-                op.compiled().regroup = mode == "regrouped"
-                return op
-
             modes = ("recompute", "cached", "regrouped")
-            hvps = {m: configured(K.SurrogateHvpOperator(spec, rows_t, x["obs"], x["act"], x["w"], "naive",
-                                                         cache=m != "recompute"), m) for m in modes}
-            fvps = {m: configured(K.KlFvpOperator(spec, post, x["post_obs"], 0.0, cache=m != "recompute"), m)
+            def options(mode):
+                return dict(cache=mode != "recompute", regroup=mode == "regrouped")
+
+            hvps = {m: K.SurrogateHvpOperator(spec, rows_t, x["obs"], x["act"], x["w"], "naive", **options(m))
                     for m in modes}
+            fvps = {m: K.KlFvpOperator(spec, post, x["post_obs"], 0.0, **options(m)) for m in modes}
             for op in (*hvps.values(), *fvps.values()):
                 op(x["v"])  # the cached ones fill their stores
 
             def solve(mode):
-                op = configured(K.MamlTrpoFvpOperator(spec, theta, x["obs"], x["act"], x["w"], 0.1, post,
-                                                      x["post_obs"], "naive", cache=mode != "recompute"), mode)
+                op = K.MamlTrpoFvpOperator(spec, theta, x["obs"], x["act"], x["w"], 0.1, post, x["post_obs"], "naive",
+                                           **options(mode))
                 return K.conjugate_gradient(op, x["b"], 10, 1e-10, return_info=True)
 
             old_lp = K.log_prob(spec, rows_t, x["obs"], x["act"]) - 0.01

@@ -17,8 +17,8 @@ CUDA backend on the device (no host synchronisation per iteration). The compiled
 operator computes what its products need from the inputs alone at the first product and reads it
 back afterwards: the forward activations (bit-identical results), and the terms its Hessian and
 Fisher products are regrouped around (the input-layer contraction and the output Jacobian: the same
-products up to rounding, fewer dense passes; ``op.compiled().regroup = False`` switches them off;
-docs/kernels.md, "Hessian products reused by conjugate gradient"). Do not change an operator's
+products up to rounding, fewer dense passes; ``regroup=False`` switches them off; docs/kernels.md,
+"Hessian products reused by conjugate gradient"). Do not change an operator's
 input tensors in place once it has been applied. ``cache=False`` recomputes everything at every
 product instead (the memory is a few activations per sample: 144 floats for a (64, 64) network;
 at most 512 MiB per product, beyond which the products recompute anyway).
@@ -45,11 +45,13 @@ __all__ = ["CgInfo", "KlFvpOperator", "MamlTrpoFvpOperator", "PolicyOperator", "
 class PolicyOperator(abc.ABC):
     """Base of the fused operators: validated inputs, application, and the compiled twin."""
 
-    def __init__(self, spec: PolicySpec, task_mean: bool, backend: str, cache: bool = True) -> None:
+    def __init__(self, spec: PolicySpec, task_mean: bool, backend: str, cache: bool = True,
+                 regroup: bool = True) -> None:
         self.spec = spec
         self.task_mean = bool(task_mean)
         self.backend = backend
         self.cache = bool(cache)
+        self.regroup = bool(regroup)
         self._compiled = None
 
     # set by subclasses
@@ -122,6 +124,7 @@ class PolicyOperator(abc.ABC):
         if self._compiled is None:
             self._compiled = self._make_compiled()
         self._compiled.cache = self.cache
+        self._compiled.regroup = self.regroup
         return self._compiled
 
     @abc.abstractmethod
@@ -144,11 +147,13 @@ class KlFvpOperator(PolicyOperator):
     """v ↦ F v + damping·v, F the Fisher of the mean KL at params on obs (see kernels.kl_fvp).
 
     Args: spec; params [P] or [T, P]; obs [T, N, obs_dim]; damping ≥ 0; weights [T, N] (the Fisher
-    of the w-weighted KL, e.g. mask / valid count); task_mean; backend; cache (see the module).
+    of the w-weighted KL, e.g. mask / valid count); task_mean; backend; cache, regroup (see the
+    module).
     """
 
-    def __init__(self, spec, params, obs, damping=0.0, weights=None, *, task_mean=False, backend="auto", cache=True):
-        super().__init__(spec, task_mean, backend, cache)
+    def __init__(self, spec, params, obs, damping=0.0, weights=None, *, task_mean=False, backend="auto", cache=True,
+                 regroup=True):
+        super().__init__(spec, task_mean, backend, cache, regroup)
         fn = "KlFvpOperator"
         self.damping = _check_nonneg(fn, "damping", damping)
         self.inputs = _Inputs(fn, spec, params, obs, weights=weights)
@@ -168,12 +173,12 @@ class SurrogateHvpOperator(PolicyOperator):
     """v ↦ H v, H the Hessian of the score-function surrogate (see kernels.surrogate_hvp).
 
     Args: spec; params [P] or [T, P]; obs [T, N, obs_dim]; act [T, N, act_dim]; weights [T, N];
-    curvature "lvc" or "naive"; task_mean; backend; cache (see the module).
+    curvature "lvc" or "naive"; task_mean; backend; cache, regroup (see the module).
     """
 
     def __init__(self, spec, params, obs, act, weights, curvature="lvc", *, task_mean=False, backend="auto",
-                 cache=True):
-        super().__init__(spec, task_mean, backend, cache)
+                 cache=True, regroup=True):
+        super().__init__(spec, task_mean, backend, cache, regroup)
         fn = "SurrogateHvpOperator"
         if curvature not in _CURVATURES:
             raise ValueError(f"{fn}: curvature must be one of {_CURVATURES}, got {curvature!r}")
@@ -205,11 +210,13 @@ class MamlTrpoFvpOperator(PolicyOperator):
         post_weights: [T, M] per-sample weights of the post-update KL (None: the mean).
         task_mean: True (default) for a shared θ: v [P] ↦ mean_i over task groups.
         cache: keep the products' forward activations between applications (see the module).
+        regroup: with cache, regroup the products around terms computed once (see the module).
     """
 
     def __init__(self, spec, pre_params, pre_obs, pre_act, pre_weights, alpha, post_params, post_obs,
-                 curvature="naive", damping=0.0, post_weights=None, *, task_mean=True, backend="auto", cache=True):
-        super().__init__(spec, task_mean, backend, cache)
+                 curvature="naive", damping=0.0, post_weights=None, *, task_mean=True, backend="auto", cache=True,
+                 regroup=True):
+        super().__init__(spec, task_mean, backend, cache, regroup)
         fn = "MamlTrpoFvpOperator"
         if curvature not in _CURVATURES:
             raise ValueError(f"{fn}: curvature must be one of {_CURVATURES}, got {curvature!r}")
