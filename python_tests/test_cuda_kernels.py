@@ -186,6 +186,10 @@ def test_emulated_operators_and_device_cg_equal_cpu_solver(dtype, task_mean):
         _close(x, want, dtype) if dtype == torch.float64 else \
             assert_residual_small(op, x, v, want)
         assert torch.equal(info.status, want_info.status)
+        # xᵀ(A + damping)x from the loop's own residual (TRPO's step length), against one more product
+        rows = x.reshape(-1, x.shape[-1]).double()
+        explicit = (rows * (op(x) + 0.001 * x).reshape(rows.shape).double()).sum(-1)
+        torch.testing.assert_close(info.curvature, explicit, rtol=1e-8 if dtype == torch.float64 else 1e-3, atol=0.0)
         if dtype == torch.float64:
             assert torch.equal(info.iterations, want_info.iterations)
 
