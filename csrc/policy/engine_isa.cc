@@ -849,18 +849,22 @@ class Engine {
             std::swap(g, gnext);
           }
         }
+      // Ḣ[l] = σ'(H[l]) ⊙ Ż[l] is applied in layer l's step, after the product that reads H[l] first:
+      // a stored tile's first read then overlaps a GEMM's arithmetic instead of stalling an
+      // elementwise loop (the same values either way).
       for (int l = 0; tr_.tangent && l < L_; ++l) {
         const LayerGeom& g = geom_[l];
         if (narrow_tangent_ && l == L_ - 1) {  // the action mean's tangent: A dot products per sample
+          if (l > 0) mul_activation_derivative<T>(act_fn, H[l], Hd[l], kTile * width(l));
           tile_narrow_matmul<T>(g.out, g.in_pad, H[l], Vb[l], l > 0 ? Hd[l] : nullptr, Wb[l], VBias[l], Hd[l + 1],
                                 g.out_pad);
           break;
         }
         tile_matmul<T>(g.in, H[l], width(l), Vf[l], g.out_pad, Hd[l + 1], VBias[l], Init::kBias);
+        if (l > 0) mul_activation_derivative<T>(act_fn, H[l], Hd[l], kTile * width(l));
         // with the output Jacobian, h₁'s tangent reaches μ through Q (after this loop) instead
         if (l > 0 && !(l == 1 && jslot))
           tile_matmul<T>(g.in, Hd[l], width(l), Wf[l], g.out_pad, Hd[l + 1], nullptr, Init::kAccumulate);
-        if (l < L_ - 1) mul_activation_derivative<T>(act_fn, H[l + 1], Hd[l + 1], kTile * g.out_pad);
       }
       if (jslot)  // μ̇ += Q ḣ₁
         for (int s = 0; s < kTile; ++s)
