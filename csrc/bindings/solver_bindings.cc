@@ -128,27 +128,11 @@ void def_operator(py::module_& m, const char* name) {
       .def_property_readonly("rows", [](const BoundOperator<T>& b) { return b.op.rows(); })
       .def_property(
           "cache", [](const BoundOperator<T>& b) { return b.op.cache; },
-          [](BoundOperator<T>& b, bool on) {
-            std::lock_guard<std::mutex> lock(b.op.cache_mutex);
-            b.op.cache = on;
-            if (!on) {
-              b.op.h_cache.release();
-              b.op.f_cache.release();
-              b.op.h_contraction.release();
-              b.op.f_jacobian.release();
-            }
-          },
+          [](BoundOperator<T>& b, bool on) { b.op.set_reuse(on, b.op.regroup); },
           "whether the products keep their forward activations between applications (default true)")
       .def_property(
           "regroup", [](const BoundOperator<T>& b) { return b.op.regroup; },
-          [](BoundOperator<T>& b, bool on) {
-            std::lock_guard<std::mutex> lock(b.op.cache_mutex);
-            b.op.regroup = on;
-            if (!on) {
-              b.op.h_contraction.release();
-              b.op.f_jacobian.release();
-            }
-          },
+          [](BoundOperator<T>& b, bool on) { b.op.set_reuse(b.op.cache, on); },
           "whether the products, with the cache, also keep the v-independent terms their sums are regrouped "
           "around (the Hessian's input-layer contraction, the Fisher's output Jacobian): the same products up to "
           "rounding, fewer dense passes (default true; docs/kernels.md)");

@@ -65,6 +65,21 @@ void PolicyOperator<T>::validate() const {
 }
 
 template <typename T>
+void PolicyOperator<T>::set_reuse(bool keep_cache, bool keep_regroup) {
+  std::lock_guard<std::mutex> lock(cache_mutex);
+  cache = keep_cache;
+  regroup = keep_regroup;
+  if (!cache) {
+    h_cache.release();
+    f_cache.release();
+  }
+  if (!cache || !regroup) {
+    h_contraction.release();
+    f_jacobian.release();
+  }
+}
+
+template <typename T>
 void PolicyOperator<T>::apply(const T* v, T* out) const {
   std::lock_guard<std::mutex> lock(cache_mutex);
   const int64_t P = num_params();

@@ -61,6 +61,8 @@ struct PolicyOperator {
   int64_t rows() const { return task_mean ? 1 : tasks; }
   // Throws std::invalid_argument when a required array is missing.
   void validate() const;
+  // Sets `cache` and `regroup`, freeing the stores they no longer keep (waits for a running apply()).
+  void set_reuse(bool keep_cache, bool keep_regroup);
   // out = A v; v and out are [rows(), P] and must not alias.
   void apply(const T* v, T* out) const;
 };
