@@ -541,9 +541,6 @@ class Engine {
   int64_t unit_begin(int64_t chunk) const { return c_.num_samples * chunk / chunks_; }
   int64_t unit_end(int64_t chunk) const { return c_.num_samples * (chunk + 1) / chunks_; }
 
-  // The cache layout (PolicyPassCache): one slot per tile, in unit order; a slot holds the tile's
-  // activations H[1..L] (each kTile rows, 64-byte aligned). Keeping the HVPs' first-order backprop
-  // too was measured to save nothing more: reading it back costs what recomputing it does.
   // The tiles of every work item, numbered in unit order (the slots of the per-tile stores).
   void count_slots() {
     const int64_t units = c_.num_tasks * chunks_;
@@ -579,6 +576,9 @@ class Engine {
     return ready ? CacheMode::kUse : CacheMode::kFill;
   }
 
+  // The cache layout (PolicyPassCache): one slot per tile, in unit order; a slot holds the tile's
+  // activations H[1..L] (each kTile rows, 64-byte aligned). Keeping the HVPs' first-order backprop
+  // too was measured to save nothing more: reading it back costs what recomputing it does.
   void plan_cache() {
     if (!c_.cache) return;
     constexpr size_t kAlign = 64 / sizeof(T);
@@ -600,7 +600,7 @@ class Engine {
     if (!c_.output_jacobian || c_.op != PolicyOp::kKlFvp || L_ < 3 || !jacobian_pays(A_, geom_[1].out)) return;
     jac_slot_elems_ = size_t(A_) * kTile * geom_[1].in_pad;
     const size_t bytes = size_t(unit_slot0_.back()) * jac_slot_elems_ * sizeof(T);
-    jacobian_ = open_store(c_.output_jacobian, store_key({0x6a6163ull}), bytes, &jac_base_);
+    jacobian_ = open_store(c_.output_jacobian, store_key({uint64_t(jac_slot_elems_)}), bytes, &jac_base_);
   }
 
   // The input-layer contraction's store (PolicyCall::input_contraction): per work item, in double,
@@ -695,7 +695,7 @@ class Engine {
     bytes += 5 * (size_t(A_) * sizeof(T) + 64);                                 // per-action vectors
     const bool fill_contraction = contraction_ == CacheMode::kFill;
     if (jacobian_ != CacheMode::kNone) bytes += size_t(kTile) * act_pad * sizeof(T) + 64;  // Cot
-    const int in_pad1 = L_ >= 2 ? geom_[1].in_pad : 0;
+    const int in_pad1 = L_ >= 2 ? geom_[1].in_pad : 0;  // the first hidden layer's padded width
     const int pairs = s_dim_ * (s_dim_ + 1) / 2;
     if (fill_contraction)  // C and E accumulators, a σ' tile and a tile of its products with s̃
       bytes += (size_t(s_dim_) * geom_[1].out + pairs + 2 * kTile) * in_pad1 * sizeof(T) + 4 * 64;
@@ -813,7 +813,6 @@ class Engine {
                                               : cache_base_ + size_t(unit_slot0_[t * chunks_ + chunk]) * slot_elems_;
     T* jslot = jacobian_ == CacheMode::kNone ? nullptr
                                              : jac_base_ + size_t(unit_slot0_[t * chunks_ + chunk]) * jac_slot_elems_;
-    const int in_pad_h1 = L_ >= 2 ? geom_[1].in_pad : 0;
     for (int64_t n0 = n_begin; n0 < n_end;
          n0 += kTile, slot = slot ? slot + slot_elems_ : nullptr, jslot = jslot ? jslot + jac_slot_elems_ : nullptr) {
       const int rows = int(std::min<int64_t>(kTile, n_end - n0));
@@ -843,7 +842,7 @@ class Engine {
           for (int s = 0; s < kTile; ++s) g[s * act_pad + a] = T(1);
           for (int l = L_ - 1; l >= 1; --l) {
             const LayerGeom& gl = geom_[l];
-            T* out = l == 1 ? jslot + size_t(a) * kTile * in_pad_h1 : gnext;
+            T* out = l == 1 ? jslot + size_t(a) * kTile * in_pad1 : gnext;
             tile_matmul<T>(gl.out, g, gl.out_pad, Wb[l], gl.in_pad, out, nullptr, Init::kZero);
             if (l > 1) mul_activation_derivative<T>(act_fn, H[l], out, kTile * gl.in_pad);
             std::swap(g, gnext);
@@ -869,7 +868,7 @@ class Engine {
       if (jslot)  // μ̇ += Q ḣ₁
         for (int s = 0; s < kTile; ++s)
           for (int a = 0; a < A_; ++a)
-            Hd[L_][s * act_pad + a] += row_dot(jslot + (size_t(a) * kTile + s) * in_pad_h1, Hd[1] + s * in_pad_h1, in_pad_h1);
+            Hd[L_][s * act_pad + a] += row_dot(jslot + (size_t(a) * kTile + s) * in_pad1, Hd[1] + s * in_pad1, in_pad1);
       const T* MU = H[L_];
       const T* MUd = Hd[L_];
 
@@ -1032,9 +1031,9 @@ class Engine {
         }
         if (l == 1 && jslot) {  // ∂/∂h₁ = Σ_a c_a Q_a, c the output layer's cotangent
           for (int s = 0; s < kTile; ++s)
-            combine_rows(A_, Cot + s * act_pad, jslot + size_t(s) * in_pad_h1, size_t(kTile) * in_pad_h1,
-                         Dd + s * in_pad_h1, in_pad_h1);
-          mul_activation_derivative<T>(act_fn, H[1], Dd, kTile * in_pad_h1);
+            combine_rows(A_, Cot + s * act_pad, jslot + size_t(s) * in_pad1, size_t(kTile) * in_pad1,
+                         Dd + s * in_pad1, in_pad1);
+          mul_activation_derivative<T>(act_fn, H[1], Dd, kTile * in_pad1);
           dcur = Dd;
           continue;
         }
