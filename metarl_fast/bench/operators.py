@@ -57,6 +57,7 @@ def run(argv: list[str] | None = None) -> list[Row]:
             spec, theta, post, x = _inputs(od, ad, T, N)
             rows_t = theta.expand(T, -1).contiguous()
             modes = ("recompute", "cached", "regrouped")
+
             def options(mode):
                 return dict(cache=mode != "recompute", regroup=mode == "regrouped")
 
