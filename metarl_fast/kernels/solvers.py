@@ -15,10 +15,10 @@ Calling an operator applies it once (compiled, CUDA or torch, per its ``backend`
 ``conjugate_gradient(op, b)`` with the compiled backend runs the whole CG loop in C++, with the
 CUDA backend on the device (no host synchronisation per iteration). The compiled
 operator computes what its products need from the inputs alone at the first product and reads it
-back afterwards: the forward activations (bit-identical results), and the terms its Hessian and
-Fisher products are regrouped around (the input-layer contraction and the output Jacobian: the same
-products up to rounding, fewer dense passes; ``regroup=False`` switches them off; docs/kernels.md,
-"Hessian products reused by conjugate gradient"). Do not change an operator's
+back afterwards: the forward activations (bit-identical results), and on the CPU the terms its
+Hessian and Fisher products are regrouped around (the input-layer contraction and the output
+Jacobian: the same products up to rounding, fewer dense passes; ``regroup=False`` switches them
+off; docs/kernels.md, "Hessian products reused by conjugate gradient"). Do not change an operator's
 input tensors in place once it has been applied. ``cache=False`` recomputes everything at every
 product instead (the memory is a few activations per sample: 144 floats for a (64, 64) network;
 at most 512 MiB per product, beyond which the products recompute anyway).
