@@ -8,7 +8,7 @@
 //   * tile × packed weights:  Y[s][:] = init + Σ_k X[s][k] · Wp[k][:]   (forward, tangent, backprop)
 //   * rank-kTile update:      G[m][:] += Σ_s X[s][m] · Y[s][:]           (weight gradients)
 // with register blocks of 4 rows × up to 4 vectors held across the whole reduction. Weights are
-// repacked per work item into the two padded orientations these need (Wᵀ for forward, W for
+// packed once per call and parameter row into the two padded orientations these need (Wᵀ for forward, W for
 // backprop), and weight-gradient accumulators use whichever orientation pads less.
 //
 // Reductions over samples: each (task, chunk) work item sums its tiles into a dtype accumulator,
@@ -528,6 +528,7 @@ class Engine {
     plan_cache();
     plan_contraction();
     plan_jacobian();
+    pack_rows(pool);
     pool.parallel_for(units, [this](int64_t u, int) { run_unit(u / chunks_, u % chunks_); });
     if (cache_mode_ == CacheMode::kFill) c_.cache->mark_filled();
     if (contraction_ == CacheMode::kFill) c_.input_contraction->mark_filled();
@@ -652,26 +653,75 @@ class Engine {
 
   const T* task_row(const T* base, int64_t stride, int64_t t) const { return base + stride * t; }
 
-  void pack(const T* theta, std::vector<T*>& fwd, std::vector<T*>& bwd, std::vector<T*>& bias,
-            bool need_bwd, Arena& arena) {
-    fwd.resize(L_);
-    bwd.resize(L_);
-    bias.resize(L_);
+  // One parameter row (θ or v) packed for the micro-kernels: per layer Wᵀ [in][out_pad] and the bias
+  // [out_pad] (forward orientation) and, where needed, W [out][in_pad] (backprop orientation).
+  struct PackedRow {
+    std::vector<T*> fwd, bwd, bias;
+  };
+
+  bool packs_rows(int l, bool need_bwd) const { return (need_bwd && l > 0) || (narrow_tangent_ && l == L_ - 1); }
+
+  // Elements of one packed row, each array starting on a 64-byte boundary.
+  size_t packed_row_elems(bool need_bwd) const {
+    constexpr size_t kAlign = 64 / sizeof(T);
+    auto span = [](size_t n) { return (n + kAlign - 1) / kAlign * kAlign; };
+    size_t n = 0;
     for (int l = 0; l < L_; ++l) {
       const LayerGeom& g = geom_[l];
-      fwd[l] = arena.take<T>(size_t(g.in) * g.out_pad);
-      bias[l] = arena.take<T>(g.out_pad);
-      pack_forward(g, theta, fwd[l], bias[l]);
-      if ((need_bwd && l > 0) || (narrow_tangent_ && l == L_ - 1)) {
-        T* w = arena.take<T>(size_t(g.out) * g.in_pad);  // W: [out][in_pad]
-        for (int o = 0; o < g.out; ++o) {
-          for (int i = 0; i < g.in; ++i) w[o * g.in_pad + i] = theta[g.w_off + o * g.in + i];
-          for (int i = g.in; i < g.in_pad; ++i) w[o * g.in_pad + i] = T(0);
-        }
-        bwd[l] = w;
-      } else {
-        bwd[l] = nullptr;
+      n += span(size_t(g.in) * g.out_pad) + span(g.out_pad);
+      if (packs_rows(l, need_bwd)) n += span(size_t(g.out) * g.in_pad);
+    }
+    return n;
+  }
+
+  void pack_row(const T* row, bool need_bwd, T* base, PackedRow& p) const {
+    constexpr size_t kAlign = 64 / sizeof(T);
+    auto take = [&base](size_t n) {
+      T* q = base;
+      base += (n + kAlign - 1) / kAlign * kAlign;
+      return q;
+    };
+    p.fwd.assign(L_, nullptr);
+    p.bwd.assign(L_, nullptr);
+    p.bias.assign(L_, nullptr);
+    for (int l = 0; l < L_; ++l) {
+      const LayerGeom& g = geom_[l];
+      p.fwd[l] = take(size_t(g.in) * g.out_pad);
+      p.bias[l] = take(g.out_pad);
+      pack_forward(g, row, p.fwd[l], p.bias[l]);
+      if (!packs_rows(l, need_bwd)) continue;
+      T* w = take(size_t(g.out) * g.in_pad);  // W: [out][in_pad]
+      for (int o = 0; o < g.out; ++o) {
+        for (int i = 0; i < g.in; ++i) w[o * g.in_pad + i] = row[g.w_off + o * g.in + i];
+        for (int i = g.in; i < g.in_pad; ++i) w[o * g.in_pad + i] = T(0);
       }
+      p.bwd[l] = w;
+    }
+  }
+
+  // Packs every distinct row of θ and v once per call (one for a shared row), not once per work
+  // item: the chunks of a task, and every task when the row is shared, read the same packs.
+  void pack_rows(ThreadPool& pool) {
+    const int64_t theta_rows = c_.params_stride == 0 ? 1 : c_.num_tasks;
+    const int64_t v_rows = !tr_.tangent ? 0 : c_.v_stride == 0 ? 1 : c_.num_tasks;
+    const size_t te = packed_row_elems(tr_.backward), ve = v_rows ? packed_row_elems(tr_.second_order) : 0;
+    pack_store_.resize(theta_rows * te + v_rows * ve + 64 / sizeof(T));
+    const uintptr_t raw = reinterpret_cast<uintptr_t>(pack_store_.data());
+    T* base = reinterpret_cast<T*>((raw + 63) / 64 * 64);
+    theta_packs_.resize(theta_rows);
+    v_packs_.resize(v_rows);
+    const auto pack_one = [&](int64_t r, int) {
+      if (r < theta_rows) {
+        pack_row(task_row(c_.params, c_.params_stride, r), tr_.backward, base + r * te, theta_packs_[r]);
+      } else {
+        const int64_t q = r - theta_rows;
+        pack_row(task_row(c_.v, c_.v_stride, q), tr_.second_order, base + theta_rows * te + q * ve, v_packs_[q]);
+      }
+    };
+    if (theta_rows * te + v_rows * ve <= (size_t(1) << 16)) {  // small: not worth waking the pool
+      for (int64_t r = 0; r < theta_rows + v_rows; ++r) pack_one(r, 0);
+    } else {
+      pool.parallel_for(theta_rows + v_rows, pack_one);
     }
   }
 
@@ -685,11 +735,8 @@ class Engine {
 
     // ---- scratch
     size_t bytes = 0;
-    for (const auto& g : geom_) {
-      // packed weights and biases of θ and of v (3 buffers each), gradient accumulators (2)
-      bytes += 2 * (size_t(g.in) * g.out_pad + size_t(g.out) * g.in_pad + g.out_pad) * sizeof(T) + 6 * 64;
+    for (const auto& g : geom_)  // gradient accumulators (2)
       bytes += (size_t(g.grad_rows()) * g.grad_cols() + g.out_pad) * sizeof(T) + 2 * 64;
-    }
     bytes += 2 * size_t(L_ + 1) * (size_t(kTile) * max_pad_ * sizeof(T) + 64);  // H, Hd
     bytes += 4 * (size_t(kTile) * max_pad_ * sizeof(T) + 64);                   // D, Dd, D2, Dd2
     bytes += 5 * (size_t(A_) * sizeof(T) + 64);                                 // per-action vectors
@@ -703,10 +750,12 @@ class Engine {
     arena.reset(bytes);
 
     const T* theta = task_row(c_.params, c_.params_stride, t);
-    std::vector<T*> Wf, Wb, Bias, Vf, Vb, VBias;
-    pack(theta, Wf, Wb, Bias, tr_.backward, arena);
+    const PackedRow& th = theta_packs_[c_.params_stride == 0 ? 0 : t];
+    const std::vector<T*>&Wf = th.fwd, &Wb = th.bwd, &Bias = th.bias;
+    const PackedRow* vp = tr_.tangent ? &v_packs_[c_.v_stride == 0 ? 0 : t] : nullptr;
+    static const std::vector<T*> kNoRows;
+    const std::vector<T*>&Vf = vp ? vp->fwd : kNoRows, &Vb = vp ? vp->bwd : kNoRows, &VBias = vp ? vp->bias : kNoRows;
     const T* vrow = tr_.tangent ? task_row(c_.v, c_.v_stride, t) : nullptr;
-    if (tr_.tangent) pack(vrow, Vf, Vb, VBias, tr_.second_order, arena);
 
     // Activation tiles: H[0] = obs, H[l] = output of hidden layer l, H[L] = μ.
     std::vector<T*> H(L_ + 1), Hd(L_ + 1, nullptr);
@@ -1118,6 +1167,8 @@ class Engine {
   size_t contraction_c_elems_ = 0, contraction_unit_elems_ = 0;
   int s_dim_ = 0;  // obs_dim + 1
   bool narrow_tangent_ = false;  // the output layer's tangent by tile_narrow_matmul
+  std::vector<T> pack_store_;    // the packed rows (pack_rows)
+  std::vector<PackedRow> theta_packs_, v_packs_;
   CacheMode jacobian_ = CacheMode::kNone;  // the Fisher products' output Jacobian (plan_jacobian)
   T* jac_base_ = nullptr;
   size_t jac_slot_elems_ = 0;
