@@ -531,6 +531,7 @@ class Engine {
     pack_rows(pool);
     pool.parallel_for(units, [this](int64_t u, int) { run_unit(u / chunks_, u % chunks_); });
     if (cache_mode_ == CacheMode::kFill) c_.cache->mark_filled();
+    if (contraction_ != CacheMode::kNone) add_contraction(pool);
     if (contraction_ == CacheMode::kFill) c_.input_contraction->mark_filled();
     if (jacobian_ == CacheMode::kFill) c_.output_jacobian->mark_filled();
     finish();
@@ -604,8 +605,9 @@ class Engine {
     jacobian_ = open_store(c_.output_jacobian, store_key({uint64_t(jac_slot_elems_)}), bytes, &jac_base_);
   }
 
-  // The input-layer contraction's store (PolicyCall::input_contraction): per work item, in double,
-  // C [m][out₁][in₁] then E [m(m+1)/2][in₁], m = obs_dim + 1.
+  // The input-layer contraction's store (PolicyCall::input_contraction), in double: per task, then
+  // per work item (where a filling call accumulates), C [m][out₁][in₁] then E [m(m+1)/2][in₁],
+  // m = obs_dim + 1.
   void plan_contraction() {
     PolicyPassCache* store = c_.input_contraction;
     s_dim_ = spec_.obs_dim + 1;
@@ -613,13 +615,32 @@ class Engine {
     const LayerGeom& g1 = geom_[1];
     contraction_c_elems_ = size_t(s_dim_) * g1.out * g1.in;
     contraction_unit_elems_ = contraction_c_elems_ + size_t(s_dim_) * (s_dim_ + 1) / 2 * g1.in;
-    const size_t bytes = size_t(c_.num_tasks * chunks_) * contraction_unit_elems_ * sizeof(double);
+    const size_t bytes = size_t(c_.num_tasks * (1 + chunks_)) * contraction_unit_elems_ * sizeof(double);
     auto ptr = [](const void* p) { return uint64_t(reinterpret_cast<uintptr_t>(p)); };
     const uint64_t key = store_key({ptr(c_.act), ptr(c_.weights), ptr(c_.weights2), uint64_t(c_.op)});
     contraction_ = open_store(store, key, bytes, &contraction_base_);
   }
 
-  // Adds the contracted terms of one work item (its store `fixed`) for the direction `vrow` to `part`.
+  // After the work items: a filling call sums each task's work-item terms (in chunk order) into the
+  // task's; then every call adds each task's contracted terms to its first work item's partial.
+  void add_contraction(ThreadPool& pool) {
+    const size_t n = contraction_unit_elems_;
+    double* tasks = contraction_base_;
+    const double* units = contraction_base_ + size_t(c_.num_tasks) * n;
+    pool.parallel_for(c_.num_tasks, [&](int64_t t, int) {
+      double* task = tasks + size_t(t) * n;
+      if (contraction_ == CacheMode::kFill) {
+        std::copy_n(units + size_t(t * chunks_) * n, n, task);
+        for (int64_t k = 1; k < chunks_; ++k) {
+          const double* u = units + size_t(t * chunks_ + k) * n;
+          for (size_t i = 0; i < n; ++i) task[i] += u[i];
+        }
+      }
+      add_contracted_terms(task, task_row(c_.v, c_.v_stride, t), partial_.data() + size_t(t * chunks_) * P_);
+    });
+  }
+
+  // Adds the contracted terms of one task (its store `fixed`) for the direction `vrow` to `part`.
   void add_contracted_terms(const double* fixed, const T* vrow, double* part) const {
     const LayerGeom &g0 = geom_[0], &g1 = geom_[1];
     const int m = s_dim_, d = m - 1, in1 = g1.in, out1 = g1.out;
@@ -784,8 +805,8 @@ class Engine {
       std::fill_n(Cacc, size_t(s_dim_) * geom_[1].out * in_pad1, T(0));
       std::fill_n(Eacc, size_t(pairs) * in_pad1, T(0));
     }
-    double* contraction_unit =
-        contraction_ == CacheMode::kNone ? nullptr : contraction_base_ + size_t(t * chunks_ + chunk) * contraction_unit_elems_;
+    double* contraction_unit = !fill_contraction ? nullptr
+                               : contraction_base_ + size_t(c_.num_tasks + t * chunks_ + chunk) * contraction_unit_elems_;
     if (fill_contraction) std::fill_n(contraction_unit, contraction_unit_elems_, 0.0);
     auto flush_contraction = [&] {
       const int out1 = geom_[1].out, in1 = geom_[1].in;
@@ -1109,7 +1130,6 @@ class Engine {
       for (int j = 0; j < A_; ++j) part[spec_.log_std_offset() + j] += g_log_std[j];
     }
     if (fill_contraction) flush_contraction();
-    if (contraction_unit) add_contracted_terms(contraction_unit, vrow, part);
     if (c_.op == PolicyOp::kKl) partial_[t * chunks_ + chunk] = kl_sum;
     if (!weight_sums_.empty()) weight_sums_[t * chunks_ + chunk] = weight_sum;
   }
