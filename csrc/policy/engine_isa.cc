@@ -381,7 +381,7 @@ void backprop_activate2(Activation a, const T* H, const T* Hd, T* D, T* Dd, int 
 //   δ ⊗ ḣ            into the W₁ block, ḣ = σ' ⊙ (V₀ s̃)
 //   (V₁ᵀ δ) ⊙ σ'     into the W₀ block (contracted with s̃)
 //   (W₁ᵀ δ) ⊙ σ''ż   into the W₀ block (contracted with s̃; tanh: σ''ż = −2 h ḣ)
-// Summed over a work item's samples they are, with
+// Summed over a task's samples (work item by work item, then in chunk order) they are, with
 //   C[j][i][k] = Σ_s δ[s][i] σ'[s][k] s̃[s][j]
 //   E[(j, j')][k] = Σ_s −2 (W₁ᵀ δ)[s][k] h[s][k] σ'[s][k] s̃[s][j] s̃[s][j']   (j ≤ j'; 0 for ReLU)
 // the W₁ block  Σ_j V₀[k][j] C[j][i][k]   and the W₀ block  Σ_i V₁[i][k] C[j][i][k] + Σ_j' V₀[k][j'] E[(j, j')][k].
