@@ -156,7 +156,7 @@ def test_cached_operator_products_equal_the_kernels(dtype, T, N, hidden):
     w = (torch.randn(T, N, generator=g) / N).to(dtype)
     post = (theta + 0.01 * torch.randn(T, P, generator=g).to(dtype)).contiguous()
     vs = [torch.randn(T, P, generator=g).to(dtype) for _ in range(3)]
-    rounding = 1e-12 if dtype == torch.float64 else 2e-5
+    rounding = 1e-13 if dtype == torch.float64 else 2e-6  # measured: at most 7e-16 and 3e-7
     for curvature in ("naive", "lvc"):
         exact = K.SurrogateHvpOperator(spec, theta, obs, act, w, curvature, regroup=False)
         contracted = K.SurrogateHvpOperator(spec, theta, obs, act, w, curvature)
@@ -178,7 +178,7 @@ def test_cached_operator_products_equal_the_kernels(dtype, T, N, hidden):
         x_warm = K.conjugate_gradient(fresh, b, iters=4)
         assert torch.equal(K.conjugate_gradient(maml(), b, iters=4), x_warm)
         recompute = maml(cache=False)
-        assert _relative_error(recompute(b), first) <= 10 * rounding
+        assert _relative_error(recompute(b), first) <= rounding
         forward_only = maml(regroup=False)
         assert torch.equal(K.conjugate_gradient(forward_only, b, iters=4), K.conjugate_gradient(recompute, b, iters=4))
         fresh.cache = False  # switching the cache off frees it and computes the products directly
@@ -211,7 +211,7 @@ def test_contracted_hessian_products_match_autograd(activation, obs_dim, hidden)
                 metarl_fast.set_num_threads(before)
         for v, y1, y2 in zip(vs, results[1], results[2]):
             assert torch.equal(y1, y2)
-            assert _relative_error(y1, R.surrogate_hvp(spec, theta, obs, act, w, v, curvature)) <= 1e-11
+            assert _relative_error(y1, R.surrogate_hvp(spec, theta, obs, act, w, v, curvature)) <= 1e-13  # measured 2.5e-15
 
 
 @pytest.mark.parametrize("backend", ["cpp", "torch"])

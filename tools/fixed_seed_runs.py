@@ -19,7 +19,9 @@ the progress rows' values) with the current code's, keeping their format.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import math
 import os
@@ -105,9 +107,6 @@ def run_case(name: str, workdir: str) -> dict:
     from metarl_fast.cli import main
 
     out = os.path.join(workdir, name)
-    import contextlib
-    import io
-
     with contextlib.redirect_stdout(io.StringIO()):
         if main(["train", *CASES[name], "--seed", "3", "--out", out, "--quiet"]) != 0:
             raise RuntimeError(f"{name}: training failed")
@@ -173,9 +172,6 @@ def refresh_legacy(name: str) -> None:
     argv[argv.index("--iterations") + 1] = str(len(old_rows))
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, name)
-        import contextlib
-        import io
-
         with contextlib.redirect_stdout(io.StringIO()):
             if cli(["train", *argv, "--seed", "3", "--out", out, "--quiet"]) != 0:
                 raise RuntimeError(f"{name}: training failed")

@@ -437,7 +437,8 @@ class Arena {
   size_t used_ = 0;
 };
 
-thread_local Arena tls_arena;
+thread_local Arena tls_arena;       // a work item's scratch, on the thread running it
+thread_local Arena tls_pack_arena;  // a call's packed parameter rows, on the calling thread
 
 // ---------------------------------------------------------------------------------------------
 // The engine.
@@ -621,6 +622,63 @@ class Engine {
     contraction_ = open_store(store, key, bytes, &contraction_base_);
   }
 
+  // The s̃ = (obs, 1) entry j of row r of an observation tile X [kTile][in_pad₀].
+  T input_entry(const T* X, int r, int j) const {
+    return j < spec_.obs_dim ? X[r * geom_[0].in_pad + j] : T(1);
+  }
+
+  // One tile of a filling call: C[j] += δ ⊗ (σ'(H₁) s̃_j) for every j, with δ [kTile][out_pad₁] the
+  // first-order stream at the second layer's output; Sprime receives σ'(H₁) (for the E term), Ytile
+  // is scratch. Tiles [kTile][in_pad₁], C [m][out₁][in_pad₁].
+  void accumulate_contraction_c(const T* X, const T* H1, const T* delta, T* Sprime, T* Ytile, T* C) const {
+    const LayerGeom& g1 = geom_[1];
+    const int w = g1.in_pad;
+    activation_derivative<T>(spec_.activation, H1, Sprime, kTile * w);
+    for (int j = 0; j < s_dim_; ++j) {
+      for (int r = 0; r < kTile; ++r) {
+        const T sj = input_entry(X, r, j);
+        for (int k = 0; k < w; ++k) Ytile[r * w + k] = Sprime[r * w + k] * sj;
+      }
+      tile_rank_update<T>(g1.out, delta, g1.out_pad, Ytile, w, C + size_t(j) * g1.out * w);
+    }
+  }
+
+  // One tile of a filling call (tanh): E[(j, j')] += −2 (W₁ᵀδ) h σ' s̃_j s̃_j' with gh1 = W₁ᵀδ and
+  // Sprime = σ'(H₁) [kTile][in_pad₁]; Etile is scratch, E [m(m+1)/2][in_pad₁].
+  void accumulate_contraction_e(const T* X, const T* H1, const T* gh1, const T* Sprime, T* Etile, T* E) const {
+    const int w = geom_[1].in_pad;
+    for (int r = 0; r < kTile; ++r) {
+      const T *hr = H1 + r * w, *gr = gh1 + r * w, *sr = Sprime + r * w;
+      T* er = Etile + r * w;
+      for (int k = 0; k < w; ++k) er[k] = T(-2) * gr[k] * hr[k] * sr[k];
+      for (int j = 0; j < s_dim_; ++j)
+        for (int jp = j; jp < s_dim_; ++jp) {
+          const T sjj = input_entry(X, r, j) * input_entry(X, r, jp);
+          T* acc = E + size_t(pair_index(j, jp, s_dim_)) * w;
+          for (int k = 0; k < w; ++k) acc[k] += sjj * er[k];
+        }
+    }
+  }
+
+  // One tile's output Jacobian Q_a = ∂μ_a/∂h₁ for every action a: the unit cotangent e_a
+  // backpropagated through layers L−1 … 1, into jslot [A][kTile][in_pad₁]; g, gnext are scratch
+  // tiles of the widest layer.
+  void fill_output_jacobian(const std::vector<T*>& H, const std::vector<T*>& Wb, T* g, T* gnext, T* jslot) const {
+    const int act_pad = geom_[L_ - 1].out_pad, w = geom_[1].in_pad;
+    for (int a = 0; a < A_; ++a) {
+      T *cur = g, *next = gnext;
+      std::fill_n(cur, size_t(kTile) * act_pad, T(0));
+      for (int s = 0; s < kTile; ++s) cur[s * act_pad + a] = T(1);
+      for (int l = L_ - 1; l >= 1; --l) {
+        const LayerGeom& gl = geom_[l];
+        T* out = l == 1 ? jslot + size_t(a) * kTile * w : next;
+        tile_matmul<T>(gl.out, cur, gl.out_pad, Wb[l], gl.in_pad, out, nullptr, Init::kZero);
+        if (l > 1) mul_activation_derivative<T>(spec_.activation, H[l], out, kTile * gl.in_pad);
+        std::swap(cur, next);
+      }
+    }
+  }
+
   // After the work items: a filling call sums each task's work-item terms (in chunk order) into the
   // task's; then every call adds each task's contracted terms to its first work item's partial.
   void add_contraction(ThreadPool& pool) {
@@ -726,9 +784,8 @@ class Engine {
     const int64_t theta_rows = c_.params_stride == 0 ? 1 : c_.num_tasks;
     const int64_t v_rows = !tr_.tangent ? 0 : c_.v_stride == 0 ? 1 : c_.num_tasks;
     const size_t te = packed_row_elems(tr_.backward), ve = v_rows ? packed_row_elems(tr_.second_order) : 0;
-    pack_store_.resize(theta_rows * te + v_rows * ve + 64 / sizeof(T));
-    const uintptr_t raw = reinterpret_cast<uintptr_t>(pack_store_.data());
-    T* base = reinterpret_cast<T*>((raw + 63) / 64 * 64);
+    tls_pack_arena.reset((theta_rows * te + v_rows * ve) * sizeof(T) + 64);
+    T* base = tls_pack_arena.take<T>(theta_rows * te + v_rows * ve);
     theta_packs_.resize(theta_rows);
     v_packs_.resize(v_rows);
     const auto pack_one = [&](int64_t r, int) {
@@ -905,19 +962,7 @@ class Engine {
       if (slot)
         for (int l = 1; l <= L_; ++l) H[l] = slot + h_off_[l];
       if (cache_mode_ != CacheMode::kUse) forward_tile(geom_, act_fn, Wf, Bias, H, fwd_rows);
-      if (jacobian_ == CacheMode::kFill)  // Q_a = ∂μ_a/∂h₁: e_a backpropagated through layers L−1 … 1
-        for (int a = 0; a < A_; ++a) {
-          T *g = D2, *gnext = Dd2;
-          std::fill_n(g, size_t(kTile) * act_pad, T(0));
-          for (int s = 0; s < kTile; ++s) g[s * act_pad + a] = T(1);
-          for (int l = L_ - 1; l >= 1; --l) {
-            const LayerGeom& gl = geom_[l];
-            T* out = l == 1 ? jslot + size_t(a) * kTile * in_pad1 : gnext;
-            tile_matmul<T>(gl.out, g, gl.out_pad, Wb[l], gl.in_pad, out, nullptr, Init::kZero);
-            if (l > 1) mul_activation_derivative<T>(act_fn, H[l], out, kTile * gl.in_pad);
-            std::swap(g, gnext);
-          }
-        }
+      if (jacobian_ == CacheMode::kFill) fill_output_jacobian(H, Wb, D2, Dd2, jslot);
       // Ḣ[l] = σ'(H[l]) ⊙ Ż[l] is applied in layer l's step, after the product that reads H[l] first:
       // a stored tile's first read then overlaps a GEMM's arithmetic instead of stalling an
       // elementwise loop (the same values either way).
@@ -1053,16 +1098,7 @@ class Engine {
         // The input-layer contraction replaces the terms of δ at the second layer (l = 1); a filling
         // call first adds this tile to C and E, then takes the same path as the calls after it.
         const bool contracted = l == 1 && contraction_ != CacheMode::kNone;
-        if (l == 1 && fill_contraction) {  // C[j] += δ ⊗ (σ' s̃_j)
-          activation_derivative<T>(act_fn, H[1], Sprime, kTile * in_pad1);
-          for (int j = 0; j < s_dim_; ++j) {
-            for (int r = 0; r < kTile; ++r) {
-              const T sj = j < obs_dim ? H[0][r * obs_pad + j] : T(1);
-              for (int k = 0; k < in_pad1; ++k) Ytile[r * in_pad1 + k] = Sprime[r * in_pad1 + k] * sj;
-            }
-            tile_rank_update<T>(g.out, dcur, g.out_pad, Ytile, in_pad1, Cacc + size_t(j) * g.out * in_pad1);
-          }
-        }
+        if (l == 1 && fill_contraction) accumulate_contraction_c(H[0], H[1], dcur, Sprime, Ytile, Cacc);
         if (g.grad_out_major) {
           tile_rank_update<T>(g.out, dw_src, g.out_pad, H[l], g.in_pad, Gw[l]);
           if (tr_.second_order && l > 0 && !contracted)
@@ -1075,23 +1111,9 @@ class Engine {
         tile_colsum<T>(dw_src, g.out_pad, Gb[l]);
         if (l == 0) break;
         if (contracted) {
-          if (fill_contraction && act_fn == Activation::kTanh) {  // E += −2 (δW₁) h σ' s̃ s̃ᵀ
+          if (fill_contraction && act_fn == Activation::kTanh) {  // (ReLU: σ'' = 0, E stays 0)
             tile_matmul<T>(g.out, dcur, g.out_pad, Wb[l], g.in_pad, dnext, nullptr, Init::kZero);
-            for (int r = 0; r < kTile; ++r) {
-              const T* hr = H[1] + r * in_pad1;
-              const T* gr = dnext + r * in_pad1;
-              const T* sr = Sprime + r * in_pad1;
-              T* er = Ytile + r * in_pad1;
-              for (int k = 0; k < in_pad1; ++k) er[k] = T(-2) * gr[k] * hr[k] * sr[k];
-              for (int j = 0; j < s_dim_; ++j) {
-                const T sj = j < obs_dim ? H[0][r * obs_pad + j] : T(1);
-                for (int jp = j; jp < s_dim_; ++jp) {
-                  const T sjj = sj * (jp < obs_dim ? H[0][r * obs_pad + jp] : T(1));
-                  T* acc = Eacc + size_t(pair_index(j, jp, s_dim_)) * in_pad1;
-                  for (int k = 0; k < in_pad1; ++k) acc[k] += sjj * er[k];
-                }
-              }
-            }
+            accumulate_contraction_e(H[0], H[1], dnext, Sprime, Ytile, Eacc);
           }
           // the first-order stream stops here: only δ̇ W₁ ⊙ σ' goes on to the first layer
           tile_matmul<T>(g.out, ddcur, g.out_pad, Wb[l], g.in_pad, ddnext, nullptr, Init::kZero);
@@ -1187,7 +1209,6 @@ class Engine {
   size_t contraction_c_elems_ = 0, contraction_unit_elems_ = 0;
   int s_dim_ = 0;  // obs_dim + 1
   bool narrow_tangent_ = false;  // the output layer's tangent by tile_narrow_matmul
-  std::vector<T> pack_store_;    // the packed rows (pack_rows)
   std::vector<PackedRow> theta_packs_, v_packs_;
   CacheMode jacobian_ = CacheMode::kNone;  // the Fisher products' output Jacobian (plan_jacobian)
   T* jac_base_ = nullptr;

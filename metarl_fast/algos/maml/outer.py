@@ -78,7 +78,7 @@ class TrpoStep(OuterStep):
         with phase("conjugate gradient"):
             op = meta.fisher_operator(theta)
             x, info = kernels.conjugate_gradient(op, g, s.cg_iters, 1e-10, s.cg_damping, return_info=True)
-        dHd = float(info.curvature.item())
+        dHd = info.curvature.item()
 
         def loss(candidate):
             with phase("loss"):
