@@ -9,7 +9,8 @@
 //   * rank-kTile update:      G[m][:] += Σ_s X[s][m] · Y[s][:]           (weight gradients)
 // with register blocks of 4 rows × up to 4 vectors held across the whole reduction. Weights are
 // packed once per call and parameter row into the two padded orientations these need (Wᵀ for forward, W for
-// backprop), and weight-gradient accumulators use whichever orientation pads less.
+// backprop), and weight-gradient accumulators use whichever orientation pads less. The elementwise
+// step after a product (σ, ⊙ σ') runs in its epilogue, on the register block before it is stored.
 //
 // Reductions over samples: each (task, chunk) work item sums its tiles into a dtype accumulator,
 // flushed into double every kFlushTiles tiles; chunk partials are added in chunk order afterwards.
@@ -95,14 +96,103 @@ inline vec_t<T> vbroadcast_load(const T* p) {
 inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
 
 // ---------------------------------------------------------------------------------------------
+// Activations. tanh in float: the rational approximation used by Eigen (odd degree-13 numerator,
+// even degree-6 denominator), within a few ulp of the exact value, and exactly ±1 beyond ±7.9053
+// where the approximation stops (the exact value is within 5 ulp of ±1 there). Saturating to ±1
+// rather than to the approximation's value at the clamp keeps σ' = 1 − h² exactly 0 for large
+// pre-activations, as for torch's tanh: a σ' of 1e-7 times inputs of 1e6 would be a gradient of
+// 0.1 where the true one vanishes. In double: std::tanh (correctly rounded to ~1 ulp).
+
+inline vec_t<float> tanh_vec(vec_t<float> x) {
+  const vec_t<float> hi = vbroadcast(7.90531110763549805f), one = vbroadcast(1.0f);
+  const auto above = x > hi, below = x < -hi;
+  x = above ? hi : x;
+  x = below ? -hi : x;
+  const vec_t<float> x2 = x * x;
+  vec_t<float> p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
+  p = x2 * p + -8.60467152213735e-11f;
+  p = x2 * p + 5.12229709037114e-08f;
+  p = x2 * p + 1.48572235717979e-05f;
+  p = x2 * p + 6.37261928875436e-04f;
+  p = x2 * p + 4.89352455891786e-03f;
+  p = x * p;
+  vec_t<float> q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
+  q = x2 * q + 2.26843463243900e-03f;
+  q = x2 * q + 4.89352518554385e-03f;
+  vec_t<float> h = p / q;
+  h = above ? one : h;
+  return below ? -one : h;
+}
+
+inline vec_t<double> tanh_vec(vec_t<double> x) {
+  constexpr int W = Simd<double>::kWidth;
+  for (int i = 0; i < W; ++i) x[i] = std::tanh(x[i]);
+  return x;
+}
+
+// σ(y) and σ'(·) ⊙ zd (σ' written through h = σ(z)) on one vector: the one definition the
+// elementwise passes and the product epilogues (below) share.
+template <typename T>
+inline vec_t<T> activation_vec(Activation a, vec_t<T> y) {
+  if (a == Activation::kTanh) return tanh_vec(y);
+  const vec_t<T> zero{};
+  return y > zero ? y : zero;
+}
+template <typename T>
+inline vec_t<T> times_derivative_vec(Activation a, vec_t<T> h, vec_t<T> zd) {
+  if (a == Activation::kTanh) return (vbroadcast(T(1)) - h * h) * zd;
+  const vec_t<T> zero{};
+  return h > zero ? zd : zero;
+}
+
+// X ⊙= σ'(·), σ' written through the activation output H: the tangent (Ḣ = σ' ⊙ Ż) and the
+// first-order backprop (δ = σ' ⊙ ∂h) both use it.
+template <typename T>
+void mul_activation_derivative(Activation a, const T* H, T* Zd, int n) {
+  constexpr int W = Simd<T>::kWidth;
+  for (int i = 0; i < n; i += W) vstore(Zd + i, times_derivative_vec<T>(a, vload(H + i), vload(Zd + i)));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Micro-kernels
 
 enum class Init { kZero, kBias, kAccumulate };
 
+// What a tile product does with its result rows before storing them (each a fusion of an
+// elementwise pass that would otherwise read the tile back; the same values either way):
+//   kActivate        Y = σ(Y)                       (the forward pass)
+//   kMulDerivative   Y ⊙= σ'(·), σ' through the activation outputs H laid out as Y
+// and, independently, `side`: once a block of rows of X has been read, side ⊙= σ'(X) on those rows
+// (side laid out as X: a tangent whose σ' is applied where X, a stored activation tile, is first
+// read, so that the read overlaps the product's arithmetic).
+template <typename T>
+struct Epilogue {
+  enum Kind { kNone, kActivate, kMulDerivative } kind = kNone;
+  Activation act = Activation::kTanh;
+  const T* H = nullptr;  // kMulDerivative: activation outputs, row stride that of Y
+  T* side = nullptr;     // rows of side ⊙= σ'(X rows), row stride that of X
+};
+
+template <typename T>
+Epilogue<T> activated(Activation a) {
+  Epilogue<T> e;
+  e.kind = Epilogue<T>::kActivate;
+  e.act = a;
+  return e;
+}
+template <typename T>
+Epilogue<T> times_derivative(Activation a, const T* H) {
+  Epilogue<T> e;
+  e.kind = Epilogue<T>::kMulDerivative;
+  e.act = a;
+  e.H = H;
+  return e;
+}
+
 // Y[s][n0 : n0+RN*W] for s in [s0, s0+kRowBlock).
-template <typename T, int RN>
+template <typename T, int RN, typename Epilogue<T>::Kind E>
 inline void matmul_block(int K, const T* X, int ldx, const T* Wp, int ldw, T* Y, int ldy,
-                         const T* bias, Init init, int s0, int n0) {
+                         const T* bias, Init init, int s0, int n0, Activation act, const T* Hep) {
   constexpr int W = Simd<T>::kWidth;
   vec_t<T> acc[kRowBlock][RN];
   for (int i = 0; i < kRowBlock; ++i)
@@ -121,26 +211,52 @@ inline void matmul_block(int K, const T* X, int ldx, const T* Wp, int ldw, T* Y,
     }
   }
   for (int i = 0; i < kRowBlock; ++i)
-    for (int r = 0; r < RN; ++r) vstore(Y + (s0 + i) * ldy + n0 + r * W, acc[i][r]);
+    for (int r = 0; r < RN; ++r) {
+      const size_t at = size_t(s0 + i) * ldy + n0 + r * W;
+      vec_t<T> y = acc[i][r];
+      if constexpr (E == Epilogue<T>::kActivate) y = activation_vec<T>(act, y);
+      else if constexpr (E == Epilogue<T>::kMulDerivative) y = times_derivative_vec<T>(act, vload(Hep + at), y);
+      vstore(Y + at, y);
+    }
 }
 
 // Y[s][0:NP] = init + Σ_k X[s][k] Wp[k][0:NP] for s < nrows (a multiple of kRowBlock, default the
-// whole tile); NP a multiple of the vector width.
-template <typename T>
-void tile_matmul(int K, const T* X, int ldx, const T* Wp, int NP, T* Y, const T* bias, Init init,
-                 int nrows = kTile) {
+// whole tile); NP a multiple of the vector width; then the epilogue.
+template <typename T, typename Epilogue<T>::Kind E>
+void tile_matmul_as(int K, const T* X, int ldx, const T* Wp, int NP, T* Y, const T* bias, Init init, int nrows,
+                    const Epilogue<T>& epi) {
   constexpr int W = Simd<T>::kWidth;
   const int nv = NP / W;
+  const Activation act = epi.act;
+  const T* Hep = epi.H;
+  T* side = epi.side;
   for (int s0 = 0; s0 < nrows; s0 += kRowBlock) {
     int v0 = 0;
     for (; v0 + kMaxVecBlock <= nv; v0 += kMaxVecBlock)
-      matmul_block<T, kMaxVecBlock>(K, X, ldx, Wp, NP, Y, NP, bias, init, s0, v0 * W);
+      matmul_block<T, kMaxVecBlock, E>(K, X, ldx, Wp, NP, Y, NP, bias, init, s0, v0 * W, act, Hep);
     switch (nv - v0) {
       case 0: break;
-      case 1: matmul_block<T, 1>(K, X, ldx, Wp, NP, Y, NP, bias, init, s0, v0 * W); break;
-      case 2: matmul_block<T, 2>(K, X, ldx, Wp, NP, Y, NP, bias, init, s0, v0 * W); break;
-      default: matmul_block<T, 3>(K, X, ldx, Wp, NP, Y, NP, bias, init, s0, v0 * W); break;
+      case 1: matmul_block<T, 1, E>(K, X, ldx, Wp, NP, Y, NP, bias, init, s0, v0 * W, act, Hep); break;
+      case 2: matmul_block<T, 2, E>(K, X, ldx, Wp, NP, Y, NP, bias, init, s0, v0 * W, act, Hep); break;
+      default: matmul_block<T, 3, E>(K, X, ldx, Wp, NP, Y, NP, bias, init, s0, v0 * W, act, Hep); break;
     }
+    if (side)
+      for (int i = s0 * ldx; i < (s0 + kRowBlock) * ldx; i += W)
+        vstore(side + i, times_derivative_vec<T>(act, vload(X + i), vload(side + i)));
+  }
+}
+
+template <typename T>
+void tile_matmul(int K, const T* X, int ldx, const T* Wp, int NP, T* Y, const T* bias, Init init,
+                 int nrows = kTile, const Epilogue<T>& epi = {}) {
+  switch (epi.kind) {
+    case Epilogue<T>::kNone: tile_matmul_as<T, Epilogue<T>::kNone>(K, X, ldx, Wp, NP, Y, bias, init, nrows, epi); break;
+    case Epilogue<T>::kActivate:
+      tile_matmul_as<T, Epilogue<T>::kActivate>(K, X, ldx, Wp, NP, Y, bias, init, nrows, epi);
+      break;
+    case Epilogue<T>::kMulDerivative:
+      tile_matmul_as<T, Epilogue<T>::kMulDerivative>(K, X, ldx, Wp, NP, Y, bias, init, nrows, epi);
+      break;
   }
 }
 
@@ -293,68 +409,6 @@ void tile_colsum(const T* Y, int NP, T* g) {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Activations. tanh in float: the rational approximation used by Eigen (odd degree-13 numerator,
-// even degree-6 denominator), within a few ulp of the exact value, and exactly ±1 beyond ±7.9053
-// where the approximation stops (the exact value is within 5 ulp of ±1 there). Saturating to ±1
-// rather than to the approximation's value at the clamp keeps σ' = 1 − h² exactly 0 for large
-// pre-activations, as for torch's tanh: a σ' of 1e-7 times inputs of 1e6 would be a gradient of
-// 0.1 where the true one vanishes. In double: std::tanh (correctly rounded to ~1 ulp).
-
-inline vec_t<float> tanh_vec(vec_t<float> x) {
-  const vec_t<float> hi = vbroadcast(7.90531110763549805f), one = vbroadcast(1.0f);
-  const auto above = x > hi, below = x < -hi;
-  x = above ? hi : x;
-  x = below ? -hi : x;
-  const vec_t<float> x2 = x * x;
-  vec_t<float> p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
-  p = x2 * p + -8.60467152213735e-11f;
-  p = x2 * p + 5.12229709037114e-08f;
-  p = x2 * p + 1.48572235717979e-05f;
-  p = x2 * p + 6.37261928875436e-04f;
-  p = x2 * p + 4.89352455891786e-03f;
-  p = x * p;
-  vec_t<float> q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
-  q = x2 * q + 2.26843463243900e-03f;
-  q = x2 * q + 4.89352518554385e-03f;
-  vec_t<float> h = p / q;
-  h = above ? one : h;
-  return below ? -one : h;
-}
-
-inline vec_t<double> tanh_vec(vec_t<double> x) {
-  constexpr int W = Simd<double>::kWidth;
-  for (int i = 0; i < W; ++i) x[i] = std::tanh(x[i]);
-  return x;
-}
-
-template <typename T>
-void activate(Activation a, T* Y, int n) {
-  constexpr int W = Simd<T>::kWidth;
-  if (a == Activation::kTanh) {
-    for (int i = 0; i < n; i += W) vstore(Y + i, tanh_vec(vload(Y + i)));
-  } else {
-    const vec_t<T> zero{};
-    for (int i = 0; i < n; i += W) {
-      vec_t<T> y = vload(Y + i);
-      vstore(Y + i, y > zero ? y : zero);
-    }
-  }
-}
-
-// X ⊙= σ'(·), σ' written through the activation output H: the tangent (Ḣ = σ' ⊙ Ż) and the
-// first-order backprop (δ = σ' ⊙ ∂h) both use it.
-template <typename T>
-void mul_activation_derivative(Activation a, const T* H, T* Zd, int n) {
-  constexpr int W = Simd<T>::kWidth;
-  const vec_t<T> one = vbroadcast(T(1)), zero{};
-  for (int i = 0; i < n; i += W) {
-    const vec_t<T> h = vload(H + i), zd = vload(Zd + i);
-    if (a == Activation::kTanh) vstore(Zd + i, (one - h * h) * zd);
-    else vstore(Zd + i, h > zero ? zd : zero);
-  }
-}
-
 // Second-order backprop: Dd = Dd ⊙ σ' + D ⊙ σ''(z) ż, then D ⊙= σ'. For tanh σ''(z) ż = −2 h ḣ.
 template <typename T>
 void backprop_activate2(Activation a, const T* H, const T* Hd, T* D, T* Dd, int n) {
@@ -503,8 +557,8 @@ void forward_tile(const std::vector<LayerGeom>& geom, Activation act, const std:
   const int L = int(geom.size());
   for (int l = 0; l < L; ++l) {
     const LayerGeom& g = geom[l];
-    tile_matmul<T>(g.in, H[l], g.in_pad, Wf[l], g.out_pad, H[l + 1], bias[l], Init::kBias, rows);
-    if (l < L - 1) activate<T>(act, H[l + 1], rows * g.out_pad);
+    tile_matmul<T>(g.in, H[l], g.in_pad, Wf[l], g.out_pad, H[l + 1], bias[l], Init::kBias, rows,
+                   l < L - 1 ? activated<T>(act) : Epilogue<T>{});
   }
 }
 
@@ -672,8 +726,8 @@ class Engine {
       for (int l = L_ - 1; l >= 1; --l) {
         const LayerGeom& gl = geom_[l];
         T* out = l == 1 ? jslot + size_t(a) * kTile * w : next;
-        tile_matmul<T>(gl.out, cur, gl.out_pad, Wb[l], gl.in_pad, out, nullptr, Init::kZero);
-        if (l > 1) mul_activation_derivative<T>(spec_.activation, H[l], out, kTile * gl.in_pad);
+        tile_matmul<T>(gl.out, cur, gl.out_pad, Wb[l], gl.in_pad, out, nullptr, Init::kZero, kTile,
+                       l > 1 ? times_derivative<T>(spec_.activation, H[l]) : Epilogue<T>{});
         std::swap(cur, next);
       }
     }
@@ -963,9 +1017,9 @@ class Engine {
         for (int l = 1; l <= L_; ++l) H[l] = slot + h_off_[l];
       if (cache_mode_ != CacheMode::kUse) forward_tile(geom_, act_fn, Wf, Bias, H, fwd_rows);
       if (jacobian_ == CacheMode::kFill) fill_output_jacobian(H, Wb, D2, Dd2, jslot);
-      // Ḣ[l] = σ'(H[l]) ⊙ Ż[l] is applied in layer l's step, after the product that reads H[l] first:
-      // a stored tile's first read then overlaps a GEMM's arithmetic instead of stalling an
-      // elementwise loop (the same values either way).
+      // Ḣ[l] = σ'(H[l]) ⊙ Ż[l] is applied in layer l's step, by the product that reads H[l] first,
+      // block of rows by block of rows: a stored tile's first read then overlaps the product's
+      // arithmetic, and Ż[l]'s rows are updated while in L1 (the same values either way).
       for (int l = 0; tr_.tangent && l < L_; ++l) {
         const LayerGeom& g = geom_[l];
         if (narrow_tangent_ && l == L_ - 1) {  // the action mean's tangent: A dot products per sample
@@ -974,8 +1028,12 @@ class Engine {
                                 g.out_pad);
           break;
         }
-        tile_matmul<T>(g.in, H[l], width(l), Vf[l], g.out_pad, Hd[l + 1], VBias[l], Init::kBias);
-        if (l > 0) mul_activation_derivative<T>(act_fn, H[l], Hd[l], kTile * width(l));
+        Epilogue<T> hd_derivative;
+        if (l > 0) {
+          hd_derivative.act = act_fn;
+          hd_derivative.side = Hd[l];
+        }
+        tile_matmul<T>(g.in, H[l], width(l), Vf[l], g.out_pad, Hd[l + 1], VBias[l], Init::kBias, kTile, hd_derivative);
         // with the output Jacobian, h₁'s tangent reaches μ through Q (after this loop) instead
         if (l > 0 && !(l == 1 && jslot))
           tile_matmul<T>(g.in, Hd[l], width(l), Wf[l], g.out_pad, Hd[l + 1], nullptr, Init::kAccumulate);
@@ -1116,8 +1174,8 @@ class Engine {
             accumulate_contraction_e(H[0], H[1], dnext, Sprime, Ytile, Eacc);
           }
           // the first-order stream stops here: only δ̇ W₁ ⊙ σ' goes on to the first layer
-          tile_matmul<T>(g.out, ddcur, g.out_pad, Wb[l], g.in_pad, ddnext, nullptr, Init::kZero);
-          mul_activation_derivative<T>(act_fn, H[l], ddnext, kTile * g.in_pad);
+          tile_matmul<T>(g.out, ddcur, g.out_pad, Wb[l], g.in_pad, ddnext, nullptr, Init::kZero, kTile,
+                         times_derivative<T>(act_fn, H[l]));
           std::swap(ddcur, ddnext);
           continue;
         }
@@ -1130,13 +1188,14 @@ class Engine {
           continue;
         }
         // δ_{l-1} = (δ_l W_l) ⊙ σ'; second order adds V_lᵀ and σ'' terms.
-        tile_matmul<T>(g.out, dcur, g.out_pad, Wb[l], g.in_pad, dnext, nullptr, Init::kZero);
         if (tr_.second_order) {
+          tile_matmul<T>(g.out, dcur, g.out_pad, Wb[l], g.in_pad, dnext, nullptr, Init::kZero);
           tile_matmul<T>(g.out, ddcur, g.out_pad, Wb[l], g.in_pad, ddnext, nullptr, Init::kZero);
           tile_matmul<T>(g.out, dcur, g.out_pad, Vb[l], g.in_pad, ddnext, nullptr, Init::kAccumulate);
           backprop_activate2<T>(act_fn, H[l], Hd[l], dnext, ddnext, kTile * g.in_pad);
         } else {
-          mul_activation_derivative<T>(act_fn, H[l], dnext, kTile * g.in_pad);
+          tile_matmul<T>(g.out, dcur, g.out_pad, Wb[l], g.in_pad, dnext, nullptr, Init::kZero, kTile,
+                         times_derivative<T>(act_fn, H[l]));
         }
         std::swap(dcur, dnext);
         std::swap(ddcur, ddnext);

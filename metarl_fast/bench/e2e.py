@@ -7,8 +7,10 @@ outer step), at the paper configuration: ProMP on HalfCheetahRandDirec, 40 tasks
              environments with a torch policy (how PyTorch meta-RL libraries sample) + autograd
              through the unrolled inner update
 
-Each implementation runs `--iterations` meta-iterations after one warm-up iteration; the table
-reports the median per phase.
+Each implementation runs one warm-up iteration, then `--iterations` timed ones, interleaved round
+by round (one iteration of each implementation per round), so that a machine whose speed drifts
+slows both alike. The table reports the median per phase, and a `total (paired)` row the median over
+rounds of each round's ratio.
 
 --device cuda compares where the meta-steps run instead (no pure-torch reference, no breakdown):
 ours with parameters, advantages and meta-steps on the CPU, on the GPU with the package's CUDA
@@ -21,6 +23,7 @@ of the same trajectories (MuJoCo families: `family.physics_limit`, interleaved o
 """
 from __future__ import annotations
 
+import gc
 import statistics
 
 from ..runtime import get_num_threads, set_num_threads
@@ -58,15 +61,21 @@ def run(argv: list[str] | None = None) -> list[Row]:
     medians = {}
     breakdown: list[Row] = []
     try:
+        runners = {}
         for name, settings in _implementations(args.device):
             # ours with the algorithm's torch threads (the default), the reference with torch at --threads
             config = TrainConfig.build(algo=args.algo, env=args.env, iterations=args.iterations + 1,
                                        torch_threads=0 if settings["sampler"] == "cpp" else args.threads,
                                        **settings, **sizes)
-            log = Runner(config, verbose=False).train(progress=False)[1:]  # drop the warm-up iteration
+            runners[name] = Runner(config, verbose=False)
+            runners[name].train(iterations=1, progress=False)  # warm-up
+        logs = {name: [] for name in runners}
+        for _ in range(args.iterations):
+            for name, runner in runners.items():
+                gc.collect()  # the other implementation's garbage is not this one's cost
+                logs[name] += runner.train(iterations=runner.iteration + 1, progress=False)
+        for name, log in logs.items():
             medians[name] = {ph: statistics.median(r[ph] for r in log) for ph in PHASES}
-            medians[name]["env_steps"] = statistics.median(
-                r["n_timesteps"] - prev_r["n_timesteps"] for prev_r, r in zip([{"n_timesteps": 0}] + log, log))
         if not args.no_phases and args.device == "cpu":
             config = TrainConfig.build(algo=args.algo, env=args.env, iterations=2, **sizes)
             breakdown = phase_breakdown(config, args.threads)
@@ -75,12 +84,16 @@ def run(argv: list[str] | None = None) -> list[Row]:
         torch.set_num_threads(prev_torch)
     baseline = next(name for name, _ in _implementations(args.device) if name.startswith(BASELINE[args.device]))
     ref = medians[baseline]
+    meta = dict(sizes, algo=args.algo, env=args.env, device=args.device)
     for name, m in medians.items():
         for ph in PHASES:
             rows.append(Row(f"{ph.replace('Time-', '').replace('Time', 'total')}", name, m[ph], ref[ph] / m[ph],
-                            baseline, None, dict(sizes, algo=args.algo, env=args.env, device=args.device),
-                            args.threads))
+                            baseline, None, meta, args.threads, [r[ph] for r in logs[name]]))
     rows.sort(key=lambda r: (PHASES.index("Time" if r.name == "total" else "Time-" + r.name), r.implementation))
+    for name, log in logs.items():  # each round's ratio, then their median
+        ratios = [b["Time"] / r["Time"] for r, b in zip(log, logs[baseline])]
+        rows.append(Row("total (paired)", name, statistics.median(r["Time"] for r in log), statistics.median(ratios),
+                        baseline, None, dict(meta, round_ratios=ratios), args.threads, [r["Time"] for r in log]))
     info = machine_info()
     gpu = f"; {torch.cuda.get_device_name()}" if args.device == "cuda" else ""
     title = (f"e2e: {args.algo} on {args.env}, {sizes['meta_batch_size']} tasks × {sizes['rollouts_per_task']} "
