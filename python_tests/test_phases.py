@@ -131,3 +131,32 @@ def test_the_e2e_breakdown_has_a_row_per_phase_and_the_physics_replay(capsys):
     print_breakdown(rows, "t")
     out = capsys.readouterr().out
     assert "conjugate" not in out and "meta-gradient" in out and "physics replay / sampler" in out
+
+
+def test_the_e2e_table_runs_the_implementations_round_by_round_and_pairs_their_ratios(monkeypatch, capsys):
+    import statistics
+
+    from metarl_fast.bench import e2e
+
+    order = []
+    train = Runner.train
+
+    def recorded_train(self, iterations=None, *args, **kwargs):
+        order.append((self.config.sampler, iterations))
+        return train(self, iterations, *args, **kwargs)
+
+    monkeypatch.setattr(Runner, "train", recorded_train)
+    rows = e2e.run(["--algo", "vpg-maml", "--env", "Point2DNav", "--tasks", "2", "--trajectories", "2",
+                    "--horizon", "10", "--iterations", "3", "--threads", "1", "--no-phases"])
+    # a warm-up iteration each, then one iteration of each implementation per round
+    assert order == [("cpp", 1), ("gymnasium", 1)] + [x for k in (2, 3, 4) for x in (("cpp", k), ("gymnasium", k))]
+    total = {r.implementation: r for r in rows if r.name == "total"}
+    paired = {r.implementation: r for r in rows if r.name == "total (paired)"}
+    ours, ref = (next(n for n in total if n.startswith(p)) for p in ("ours", "reference"))
+    assert len(total[ours].samples_s) == len(total[ref].samples_s) == 3
+    ratios = [b / a for a, b in zip(total[ours].samples_s, total[ref].samples_s)]
+    assert paired[ours].sizes["round_ratios"] == pytest.approx(ratios)
+    assert paired[ours].ratio == pytest.approx(statistics.median(ratios))
+    assert paired[ref].ratio == 1.0
+    assert total[ours].ratio == pytest.approx(statistics.median(total[ref].samples_s) / statistics.median(total[ours].samples_s))
+    assert "total (paired)" in capsys.readouterr().out
