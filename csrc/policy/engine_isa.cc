@@ -409,21 +409,74 @@ void tile_colsum(const T* Y, int NP, T* g) {
   }
 }
 
-// Second-order backprop: Dd = Dd ⊙ σ' + D ⊙ σ''(z) ż, then D ⊙= σ'. For tanh σ''(z) ż = −2 h ḣ.
+// Second-order backprop on one vector: dd ← dd ⊙ σ' + d ⊙ σ''(z) ż, then d ⊙= σ'. For tanh
+// σ''(z) ż = −2 h ḣ.
 template <typename T>
-void backprop_activate2(Activation a, const T* H, const T* Hd, T* D, T* Dd, int n) {
+inline void backprop2_vec(Activation a, vec_t<T> h, vec_t<T> hd, vec_t<T>& d, vec_t<T>& dd) {
+  if (a == Activation::kTanh) {
+    const vec_t<T> dh = vbroadcast(T(1)) - h * h;
+    dd = dd * dh - vbroadcast(T(2)) * d * h * hd;
+    d = d * dh;
+  } else {
+    const vec_t<T> zero{};
+    dd = h > zero ? dd : zero;
+    d = h > zero ? d : zero;
+  }
+}
+
+// One 4-row block of the second-order backprop through a layer, in registers:
+//   Dn  = (D W) ⊙ σ',   DDn = (DD W + D V) ⊙ σ' + (D W) ⊙ σ''(z) ż
+// for rows s0 … s0+3 and columns n0 … n0+RN·W; D, DD [rows][ldi] (K used), Wp, Vp packed [K][ldw],
+// H, Hd, Dn, DDn [rows][ldo]. The products accumulate in the order of three separate tile products
+// (D W, then DD W, then DD W + D V), so the values are those of that sequence.
+template <typename T, int RN>
+inline void backprop2_block(int K, const T* D, const T* DD, int ldi, const T* Wp, const T* Vp, int ldw,
+                            const T* H, const T* Hd, T* Dn, T* DDn, int ldo, Activation act, int s0, int n0) {
   constexpr int W = Simd<T>::kWidth;
-  const vec_t<T> one = vbroadcast(T(1)), two = vbroadcast(T(2)), zero{};
-  for (int i = 0; i < n; i += W) {
-    const vec_t<T> h = vload(H + i), d = vload(D + i), dd = vload(Dd + i);
-    if (a == Activation::kTanh) {
-      const vec_t<T> dh = one - h * h;
-      vstore(Dd + i, dd * dh - two * d * h * vload(Hd + i));
-      vstore(D + i, d * dh);
-    } else {
-      vstore(Dd + i, h > zero ? dd : zero);
-      vstore(D + i, h > zero ? d : zero);
+  vec_t<T> ad[kRowBlock][RN], add[kRowBlock][RN];
+  for (int i = 0; i < kRowBlock; ++i)
+    for (int r = 0; r < RN; ++r) ad[i][r] = add[i][r] = vec_t<T>{};
+  for (int k = 0; k < K; ++k) {
+    vec_t<T> w[RN];
+    for (int r = 0; r < RN; ++r) w[r] = vload(Wp + k * ldw + n0 + r * W);
+    for (int i = 0; i < kRowBlock; ++i) {
+      const vec_t<T> x = vbroadcast_load(D + (s0 + i) * ldi + k), xx = vbroadcast_load(DD + (s0 + i) * ldi + k);
+      for (int r = 0; r < RN; ++r) {
+        ad[i][r] += x * w[r];
+        add[i][r] += xx * w[r];
+      }
     }
+  }
+  for (int k = 0; k < K; ++k) {
+    vec_t<T> v[RN];
+    for (int r = 0; r < RN; ++r) v[r] = vload(Vp + k * ldw + n0 + r * W);
+    for (int i = 0; i < kRowBlock; ++i) {
+      const vec_t<T> x = vbroadcast_load(D + (s0 + i) * ldi + k);
+      for (int r = 0; r < RN; ++r) add[i][r] += x * v[r];
+    }
+  }
+  for (int i = 0; i < kRowBlock; ++i)
+    for (int r = 0; r < RN; ++r) {
+      const size_t at = size_t(s0 + i) * ldo + n0 + r * W;
+      backprop2_vec<T>(act, vload(H + at), vload(Hd + at), ad[i][r], add[i][r]);
+      vstore(Dn + at, ad[i][r]);
+      vstore(DDn + at, add[i][r]);
+    }
+}
+
+// The second-order backprop through a layer for a whole tile (backprop2_block); NP, the output
+// width, a multiple of the vector width.
+template <typename T>
+void tile_backprop2(int K, const T* D, const T* DD, int ldi, const T* Wp, const T* Vp, int NP, const T* H,
+                    const T* Hd, T* Dn, T* DDn, Activation act) {
+  constexpr int W = Simd<T>::kWidth;
+  constexpr int RN = kMaxVecBlock / 2;  // two sets of accumulators
+  const int nv = NP / W;
+  for (int s0 = 0; s0 < kTile; s0 += kRowBlock) {
+    int v0 = 0;
+    for (; v0 + RN <= nv; v0 += RN)
+      backprop2_block<T, RN>(K, D, DD, ldi, Wp, Vp, NP, H, Hd, Dn, DDn, NP, act, s0, v0 * W);
+    for (; v0 < nv; ++v0) backprop2_block<T, 1>(K, D, DD, ldi, Wp, Vp, NP, H, Hd, Dn, DDn, NP, act, s0, v0 * W);
   }
 }
 
@@ -1189,10 +1242,7 @@ class Engine {
         }
         // δ_{l-1} = (δ_l W_l) ⊙ σ'; second order adds V_lᵀ and σ'' terms.
         if (tr_.second_order) {
-          tile_matmul<T>(g.out, dcur, g.out_pad, Wb[l], g.in_pad, dnext, nullptr, Init::kZero);
-          tile_matmul<T>(g.out, ddcur, g.out_pad, Wb[l], g.in_pad, ddnext, nullptr, Init::kZero);
-          tile_matmul<T>(g.out, dcur, g.out_pad, Vb[l], g.in_pad, ddnext, nullptr, Init::kAccumulate);
-          backprop_activate2<T>(act_fn, H[l], Hd[l], dnext, ddnext, kTile * g.in_pad);
+          tile_backprop2<T>(g.out, dcur, ddcur, g.out_pad, Wb[l], Vb[l], g.in_pad, H[l], Hd[l], dnext, ddnext, act_fn);
         } else {
           tile_matmul<T>(g.out, dcur, g.out_pad, Wb[l], g.in_pad, dnext, nullptr, Init::kZero, kTile,
                          times_derivative<T>(act_fn, H[l]));
