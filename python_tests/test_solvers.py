@@ -214,6 +214,35 @@ def test_contracted_hessian_products_match_autograd(activation, obs_dim, hidden)
             assert _relative_error(y1, R.surrogate_hvp(spec, theta, obs, act, w, v, curvature)) <= 1e-13  # measured 2.5e-15
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+@pytest.mark.parametrize("act_dim,hidden", [(1, (64, 64)), (2, (64, 64)), (2, (96, 64, 32)), (2, (32, 32))])
+def test_fisher_products_through_the_output_jacobian_match_autograd(activation, act_dim, hidden):
+    """The Fisher operator's products through the stored output Jacobian ∂μ/∂h₁ (used with at least
+    two hidden layers and act_dim ≤ width₁ / 32: the first three cases; the last one takes the plain
+    path) against the torch reference's autograd Fisher in float64, weighted and unweighted, from the
+    first product on; and bit-identical whatever the number of threads."""
+    spec = metarl_fast.PolicySpec(3, act_dim, hidden, activation)
+    g = torch.Generator().manual_seed(act_dim + len(hidden))
+    T, N, P = 3, 300, spec.num_params
+    theta = (spec.init_params(generator=g) + 0.3 * torch.randn(T, P, generator=g)).double()
+    obs = torch.randn(T, N, 3, generator=g).double()
+    w = torch.rand(T, N, generator=g).double() / N
+    vs = [torch.randn(T, P, generator=g).double() for _ in range(3)]
+    for weights in (None, w):
+        results = {}
+        for threads in (1, 2):
+            before = metarl_fast.get_num_threads()
+            metarl_fast.set_num_threads(threads)
+            try:
+                op = K.KlFvpOperator(spec, theta, obs, 0.1, weights)
+                results[threads] = [op(v) for v in vs]
+            finally:
+                metarl_fast.set_num_threads(before)
+        for v, y1, y2 in zip(vs, results[1], results[2]):
+            assert torch.equal(y1, y2)
+            assert _relative_error(y1, R.kl_fvp(spec, theta, obs, v, 0.1, weights)) <= 1e-13
+
+
 @pytest.mark.parametrize("backend", ["cpp", "torch"])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_cg_curvature_is_x_times_the_operator_at_x(backend, dtype):
