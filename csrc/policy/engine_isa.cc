@@ -390,7 +390,7 @@ void tile_narrow_matmul(int out, int in_pad, const T* X, const T* Wr, const T* X
   else throw std::logic_error("tile_narrow_matmul: at most 2 outputs");
 }
 
-// Whether a Fisher product reads the stored output Jacobian ∂μ/∂h₁ (A × in₁ values per sample)
+// Whether a Fisher product reads the stored output Jacobian ∂μ/∂z₁ (A × in₁ values per sample)
 // instead of running the two dense passes of the second layer it replaces (W₁ ḣ₁ forward and δ W₁
 // back, 2 · out₁ · in₁ multiply-adds per sample). Filling it costs A backward passes and fresh
 // memory; reading it costs about a dense pass at A = 6. Measured with (64, 64) layers, float32, 2
@@ -705,7 +705,8 @@ class Engine {
   }
 
   // The Fisher products' output Jacobian (PolicyCall::output_jacobian): per tile slot,
-  // Q [A][kTile][in_pad₁] = ∂μ/∂h₁ of every sample.
+  // P [A][kTile][in_pad₁] = ∂μ/∂z₁ = ∂μ/∂h₁ ⊙ σ'(z₁) of every sample (z₁ the first hidden layer's
+  // pre-activation: a product needs ż₁ and ∂/∂z₁, so σ' is in P once rather than applied twice).
   void plan_jacobian() {
     if (!c_.output_jacobian || c_.op != PolicyOp::kKlFvp || L_ < 3 || !jacobian_pays(A_, geom_[1].out)) return;
     jac_slot_elems_ = size_t(A_) * kTile * geom_[1].in_pad;
@@ -767,9 +768,9 @@ class Engine {
     }
   }
 
-  // One tile's output Jacobian Q_a = ∂μ_a/∂h₁ for every action a: the unit cotangent e_a
-  // backpropagated through layers L−1 … 1, into jslot [A][kTile][in_pad₁]; g, gnext are scratch
-  // tiles of the widest layer.
+  // One tile's output Jacobian P_a = ∂μ_a/∂z₁ for every action a: the unit cotangent e_a
+  // backpropagated through layers L−1 … 1 and σ'(z₁), into jslot [A][kTile][in_pad₁]; g, gnext are
+  // scratch tiles of the widest layer.
   void fill_output_jacobian(const std::vector<T*>& H, const std::vector<T*>& Wb, T* g, T* gnext, T* jslot) const {
     const int act_pad = geom_[L_ - 1].out_pad, w = geom_[1].in_pad;
     for (int a = 0; a < A_; ++a) {
@@ -780,7 +781,7 @@ class Engine {
         const LayerGeom& gl = geom_[l];
         T* out = l == 1 ? jslot + size_t(a) * kTile * w : next;
         tile_matmul<T>(gl.out, cur, gl.out_pad, Wb[l], gl.in_pad, out, nullptr, Init::kZero, kTile,
-                       l > 1 ? times_derivative<T>(spec_.activation, H[l]) : Epilogue<T>{});
+                       times_derivative<T>(spec_.activation, H[l]));
         std::swap(cur, next);
       }
     }
@@ -1082,16 +1083,16 @@ class Engine {
           break;
         }
         Epilogue<T> hd_derivative;
-        if (l > 0) {
+        if (l > 0 && !(l == 1 && jslot)) {  // (with the stored P, ż₁ is what μ̇ needs)
           hd_derivative.act = act_fn;
           hd_derivative.side = Hd[l];
         }
         tile_matmul<T>(g.in, H[l], width(l), Vf[l], g.out_pad, Hd[l + 1], VBias[l], Init::kBias, kTile, hd_derivative);
-        // with the output Jacobian, h₁'s tangent reaches μ through Q (after this loop) instead
+        // with the output Jacobian, z₁'s tangent reaches μ through P (after this loop) instead
         if (l > 0 && !(l == 1 && jslot))
           tile_matmul<T>(g.in, Hd[l], width(l), Wf[l], g.out_pad, Hd[l + 1], nullptr, Init::kAccumulate);
       }
-      if (jslot)  // μ̇ += Q ḣ₁
+      if (jslot)  // μ̇ += (∂μ/∂z₁) ż₁
         for (int s = 0; s < kTile; ++s)
           for (int a = 0; a < A_; ++a)
             Hd[L_][s * act_pad + a] += row_dot(jslot + (size_t(a) * kTile + s) * in_pad1, Hd[1] + s * in_pad1, in_pad1);
@@ -1232,11 +1233,10 @@ class Engine {
           std::swap(ddcur, ddnext);
           continue;
         }
-        if (l == 1 && jslot) {  // ∂/∂h₁ = Σ_a c_a Q_a, c the output layer's cotangent
+        if (l == 1 && jslot) {  // ∂/∂z₁ = Σ_a c_a P_a, c the output layer's cotangent
           for (int s = 0; s < kTile; ++s)
             combine_rows(A_, Cot + s * act_pad, jslot + size_t(s) * in_pad1, size_t(kTile) * in_pad1,
                          Dd + s * in_pad1, in_pad1);
-          mul_activation_derivative<T>(act_fn, H[1], Dd, kTile * in_pad1);
           dcur = Dd;
           continue;
         }
