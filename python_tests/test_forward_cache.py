@@ -1,6 +1,7 @@
 """kernels.shared_forward: the compiled kernels called on one (params, obs) pair share its forward
 pass, with results bit-identical to separate calls, and a changed or different pair never reads
 another's activations."""
+import math
 import threading
 
 import pytest
@@ -77,24 +78,38 @@ def test_storage_kept_between_blocks_never_serves_old_activations():
     K.forward_cache.release_storage()
 
 
-def test_kept_storage_is_bounded(monkeypatch):
-    import metarl_fast.kernels.forward_cache as fc
+def test_storage_of_finished_caches_is_reused_and_bounded():
+    """A finished block gives its caches' storage back; the next caches take it instead of fresh
+    memory; at most _C.kept_storage_limit bytes are kept; release_storage() frees them."""
+    from metarl_fast import _C
 
     spec, theta, x = _setup()
-    fc.release_storage()
-    with K.shared_forward(max_entries=3):
+    K.forward_cache.release_storage()
+    assert _C.kept_storage_bytes() == 0
+    with K.shared_forward(max_entries=3) as scope:
         for shift in range(3):
             K.log_prob(spec, theta, x["obs"] + shift, x["act"])
-    sizes = [c.bytes for c in fc._spare_storage()]
-    assert len(sizes) == 3 and min(sizes) > 0
-    fc.release_storage()
-    monkeypatch.setattr(fc, "KEEP_BYTES", int(1.5 * sizes[0]))
-    with K.shared_forward(max_entries=3):
-        for shift in range(3):
+        size = next(iter(scope.entries.values()))[2].bytes
+    assert size > 0 and _C.kept_storage_bytes() == 3 * size
+    with K.shared_forward(max_entries=2):
+        for shift in range(3):  # the third pair takes the storage the first one gave back
             K.log_prob(spec, theta, x["obs"] + shift, x["act"])
-    assert len(fc._spare_storage()) == 1  # the others were freed, not kept
-    fc.release_storage()
-    assert fc._spare_storage() == []
+            assert _C.kept_storage_bytes() == (2 - min(shift, 1)) * size
+    assert _C.kept_storage_bytes() == 3 * size
+    assert K.forward_cache.release_storage() == 3 * size and _C.kept_storage_bytes() == 0
+    # bounded: pairs of more than a third of the limit each, so at most two are kept
+    chunks = _C.chunks_per_task(3, 300)  # each (task, chunk) work item stores whole tiles of 64
+    tile_bytes = size // (3 * chunks * math.ceil(math.ceil(300 / chunks) / 64))
+    n = 64 * int(0.4 * _C.kept_storage_limit / tile_bytes)  # a cache of ≈ 0.4 × the limit
+    big = torch.randn(1, n, spec.obs_dim, generator=torch.Generator().manual_seed(0))
+    act = torch.randn(1, n, spec.act_dim, generator=torch.Generator().manual_seed(1))
+    one = theta[:1].contiguous()
+    with K.shared_forward(max_entries=3) as scope:
+        for shift in range(3):
+            K.log_prob(spec, one, big + shift, act)
+        big_size = next(iter(scope.entries.values()))[2].bytes
+    assert 3 * big_size > _C.kept_storage_limit >= _C.kept_storage_bytes() == 2 * big_size
+    K.forward_cache.release_storage()
 
 
 def test_blocks_nest_and_are_per_thread():

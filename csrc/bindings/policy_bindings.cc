@@ -208,7 +208,13 @@ void bind_policy(py::module_& m) {
       .def(py::init<>())
       .def_property_readonly("bytes", &PolicyPassCache::bytes)
       .def("invalidate", &PolicyPassCache::invalidate, "Empty again; the storage is kept for reuse.")
-      .def("release", &PolicyPassCache::release, "Frees the storage.");
+      .def("release", &PolicyPassCache::release,
+           "Gives the storage up: kept for the next cache (256 MiB at most over all; release_kept_storage() "
+           "frees it).");
+  m.def("release_kept_storage", &release_kept_pass_storage,
+        "Frees the storage released pass caches left for reuse; returns the bytes freed.");
+  m.def("kept_storage_bytes", &kept_pass_storage_bytes, "Bytes of released pass-cache storage kept for reuse.");
+  m.attr("kept_storage_limit") = PolicyPassCache::kKeptBytes;
   def_ops<float>(m);
   def_ops<double>(m);
   m.def("policy_op_inputs", [] {

@@ -1,9 +1,12 @@
 // Picks the policy engine compiled for the best instruction set this CPU supports.
 #include <atomic>
 #include <cstring>
+#include <mutex>
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/thread_pool.h"
 #include "policy/op_traits.h"
@@ -121,16 +124,92 @@ PolicyMean<T>::PolicyMean(const MlpSpec& spec, const T* theta) : impl_(make_mean
 template class PolicyMean<float>;
 template class PolicyMean<double>;
 
+namespace {
+
+// Storage given up by pass caches (PolicyPassCache::release), kept for the next reserve(). Never
+// destroyed: caches owned by Python objects may be released after static destructors have run.
+struct KeptBlocks {
+  std::mutex mutex;
+  std::vector<std::pair<char*, size_t>> blocks;  // (64-byte aligned block, its bytes)
+  size_t bytes = 0;
+};
+KeptBlocks& kept_blocks() {
+  static KeptBlocks* kept = new KeptBlocks;
+  return *kept;
+}
+
+// A block of at least `bytes`: the smallest kept one that is at most a quarter larger, else a
+// fresh one. *got receives its size.
+char* take_block(size_t bytes, size_t* got) {
+  KeptBlocks& k = kept_blocks();
+  {
+    std::lock_guard<std::mutex> lock(k.mutex);
+    auto best = k.blocks.end();
+    for (auto it = k.blocks.begin(); it != k.blocks.end(); ++it)
+      if (it->second >= bytes && it->second - bytes <= bytes / 4 && (best == k.blocks.end() || it->second < best->second))
+        best = it;
+    if (best != k.blocks.end()) {
+      char* p = best->first;
+      *got = best->second;
+      k.bytes -= best->second;
+      k.blocks.erase(best);
+      return p;
+    }
+  }
+  const size_t rounded = (bytes + 63) / 64 * 64;
+  char* p = static_cast<char*>(std::aligned_alloc(64, rounded));
+  if (!p) throw std::bad_alloc();
+  *got = rounded;
+  return p;
+}
+
+void give_block(char* p, size_t bytes) {
+  if (!p) return;
+  KeptBlocks& k = kept_blocks();
+  {
+    std::lock_guard<std::mutex> lock(k.mutex);
+    if (k.bytes + bytes <= PolicyPassCache::kKeptBytes) {
+      k.blocks.emplace_back(p, bytes);
+      k.bytes += bytes;
+      return;
+    }
+  }
+  std::free(p);
+}
+
+}  // namespace
+
 char* PolicyPassCache::reserve(uint64_t key, size_t bytes) {
   filled_ = false;
   if (bytes > bytes_) {
-    std::free(data_);
-    data_ = static_cast<char*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
-    bytes_ = data_ ? bytes : 0;
-    if (!data_) throw std::bad_alloc();
+    release();
+    data_ = take_block(bytes, &bytes_);
   }
   key_ = key;
   return data_;
+}
+
+void PolicyPassCache::release() {
+  give_block(data_, bytes_);
+  data_ = nullptr;
+  bytes_ = 0;
+  filled_ = false;
+}
+
+size_t release_kept_pass_storage() {
+  KeptBlocks& k = kept_blocks();
+  std::lock_guard<std::mutex> lock(k.mutex);
+  const size_t freed = k.bytes;
+  for (auto& b : k.blocks) std::free(b.first);
+  k.blocks.clear();
+  k.bytes = 0;
+  return freed;
+}
+
+size_t kept_pass_storage_bytes() {
+  KeptBlocks& k = kept_blocks();
+  std::lock_guard<std::mutex> lock(k.mutex);
+  return k.bytes;
 }
 
 const char* policy_isa() { return kIsaNames[int(current_isa())]; }

@@ -60,7 +60,7 @@ class PolicyPassCache {
   PolicyPassCache() = default;
   PolicyPassCache(const PolicyPassCache&) = delete;
   PolicyPassCache& operator=(const PolicyPassCache&) = delete;
-  ~PolicyPassCache() { std::free(data_); }
+  ~PolicyPassCache() { release(); }
   // Holds the values of the layout `key`.
   bool ready(uint64_t key) const { return filled_ && key_ == key; }
   // Storage of `bytes` (64-byte aligned) for the layout `key`; not ready until mark_filled().
@@ -70,13 +70,12 @@ class PolicyPassCache {
   size_t bytes() const { return bytes_; }
   // Empty again, keeping the storage for the next reserve().
   void invalidate() { filled_ = false; }
-  // Frees the storage (empty again).
-  void release() {
-    std::free(data_);
-    data_ = nullptr;
-    bytes_ = 0;
-    filled_ = false;
-  }
+  // Gives the storage up (empty again). Up to kKeptBytes of given-up storage, over all caches, is
+  // kept for the next reserve() of any cache (release_kept_pass_storage() frees it): a fresh block
+  // of tens of MB costs its page faults, as much time as the pass it stores, and the operators of a
+  // meta-iteration are made anew at every iteration.
+  void release();
+  static constexpr size_t kKeptBytes = size_t(256) << 20;
 
  private:
   char* data_ = nullptr;
@@ -84,6 +83,11 @@ class PolicyPassCache {
   uint64_t key_ = 0;
   bool filled_ = false;
 };
+
+// Frees the storage that released pass caches left for reuse → the bytes freed.
+size_t release_kept_pass_storage();
+// The bytes of released pass-cache storage kept for reuse.
+size_t kept_pass_storage_bytes();
 
 // The arrays and sizes of one policy op (shapes above; plain values, also passed to the CUDA
 // kernels: csrc/cuda/policy_program.h).

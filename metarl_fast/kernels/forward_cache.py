@@ -16,9 +16,10 @@ in-place change of θ or of the observations starts a new entry instead of readi
 block keeps the last ``max_entries`` pairs and the tensors behind them alive until it ends. Blocks
 are per thread; nested blocks share the outer one. Memory per entry: the activations of every
 sample (144 floats for a (64, 64) network with up to 16 actions; 47 MB for 80,000 float32 samples).
-The storage of finished entries stays with the thread for its next block (``max_entries`` of them
-and ``KEEP_BYTES`` at most; ``release_storage()`` frees it): a fresh allocation of that size costs
-its page faults, as much time as the forward pass it would save.
+The storage of dropped and finished entries is given back to the compiled side, which keeps up to
+256 MiB of such storage (over every cache, the fused operators' included) for the next cache
+(``release_storage()`` frees it): a fresh allocation of that size costs its page faults, as much
+time as the forward pass it would save.
 """
 from __future__ import annotations
 
@@ -31,7 +32,6 @@ import torch
 from .. import _C
 
 _local = threading.local()
-KEEP_BYTES = 256 << 20  # storage a thread keeps between blocks
 
 
 class SharedForward:
@@ -53,44 +53,24 @@ class SharedForward:
         key = (self._key(params), self._key(obs))
         entry = self.entries.get(key)
         if entry is None:
-            spare = _spare_storage()
-            cache = spare.pop() if spare else _C.ForwardCache()
-            entry = self.entries[key] = (params, obs, cache)  # the tensors stay alive with it
-            while len(self.entries) > self.max_entries:
-                _keep_storage(self.entries.popitem(last=False)[1][2], self.max_entries)
+            # the least recently used entry goes first, so that its storage can take the new pair
+            while len(self.entries) >= self.max_entries:
+                self.entries.popitem(last=False)[1][2].release()
+            entry = self.entries[key] = (params, obs, _C.ForwardCache())  # the tensors stay alive with it
         else:
             self.entries.move_to_end(key)
         return entry[2]
 
     def close(self) -> None:
         for _, _, cache in self.entries.values():
-            _keep_storage(cache, self.max_entries)
+            cache.release()  # empty: the storage is kept for the next cache
         self.entries.clear()
 
 
-def _spare_storage() -> list:
-    if not hasattr(_local, "spare"):
-        _local.spare = []
-    return _local.spare
-
-
-def _keep_storage(cache, limit: int) -> None:
-    """Keeps a finished entry's storage for the thread's next entries (up to `limit` of them)."""
-    spare = _spare_storage()
-    if len(spare) < limit and sum(c.bytes for c in spare) + cache.bytes <= KEEP_BYTES:
-        # Empty now: the arrays it was filled from are no longer held, and new ones could take
-        # their addresses (the compiled side recognises its layout by pointers).
-        cache.invalidate()
-        spare.append(cache)
-    else:
-        cache.release()
-
-
-def release_storage() -> None:
-    """Frees the storage this thread kept from its finished shared_forward blocks."""
-    for cache in _spare_storage():
-        cache.release()
-    _spare_storage().clear()
+def release_storage() -> int:
+    """Frees the storage that finished caches (these blocks' and the fused operators') left for
+    reuse → the bytes freed."""
+    return _C.release_kept_storage()
 
 
 @contextlib.contextmanager
