@@ -109,6 +109,12 @@ def test_storage_of_finished_caches_is_reused_and_bounded():
             K.log_prob(spec, one, big + shift, act)
         big_size = next(iter(scope.entries.values()))[2].bytes
     assert 3 * big_size > _C.kept_storage_limit >= _C.kept_storage_bytes() == 2 * big_size
+    bigger = torch.cat([big, big[:, : n // 4]], 1)  # too large for the kept blocks: fresh storage
+    with K.shared_forward(max_entries=1) as scope:
+        K.log_prob(spec, one, bigger, torch.cat([act, act[:, : n // 4]], 1))
+        bigger_size = next(iter(scope.entries.values()))[2].bytes
+    # the longest-kept block made room for it
+    assert bigger_size > big_size and _C.kept_storage_bytes() == big_size + bigger_size
     K.forward_cache.release_storage()
 
 

@@ -163,18 +163,28 @@ char* take_block(size_t bytes, size_t* got) {
   return p;
 }
 
+// Keeps p, freeing the longest-kept blocks first when the kept storage would exceed kKeptBytes (the
+// sizes a run uses now are the likeliest to be asked for again).
 void give_block(char* p, size_t bytes) {
   if (!p) return;
-  KeptBlocks& k = kept_blocks();
-  {
-    std::lock_guard<std::mutex> lock(k.mutex);
-    if (k.bytes + bytes <= PolicyPassCache::kKeptBytes) {
-      k.blocks.emplace_back(p, bytes);
-      k.bytes += bytes;
-      return;
-    }
+  if (bytes > PolicyPassCache::kKeptBytes) {
+    std::free(p);
+    return;
   }
-  std::free(p);
+  std::vector<char*> dropped;
+  {
+    KeptBlocks& k = kept_blocks();
+    std::lock_guard<std::mutex> lock(k.mutex);
+    size_t first = 0;
+    while (k.bytes + bytes > PolicyPassCache::kKeptBytes) {
+      dropped.push_back(k.blocks[first].first);
+      k.bytes -= k.blocks[first++].second;
+    }
+    k.blocks.erase(k.blocks.begin(), k.blocks.begin() + first);
+    k.blocks.emplace_back(p, bytes);
+    k.bytes += bytes;
+  }
+  for (char* d : dropped) std::free(d);
 }
 
 }  // namespace
