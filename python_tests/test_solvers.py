@@ -217,7 +217,7 @@ def test_contracted_hessian_products_match_autograd(activation, obs_dim, hidden)
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 @pytest.mark.parametrize("act_dim,hidden", [(1, (64, 64)), (2, (64, 64)), (2, (96, 64, 32)), (2, (32, 32))])
 def test_fisher_products_through_the_output_jacobian_match_autograd(activation, act_dim, hidden):
-    """The Fisher operator's products through the stored output Jacobian ∂μ/∂h₁ (used with at least
+    """The Fisher operator's products through the stored output Jacobian ∂μ/∂z₁ (used with at least
     two hidden layers and act_dim ≤ width₁ / 32: the first three cases; the last one takes the plain
     path) against the torch reference's autograd Fisher in float64, weighted and unweighted, from the
     first product on; and bit-identical whatever the number of threads."""

@@ -499,11 +499,8 @@ void tile_backprop2(int K, const T* D, const T* DD, int ldi, const T* Wp, const 
 template <typename T>
 void activation_derivative(Activation a, const T* H, T* out, int n) {
   constexpr int W = Simd<T>::kWidth;
-  const vec_t<T> one = vbroadcast(T(1)), zero{};
-  for (int i = 0; i < n; i += W) {
-    const vec_t<T> h = vload(H + i);
-    vstore(out + i, a == Activation::kTanh ? one - h * h : (h > zero ? one : zero));
-  }
+  const vec_t<T> one = vbroadcast(T(1));
+  for (int i = 0; i < n; i += W) vstore(out + i, times_derivative_vec<T>(a, vload(H + i), one));
 }
 
 // Index of the pair (j, j'), j ≤ j' < m, in the upper triangle stored row by row.
