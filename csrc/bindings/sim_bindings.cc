@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bindings/array_checks.h"
+#include "sim/metaworld/sawyer.h"
 #include "sim/mujoco_errors.h"
 #include "sim/sim_pool.h"
 
@@ -19,13 +20,14 @@ namespace metarl {
 namespace {
 
 // SimPool.rollout(spec, params, tasks, trajs, horizon, seed, deterministic, action_scale, keep_means,
-// streams=None) (streams: [T] uint64, the random stream of each task's first trajectory)
+// streams=None, members=None) (streams: [T] uint64, the random stream of each task's first
+// trajectory; members: [T] int32, the pool member each task runs on)
 // -> {"obs", "actions", "rewards", "mask", "log_prob", "means" (or None), "infos", "lengths", "returns",
 // "nonfinite"}: new zero-filled arrays [T, B, H, ...] / [T, B] written by the pool.
 template <typename T>
 py::dict rollout(SimPool& pool, const MlpSpec& spec, const Arr<T>& params, const Arr<double>& tasks, int64_t trajs,
                  int64_t horizon, uint64_t seed, bool deterministic, double action_scale, bool keep_means,
-                 const std::optional<Arr<uint64_t>>& streams) {
+                 const std::optional<Arr<uint64_t>>& streams, const std::optional<Arr<int32_t>>& members) {
   const int64_t P = spec.num_params();
   if (tasks.ndim() != 2 || tasks.shape(1) != pool.task_dim())
     throw std::invalid_argument("rollout: tasks must be [T, " + std::to_string(pool.task_dim()) + "]");
@@ -36,6 +38,8 @@ py::dict rollout(SimPool& pool, const MlpSpec& spec, const Arr<T>& params, const
     throw std::invalid_argument("rollout: params must be [P] or [T, P]");
   if (streams && !(streams->ndim() == 1 && streams->shape(0) == T_))
     throw std::invalid_argument("rollout: streams must be [T]");
+  if (members && !(members->ndim() == 1 && members->shape(0) == T_))
+    throw std::invalid_argument("rollout: members must be [T]");
   const auto zeros = [](std::vector<py::ssize_t> shape, auto tag) {
     using V = decltype(tag);
     Arr<V> a(shape);
@@ -55,6 +59,7 @@ py::dict rollout(SimPool& pool, const MlpSpec& spec, const Arr<T>& params, const
   c.params = params.data();
   c.params_stride = per_task ? P : 0;
   c.tasks = tasks.data();
+  c.members = members ? members->data() : nullptr;
   c.num_tasks = T_;
   c.trajs = trajs;
   c.horizon = horizon;
@@ -94,7 +99,8 @@ template <typename T>
 void def_rollout(py::class_<SimPool>& cls) {
   cls.def("rollout", &rollout<T>, py::arg("spec"), py::arg("params").noconvert(), py::arg("tasks").noconvert(),
           py::arg("trajs"), py::arg("horizon"), py::arg("seed"), py::arg("deterministic"), py::arg("action_scale"),
-          py::arg("keep_means"), py::arg("streams").noconvert() = py::none());
+          py::arg("keep_means"), py::arg("streams").noconvert() = py::none(),
+          py::arg("members").noconvert() = py::none());
 }
 
 }  // namespace
@@ -110,8 +116,15 @@ void bind_sim(py::module_& m) {
     const FamilyOps& f = find_family(name);
     return py::dict(py::arg("name") = f.name, py::arg("xml") = f.xml, py::arg("frame_skip") = f.frame_skip,
                     py::arg("task_dim") = f.task_dim, py::arg("infos") = f.infos,
-                    py::arg("rand_params") = f.rand_params);
+                    py::arg("rand_params") = f.rand_params, py::arg("moves_model") = f.reset_task != nullptr,
+                    py::arg("max_episode_steps") = f.max_episode_steps);
   }, py::arg("name"));
+  m.def("metaworld_envs", [] {
+    std::vector<std::pair<std::string, std::string>> envs;
+    for (const metaworld::SawyerEnvDef& d : metaworld::sawyer_env_defs()) envs.emplace_back(d.name, d.xml);
+    return envs;
+  }, "The Meta-World environments simulated in C++: (name, model file relative to Meta-World's assets); their "
+     "pool family is 'metaworld/<name>'.");
   m.def("mujoco_warning_count", &mujoco_warning_count);
   m.def("last_mujoco_warning", &last_mujoco_warning);
 
@@ -120,6 +133,17 @@ void bind_sim(py::module_& m) {
             return new SimPool(find_family(family), xml);
           }),
           py::arg("family"), py::arg("xml_path"))
+      .def(py::init([](const std::vector<std::pair<std::string, std::string>>& members) {
+             std::vector<PoolMember> pm;
+             for (const auto& [family, xml] : members) pm.push_back(PoolMember{&find_family(family), xml});
+             py::gil_scoped_release r;  // loading 50 Meta-World models takes seconds
+             return new SimPool(pm);
+           }),
+           py::arg("members"), "A pool over several (family, xml_path) members; task t of a rollout runs on "
+           "member members[t].")
+      .def_property_readonly("num_members", &SimPool::num_members)
+      .def_property_readonly("max_episode_steps", &SimPool::max_episode_steps)
+      .def_property_readonly("rollout_slots", &SimPool::rollout_slots)
       .def_property_readonly("obs_dim", &SimPool::obs_dim)
       .def_property_readonly("act_dim", &SimPool::act_dim)
       .def_property_readonly("task_dim", &SimPool::task_dim)
@@ -143,19 +167,44 @@ void bind_sim(py::module_& m) {
       .def_property_readonly("num_envs", &SimPool::num_envs)
       .def_property_readonly("model_copies", &SimPool::model_copies)
       .def("raw_physics", [](SimPool& p, int64_t num_envs, int64_t steps, uint64_t seed,
-                             const std::optional<Arr<double>>& controls, const std::optional<Arr<int32_t>>& lengths) {
+                             const std::optional<Arr<double>>& controls, const std::optional<Arr<int32_t>>& lengths,
+                             const std::optional<Arr<int32_t>>& members, const std::optional<Arr<double>>& tasks) {
         if (num_envs < 1 || steps < 0) throw std::invalid_argument("raw_physics: need num_envs >= 1, steps >= 0");
         require_size("raw_physics", "controls", controls, num_envs * steps * p.act_dim(), false);
         require_size("raw_physics", "lengths", lengths, num_envs, false);
+        require_size("raw_physics", "members", members, num_envs, false);
+        require_size("raw_physics", "tasks", tasks, num_envs * p.task_dim(), false);
         py::gil_scoped_release r;
-        p.raw_physics(num_envs, steps, seed, ptr_or_null(controls), ptr_or_null(lengths));
+        p.raw_physics(num_envs, steps, seed, ptr_or_null(controls), ptr_or_null(lengths), ptr_or_null(members),
+                      ptr_or_null(tasks));
       }, py::arg("num_envs"), py::arg("steps"), py::arg("seed") = 0, py::arg("controls").noconvert() = py::none(),
-         py::arg("lengths").noconvert() = py::none())
+         py::arg("lengths").noconvert() = py::none(), py::arg("members").noconvert() = py::none(),
+         py::arg("tasks").noconvert() = py::none())
       .def("resize", [](SimPool& p, int64_t n) { py::gil_scoped_release r; p.resize(n); }, py::arg("n"))
-      .def("set_tasks", [](SimPool& p, const Arr<double>& tasks) {
+      .def("set_tasks", [](SimPool& p, const Arr<double>& tasks, const std::optional<Arr<int32_t>>& members) {
         require_size("set_tasks", "tasks", tasks, p.num_envs() * p.task_dim());
-        p.set_tasks(tasks.data());
-      }, py::arg("tasks").noconvert())
+        require_size("set_tasks", "members", members, p.num_envs(), false);
+        p.set_tasks(tasks.data(), ptr_or_null(members));
+      }, py::arg("tasks").noconvert(), py::arg("members").noconvert() = py::none())
+      .def("env_state", [](const SimPool& p, int64_t i) {
+        if (i < 0 || i >= p.num_envs()) throw std::out_of_range("env_state: environment index out of range");
+        const mjModel* m = p.env_model(i);
+        const mjData* d = p.env_data(i);
+        if (!m || !d) throw std::invalid_argument("env_state: the point families have no MuJoCo state");
+        const auto copy = [](const mjtNum* x, py::ssize_t rows, py::ssize_t cols) {
+          py::array_t<double> a(cols == 1 ? std::vector<py::ssize_t>{rows} : std::vector<py::ssize_t>{rows, cols});
+          std::copy(x, x + rows * cols, a.mutable_data());
+          return a;
+        };
+        return py::dict(py::arg("member") = p.env_member(i), py::arg("time") = d->time,
+                        py::arg("qpos") = copy(d->qpos, m->nq, 1), py::arg("qvel") = copy(d->qvel, m->nv, 1),
+                        py::arg("qacc_warmstart") = copy(d->qacc_warmstart, m->nv, 1),
+                        py::arg("ctrl") = copy(d->ctrl, m->nu, 1),
+                        py::arg("mocap_pos") = copy(d->mocap_pos, m->nmocap, 3),
+                        py::arg("mocap_quat") = copy(d->mocap_quat, m->nmocap, 4),
+                        py::arg("body_pos") = copy(m->body_pos, m->nbody, 3),
+                        py::arg("site_pos") = copy(m->site_pos, m->nsite, 3));
+      }, py::arg("i"), "Environment i's MuJoCo state and the poses of its model (a copy).")
       .def("reset", [](SimPool& p, const std::optional<Arr<uint8_t>>& which, const std::optional<Arr<uint64_t>>& seeds,
                        Arr<double> obs) {
         require_size("reset", "which", which, p.num_envs(), false);

@@ -17,62 +17,175 @@ mjData* make_data(const mjModel* m) {
   return d;
 }
 
+mjModel* copy_model(const mjModel* m) {
+  mjModel* copy = mj_copyModel(nullptr, m);
+  if (!copy) throw MujocoError("mj_copyModel failed (out of memory?)");
+  return copy;
+}
+
+void free_slots(std::vector<EnvSlot>& slots) {
+  for (EnvSlot& e : slots) mj_deleteData(e.d);
+  slots.clear();
+}
+
 }  // namespace
 
-SimPool::SimPool(const FamilyOps& family, const std::string& xml_path) {
+SimPool::SimPool(const FamilyOps& family, const std::string& xml_path) { load({PoolMember{&family, xml_path}}); }
+
+SimPool::SimPool(const std::vector<PoolMember>& members) { load(members); }
+
+void SimPool::load(const std::vector<PoolMember>& members) {
   install_mujoco_handlers();
-  if (family.xml[0] != '\0') {
-    char error[1000] = "";
-    model_ = mj_loadXML(xml_path.c_str(), nullptr, error, sizeof(error));
-    if (!model_) throw MujocoError("could not load " + xml_path + ": " + error);
-    if (family.adapt_model) family.adapt_model(model_);
-  }
+  if (members.empty()) throw std::invalid_argument("SimPool: needs at least one member");
+  const auto discard = [this] {
+    members_.clear();
+    for (mjModel* m : models_) mj_deleteModel(m);
+    models_.clear();
+  };
   try {
-    fm_ = FamilyModel::make(family, model_);
+    std::vector<std::pair<std::string, void (*)(mjModel*)>> loaded;  // (file, adaptation) of models_
+    for (const PoolMember& pm : members) {
+      if (!pm.family) throw std::invalid_argument("SimPool: a member has no family");
+      auto member = std::make_unique<Member>();
+      if (pm.family->xml[0] != '\0') {
+        const std::pair<std::string, void (*)(mjModel*)> key{pm.xml_path, pm.family->adapt_model};
+        const auto it = std::find(loaded.begin(), loaded.end(), key);
+        if (it != loaded.end()) {
+          member->model = models_[it - loaded.begin()];
+        } else {
+          char error[1000] = "";
+          mjModel* m = mj_loadXML(pm.xml_path.c_str(), nullptr, error, sizeof(error));
+          if (!m) throw MujocoError("could not load " + pm.xml_path + ": " + error);
+          models_.push_back(m);
+          loaded.push_back(key);
+          if (pm.family->adapt_model) pm.family->adapt_model(m);
+          member->model = m;
+        }
+      }
+      member->fm = FamilyModel::make(*pm.family, member->model);
+      members_.push_back(std::move(member));
+    }
   } catch (...) {
-    if (model_) mj_deleteModel(model_);
+    discard();
     throw;
+  }
+  const FamilyModel& f0 = members_[0]->fm;
+  for (const auto& m : members_) {
+    const FamilyModel& f = m->fm;
+    if (f.obs_dim != f0.obs_dim || f.act_dim != f0.act_dim || f.task_dim != f0.task_dim ||
+        f.ops->infos != f0.ops->infos || f.ops->rand_params != f0.ops->rand_params) {
+      const std::string a = f0.ops->name, b = f.ops->name;
+      discard();
+      throw std::invalid_argument("SimPool: members " + a + " and " + b +
+                                  " differ in observation, action or task sizes or infos");
+    }
   }
 }
 
 SimPool::~SimPool() {
-  for (auto& v : worker_slots_)
-    for (EnvSlot& e : v) mj_deleteData(e.d);
   for (EnvSlot& e : envs_) mj_deleteData(e.d);
-  for (mjModel* m : worker_models_) mj_deleteModel(m);
   for (mjModel* m : env_models_) mj_deleteModel(m);
-  if (model_) mj_deleteModel(model_);
+  env_overlays_.clear();
+  for (auto& member : members_) {
+    for (auto& v : member->worker_slots) free_slots(v);
+    for (mjModel* m : member->worker_models) mj_deleteModel(m);
+    member->worker_overlays.clear();
+  }
+  for (mjModel* m : models_) mj_deleteModel(m);
+}
+
+int SimPool::max_episode_steps() const {
+  int limit = 0;
+  for (const auto& m : members_) {
+    const int l = m->fm.ops->max_episode_steps;
+    if (l > 0) limit = limit == 0 ? l : std::min(limit, l);
+  }
+  return limit;
 }
 
 std::vector<double> SimPool::ctrl_range() const {
+  const FamilyModel& fm = family();
+  const mjModel* m = model();
   std::vector<double> r(2 * size_t(act_dim()));
   for (int j = 0; j < act_dim(); ++j) {
-    r[2 * j] = model_ ? model_->actuator_ctrlrange[2 * j] : fm_.ctrl_lo[j];
-    r[2 * j + 1] = model_ ? model_->actuator_ctrlrange[2 * j + 1] : fm_.ctrl_hi[j];
+    const bool own = fm.own_ctrl_range || !m;
+    r[2 * j] = own ? fm.ctrl_lo[j] : m->actuator_ctrlrange[2 * j];
+    r[2 * j + 1] = own ? fm.ctrl_hi[j] : m->actuator_ctrlrange[2 * j + 1];
   }
   return r;
 }
 
-EnvSlot SimPool::make_slot() {
+int64_t SimPool::model_copies() const {
+  int64_t n = int64_t(env_models_.size());
+  for (const auto& m : members_) n += int64_t(m->worker_models.size());
+  return n;
+}
+
+int64_t SimPool::rollout_slots() const {
+  int64_t n = 0;
+  for (const auto& m : members_)
+    for (const auto& v : m->worker_slots) n += int64_t(v.size());
+  return n;
+}
+
+EnvSlot SimPool::make_slot(const Member& member) const {
   EnvSlot e;
-  if (model_) e.d = make_data(model_);
+  if (member.model) e.d = make_data(member.model);
+  if (member.fm.ops->init_slot) member.fm.ops->init_slot(member.fm, e);
   return e;
 }
 
-std::vector<EnvSlot>& SimPool::worker_slots(int worker, int64_t count) {
-  std::vector<EnvSlot>& v = worker_slots_[worker];
-  while (int64_t(v.size()) < count) v.push_back(make_slot());
+void SimPool::check_member(const char* fn, int32_t k) const {
+  if (k < 0 || k >= num_members())
+    throw std::invalid_argument(std::string(fn) + ": member " + std::to_string(k) + " out of range [0, " +
+                                std::to_string(num_members()) + ")");
+}
+
+void SimPool::prepare_workers(int threads) {
+  if (int(worker_clock_.size()) < threads) worker_clock_.resize(threads, 0);
+  for (auto& m : members_) {
+    if (int(m->worker_slots.size()) < threads) m->worker_slots.resize(threads);
+    if (int(m->worker_used.size()) < threads) m->worker_used.resize(threads, 0);
+  }
+}
+
+void SimPool::prepare_worker_models(int k, int threads) {
+  Member& m = *members_[k];
+  if (m.fm.rand_params())
+    while (int(m.worker_models.size()) < threads) m.worker_models.push_back(copy_model(m.model));
+  if (m.fm.moves_model())
+    while (int(m.worker_overlays.size()) < threads) m.worker_overlays.push_back(std::make_unique<ModelOverlay>(m.model));
+}
+
+std::vector<EnvSlot>& SimPool::worker_slots(int k, int worker, int64_t count) {
+  Member& member = *members_[k];
+  member.worker_used[worker] = ++worker_clock_[worker];
+  std::vector<EnvSlot>& v = member.worker_slots[worker];
+  if (int64_t(v.size()) >= count) return v;
+  int64_t held = 0;
+  for (const auto& m : members_) held += int64_t(m->worker_slots[worker].size());
+  while (held + count - int64_t(v.size()) > kWorkerSlotLimit) {  // free the least recently used other member's
+    Member* oldest = nullptr;
+    for (auto& m : members_)
+      if (m.get() != &member && !m->worker_slots[worker].empty() &&
+          (!oldest || m->worker_used[worker] < oldest->worker_used[worker]))
+        oldest = m.get();
+    if (!oldest) break;
+    held -= int64_t(oldest->worker_slots[worker].size());
+    free_slots(oldest->worker_slots[worker]);
+  }
+  while (int64_t(v.size()) < count) v.push_back(make_slot(member));
   return v;
 }
 
-void SimPool::prepare_task_models(std::vector<mjModel*>& models, const double* tasks, int64_t n) {
-  if (!fm_.rand_params()) return;
-  while (int64_t(models.size()) < n) {
-    mjModel* copy = mj_copyModel(nullptr, model_);
-    if (!copy) throw MujocoError("mj_copyModel failed (out of memory?)");
-    models.push_back(copy);
+mjModel* SimPool::item_model(int k, int worker, const double* task) {
+  Member& m = *members_[k];
+  if (m.fm.rand_params()) {
+    apply_rand_params(m.model, m.worker_models[worker], task);
+    return m.worker_models[worker];
   }
-  for (int64_t i = 0; i < n; ++i) apply_rand_params(model_, models[i], tasks + i * task_dim());
+  if (m.fm.moves_model()) return m.worker_overlays[worker]->get();
+  return m.model;
 }
 
 template <typename T>
@@ -80,28 +193,31 @@ void SimPool::rollout(const RolloutCall<T>& c) {
   std::lock_guard<std::mutex> lock(mutex_);
   install_mujoco_handlers();
   const MlpSpec& spec = *c.spec;
-  if (spec.obs_dim != fm_.obs_dim || spec.act_dim != fm_.act_dim)
+  if (spec.obs_dim != obs_dim() || spec.act_dim != act_dim())
     throw std::invalid_argument("rollout: the policy's obs_dim/act_dim do not match the task family");
-  const int od = fm_.obs_dim, ad = fm_.act_dim, ni = num_infos(), td = task_dim();
+  const int limit = max_episode_steps();
+  if (limit > 0 && c.horizon > limit)
+    throw std::invalid_argument("rollout: horizon " + std::to_string(c.horizon) + " exceeds the episode length " +
+                                std::to_string(limit) + " of " + family().ops->name);
+  const int od = obs_dim(), ad = act_dim(), ni = num_infos(), td = task_dim();
   const int64_t B = c.trajs, H = c.horizon;
   std::shared_ptr<ThreadPool> pool = ThreadPool::global();
-  if (int(worker_slots_.size()) < pool->num_threads()) worker_slots_.resize(pool->num_threads());
+  const int threads = pool->num_threads();
+  prepare_workers(threads);
+  std::vector<char> used(members_.size(), 0);
+  for (int64_t t = 0; t < c.num_tasks; ++t) {
+    const int32_t k = c.members ? c.members[t] : 0;
+    check_member("rollout", k);
+    used[k] = 1;
+  }
+  // Model copies and overlays are made here, on the calling thread (a MuJoCo error then surfaces
+  // before any work); environments are made by the workers as they need them.
+  for (int k = 0; k < num_members(); ++k)
+    if (used[k]) prepare_worker_models(k, threads);
   // Work item = (task, group of up to kGroup trajectories) in lockstep: one policy call per step for
   // the group, and a working set of kGroup mjData that stays in the core's cache.
   const int64_t groups = (B + kRolloutGroup - 1) / kRolloutGroup;
   const int64_t G = std::min<int64_t>(B, kRolloutGroup);
-  // Data for every worker is created here, on the calling thread: mj_makeData may raise a MuJoCo
-  // error, and allocation order then does not depend on scheduling.
-  for (int w = 0; w < pool->num_threads(); ++w) worker_slots(w, G);
-  // RandParams: one model copy per worker, set to the task of each work item (a copy per task
-  // would grow with the batch); the same values as a copy per task, so the same physics.
-  if (fm_.rand_params()) {
-    while (int(worker_models_.size()) < pool->num_threads()) {
-      mjModel* copy = mj_copyModel(nullptr, model_);
-      if (!copy) throw MujocoError("mj_copyModel failed (out of memory?)");
-      worker_models_.push_back(copy);
-    }
-  }
   const std::vector<double> range = ctrl_range();
   const double* lo = range.data();
   const double log_norm = 0.5 * std::log(2.0 * M_PI) * ad;
@@ -110,14 +226,12 @@ void SimPool::rollout(const RolloutCall<T>& c) {
   pool->parallel_for(c.num_tasks * groups, [&](int64_t item, int worker) {
     const int64_t t = item / groups, b0 = (item % groups) * kRolloutGroup;
     const int64_t n = std::min<int64_t>(kRolloutGroup, B - b0);  // trajectories b0 .. b0+n-1
-    std::vector<EnvSlot>& data = worker_slots_[worker];
+    const int k = c.members ? c.members[t] : 0;
+    const FamilyModel& fm = members_[k]->fm;
+    std::vector<EnvSlot>& data = worker_slots(k, worker, G);
     const T* theta = c.params + c.params_stride * t;
     const double* task = c.tasks + t * td;
-    const mjModel* mt = model_;
-    if (fm_.rand_params()) {
-      apply_rand_params(model_, worker_models_[worker], task);
-      mt = worker_models_[worker];
-    }
+    mjModel* mt = item_model(k, worker, task);
     std::vector<Rng> rng(n);
     std::vector<char> active(n, 1);
     std::vector<T> obs_t(size_t(n) * od), mean(size_t(n) * ad);
@@ -133,8 +247,8 @@ void SimPool::rollout(const RolloutCall<T>& c) {
     const uint64_t stream0 = c.streams ? c.streams[t] : uint64_t(t * B);
     for (int64_t b = 0; b < n; ++b) {
       rng[b] = Rng(c.seed, stream0 + uint64_t(b0 + b));
-      reset_env(fm_, mt, data[b], rng[b]);
-      observe_env(fm_, mt, data[b], obs_d.data());
+      reset_env(fm, mt, data[b], task, rng[b]);
+      observe_env(fm, mt, data[b], obs_d.data());
       for (int i = 0; i < od; ++i) obs_t[b * od + i] = T(obs_d[i]);
     }
     PolicyMean<T> policy(spec, theta);
@@ -161,7 +275,7 @@ void SimPool::rollout(const RolloutCall<T>& c) {
         if (c.means) std::copy(mean.begin() + b * ad, mean.begin() + (b + 1) * ad, c.means + step * ad);
         StepOutcome r;
         if (std::isfinite(sq)) {
-          r = step_env(fm_, mt, data[b], task, native.data());
+          r = step_env(fm, mt, data[b], task, native.data());
         } else {  // a non-finite policy mean, action or log-probability: nothing to simulate
           r.nonfinite = true;
           r.terminated = true;
@@ -178,7 +292,7 @@ void SimPool::rollout(const RolloutCall<T>& c) {
         c.log_prob[step] = T(-0.5 * sq - log_std_sum - log_norm);
         c.rewards[step] = T(r.reward);
         c.mask[step] = T(1);
-        for (int k = 0; k < ni; ++k) c.infos[step * ni + k] = T(r.infos[k]);
+        for (int q = 0; q < ni; ++q) c.infos[step * ni + q] = T(r.infos[q]);
         c.returns[traj] += r.reward;
         c.lengths[traj] = int32_t(h + 1);
         if (r.terminated) {
@@ -186,7 +300,7 @@ void SimPool::rollout(const RolloutCall<T>& c) {
           --remaining;
           continue;
         }
-        observe_env(fm_, mt, data[b], obs_d.data());
+        observe_env(fm, mt, data[b], obs_d.data());
         for (int i = 0; i < od; ++i) obs_t[b * od + i] = T(obs_d[i]);
       }
     }
@@ -194,47 +308,84 @@ void SimPool::rollout(const RolloutCall<T>& c) {
 }
 
 void SimPool::raw_physics(int64_t num_envs, int64_t steps, uint64_t seed, const double* controls,
-                          const int32_t* lengths) {
+                          const int32_t* lengths, const int32_t* members, const double* tasks) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!model_) throw std::invalid_argument("raw_physics: the point families have no physics engine");
+  if (!model()) throw std::invalid_argument("raw_physics: the point families have no physics engine");
   install_mujoco_handlers();
   std::shared_ptr<ThreadPool> pool = ThreadPool::global();
-  if (int(worker_slots_.size()) < pool->num_threads()) worker_slots_.resize(pool->num_threads());
-  for (int w = 0; w < pool->num_threads(); ++w) worker_slots(w, 1);
-  const mjModel* m = model_;
+  const int threads = pool->num_threads();
+  prepare_workers(threads);
+  for (int64_t i = 0; i < num_envs; ++i) check_member("raw_physics", members ? members[i] : 0);
+  for (int k = 0; k < num_members(); ++k) prepare_worker_models(k, threads);
+  const int ad = act_dim(), td = task_dim();
+  const std::vector<double> range = ctrl_range();
+  const std::vector<double> no_task(size_t(std::max(td, 1)), 0.0);
   pool->parallel_for(num_envs, [&](int64_t i, int worker) {
-    EnvSlot& env = worker_slots_[worker][0];
-    mjData* d = env.d;
+    const int k = members ? members[i] : 0;
+    const FamilyModel& fm = members_[k]->fm;
+    EnvSlot& env = worker_slots(k, worker, 1)[0];
+    const double* task = tasks ? tasks + i * td : no_task.data();
+    // RandParams replays on the nominal model, as it always has; an overlay takes the task's fields
+    mjModel* m = fm.moves_model() ? item_model(k, worker, task) : members_[k]->model;
     Rng rng(seed, uint64_t(i));
-    reset_env(fm_, m, env, rng);
+    reset_env(fm, m, env, task, rng);
     const int64_t n_steps = lengths ? std::min<int64_t>(steps, lengths[i]) : steps;
+    std::vector<double> action(ad);
     for (int64_t s = 0; s < n_steps; ++s) {
-      for (int j = 0; j < m->nu; ++j)
-        d->ctrl[j] = controls ? controls[(i * steps + s) * m->nu + j]
-                              : rng.uniform(m->actuator_ctrlrange[2 * j], m->actuator_ctrlrange[2 * j + 1]);
-      for (int k = 0; k < fm_.ops->frame_skip; ++k) mj_step(m, d);
+      for (int j = 0; j < ad; ++j)
+        action[j] = controls ? controls[(i * steps + s) * ad + j] : rng.uniform(range[2 * j], range[2 * j + 1]);
+      if (fm.ops->raw_step) {
+        fm.ops->raw_step(fm, m, env, action.data());
+      } else {
+        std::copy(action.begin(), action.end(), env.d->ctrl);
+        for (int q = 0; q < fm.ops->frame_skip; ++q) mj_step(m, env.d);
+      }
     }
   });
+}
+
+const mjModel* SimPool::env_model(int64_t i) const {
+  if (!env_models_.empty()) return env_models_.at(size_t(i));
+  if (!env_overlays_.empty() && env_overlays_.at(size_t(i))) return env_overlays_[size_t(i)].get()->get();
+  return members_[env_member_.at(size_t(i))]->model;
+}
+
+void SimPool::release_env(int64_t i) {
+  mj_deleteData(envs_[i].d);
+  envs_[i] = EnvSlot();
+  if (!env_overlays_.empty()) env_overlays_[i].reset();
+}
+
+void SimPool::assign_env(int64_t i, int32_t k) {
+  const Member& m = *members_[k];
+  envs_[i] = make_slot(m);
+  env_member_[i] = k;
+  if (m.fm.moves_model()) {
+    if (env_overlays_.size() < envs_.size()) env_overlays_.resize(envs_.size());
+    env_overlays_[i] = std::make_unique<ModelOverlay>(m.model);
+  }
 }
 
 void SimPool::resize(int64_t n) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (n < 0) throw std::invalid_argument("resize: n must be >= 0");
   const size_t before = envs_.size();
+  const bool rand_params = family().rand_params();
   try {
-    while (int64_t(envs_.size()) < n) envs_.push_back(make_slot());
-    if (fm_.rand_params()) {
-      while (int64_t(env_models_.size()) < n) {
-        mjModel* copy = mj_copyModel(nullptr, model_);
-        if (!copy) throw MujocoError("mj_copyModel failed (out of memory?)");
-        env_models_.push_back(copy);
-      }
+    while (int64_t(envs_.size()) < n) {
+      envs_.emplace_back();
+      env_member_.push_back(0);
+      assign_env(int64_t(envs_.size()) - 1, 0);
     }
+    if (rand_params)
+      while (int64_t(env_models_.size()) < n) env_models_.push_back(copy_model(model()));
   } catch (...) {  // out of memory part way: give back what this call took, keep the pool as it was
     while (envs_.size() > before) {
       mj_deleteData(envs_.back().d);
       envs_.pop_back();
+      env_member_.pop_back();
     }
+    if (env_overlays_.size() > before) env_overlays_.resize(before);
     while (env_models_.size() > before) {
       mj_deleteModel(env_models_.back());
       env_models_.pop_back();
@@ -244,34 +395,49 @@ void SimPool::resize(int64_t n) {
   while (int64_t(envs_.size()) > n) {
     mj_deleteData(envs_.back().d);
     envs_.pop_back();
+    env_member_.pop_back();
   }
+  if (int64_t(env_overlays_.size()) > n) env_overlays_.resize(size_t(n));
   while (int64_t(env_models_.size()) > n) {
     mj_deleteModel(env_models_.back());
     env_models_.pop_back();
   }
   env_rng_.resize(n);
   // RandParams multipliers of 1 (the nominal model) until set_tasks
-  env_tasks_.assign(size_t(n) * task_dim(), fm_.rand_params() ? 1.0 : 0.0);
-  prepare_task_models(env_models_, env_tasks_.data(), n);
+  env_tasks_.assign(size_t(n) * task_dim(), rand_params ? 1.0 : 0.0);
+  if (rand_params)
+    for (int64_t i = 0; i < n; ++i) apply_rand_params(model(), env_models_[i], env_tasks_.data() + i * task_dim());
 }
 
-void SimPool::set_tasks(const double* tasks) {
+void SimPool::set_tasks(const double* tasks, const int32_t* members) {
   std::lock_guard<std::mutex> lock(mutex_);
+  const int64_t n = num_envs();
+  if (members)
+    for (int64_t i = 0; i < n; ++i) check_member("set_tasks", members[i]);
   std::copy(tasks, tasks + env_tasks_.size(), env_tasks_.begin());
-  prepare_task_models(env_models_, env_tasks_.data(), num_envs());
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t k = members ? members[i] : 0;
+    if (k != env_member_[i]) {
+      release_env(i);
+      assign_env(i, k);
+    }
+  }
+  if (family().rand_params())
+    for (int64_t i = 0; i < n; ++i) apply_rand_params(model(), env_models_[i], env_tasks_.data() + i * task_dim());
 }
 
 void SimPool::reset(const uint8_t* which, const uint64_t* seeds, double* obs) {
   std::lock_guard<std::mutex> lock(mutex_);
   install_mujoco_handlers();
-  const int od = obs_dim();
+  const int od = obs_dim(), td = task_dim();
   std::shared_ptr<ThreadPool> pool = ThreadPool::global();
   pool->parallel_for(num_envs(), [&](int64_t i, int) {
     if (which && !which[i]) return;
     if (seeds) env_rng_[i] = Rng(seeds[i], 0);
-    const mjModel* m = model_for(env_models_, i);
-    reset_env(fm_, m, envs_[i], env_rng_[i]);
-    observe_env(fm_, m, envs_[i], obs + i * od);
+    const FamilyModel& fm = members_[env_member_[i]]->fm;
+    mjModel* m = const_cast<mjModel*>(env_model(i));  // the environment's own model or the member's
+    reset_env(fm, m, envs_[i], env_tasks_.data() + i * td, env_rng_[i]);
+    observe_env(fm, m, envs_[i], obs + i * od);
   });
 }
 
@@ -279,9 +445,10 @@ void SimPool::set_state(int64_t i, const double* qpos, const double* qvel, doubl
   std::lock_guard<std::mutex> lock(mutex_);
   if (i < 0 || i >= num_envs()) throw std::out_of_range("set_state: environment index out of range");
   install_mujoco_handlers();
-  const mjModel* m = model_for(env_models_, i);
-  set_env_state(fm_, m, envs_[i], qpos, qvel);
-  observe_env(fm_, m, envs_[i], obs);
+  const FamilyModel& fm = members_[env_member_[i]]->fm;
+  const mjModel* m = env_model(i);
+  set_env_state(fm, m, envs_[i], qpos, qvel);
+  observe_env(fm, m, envs_[i], obs);
 }
 
 void SimPool::step(const double* actions, double* obs, double* rewards, uint8_t* terminated, uint8_t* nonfinite,
@@ -291,13 +458,14 @@ void SimPool::step(const double* actions, double* obs, double* rewards, uint8_t*
   const int od = obs_dim(), ad = act_dim(), ni = num_infos(), td = task_dim();
   std::shared_ptr<ThreadPool> pool = ThreadPool::global();
   pool->parallel_for(num_envs(), [&](int64_t i, int) {
-    const mjModel* m = model_for(env_models_, i);
-    const StepOutcome r = step_env(fm_, m, envs_[i], env_tasks_.data() + i * td, actions + i * ad);
+    const FamilyModel& fm = members_[env_member_[i]]->fm;
+    const mjModel* m = env_model(i);
+    const StepOutcome r = step_env(fm, m, envs_[i], env_tasks_.data() + i * td, actions + i * ad);
     rewards[i] = r.reward;
     terminated[i] = r.terminated;
     nonfinite[i] = r.nonfinite;
     std::copy(r.infos, r.infos + ni, infos + i * ni);
-    observe_env(fm_, m, envs_[i], obs + i * od);
+    observe_env(fm, m, envs_[i], obs + i * od);
   });
 }
 

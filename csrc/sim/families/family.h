@@ -13,6 +13,7 @@
 #include <mujoco/mujoco.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -21,11 +22,20 @@
 namespace metarl {
 
 constexpr int kMaxInfos = 6;
+constexpr int kMaxOwnActions = 4;  // actions of a family with its own action bounds (FamilyModel::ctrl_lo)
 
-// One environment's state: MuJoCo data, or the point families' own state (position, velocity).
+// What a family keeps per environment beyond MuJoCo's data (Meta-World: the previous frame, the
+// positions cached at reset); made by FamilyOps::init_slot.
+struct FamilyState {
+  virtual ~FamilyState() = default;
+};
+
+// One environment's state: MuJoCo data, or the point families' own state (position, velocity),
+// and the family's own per-environment state where it has one.
 struct EnvSlot {
   mjData* d = nullptr;
   double point[4] = {};
+  std::unique_ptr<FamilyState> state;
 };
 
 struct StepOutcome {
@@ -58,6 +68,19 @@ struct FamilyOps {
   // Applies `action` [act_dim] (native control range) for frame_skip physics steps and scores it.
   StepOutcome (*step)(const FamilyModel& fm, const mjModel* m, EnvSlot& env, const double* task,
                       const double* action);
+
+  // ---- optional hooks of the families whose tasks move parts of the model (Meta-World); null
+  // for the families above.
+  // Resets for `task`, writing the model fields the task moves (body and site positions) into
+  // `m`, the environment's own ModelOverlay of the model; replaces `reset` when set.
+  void (*reset_task)(const FamilyModel& fm, mjModel* m, EnvSlot& env, const double* task) = nullptr;
+  // Makes the environment's FamilyState (EnvSlot::state) when a slot is created.
+  void (*init_slot)(const FamilyModel& fm, EnvSlot& env) = nullptr;
+  // The physics of one step alone (the benchmarks' floor): `action` applied as `step` applies it,
+  // frame_skip physics steps and the forward pass the observation needs; null: the controls for
+  // frame_skip steps.
+  void (*raw_step)(const FamilyModel& fm, const mjModel* m, EnvSlot& env, const double* action) = nullptr;
+  int max_episode_steps = 0;  // the longest episode the family allows (0: unbounded)
 };
 
 // The family called `name`; throws std::invalid_argument naming the known families otherwise.
@@ -74,12 +97,17 @@ struct FamilyModel {
   int task_dim = 0;
   bool contact_forces = false;  // needs mj_rnePostConstraint after stepping (cfrc_ext)
   double dt = 0;                // timestep × frame_skip (1 for the point families)
-  double ctrl_lo[2] = {}, ctrl_hi[2] = {};  // point families' action bounds
+  // The action bounds of families whose actions are not the model's controls (the point families;
+  // Meta-World's mocap and gripper actions): used when own_ctrl_range.
+  bool own_ctrl_range = false;
+  double ctrl_lo[kMaxOwnActions] = {}, ctrl_hi[kMaxOwnActions] = {};
   std::vector<double> init_qpos;            // AntGoalArc: the model's numeric "init_qpos" (no reset noise)
+  std::shared_ptr<const void> impl;         // what a family resolves per model beyond these (Meta-World's SawyerEnv)
   // m == nullptr for the point families. Throws on a model that does not fit the family.
   static FamilyModel make(const FamilyOps& ops, const mjModel* m);
   bool uses_mujoco() const { return ops->xml[0] != '\0'; }
   bool rand_params() const { return ops->rand_params; }
+  bool moves_model() const { return ops->reset_task != nullptr; }
 };
 
 // RandParams: writes into `task_model` (a copy of `base`) the base values scaled by the task's
@@ -89,8 +117,13 @@ struct FamilyModel {
 void apply_rand_params(const mjModel* base, mjModel* task_model, const double* multipliers);
 int rand_params_size(const mjModel* m);
 
-inline void reset_env(const FamilyModel& fm, const mjModel* m, EnvSlot& env, Rng& rng) {
-  fm.ops->reset(fm, m, env, rng);
+// Resets an environment: with the task for the families whose resets move parts of the model
+// (`m` is then the environment's ModelOverlay), with the random stream for the others.
+inline void reset_env(const FamilyModel& fm, mjModel* m, EnvSlot& env, const double* task, Rng& rng) {
+  if (fm.ops->reset_task)
+    fm.ops->reset_task(fm, m, env, task);
+  else
+    fm.ops->reset(fm, m, env, rng);
 }
 inline void observe_env(const FamilyModel& fm, const mjModel* m, const EnvSlot& env, double* obs) {
   fm.ops->observe(fm, m, env, obs);

@@ -17,22 +17,6 @@ void mass_center(const mjModel* m, const mjData* d, double* xy) {
   xy[1] = y / mass;
 }
 
-bool state_finite(const mjModel* m, const mjData* d) {
-  for (int i = 0; i < m->nq; ++i)
-    if (!std::isfinite(d->qpos[i])) return false;
-  for (int i = 0; i < m->nv; ++i)
-    if (!std::isfinite(d->qvel[i])) return false;
-  return true;
-}
-
-// MuJoCo's warnings that reset the data (a position, velocity or acceleration that is not finite
-// or beyond mjMAXVAL) or replace a bad control by 0: after any of them the step's motion, reward
-// and state are not the physics of the action taken.
-int resetting_warnings(const mjData* d) {
-  return d->warning[mjWARN_BADQPOS].number + d->warning[mjWARN_BADQVEL].number +
-         d->warning[mjWARN_BADQACC].number + d->warning[mjWARN_BADCTRL].number;
-}
-
 void position(const FamilyModel& fm, const mjModel* m, const mjData* d, Tracked tracked, double* xy) {
   switch (tracked) {
     case Tracked::kTorso:
@@ -48,6 +32,19 @@ void position(const FamilyModel& fm, const mjModel* m, const mjData* d, Tracked 
 }
 
 }  // namespace
+
+bool state_finite(const mjModel* m, const mjData* d) {
+  for (int i = 0; i < m->nq; ++i)
+    if (!std::isfinite(d->qpos[i])) return false;
+  for (int i = 0; i < m->nv; ++i)
+    if (!std::isfinite(d->qvel[i])) return false;
+  return true;
+}
+
+int resetting_warnings(const mjData* d) {
+  return d->warning[mjWARN_BADQPOS].number + d->warning[mjWARN_BADQVEL].number +
+         d->warning[mjWARN_BADQACC].number + d->warning[mjWARN_BADCTRL].number;
+}
 
 double contact_sq(const mjModel* m, const mjData* d, bool clipped) {
   double s = 0;

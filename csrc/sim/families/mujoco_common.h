@@ -17,6 +17,13 @@ inline double sum_sq(const double* x, int n) {
   return s;
 }
 
+// The state (qpos, qvel) is finite.
+bool state_finite(const mjModel* m, const mjData* d);
+// MuJoCo's warnings that reset the data (a position, velocity or acceleration that is not finite
+// or beyond mjMAXVAL) or replace a bad control by 0, counted so far: after any of them the step's
+// motion, reward and state are not the physics of the action taken.
+int resetting_warnings(const mjData* d);
+
 // Σ clip(cfrc_ext, −1, 1)² (Ant) or Σ cfrc_ext² (Humanoid).
 double contact_sq(const mjModel* m, const mjData* d, bool clipped);
 

@@ -16,6 +16,7 @@ void configure(FamilyModel& fm, const mjModel*) {
   fm.act_dim = 2;
   fm.obs_dim = kKind == Kind::kMomentum ? 4 : 2;
   fm.dt = 1.0;
+  fm.own_ctrl_range = true;
   const double bound = kKind == Kind::kCorner ? 0.2 : 0.1;
   for (int j = 0; j < 2; ++j) {
     fm.ctrl_lo[j] = -bound;

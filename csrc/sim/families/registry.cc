@@ -1,10 +1,11 @@
-// Every C++ task family, found by name. A new family: its FamilyOps in the file of its group (or a
+// Every C++ task family, found by name (and Meta-World's environments, csrc/sim/metaworld). A new family: its FamilyOps in the file of its group (or a
 // new file added to CMakeLists.txt), one line here, and its Python definition (task distribution,
 // horizon) in metarl_fast/envs/registry.py.
 #include <stdexcept>
 #include <string>
 
 #include "sim/families/family.h"
+#include "sim/metaworld/sawyer.h"
 
 namespace metarl {
 
@@ -30,7 +31,10 @@ const FamilyOps& find_family(const std::string& name) {
     if (name == f->name) return *f;
     known += (known.empty() ? "" : ", ") + std::string(f->name);
   }
-  throw std::invalid_argument("unknown task family '" + name + "'; known: " + known);
+  for (const FamilyOps* f : metaworld::metaworld_families())
+    if (name == f->name) return *f;
+  throw std::invalid_argument("unknown task family '" + name + "'; known: " + known +
+                              ", and the Meta-World environments metaworld/<env>");
 }
 
 }  // namespace metarl
