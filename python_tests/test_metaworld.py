@@ -1,7 +1,7 @@
 """Meta-World's ML1 / ML10 / ML45 through our families, against Meta-World's own environments:
-the MuJoCo 4 fix still needed, the same observations / rewards / success flags step by step, the
-benchmark's task sets, its scripted experts succeeding through our adapter, success rates in the
-training log and Meta-World's evaluation protocol."""
+the MuJoCo 4 fix still needed, a C++ rollout replayed step by step on Meta-World's environment and
+equal to the Python sampler's batch, the benchmark's task sets and their safe cache, its scripted
+experts succeeding, success rates in the training log and Meta-World's evaluation protocol."""
 import csv
 import pickle
 import sys
@@ -21,7 +21,7 @@ metaworld = import_metaworld()
 
 def test_metaworlds_own_weld_reset_still_fails_on_mujoco_4():
     """When this fails, Meta-World's reset_mocap_welds works on our MuJoCo again: drop the
-    replacement in envs/metaworld_family.py."""
+    replacement in envs/metaworld_tasks.py (and the C++ models' weld numbers, csrc/sim/metaworld)."""
     from metaworld.sawyer_xyz_env import SawyerMocapBase
 
     env = metaworld.env_dict.ALL_V3_ENVIRONMENTS["reach-v3"]()
@@ -63,15 +63,20 @@ def test_task_sets_are_metaworlds_disjoint_and_reproducible(tmp_path, monkeypatc
     monkeypatch.setenv("METARL_FAST_CACHE", str(tmp_path))
     ml1 = envs.make("MetaWorldML1-push-v3")
     assert (ml1.num_train_tasks, ml1.num_test_tasks) == (50, 50)
-    goals = {split: {pickle.loads(ml1.metaworld_task(split, i).data)["rand_vec"].tobytes() for i in range(50)}
-             for split in (0, 1)}
+    goals = {split: {ml1.task_record(split, i).rand_vec for i in range(50)} for split in (0, 1)}
     assert len(goals[0]) == 50 and len(goals[1]) == 50 and not goals[0] & goals[1]
+    assert [p.suffix for p in (tmp_path / "metaworld").iterdir()] == [".json"]
     same = envs.make("MetaWorldML1-push-v3")  # from the cache written above
     other = envs.make("MetaWorldML1-push-v3", benchmark_seed=1)
-    assert all(same.metaworld_task(1, i).data == ml1.metaworld_task(1, i).data for i in range(50))
-    assert any(other.metaworld_task(0, i).data != ml1.metaworld_task(0, i).data for i in range(50))
+    assert all(same.task_record(1, i) == ml1.task_record(1, i) for i in range(50))
+    assert any(other.task_record(0, i) != ml1.task_record(0, i) for i in range(50))
     direct = metaworld.ML1("push-v3", seed=0)
-    assert [t.data for t in direct.test_tasks] == [ml1.metaworld_task(1, i).data for i in range(50)]
+    for split, tasks in ((0, direct.train_tasks), (1, direct.test_tasks)):
+        for i, task in enumerate(tasks):
+            data = pickle.loads(task.data)
+            record = ml1.task_record(split, i)
+            assert task.env_name == record.env_name and data["partially_observable"] == record.partially_observable
+            assert np.array_equal(data["rand_vec"], record.rand_vec)  # every bit, through the JSON cache
     ml10 = envs.make("MetaWorldML10")
     assert len(ml10.train_envs) == 10 and len(ml10.test_envs) == 5 and not set(ml10.train_envs) & set(ml10.test_envs)
     assert (ml10.num_train_tasks, ml10.num_test_tasks) == (500, 250)
@@ -80,6 +85,81 @@ def test_task_sets_are_metaworlds_disjoint_and_reproducible(tmp_path, monkeypatc
     assert {ml10.metaworld_task(0, i).env_name for i in train.params[:, 1]} == set(ml10.train_envs)
     assert {ml10.metaworld_task(1, i).env_name for i in test.params[:, 1]} == set(ml10.test_envs)
     assert np.array_equal(ml10.sample_tasks(5, seed=4).params, ml10.sample_tasks(5, seed=4).params)
+
+
+class _Payload:
+    """Runs code when unpickled (what a planted cache file would do)."""
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch PWNED",))
+
+
+def test_a_planted_pickle_in_the_task_cache_is_never_loaded(tmp_path, monkeypatch):
+    from metarl_fast.envs.metaworld_tasks import cache_path, metaworld_version
+
+    monkeypatch.setenv("METARL_FAST_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    path = cache_path("ML1", "reach-v3", 0, metaworld_version())
+    import os
+
+    os.makedirs(os.path.dirname(path))
+    for planted in (pickle.dumps({"key": "x", "payload": _Payload()}), b"\x00\xff" * 50, b"[1, 2",
+                    b'{"format": 1, "benchmark": "ML1"}'):
+        with open(path, "wb") as f:
+            f.write(planted)
+        # the old cache names (.pkl) are not read either
+        with open(path[:-len(".json")] + ".pkl", "wb") as f:
+            f.write(pickle.dumps(_Payload()))
+        with pytest.warns(UserWarning, match="not a valid task list"):
+            family = envs.make("MetaWorldML1-reach-v3")
+        assert not (tmp_path / "PWNED").exists()
+        assert family.num_train_tasks == 50
+        with open(path, "rb") as f:
+            assert f.read(1) == b"{"  # rebuilt as JSON
+
+
+def test_an_empty_cache_setting_writes_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("METARL_FAST_CACHE", "")
+    monkeypatch.chdir(tmp_path)
+    family = envs.make("MetaWorldML1-reach-v3")
+    assert family.num_test_tasks == 50 and list(tmp_path.iterdir()) == []
+    assert "building Meta-World's ML1 reach-v3 task lists" in capsys.readouterr().err  # a cold build says so
+
+
+def test_tasks_of_another_benchmark_and_long_horizons_are_refused():
+    family = envs.make("MetaWorldML1-push-v3")
+    spec = metarl_fast.PolicySpec(family.obs_dim, family.act_dim, (8,))
+    params = spec.init_params(generator=torch.Generator().manual_seed(0))
+    for bad in ([[0, 50]], [[2, 0]], [[0, 1.5]], [[1, -1]]):
+        with pytest.raises(ValueError, match="is not one of MetaWorldML1-push-v3's"):
+            family.rollout(spec, params, family.tasks(bad), 1, 10, seed=0)
+    with pytest.raises(ValueError, match="tasks are of family MetaWorldML10"):
+        family.rollout(spec, params, envs.make("MetaWorldML10").sample_tasks(1, seed=0), 1, 10, seed=0)
+    with pytest.raises(ValueError, match="horizon=501 exceeds MetaWorldML1-push-v3's episode length 500"):
+        family.rollout(spec, params, family.tasks([[0, 0]]), 1, 501, seed=0)
+
+
+@pytest.mark.parametrize("name", ["MetaWorldML1-push-v3", "MetaWorldML10"])
+def test_the_cpp_batch_equals_the_python_samplers_batch_on_metaworlds_own_envs(name):
+    """Acting with the policy mean (no sampling noise, whose random streams differ), the C++
+    rollout and the gymnasium sampler stepping Meta-World's own environments give the same batch
+    bit for bit: observations, actions, rewards, log-probabilities and all six infos."""
+    from metarl_fast.envs.python_rollout import rollout_gymnasium
+
+    family = envs.make(name)
+    spec = metarl_fast.PolicySpec(family.obs_dim, family.act_dim, (32, 32))
+    params = spec.init_params(generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    tasks = family.sample_tasks(3, seed=2)
+    cpp = family.rollout(spec, params, tasks, 2, 80, seed=4, deterministic=True)
+    py = rollout_gymnasium(family, spec, params, tasks, 2, 80, seed=4, deterministic=True)
+    for k in ("obs", "actions", "rewards", "mask", "log_prob", "lengths"):
+        assert torch.equal(getattr(cpp, k), getattr(py, k)), k
+    assert set(cpp.infos) == set(py.infos) == {"success", "near_object", "grasp_success", "grasp_reward",
+                                                "in_place_reward", "obj_to_target"}
+    for k in cpp.infos:
+        assert torch.equal(cpp.infos[k], py.infos[k]), k
 
 
 def test_ml45_has_45_training_and_5_test_environments():

@@ -57,3 +57,27 @@ def test_an_episode_is_truncated_at_500_steps_and_refuses_more():
     assert truncated[-1] and not any(truncated[:-1])
     with pytest.raises(RuntimeError, match="at most 500 steps"):
         cpp.step(np.zeros(4))
+
+
+def test_an_unstable_step_is_flagged_and_ends_the_trajectory():
+    """MuJoCo resets the data on a velocity beyond its limit (a warning, not an error): the C++
+    step reports it as non-finite (terminated) instead of continuing from the reset data."""
+    cpp = CppMetaWorldEnv("push-v3")
+    cpp.set_task(task_record("push-v3", 0))
+    cpp.reset()
+    state = cpp.state()
+    qvel = np.full_like(state["qvel"], 1e20)
+    cpp.pool.set_state(0, state["qpos"].copy(), qvel, np.zeros(39))
+    _, _, terminated, _, info = cpp.step(np.zeros(4))
+    assert info["nonfinite"] and terminated
+
+
+def test_another_metaworld_version_steps_its_own_python_environments(monkeypatch):
+    from metarl_fast.envs import metaworld_family
+
+    monkeypatch.setattr(metaworld_family, "metaworld_version", lambda: "3.2.0")
+    with pytest.raises(ValueError, match="reproduce Meta-World 3.1.1, but Meta-World 3.2.0 is installed"):
+        metaworld_family.MetaWorldFamily("MetaWorldML1-push-v3")
+    with pytest.warns(UserWarning, match="stepping Meta-World 3.2.0's own Python environments"):
+        family = metaworld_family.make_family("MetaWorldML1-push-v3")
+    assert family.native_sampler == "gymnasium"

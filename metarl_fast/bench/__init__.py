@@ -11,4 +11,6 @@ medians and ratios. Suites:
     threads     the torch / pool thread choice per algorithm
     ray         the Ray sampler against the local pool
     parallel    parallel sampling of Python-stepped environments (processes, Ray)
+    metaworld   Meta-World's C++ environments against their physics floor, Meta-World's Python
+                environments (serial, processes) and EnvPool; --memory: ML45's resident memory
 """

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-SUITES = ("kernels", "operators", "envs", "e2e", "threads", "ray", "parallel")
+SUITES = ("kernels", "operators", "envs", "e2e", "threads", "ray", "parallel", "metaworld")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
         from .ray import run
     elif suite == "parallel":
         from .parallel import run
+    elif suite == "metaworld":
+        from .metaworld import run
     else:
         from .e2e import run
     run(rest)

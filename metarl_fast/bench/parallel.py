@@ -1,5 +1,6 @@
-"""The `parallel` suite: families stepped from Python (Meta-World, gymnasium), whose loop runs on
-one core, sampled serially and on parallel workers of this machine, side by side in one run:
+"""The `parallel` suite: families stepped from Python (gymnasium; Meta-World's own Python
+environments, the reference of its C++ ones), whose loop runs on one core, sampled serially and
+on parallel workers of this machine, side by side in one run:
 
   serial            the Python loop in this process (the baseline)
   processes N       ProcessSampler with N worker processes
@@ -29,6 +30,8 @@ def run(argv: list[str] | None = None) -> list[Row]:
     T, B, H = (4, 2, 50) if args.quick else (8, 5, 200)
     repeats = 1 if args.quick else args.repeats
     family, spec, params, tasks = policy_setup(args.env, T)
+    if hasattr(family, "reference"):  # Meta-World: its own Python environments
+        family = family.reference()
     serial = make_sampler("auto", family, spec)
     samplers = {"serial": serial, f"processes {args.workers}": ProcessSampler(family, spec, workers=args.workers)}
     ray = None

@@ -92,14 +92,22 @@ class CppTaskFamily(TaskFamily):
         if streams is not None:
             streams = self.check_streams(fn, streams, len(tasks), trajs_per_task)
         theta = params.detach().contiguous()
+        task_rows, members = self.pool_tasks(fn, tasks)
         with torch_single_thread():
-            out = self._sim.rollout(spec=spec.native, params=theta.numpy(), tasks=tasks.params, trajs=trajs_per_task,
+            out = self._sim.rollout(spec=spec.native, params=theta.numpy(), tasks=task_rows, trajs=trajs_per_task,
                                     horizon=horizon, seed=int(seed), deterministic=bool(deterministic),
-                                    action_scale=self.action_scale, keep_means=True, streams=streams)
+                                    action_scale=self.action_scale, keep_means=True, streams=streams,
+                                    members=members)
         t = {k: torch.from_numpy(v) for k, v in out.items()}
         return Batch(obs=t["obs"], actions=t["actions"], rewards=t["rewards"], mask=t["mask"], log_prob=t["log_prob"],
                      infos={k: t["infos"][..., i] for i, k in enumerate(self.info_names)}, returns=t["returns"],
                      lengths=t["lengths"], nonfinite=t["nonfinite"].bool(), tasks=tasks, means=t["means"])
+
+    def pool_tasks(self, fn: str, tasks: TaskBatch) -> tuple[np.ndarray, np.ndarray | None]:
+        """The pool's task rows [T, pool task_dim] float64 and the member each task runs on ([T]
+        int32, or None: the pool's one member) for checked tasks of this family: the task
+        parameters themselves here; a family whose pool has several members (Meta-World) maps them."""
+        return tasks.params, None
 
     def gym_env(self, task=None, max_episode_steps: int | None = None):
         """See TaskFamily.gym_env: one environment on its own C++ pool."""

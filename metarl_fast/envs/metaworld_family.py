@@ -10,28 +10,41 @@ Tasks and their parametric variations are Meta-World's own (``metaworld.ML1/ML10
 (split 0, what ``sample_tasks`` draws from) or its test list (split 1, ``sample_test_tasks``,
 what meta-test uses). The goal is hidden from the policy (Meta-World's ML observations: 39
 numbers, the last three zero); episodes are Meta-World's 500 steps at most; every step reports
-``success`` (Batch.infos["success"]).
+Meta-World's infos ``success``, ``near_object``, ``grasp_success``, ``grasp_reward``,
+``in_place_reward`` and ``obj_to_target`` (Batch.infos).
+
+The environments run in C++ (csrc/sim/metaworld: every v3 environment, step for step equal to
+Meta-World 3.1.1's own Python environment, docs/metaworld.md) with the policy in the loop, on the
+models Meta-World ships. Meta-World's Python environments stay the reference: ``gym_env``,
+``vector_env`` and the ``gymnasium`` sampler step them, and ``python_family`` makes a family that
+only steps them.
 
 Install: Meta-World 3.1.1 pins mujoco==3.3.0, which conflicts with this package's MuJoCo 4, so it
 is installed without its dependencies (``pip install "metarl_fast[metaworld]"`` brings the others,
 then ``pip install --no-deps metaworld==3.1.1``). Under MuJoCo 4 one of its methods fails
 (``SawyerMocapBase.reset_mocap_welds`` writes 11 numbers into ``model.eq_data[i]``, which has 12
 in MuJoCo 4); ``import_metaworld`` replaces it, in memory, by one that writes the same 11 numbers
-(the weld's relative pose and torque scale) into the first 11 entries. Dynamics differ from
-MuJoCo 3.3's (Meta-World's maintainers note collision changes from MuJoCo 3.5 on), so returns and
-success rates are not bit-comparable with numbers published on MuJoCo 3.3.
+(the weld's relative pose and torque scale) into the first 11 entries, and the C++ models get the
+same numbers. Dynamics differ from MuJoCo 3.3's (Meta-World's maintainers note collision changes
+from MuJoCo 3.5 on), so returns and success rates are not bit-comparable with numbers published on
+MuJoCo 3.3.
 """
 from __future__ import annotations
-
-import hashlib
-import os
-import pickle
 
 import gymnasium
 import numpy as np
 import torch
 
-EPISODE_LENGTH = 500  # Meta-World's max_path_length: an environment refuses to step further
+from .base import FamilyDef
+from .cpp_family import CppTaskFamily
+from .metaworld_tasks import (EPISODE_LENGTH, INSTALL, BenchmarkTasks, TaskRecord, asset_path, benchmark_tasks,
+                              import_metaworld, metaworld_task, metaworld_version, reset_mocap_welds_mujoco4)
+from .tasks import TaskBatch
+
+__all__ = ["EPISODE_LENGTH", "INSTALL", "ML1_ENVS", "GMPS_FAMILIES", "INFO_NAMES", "MetaWorldFamily",
+           "MetaWorldExpert", "MetaWorldTaskEnv", "family_names", "import_metaworld", "make_family", "python_family",
+           "reset_mocap_welds_mujoco4"]
+
 # the v3 environments, as metaworld.env_dict.ALL_V3_ENVIRONMENTS names them (ML1's choices)
 ML1_ENVS = (
     "assembly-v3", "basketball-v3", "bin-picking-v3", "box-close-v3", "button-press-topdown-v3",
@@ -45,10 +58,8 @@ ML1_ENVS = (
     "reach-v3", "reach-wall-v3", "shelf-place-v3", "sweep-into-v3", "sweep-v3", "window-open-v3", "window-close-v3",
 )
 GMPS_FAMILIES = {"MetaWorldPush": ("push-v3", 50), "MetaWorldDoorOpen": ("door-open-v3", 100)}
-INSTALL = ('pip install "metarl_fast[metaworld]" && pip install --no-deps metaworld==3.1.1 '
-           "(Meta-World pins mujoco==3.3.0; this package runs it on MuJoCo 4, see docs/metaworld.md)")
-
-_WELD = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 5.0])
+INFO_NAMES = ("success", "near_object", "grasp_success", "grasp_reward", "in_place_reward", "obj_to_target")
+CPP_METAWORLD_VERSION = "3.1.1"  # the Meta-World whose Python environments csrc/sim/metaworld reproduces
 
 
 def family_names() -> tuple[str, ...]:
@@ -56,66 +67,64 @@ def family_names() -> tuple[str, ...]:
     return ("MetaWorldML10", "MetaWorldML45", *(f"MetaWorldML1-{e}" for e in ML1_ENVS), *GMPS_FAMILIES)
 
 
-def reset_mocap_welds_mujoco4(self) -> None:
-    """Meta-World's SawyerMocapBase.reset_mocap_welds for MuJoCo 4: the same 11 weld numbers
-    (relative pose, torque scale), written into the first 11 of the 12 that MuJoCo 4 stores."""
-    import mujoco
-
-    if self.model.nmocap > 0 and self.model.eq_data is not None:
-        for i in range(self.model.eq_data.shape[0]):
-            if self.model.eq_type[i] == mujoco.mjtEq.mjEQ_WELD:
-                self.model.eq_data[i, :_WELD.size] = _WELD
-
-
-def import_metaworld():
-    """The metaworld module, with reset_mocap_welds replaced for MuJoCo 4 (see the module
-    docstring); ImportError with the install commands when it is not installed."""
-    try:
-        import metaworld
-        from metaworld.sawyer_xyz_env import SawyerMocapBase
-    except ImportError as e:
-        raise ImportError(f"the Meta-World task families need the optional package metaworld: {INSTALL}") from e
-    if SawyerMocapBase.reset_mocap_welds is not reset_mocap_welds_mujoco4:
-        SawyerMocapBase._original_reset_mocap_welds = SawyerMocapBase.reset_mocap_welds
-        SawyerMocapBase.reset_mocap_welds = reset_mocap_welds_mujoco4
-    return metaworld
+def parse_name(name: str) -> tuple[str, str | None, int]:
+    """(benchmark, environment or None, horizon) of a Meta-World family name; ValueError otherwise."""
+    if name in GMPS_FAMILIES:
+        env_name, horizon = GMPS_FAMILIES[name]
+        return "ML1", env_name, horizon
+    if name.startswith("MetaWorldML1-") and name[len("MetaWorldML1-"):] in ML1_ENVS:
+        return "ML1", name[len("MetaWorldML1-"):], EPISODE_LENGTH
+    if name in ("MetaWorldML10", "MetaWorldML45"):
+        return name[len("MetaWorld"):], None, EPISODE_LENGTH
+    raise ValueError(f"unknown Meta-World family {name!r}; valid: MetaWorldML10, MetaWorldML45, "
+                     f"MetaWorldML1-<env> (<env> one of {', '.join(ML1_ENVS)}), {', '.join(GMPS_FAMILIES)}")
 
 
-def benchmark_tasks(benchmark: str, env_name: str | None, seed: int) -> dict:
-    """Meta-World's task lists of a benchmark: {"train_envs", "test_envs": [names], "train",
-    "test": [metaworld Task]} for ML1 (env_name), ML10 or ML45 made with `seed`. Building ML45
-    resets each environment 50 times per split (tens of seconds), so the lists are cached in
-    ~/.cache/metarl_fast/metaworld (METARL_FAST_CACHE overrides), keyed by benchmark, environment,
-    seed and the Meta-World version."""
-    metaworld = import_metaworld()
-    from importlib.metadata import version
+def _check_seed(name: str, benchmark_seed) -> int:
+    if isinstance(benchmark_seed, bool) or not isinstance(benchmark_seed, (int, np.integer)) or benchmark_seed < 0:
+        raise ValueError(f"{name}: benchmark_seed must be a non-negative int, got {benchmark_seed!r}")
+    return int(benchmark_seed)
 
-    key = f"{benchmark}-{env_name}-{seed}-{version('metaworld')}"
-    root = os.environ.get("METARL_FAST_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "metarl_fast"))
-    path = os.path.join(root, "metaworld", hashlib.sha1(key.encode()).hexdigest()[:16] + ".pkl")
-    if os.path.exists(path):
-        try:
-            with open(path, "rb") as f:
-                cached = pickle.load(f)
-            if cached.get("key") == key:
-                return cached
-        except (OSError, pickle.UnpicklingError, EOFError):
-            pass  # rebuilt below
-    bench = metaworld.ML1(env_name, seed=seed) if benchmark == "ML1" else getattr(metaworld, benchmark)(seed=seed)
-    lists = {"key": key, "train_envs": list(bench.train_classes), "test_envs": list(bench.test_classes),
-             "train": list(bench.train_tasks), "test": list(bench.test_tasks)}
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "wb") as f:
-        pickle.dump(lists, f)
-    os.replace(tmp, path)
-    return lists
+
+def _uniform_tasks(split: int, count: int):
+    def draw(rng, n):  # uniform over the split's list (each environment has 50 goals)
+        return np.stack([np.full(n, float(split)), rng.integers(0, count, size=n)], -1)
+
+    return draw
+
+
+class _BenchmarkInfo:
+    """What both kinds of Meta-World family say about their benchmark."""
+
+    lists: BenchmarkTasks
+
+    def _set_benchmark(self, lists: BenchmarkTasks) -> None:
+        self.lists = lists
+        self.benchmark, self.benchmark_seed = lists.benchmark, lists.seed
+        self.train_envs, self.test_envs = lists.train_envs, lists.test_envs
+        self.num_train_tasks, self.num_test_tasks = len(lists.train), len(lists.test)
+
+    def task_record(self, split: int, index: int) -> TaskRecord:
+        """Task `index` of the training (split 0) or test (1) list, as numbers."""
+        return self.lists.split(int(split))[int(index)]
+
+    def metaworld_task(self, split: int, index: int):
+        """Meta-World's own Task for (split, index) (what its environments' set_task takes)."""
+        return metaworld_task(self.task_record(split, index))
+
+    def _definition(self, horizon: int) -> FamilyDef:
+        lists = self.lists
+        envs_doc = lists.train_envs[0] if lists.benchmark == "ML1" else f"{len(lists.train_envs)} environments"
+        doc = (f"Meta-World {lists.benchmark} ({envs_doc}; {len(lists.train)} training tasks, {len(lists.test)} "
+               f"test tasks, goal hidden)")
+        return FamilyDef(("split", "index"), _uniform_tasks(0, len(lists.train)), horizon, doc,
+                         _uniform_tasks(1, len(lists.test)))
 
 
 class MetaWorldTaskEnv(gymnasium.Env):
-    """One Meta-World environment slot that can hold any task of a benchmark: an instance per
-    environment class (made when first needed), the active one chosen by ``set_metaworld_task``.
-    Actions in [−1, 1]⁴, observations [39], ``info["success"]`` each step."""
+    """One of Meta-World's own (Python) environment slots that can hold any task of a benchmark:
+    an instance per environment class (made when first needed), the active one chosen by
+    ``set_metaworld_task``. Actions in [−1, 1]⁴, observations [39], Meta-World's infos each step."""
 
     metadata = {"render_modes": []}
 
@@ -154,7 +163,7 @@ class MetaWorldTaskEnv(gymnasium.Env):
 
     def step(self, action):
         obs, reward, terminated, truncated, info = self._active.step(np.asarray(action, dtype=np.float64))
-        return obs, float(reward), terminated, truncated, {**info, "success": float(info["success"])}
+        return obs, float(reward), terminated, truncated, {**info, **{k: float(info[k]) for k in INFO_NAMES}}
 
     def close(self) -> None:
         for env in self._envs.values():
@@ -162,55 +171,174 @@ class MetaWorldTaskEnv(gymnasium.Env):
         self._envs.clear()
 
 
-def make_family(name: str, benchmark_seed: int = 0):
-    """The Meta-World family `name` (one of ``family_names()``; see the module docstring)."""
+def python_family(name: str, benchmark_seed: int = 0):
+    """The Meta-World family `name` over Meta-World's own Python environments (a GymTaskFamily
+    stepped from Python): the reference the C++ environments are tested against, and what the
+    ``gymnasium`` sampler steps."""
     from .python_family import GymTaskFamily
 
-    if name in GMPS_FAMILIES:
-        env_name, horizon = GMPS_FAMILIES[name]
-        benchmark = "ML1"
-    elif name.startswith("MetaWorldML1-") and name[len("MetaWorldML1-"):] in ML1_ENVS:
-        env_name, horizon, benchmark = name[len("MetaWorldML1-"):], EPISODE_LENGTH, "ML1"
-    elif name in ("MetaWorldML10", "MetaWorldML45"):
-        env_name, horizon, benchmark = None, EPISODE_LENGTH, name[len("MetaWorld"):]
-    else:
-        raise ValueError(f"unknown Meta-World family {name!r}; valid: MetaWorldML10, MetaWorldML45, "
-                         f"MetaWorldML1-<env> (<env> one of {', '.join(ML1_ENVS)}), {', '.join(GMPS_FAMILIES)}")
-    if isinstance(benchmark_seed, bool) or not isinstance(benchmark_seed, int) or benchmark_seed < 0:
-        raise ValueError(f"{name}: benchmark_seed must be a non-negative int, got {benchmark_seed!r}")
+    benchmark, env_name, horizon = parse_name(name)
+    benchmark_seed = _check_seed(name, benchmark_seed)
     metaworld = import_metaworld()
-    lists = benchmark_tasks(benchmark, env_name, benchmark_seed)
-    classes = {n: metaworld.env_dict.ALL_V3_ENVIRONMENTS[n] for n in (*lists["train_envs"], *lists["test_envs"])}
-    split_tasks = (lists["train"], lists["test"])
+    info = _BenchmarkInfo()
+    info._set_benchmark(benchmark_tasks(benchmark, env_name, benchmark_seed))
+    classes = {n: metaworld.env_dict.ALL_V3_ENVIRONMENTS[n] for n in (*info.train_envs, *info.test_envs)}
+    records = (info.lists.train, info.lists.test)
 
     def make_env():
         return MetaWorldTaskEnv(classes)
 
     def apply_task(env, params) -> None:
-        env.set_metaworld_task(split_tasks[int(params[0])][int(params[1])])
+        env.set_metaworld_task(metaworld_task(records[int(params[0])][int(params[1])]))
 
-    def tasks_of(split: int):
-        def draw(rng, n):  # uniform over the split's list (each environment has 50 goals)
-            return np.stack([np.full(n, float(split)), rng.integers(0, len(split_tasks[split]), size=n)], -1)
-
-        return draw
-
-    envs_doc = lists["train_envs"][0] if benchmark == "ML1" else f"{len(lists['train_envs'])} environments"
-    family = GymTaskFamily(name, make_env, apply_task, ("split", "index"), tasks_of(0), horizon,
-                           f"Meta-World {benchmark} ({envs_doc}; {len(lists['train'])} training tasks, "
-                           f"{len(lists['test'])} test tasks, goal hidden)", action_scale=1.0,
-                           info_names=("success",), max_horizon=EPISODE_LENGTH, test_sampler=tasks_of(1))
-    family.benchmark, family.benchmark_seed = benchmark, benchmark_seed
-    family.train_envs, family.test_envs = tuple(lists["train_envs"]), tuple(lists["test_envs"])
-    family.num_train_tasks, family.num_test_tasks = len(lists["train"]), len(lists["test"])
-    family.metaworld_task = lambda split, index: split_tasks[int(split)][int(index)]
+    definition = info._definition(horizon)
+    family = GymTaskFamily(name, make_env, apply_task, definition.fields, definition.sampler, horizon,
+                           definition.doc, action_scale=1.0, info_names=INFO_NAMES, max_horizon=EPISODE_LENGTH,
+                           test_sampler=definition.test_sampler)
+    family.lists = info.lists
+    family.benchmark, family.benchmark_seed = info.benchmark, info.benchmark_seed
+    family.train_envs, family.test_envs = info.train_envs, info.test_envs
+    family.num_train_tasks, family.num_test_tasks = info.num_train_tasks, info.num_test_tasks
+    family.task_record = info.task_record
+    family.metaworld_task = info.metaworld_task
     return family
+
+
+class MetaWorldFamily(_BenchmarkInfo, CppTaskFamily):
+    """A Meta-World benchmark on the C++ pool: one pool member per environment of the benchmark
+    (each of its models loaded once), task (split, index) mapped to the environment and the
+    numbers of its rand_vec. The policy acts in [−1, 1]⁴ (action_scale 1). ``gym_env`` and
+    ``vector_env`` are Meta-World's own Python environments (``reference()``), what the
+    ``gymnasium`` sampler steps.
+
+    Attributes beyond TaskFamily's: benchmark ("ML1", "ML10", "ML45"), benchmark_seed, train_envs,
+    test_envs, num_train_tasks, num_test_tasks, lists (the BenchmarkTasks).
+    """
+
+    native_sampler = "cpp"
+
+    def __init__(self, name: str, benchmark_seed: int = 0, lists: BenchmarkTasks | None = None) -> None:
+        from .. import _C
+
+        benchmark, env_name, horizon = parse_name(name)
+        benchmark_seed = _check_seed(name, benchmark_seed)
+        installed = metaworld_version()
+        if installed != CPP_METAWORLD_VERSION:
+            raise ValueError(f"{name}: the C++ environments reproduce Meta-World {CPP_METAWORLD_VERSION}, but Meta-World "
+                             f"{installed} is installed; install {CPP_METAWORLD_VERSION} ({INSTALL}), or step the "
+                             f"installed version's own environments with python_family({name!r})")
+        if lists is not None and lists.version != installed:
+            raise ValueError(f"{name}: the task lists were built with Meta-World {lists.version}, this process has "
+                             f"{installed}; every process of a run needs the same Meta-World")
+        if lists is None:
+            lists = benchmark_tasks(benchmark, env_name, benchmark_seed)
+        elif (lists.benchmark, lists.env_name, lists.seed) != (benchmark, env_name, benchmark_seed):
+            raise ValueError(f"{name}: the task lists given are {lists.benchmark}/{lists.env_name}/seed {lists.seed}")
+        self._set_benchmark(lists)
+        self.name = name
+        self._init_args = (name, benchmark_seed, lists)
+        self.action_scale = 1.0
+        cpp = dict(_C.metaworld_envs())
+        self.member_envs = tuple(dict.fromkeys((*self.train_envs, *self.test_envs)))
+        missing = [e for e in self.member_envs if e not in cpp]
+        if missing:
+            raise ValueError(f"{name}: the environments {missing} are not simulated in C++ (use python_family)")
+        members = [(f"metaworld/{e}", asset_path(cpp[e])) for e in self.member_envs]
+        self._sim = _C.SimPool(members)
+        info = _C.task_family_info(members[0][0])
+        self.frame_skip = info["frame_skip"]
+        self.info_names = tuple(info["infos"])
+        self.xml_paths = tuple(path for _, path in members)
+        self.obs_dim, self.act_dim = self._sim.obs_dim, self._sim.act_dim
+        self.dt = self._sim.dt
+        self.ctrl_range = np.array(self._sim.ctrl_range)
+        self.definition = self._definition(horizon)
+        self.task_dim = len(self.definition.fields)
+        self.default_horizon = horizon
+        self.max_horizon = EPISODE_LENGTH
+        member_of = {e: k for k, e in enumerate(self.member_envs)}
+        records = (*self.lists.train, *self.lists.test)
+        self._rows = np.ascontiguousarray(np.stack([r.numbers() for r in records]))
+        self._members = np.array([member_of[r.env_name] for r in records], dtype=np.int32)
+        self._reference = None
+
+    def __reduce__(self):
+        """Pickled as its name, benchmark seed and task lists (the pool is rebuilt where it is
+        unpickled, without rebuilding the lists: how Ray and worker processes get it)."""
+        return (MetaWorldFamily, self._init_args)
+
+    def __repr__(self) -> str:
+        return (f"MetaWorldFamily({self.name}: {len(self.member_envs)} environment(s) in C++, task fields "
+                f"{self.definition.fields}; {self.definition.doc})")
+
+    def pool_tasks(self, fn: str, tasks: TaskBatch) -> tuple[np.ndarray, np.ndarray]:
+        """Each (split, index) task's row [partially_observable, rand_vec] and pool member (its
+        environment); ValueError for a split other than 0/1 or an index outside the split's list
+        (e.g. a task of another benchmark)."""
+        split, index = tasks.params[:, 0], tasks.params[:, 1]
+        sizes = np.where(split == 0, self.num_train_tasks, self.num_test_tasks)
+        bad = ~(((split == 0) | (split == 1)) & (index == np.floor(index)) & (index >= 0) & (index < sizes))
+        if bad.any():
+            row = tasks.params[np.flatnonzero(bad)[0]]
+            raise ValueError(f"{fn}: task (split={row[0]:g}, index={row[1]:g}) is not one of {self.name}'s: split "
+                             f"must be 0 ({self.num_train_tasks} training tasks) or 1 ({self.num_test_tasks} test "
+                             f"tasks) and index an integer below the split's size")
+        flat = np.where(split == 0, index, self.num_train_tasks + index).astype(np.int64)
+        return np.ascontiguousarray(self._rows[flat]), np.ascontiguousarray(self._members[flat])
+
+    def reference(self):
+        """The same benchmark over Meta-World's own Python environments (``python_family``), made
+        when first needed."""
+        if self._reference is None:
+            self._reference = python_family(self.name, self.benchmark_seed)
+        return self._reference
+
+    def gym_env(self, task=None, max_episode_steps: int | None = None):
+        """Meta-World's own environment for this family's tasks (see ``reference()``)."""
+        return self.reference().gym_env(task, max_episode_steps)
+
+    def vector_env(self, num_envs: int, tasks: TaskBatch | None = None, max_episode_steps: int | None = None):
+        """A SyncVectorEnv of Meta-World's own environments (see ``reference()``)."""
+        return self.reference().vector_env(num_envs, tasks, max_episode_steps)
+
+    def physics_limit(self, batch, seed: int) -> None:
+        """Replays a rollout's physics alone on the same threads: each trajectory's reset (hand
+        reset, object placement) and, per step, the action's mocap and gripper controls, the 5
+        physics steps and the forward pass the observation needs; no policy, observation or reward."""
+        T, B, H = batch.shape
+        controls = np.ascontiguousarray(self.native_actions(batch.actions).reshape(T * B, H, self.act_dim))
+        lengths = np.ascontiguousarray(batch.lengths.numpy().reshape(-1))
+        rows, members = self.pool_tasks("physics_limit", batch.tasks)
+        self._sim.raw_physics(T * B, H, int(seed), controls, lengths, np.ascontiguousarray(np.repeat(members, B)),
+                              np.ascontiguousarray(np.repeat(rows, B, axis=0)))
+
+    def new_pool(self):
+        raise NotImplementedError(f"{self.name}: gym_env/vector_env step Meta-World's own environments; the C++ "
+                                  f"environments are stepped by rollout()")
+
+
+def make_family(name: str, benchmark_seed: int = 0):
+    """The Meta-World family `name` (one of ``family_names()``; see the module docstring): on the
+    C++ pool (MetaWorldFamily) when the installed Meta-World is the version the C++ environments
+    reproduce; otherwise, with a warning, over the installed version's own Python environments
+    (python_family)."""
+    import warnings
+
+    import_metaworld()
+    installed = metaworld_version()
+    if installed != CPP_METAWORLD_VERSION:
+        warnings.warn(f"{name}: Meta-World {installed} is installed, the C++ environments reproduce "
+                      f"{CPP_METAWORLD_VERSION}: stepping Meta-World {installed}'s own Python environments instead "
+                      f"(about 10× slower; install {CPP_METAWORLD_VERSION} for the C++ ones)", stacklevel=2)
+        return python_family(name, benchmark_seed)
+    return MetaWorldFamily(name, benchmark_seed)
 
 
 class MetaWorldExpert:
     """Meta-World's scripted policy of each task's environment, acting on the observation with the
     task's goal put back where the fully observable mode has it (the last three entries); actions
-    in the family's policy scale."""
+    in the family's policy scale. The goal is read once per task from Meta-World's own
+    environment after a reset."""
 
     source = "scripted"
     env_steps = 0
@@ -222,20 +350,22 @@ class MetaWorldExpert:
         self._policies = {}
         self._goals: dict[tuple[int, int], np.ndarray] = {}
         self._map = policies.ENV_POLICY_MAP
-        self._probe = None
+        self._probes: dict[str, object] = {}
 
     def _goal_and_policy(self, split: int, index: int):
         """The task's goal (read once from a probe environment) and its environment's scripted policy."""
-        task = self.family.metaworld_task(split, index)
+        record = self.family.task_record(split, index)
+        name = record.env_name
         if (split, index) not in self._goals:
-            if self._probe is None:
-                self._probe = self.family.make_env()
-            self._probe.set_metaworld_task(task)
-            self._probe.reset()
-            self._goals[(split, index)] = np.asarray(self._probe.active._target_pos, dtype=np.float64).copy()
-        if task.env_name not in self._policies:
-            self._policies[task.env_name] = self._map[task.env_name]()
-        return self._goals[(split, index)], self._policies[task.env_name]
+            if name not in self._probes:
+                self._probes[name] = import_metaworld().env_dict.ALL_V3_ENVIRONMENTS[name]()
+            probe = self._probes[name]
+            probe.set_task(metaworld_task(record))
+            probe.reset()
+            self._goals[(split, index)] = np.asarray(probe._target_pos, dtype=np.float64).copy()
+        if name not in self._policies:
+            self._policies[name] = self._map[name]()
+        return self._goals[(split, index)], self._policies[name]
 
     def act(self, obs: torch.Tensor, task: torch.Tensor) -> torch.Tensor:
         flat_obs = obs.reshape(-1, obs.shape[-1]).double().numpy().copy()

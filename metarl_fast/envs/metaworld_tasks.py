@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import math
 import os
+import sys
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +31,6 @@ INSTALL = ('pip install "metarl_fast[metaworld]" && pip install --no-deps metawo
            "(Meta-World pins mujoco==3.3.0; this package runs it on MuJoCo 4, see docs/metaworld.md)")
 _WELD = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 5.0])
 
-log = logging.getLogger(__name__)
 
 
 def reset_mocap_welds_mujoco4(self) -> None:
@@ -169,22 +169,24 @@ def _read_cache(path: str, key: tuple) -> BenchmarkTasks | None:
     except FileNotFoundError:
         return None
     except OSError as e:
-        log.warning("Meta-World task cache %s could not be read (%s); rebuilding it", path, e)
+        warnings.warn(f"Meta-World task cache {path} could not be read ({e}); rebuilding it", stacklevel=3)
         return None
     try:
         return _parse(json.loads(raw.decode("utf-8")), key)
     except (UnicodeDecodeError, json.JSONDecodeError, CacheError, RecursionError) as e:
-        log.warning("Meta-World task cache %s is not a valid task list (%s); rebuilding it", path, e)
+        warnings.warn(f"Meta-World task cache {path} is not a valid task list ({e}); rebuilding it", stacklevel=3)
         return None
 
 
-def _build(benchmark: str, env_name: str | None, seed: int, version: str) -> BenchmarkTasks:
+def _build(benchmark: str, env_name: str | None, seed: int, version: str, path: str | None) -> BenchmarkTasks:
     import pickle
 
     metaworld = import_metaworld()
     what = f"ML1 {env_name}" if benchmark == "ML1" else benchmark
-    log.info("building Meta-World's %s task lists (seed %d): Meta-World resets each environment 50 times per "
-             "split%s", what, seed, "; about 40 s for ML45" if benchmark == "ML45" else "")
+    took = {"ML1": "a few seconds", "ML10": "about 10 s", "ML45": "about 40 s"}[benchmark]
+    where = f"cached in {path}" if path else "not cached: METARL_FAST_CACHE is empty"
+    print(f"metarl_fast: building Meta-World's {what} task lists (benchmark seed {seed}; Meta-World resets each "
+          f"environment 50 times per split, {took}; {where})", file=sys.stderr, flush=True)
     start = time.perf_counter()
     bench = metaworld.ML1(env_name, seed=seed) if benchmark == "ML1" else getattr(metaworld, benchmark)(seed=seed)
 
@@ -200,7 +202,8 @@ def _build(benchmark: str, env_name: str | None, seed: int, version: str) -> Ben
 
     tasks = BenchmarkTasks(benchmark, env_name, seed, version, tuple(bench.train_classes), tuple(bench.test_classes),
                            tuple(record(t) for t in bench.train_tasks), tuple(record(t) for t in bench.test_tasks))
-    log.info("built Meta-World's %s task lists in %.1f s", what, time.perf_counter() - start)
+    print(f"metarl_fast: built Meta-World's {what} task lists in {time.perf_counter() - start:.1f} s",
+          file=sys.stderr, flush=True)
     return tasks
 
 
@@ -216,7 +219,7 @@ def benchmark_tasks(benchmark: str, env_name: str | None, seed: int) -> Benchmar
         cached = _read_cache(path, key)
         if cached is not None:
             return cached
-    tasks = _build(benchmark, env_name, seed, version)
+    tasks = _build(benchmark, env_name, seed, version, path)
     if path is not None:
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -225,7 +228,7 @@ def benchmark_tasks(benchmark: str, env_name: str | None, seed: int) -> Benchmar
                 json.dump(tasks.to_json(), f)
             os.replace(tmp, path)
         except OSError as e:
-            log.warning("could not write the Meta-World task cache %s (%s); continuing without it", path, e)
+            warnings.warn(f"could not write the Meta-World task cache {path} ({e}); continuing without it", stacklevel=2)
     return tasks
 
 
