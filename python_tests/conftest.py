@@ -34,3 +34,23 @@ def make_inputs(T, N, obs_dim, act_dim, hidden, activation, per_task, dtype, see
     old_log_std = 0.3 * torch.randn((T, act_dim) if per_task else (act_dim,), generator=g, dtype=torch.float64)
     d = dict(params=params, obs=obs, act=act, weights=weights, v=v, old_mean=old_mean, old_log_std=old_log_std)
     return spec, {k: x.to(dtype) for k, x in d.items()}
+
+
+def optional_module(name: str, install: str):
+    """The optional package `name` for a test module that needs it: skipped, with the install
+    command as the reason, when it is missing; under CI=true a missing package fails instead (CI
+    installs every extra, and must never skip silently)."""
+    import importlib
+    import os
+
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        reason = f"needs the optional package {name} ({install}): {e}"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI=true: {reason}", pytrace=False)
+        pytest.skip(reason, allow_module_level=True)
+
+
+METAWORLD_INSTALL = 'pip install "metarl_fast[metaworld]" && pip install --no-deps metaworld==3.1.1'
+RAY_INSTALL = 'pip install "metarl_fast[ray]"'

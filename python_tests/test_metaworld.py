@@ -9,12 +9,15 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import METAWORLD_INSTALL, optional_module
 
-import metarl_fast
-from metarl_fast import envs
-from metarl_fast.envs.metaworld_family import import_metaworld
-from metarl_fast.envs.python_rollout import rollout_actor
-from metarl_fast.experts import scripted_expert
+optional_module("metaworld", METAWORLD_INSTALL)
+
+import metarl_fast  # noqa: E402
+from metarl_fast import envs  # noqa: E402
+from metarl_fast.envs.metaworld_family import import_metaworld  # noqa: E402
+from metarl_fast.envs.python_rollout import rollout_actor  # noqa: E402
+from metarl_fast.experts import scripted_expert  # noqa: E402
 
 metaworld = import_metaworld()
 

@@ -6,8 +6,9 @@ infos, MuJoCo's state and the model fields a task moves — must be equal bit fo
 comparison over all 50 training tasks and records it in docs/metaworld.md)."""
 import numpy as np
 import pytest
+from conftest import METAWORLD_INSTALL, optional_module
 
-pytest.importorskip("metaworld")
+optional_module("metaworld", METAWORLD_INSTALL)
 
 from metarl_fast.envs.metaworld_oracle import (  # noqa: E402
     CppMetaWorldEnv, compare_episode, compare_resets, cpp_env_names, python_env, task_record)

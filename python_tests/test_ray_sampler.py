@@ -7,8 +7,10 @@ import warnings
 
 import numpy as np
 import pytest
-import ray
 import torch
+from conftest import RAY_INSTALL, optional_module
+
+ray = optional_module("ray", RAY_INSTALL)
 
 import metarl_fast
 from metarl_fast import envs
