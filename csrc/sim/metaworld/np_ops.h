@@ -4,6 +4,7 @@
 // multiply-add is written out (std::fma) exactly where the reproduced code has one.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -11,6 +12,11 @@ namespace metarl::metaworld {
 
 using Vec3 = std::array<double, 3>;
 using Quat = std::array<double, 4>;
+
+constexpr double kPi = 3.141592653589793;  // np.pi
+// A float32 constant widened to float64: several environments keep their init_config arrays as
+// float32 (np.array(..., dtype=np.float32)), and numpy widens them in float64 arithmetic.
+constexpr double f32(float x) { return static_cast<double>(x); }
 
 // np.linalg.norm of a float64 vector: sqrt(x·x), the dot product accumulated as OpenBLAS's ddot
 // does on x86-64 (FMA since Haswell: s = fma(x_i, x_i, s) from s = 0). Where numpy's BLAS sums
@@ -28,6 +34,7 @@ inline double np_norm2(double x, double y) {  // the norm of a 2-vector (e.g. po
 inline double np_norm1(double x) { return np_norm(&x, 1); }  // np.linalg.norm of a scalar: |x|
 
 inline Vec3 vec3(const double* p) { return {p[0], p[1], p[2]}; }
+inline void put3(double* dst, const Vec3& v) { std::copy(v.begin(), v.end(), dst); }
 inline Vec3 operator+(const Vec3& a, const Vec3& b) { return {a[0] + b[0], a[1] + b[1], a[2] + b[2]}; }
 inline Vec3 operator-(const Vec3& a, const Vec3& b) { return {a[0] - b[0], a[1] - b[1], a[2] - b[2]}; }
 inline Vec3 operator*(const Vec3& a, const Vec3& b) { return {a[0] * b[0], a[1] * b[1], a[2] * b[2]}; }

@@ -98,6 +98,12 @@ void SawyerEnv::reset_hand(const mjModel* m, mjData* d, SawyerState& s, int step
   s.init_tcp = tcp_center(d);
 }
 
+void SawyerEnv::refuse_close_placement(const SawyerState& s, double min_dist) const {
+  if (np_norm2(s.rand_vec[0] - s.rand_vec[3], s.rand_vec[1] - s.rand_vec[4]) < min_dist)
+    throw MetaWorldError(name_ + ": the task places the object and the goal closer than " + std::to_string(min_dist) +
+                         " (Meta-World's reset_model would re-draw its frozen rand_vec forever)");
+}
+
 void SawyerEnv::frame(const mjModel* m, const mjData* d, const SawyerState& s, double* out) const {
   const Vec3 hand = hand_pos(d);
   const Vec3 fingers = body_com(d, rightclaw_) - body_com(d, leftclaw_);

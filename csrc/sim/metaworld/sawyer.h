@@ -118,6 +118,20 @@ class SawyerEnv {
   Vec3 body_com(const mjData* d, int body) const { return vec3(d->xpos + 3 * body); }  // get_body_com
   Vec3 site_pos(const mjData* d, int site) const { return vec3(d->site_xpos + 3 * site); }  // _get_site_pos
   Vec3 geom_pos(const mjData* d, int geom) const { return vec3(d->geom_xpos + 3 * geom); }
+  // data.body(name).xquat: MuJoCo's quaternion (w, x, y, z), as the environments that observe it
+  // report it.
+  static Quat body_quat(const mjData* d, int body) {
+    const double* q = d->xquat + 4 * body;
+    return {q[0], q[1], q[2], q[3]};
+  }
+  // Rotation.from_matrix(data.geom(name).xmat).as_quat(): scipy's (x, y, z, w).
+  static Quat geom_quat(const mjData* d, int geom) { return scipy_quat_from_xmat(d->geom_xmat + 9 * geom); }
+  // One object of objects(): its position then its quaternion into out[0:7]; returns 7.
+  static int put_object(double* out, const Vec3& pos, const Quat& q) {
+    put3(out, pos);
+    std::copy(q.begin(), q.end(), out + 3);
+    return 7;
+  }
   Vec3 tcp_center(const mjData* d) const;
   Vec3 hand_pos(const mjData* d) const { return body_com(d, hand_); }  // get_endeff_pos
   // init_left_pad / init_right_pad: views into the data in Meta-World, hence the current positions.
@@ -130,6 +144,10 @@ class SawyerEnv {
   // _reset_hand(steps): the mocap held at hand_init_pos with the gripper open for `steps` steps;
   // then init_tcp = tcp_center.
   void reset_hand(const mjModel* m, mjData* d, SawyerState& s, int steps = 50) const;
+  // `while np.linalg.norm(goal_pos[:2] - goal_pos[-3:-1]) < min_dist: goal_pos = _get_state_rand_vec()`
+  // in a reset_model: with a task's frozen rand_vec Meta-World would draw forever; such a task is
+  // refused (MetaWorldError) instead. The benchmarks' tasks were drawn by that loop: none is.
+  void refuse_close_placement(const SawyerState& s, double min_dist) const;
   // _get_obs(): [current frame, previous frame, goal (zero when partially observable)] into
   // s.obs; the current frame becomes the previous one.
   void get_obs(const mjModel* m, const mjData* d, SawyerState& s) const;
@@ -163,6 +181,12 @@ class SawyerEnv {
   int hand_ = -1, rightclaw_ = -1, leftclaw_ = -1, leftpad_ = -1, rightpad_ = -1;
   int right_effector_ = -1, left_effector_ = -1, leftpad_geom_ = -1, rightpad_geom_ = -1, mocap_ = -1;
 };
+
+// The factory of an environment class, for SawyerEnvDef::make.
+template <class Env>
+std::unique_ptr<SawyerEnv> make_env() {
+  return std::make_unique<Env>();
+}
 
 // The environment a Meta-World family row was configured with.
 const SawyerEnv& sawyer_env(const FamilyModel& fm);

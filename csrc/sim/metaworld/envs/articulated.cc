@@ -20,24 +20,6 @@
 namespace metarl::metaworld {
 namespace {
 
-// A float32 constant widened to float64, as numpy widens a float32 array in float64 arithmetic.
-constexpr double f32(float x) { return x; }
-
-constexpr double kPi = 3.141592653589793;  // np.pi
-
-void copy_to(const Vec3& v, double* out) { std::copy(v.begin(), v.end(), out); }
-
-// objects(): a position and a quaternion (7 numbers).
-int pos_quat(const Vec3& pos, const Quat& q, double* out) {
-  copy_to(pos, out);
-  std::copy(q.begin(), q.end(), out + 3);
-  return 7;
-}
-Quat xquat(const mjData* d, int body) {  // data.body(name).xquat (w, x, y, z)
-  const double* q = d->xquat + 4 * body;
-  return {q[0], q[1], q[2], q[3]};
-}
-
 // The configuration most of these environments share: hand box (−0.5, 0.4, 0.05)–(0.5, 1, 0.5),
 // goal box = hand box, hand reset at (0, 0.6, 0.2), a 3-number rand_vec (the object's position).
 SawyerConfig base_config(double hand_low_z = 0.05) {
@@ -67,7 +49,7 @@ class DoorBase : public SawyerEnv {
   }
   // _get_pos_objects: data.geom("handle").xpos; _get_quat_objects: scipy's quaternion of its xmat
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    return pos_quat(geom_pos(d, handle_geom_), scipy_quat_from_xmat(d->geom_xmat + 9 * handle_geom_), out);
+    return put_object(out, geom_pos(d, handle_geom_), geom_quat(d, handle_geom_));
   }
   // _set_obj_xyz(angle): the door joint at `angle`, its velocity zero, set_state
   void set_door(const mjModel* m, mjData* d, double angle) const {
@@ -81,10 +63,10 @@ class DoorBase : public SawyerEnv {
     reset_hand(m, d, s);
     s.obj_init_pos = vec3(s.rand_vec);
     s.target_pos = s.obj_init_pos + goal_offset;
-    copy_to(s.obj_init_pos, m->body_pos + 3 * door_);
-    copy_to(s.target_pos, m->site_pos + 3 * goal_site_);
+    put3(m->body_pos + 3 * door_, s.obj_init_pos);
+    put3(m->site_pos + 3 * goal_site_, s.target_pos);
     set_door(m, d, angle);
-    copy_to(s.target_pos, m->site_pos + 3 * goal_site_);
+    put3(m->site_pos + 3 * goal_site_, s.target_pos);
     get_obs(m, d, s);
   }
 
@@ -208,7 +190,7 @@ class LockBase : public SawyerEnv {
   }
   // _get_pos_objects: the lock's start site; _get_quat_objects: data.body("door_link").xquat
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    return pos_quat(site_pos(d, lock_site_), xquat(d, door_link_), out);
+    return put_object(out, site_pos(d, lock_site_), body_quat(d, door_link_));
   }
 
   int door_ = -1, door_link_ = -1, lock_link_ = -1, lock_site_ = -1;
@@ -358,19 +340,19 @@ class DrawerCloseV3 final : public DrawerBase {
 
   Vec3 pos_objects(const mjData* d) const { return body_com(d, drawer_link_) + Vec3{0.0, -0.16, 0.05}; }
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    return pos_quat(pos_objects(d), Quat{0, 0, 0, 0}, out);
+    return put_object(out, pos_objects(d), Quat{0, 0, 0, 0});
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
     reset_hand(m, d, s);
     const Vec3 pos = vec3(s.rand_vec);
-    copy_to(pos, m->body_pos + 3 * drawer_);
+    put3(m->body_pos + 3 * drawer_, pos);
     s.target_pos = pos + Vec3{0.0, -0.16, 0.09};
     // pull the drawer out all the way and mark its starting position
     d->qpos[9] = -kMaxDist;
     mj_forward(m, d);
     s.obj_init_pos = pos_objects(d);
-    copy_to(s.target_pos, m->site_pos + 3 * goal_site_);
+    put3(m->site_pos + 3 * goal_site_, s.target_pos);
     get_obs(m, d, s);
   }
 
@@ -416,16 +398,16 @@ class DrawerOpenV3 final : public DrawerBase {
   static constexpr double kMaxDist = 0.2;
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    return pos_quat(body_com(d, drawer_link_) + Vec3{0.0, -0.16, 0.0}, xquat(d, drawer_link_), out);
+    return put_object(out, body_com(d, drawer_link_) + Vec3{0.0, -0.16, 0.0}, body_quat(d, drawer_link_));
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
     reset_hand(m, d, s);
     s.obj_init_pos = vec3(s.rand_vec);
-    copy_to(s.obj_init_pos, m->body_pos + 3 * drawer_);
+    put3(m->body_pos + 3 * drawer_, s.obj_init_pos);
     // the drawer's closed position minus an offset
     s.target_pos = s.obj_init_pos + Vec3{0.0, -0.16 - kMaxDist, 0.09};
-    copy_to(s.target_pos, m->site_pos + 3 * goal_site_);
+    put3(m->site_pos + 3 * goal_site_, s.target_pos);
     get_obs(m, d, s);
   }
 
@@ -478,17 +460,17 @@ class FaucetBase : public SawyerEnv {
   }
   // _get_pos_objects: the handle's start site lowered by 0.01; _get_quat_objects: faucetBase's xquat
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    return pos_quat(site_pos(d, handle_site_) + Vec3{0.0, 0.0, -0.01}, xquat(d, faucet_), out);
+    return put_object(out, site_pos(d, handle_site_) + Vec3{0.0, 0.0, -0.01}, body_quat(d, faucet_));
   }
   // reset_model: the faucet at the task's position, the goal a handle's length to the side;
   // faucet-close runs mj_forward before writing the goal site, faucet-open does not.
   void reset_faucet(mjModel* m, mjData* d, SawyerState& s, bool forward) const {
     reset_hand(m, d, s);
     s.obj_init_pos = vec3(s.rand_vec);
-    copy_to(s.obj_init_pos, m->body_pos + 3 * faucet_);
+    put3(m->body_pos + 3 * faucet_, s.obj_init_pos);
     s.target_pos = s.obj_init_pos + Vec3{direction_ * kHandleLength, 0.0, 0.125};
     if (forward) mj_forward(m, d);
-    copy_to(s.target_pos, m->site_pos + 3 * goal_site_);
+    put3(m->site_pos + 3 * goal_site_, s.target_pos);
     get_obs(m, d, s);
   }
   // compute_reward (v2) with obj = obs[4:7] + obj_offset
@@ -581,7 +563,7 @@ class WindowBase : public SawyerEnv {
   }
   // _get_pos_objects: the handle's site; _get_quat_objects: zeros
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    return pos_quat(site_pos(d, handle_site_), Quat{0, 0, 0, 0}, out);
+    return put_object(out, site_pos(d, handle_site_), Quat{0, 0, 0, 0});
   }
   // reset_model: the window at the task's position; window_handle_pos_init from the hand reset's
   // kinematics (no mj_forward) plus `handle_offset`; the slide joint's qpos written without a
@@ -591,11 +573,11 @@ class WindowBase : public SawyerEnv {
     reset_hand(m, d, s);
     s.obj_init_pos = vec3(s.rand_vec);
     s.target_pos = s.obj_init_pos + goal_offset;
-    copy_to(s.obj_init_pos, m->body_pos + 3 * window_);
+    put3(m->body_pos + 3 * window_, s.obj_init_pos);
     const Vec3 handle = site_pos(d, handle_site_);
     s.cache_vec[kWindowHandlePosInit] = handle_offset ? handle + *handle_offset : handle;
     d->qpos[slide_qpos_] = slide;
-    copy_to(s.target_pos, m->site_pos + 3 * goal_site_);
+    put3(m->site_pos + 3 * goal_site_, s.target_pos);
     get_obs(m, d, s);
   }
   Evaluation window_reward(const mjData* d, const SawyerState& s, double target_to_obj_init_x,
@@ -688,7 +670,7 @@ class DialTurnV3 final : public SawyerEnv {
     return dial_center + offset;
   }
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    return pos_quat(pos_objects(d), xquat(d, dial_), out);
+    return put_object(out, pos_objects(d), body_quat(d, dial_));
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
@@ -696,9 +678,9 @@ class DialTurnV3 final : public SawyerEnv {
     const Vec3 goal_pos = vec3(s.rand_vec);
     s.obj_init_pos = goal_pos;
     s.target_pos = goal_pos + Vec3{0, 0.03, 0.03};
-    copy_to(s.obj_init_pos, m->body_pos + 3 * dial_);
+    put3(m->body_pos + 3 * dial_, s.obj_init_pos);
     s.cache_vec[kDialPushPosition] = pos_objects(d) + Vec3{0.05, 0.02, 0.09};
-    copy_to(s.target_pos, m->site_pos + 3 * goal_site_);
+    put3(m->site_pos + 3 * goal_site_, s.target_pos);
     get_obs(m, d, s);
   }
 
@@ -734,26 +716,21 @@ class DialTurnV3 final : public SawyerEnv {
   int dial_ = -1, goal_site_ = -1, knob_qpos_ = -1;
 };
 
-template <class Env>
-std::unique_ptr<SawyerEnv> make() {
-  return std::make_unique<Env>();
-}
-
 }  // namespace
 
 std::vector<SawyerEnvDef> articulated_envs() {
   return {
-      {"door-close-v3", "sawyer_xyz/sawyer_door_pull.xml", make<DoorCloseV3>},
-      {"door-lock-v3", "sawyer_xyz/sawyer_door_lock.xml", make<DoorLockV3>},
-      {"door-open-v3", "sawyer_xyz/sawyer_door_pull.xml", make<DoorOpenV3>},
-      {"door-unlock-v3", "sawyer_xyz/sawyer_door_lock.xml", make<DoorUnlockV3>},
-      {"drawer-close-v3", "sawyer_xyz/sawyer_drawer.xml", make<DrawerCloseV3>},
-      {"drawer-open-v3", "sawyer_xyz/sawyer_drawer.xml", make<DrawerOpenV3>},
-      {"faucet-open-v3", "sawyer_xyz/sawyer_faucet.xml", make<FaucetOpenV3>},
-      {"faucet-close-v3", "sawyer_xyz/sawyer_faucet.xml", make<FaucetCloseV3>},
-      {"window-open-v3", "sawyer_xyz/sawyer_window_horizontal.xml", make<WindowOpenV3>},
-      {"window-close-v3", "sawyer_xyz/sawyer_window_horizontal.xml", make<WindowCloseV3>},
-      {"dial-turn-v3", "sawyer_xyz/sawyer_dial.xml", make<DialTurnV3>},
+      {"door-close-v3", "sawyer_xyz/sawyer_door_pull.xml", make_env<DoorCloseV3>},
+      {"door-lock-v3", "sawyer_xyz/sawyer_door_lock.xml", make_env<DoorLockV3>},
+      {"door-open-v3", "sawyer_xyz/sawyer_door_pull.xml", make_env<DoorOpenV3>},
+      {"door-unlock-v3", "sawyer_xyz/sawyer_door_lock.xml", make_env<DoorUnlockV3>},
+      {"drawer-close-v3", "sawyer_xyz/sawyer_drawer.xml", make_env<DrawerCloseV3>},
+      {"drawer-open-v3", "sawyer_xyz/sawyer_drawer.xml", make_env<DrawerOpenV3>},
+      {"faucet-open-v3", "sawyer_xyz/sawyer_faucet.xml", make_env<FaucetOpenV3>},
+      {"faucet-close-v3", "sawyer_xyz/sawyer_faucet.xml", make_env<FaucetCloseV3>},
+      {"window-open-v3", "sawyer_xyz/sawyer_window_horizontal.xml", make_env<WindowOpenV3>},
+      {"window-close-v3", "sawyer_xyz/sawyer_window_horizontal.xml", make_env<WindowCloseV3>},
+      {"dial-turn-v3", "sawyer_xyz/sawyer_dial.xml", make_env<DialTurnV3>},
   };
 }
 

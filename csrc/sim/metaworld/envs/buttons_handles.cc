@@ -16,10 +16,8 @@
 namespace metarl::metaworld {
 namespace {
 
-constexpr double kPi = 3.141592653589793;  // np.pi
-
 // hand_init_pos = np.array([0, 0.4, 0.2], dtype=np.float32)
-constexpr Vec3 kHandInitF32{0.0, static_cast<double>(0.4f), static_cast<double>(0.2f)};
+constexpr Vec3 kHandInitF32{0.0, f32(0.4f), f32(0.2f)};
 
 // The classes' own _set_obj_xyz(pos) with a scalar pos: qpos[9] = pos, qvel[9] = 0, set_state.
 void set_joint9(const mjModel* m, mjData* d, double pos) {
@@ -30,16 +28,6 @@ void set_joint9(const mjModel* m, mjData* d, double pos) {
 
 // Python's max(a, b) of two numbers: a unless b > a.
 inline double py_max(double a, double b) { return b > a ? b : a; }
-
-Quat body_xquat(const mjData* d, int body) {
-  const double* q = d->xquat + 4 * body;
-  return {q[0], q[1], q[2], q[3]};
-}
-
-void put(double* out, const Vec3& pos, const Quat& q) {
-  std::copy(pos.begin(), pos.end(), out);
-  std::copy(q.begin(), q.end(), out + 3);
-}
 
 // ---- The four button environments (sawyer_button_press*_v3.py): a button in a box placed at
 // rand_vec; the observed object is the button body's position plus an offset to its face, with its
@@ -78,7 +66,7 @@ class ButtonPressBase : public SawyerEnv {
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
     const Vec3 offset = topdown() ? Vec3{0.0, 0.0, 0.193} : Vec3{0.0, -0.193, 0.0};
-    put(out, body_com(d, button_) + offset, body_xquat(d, button_));
+    put_object(out, body_com(d, button_) + offset, body_quat(d, button_));
     return 7;
   }
 
@@ -218,7 +206,7 @@ class CoffeeButtonV3 final : public SawyerEnv {
   }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    put(out, site_pos(d, button_start_), Quat{1.0, 0.0, 0.0, 0.0});
+    put_object(out, site_pos(d, button_start_), Quat{1.0, 0.0, 0.0, 0.0});
     return 7;
   }
 
@@ -294,7 +282,7 @@ class HandlePressBase : public SawyerEnv {
   }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    put(out, site_pos(d, handle_start_), Quat{0.0, 0.0, 0.0, 0.0});
+    put_object(out, site_pos(d, handle_start_), Quat{0.0, 0.0, 0.0, 0.0});
     return 7;
   }
 
@@ -400,7 +388,7 @@ class HandlePullSideV3 final : public SawyerEnv {
   }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    put(out, site_pos(d, handle_center_), Quat{0.0, 0.0, 0.0, 0.0});
+    put_object(out, site_pos(d, handle_center_), Quat{0.0, 0.0, 0.0, 0.0});
     return 7;
   }
 
@@ -479,7 +467,7 @@ class HandlePullV3 final : public SawyerEnv {
   }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    put(out, site_pos(d, handle_right_), Quat{0.0, 0.0, 0.0, 0.0});
+    put_object(out, site_pos(d, handle_right_), Quat{0.0, 0.0, 0.0, 0.0});
     return 7;
   }
 
@@ -562,7 +550,7 @@ class LeverPullV3 final : public SawyerEnv {
   int main_object_geom() const override { return obj_geom_; }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    put(out, site_pos(d, lever_start_), scipy_quat_from_xmat(d->geom_xmat + 9 * obj_geom_));
+    put_object(out, site_pos(d, lever_start_), geom_quat(d, obj_geom_));
     return 7;
   }
 
@@ -618,26 +606,21 @@ class LeverPullV3 final : public SawyerEnv {
   int lever_ = -1, goal_site_ = -1, lever_start_ = -1, obj_geom_ = -1, lever_axis_ = -1;
 };
 
-template <class Env>
-std::unique_ptr<SawyerEnv> make() {
-  return std::make_unique<Env>();
-}
-
 }  // namespace
 
 std::vector<SawyerEnvDef> buttons_handles_envs() {
   return {
-      {"button-press-topdown-v3", "sawyer_xyz/sawyer_button_press_topdown.xml", make<ButtonPressTopdownV3>},
+      {"button-press-topdown-v3", "sawyer_xyz/sawyer_button_press_topdown.xml", make_env<ButtonPressTopdownV3>},
       {"button-press-topdown-wall-v3", "sawyer_xyz/sawyer_button_press_topdown_wall.xml",
-       make<ButtonPressTopdownWallV3>},
-      {"button-press-v3", "sawyer_xyz/sawyer_button_press.xml", make<ButtonPressV3>},
-      {"button-press-wall-v3", "sawyer_xyz/sawyer_button_press_wall.xml", make<ButtonPressWallV3>},
-      {"coffee-button-v3", "sawyer_xyz/sawyer_coffee.xml", make<CoffeeButtonV3>},
-      {"handle-press-side-v3", "sawyer_xyz/sawyer_handle_press_sideways.xml", make<HandlePressSideV3>},
-      {"handle-press-v3", "sawyer_xyz/sawyer_handle_press.xml", make<HandlePressV3>},
-      {"handle-pull-side-v3", "sawyer_xyz/sawyer_handle_press_sideways.xml", make<HandlePullSideV3>},
-      {"handle-pull-v3", "sawyer_xyz/sawyer_handle_press.xml", make<HandlePullV3>},
-      {"lever-pull-v3", "sawyer_xyz/sawyer_lever_pull.xml", make<LeverPullV3>},
+       make_env<ButtonPressTopdownWallV3>},
+      {"button-press-v3", "sawyer_xyz/sawyer_button_press.xml", make_env<ButtonPressV3>},
+      {"button-press-wall-v3", "sawyer_xyz/sawyer_button_press_wall.xml", make_env<ButtonPressWallV3>},
+      {"coffee-button-v3", "sawyer_xyz/sawyer_coffee.xml", make_env<CoffeeButtonV3>},
+      {"handle-press-side-v3", "sawyer_xyz/sawyer_handle_press_sideways.xml", make_env<HandlePressSideV3>},
+      {"handle-press-v3", "sawyer_xyz/sawyer_handle_press.xml", make_env<HandlePressV3>},
+      {"handle-pull-side-v3", "sawyer_xyz/sawyer_handle_press_sideways.xml", make_env<HandlePullSideV3>},
+      {"handle-pull-v3", "sawyer_xyz/sawyer_handle_press.xml", make_env<HandlePullV3>},
+      {"lever-pull-v3", "sawyer_xyz/sawyer_lever_pull.xml", make_env<LeverPullV3>},
   };
 }
 

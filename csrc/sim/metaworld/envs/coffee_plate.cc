@@ -63,19 +63,13 @@ class CoffeeV3 final : public SawyerEnv {
   }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    const Vec3 pos = body_com(d, obj_);
-    const Quat q = scipy_quat_from_xmat(d->geom_xmat + 9 * mug_geom_);
-    std::copy(pos.begin(), pos.end(), out);
-    std::copy(q.begin(), q.end(), out + 3);
-    return 7;
+    return put_object(out, body_com(d, obj_), geom_quat(d, mug_geom_));
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
     reset_hand(m, d, s);
     const Vec3 pos_mug_init = vec3(s.rand_vec), pos_mug_goal = vec3(s.rand_vec + 3);
-    if (np_norm2(pos_mug_init[0] - pos_mug_goal[0], pos_mug_init[1] - pos_mug_goal[1]) < 0.15)
-      throw MetaWorldError(name() + ": the mug's start and goal are closer than 0.15 in x-y (Meta-World's "
-                                    "reset_model would loop forever on this rand_vec)");
+    refuse_close_placement(s, 0.15);
     // the class's _set_obj_xyz
     std::copy(pos_mug_init.begin(), pos_mug_init.end(), d->qpos + 0);
     std::fill(d->qvel + 9, d->qvel + 15, 0.0);
@@ -148,7 +142,7 @@ class PlateSlideV3 final : public SawyerEnv {
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     // np.array((0, 0.6, 0.2), dtype=np.float32)
-    c.hand_init_pos = {0.0, static_cast<double>(0.6f), static_cast<double>(0.2f)};
+    c.hand_init_pos = {0.0, f32(0.6f), f32(0.2f)};
     switch (variant) {
       case PlateSlide::kSlide:
         c.goal_low = {-0.1, 0.85, 0.0};
@@ -198,11 +192,7 @@ class PlateSlideV3 final : public SawyerEnv {
   }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    const Vec3 pos = geom_pos(d, puck_geom_);
-    const Quat q = scipy_quat_from_xmat(d->geom_xmat + 9 * puck_geom_);
-    std::copy(pos.begin(), pos.end(), out);
-    std::copy(q.begin(), q.end(), out + 3);
-    return 7;
+    return put_object(out, geom_pos(d, puck_geom_), geom_quat(d, puck_geom_));
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {

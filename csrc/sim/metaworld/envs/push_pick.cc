@@ -36,11 +36,7 @@ class PushV3 final : public SawyerEnv {
   int main_object_geom() const override { return obj_geom_; }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    const Vec3 pos = body_com(d, obj_);
-    const Quat q = scipy_quat_from_xmat(d->geom_xmat + 9 * obj_geom_);
-    std::copy(pos.begin(), pos.end(), out);
-    std::copy(q.begin(), q.end(), out + 3);
-    return 7;
+    return put_object(out, body_com(d, obj_), geom_quat(d, obj_geom_));
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
@@ -86,21 +82,6 @@ class PushV3 final : public SawyerEnv {
 };
 
 // ---- helpers shared by the environments below
-
-// The object's position and scipy's quaternion of a geom's rotation matrix (x, y, z, w).
-int pos_geom_quat(const Vec3& pos, const mjData* d, int geom, double* out) {
-  const Quat q = scipy_quat_from_xmat(d->geom_xmat + 9 * geom);
-  std::copy(pos.begin(), pos.end(), out);
-  std::copy(q.begin(), q.end(), out + 3);
-  return 7;
-}
-
-// The object's position and a body's xquat as MuJoCo stores it (w, x, y, z).
-int pos_body_quat(const Vec3& pos, const mjData* d, int body, double* out) {
-  std::copy(pos.begin(), pos.end(), out);
-  std::copy(d->xquat + 4 * body, d->xquat + 4 * body + 4, out + 3);
-  return 7;
-}
 
 // np.linalg.norm((a + [0, -a[1], 0]) - (b + [0, -b[1], 0]), ord=2): the x-z distance of the
 // environments' own _gripper_caging_reward, a norm of a 3-vector whose middle is zero.
@@ -173,7 +154,7 @@ class ReachV3 final : public SawyerEnv {
   int main_object_geom() const override { return obj_geom_; }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    return pos_geom_quat(body_com(d, obj_), d, obj_geom_, out);
+    return put_object(out, body_com(d, obj_), geom_quat(d, obj_geom_));
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
@@ -232,7 +213,7 @@ class ReachWallV3 final : public SawyerEnv {
   int main_object_geom() const override { return obj_geom_; }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    return pos_geom_quat(body_com(d, obj_), d, obj_geom_, out);
+    return put_object(out, body_com(d, obj_), geom_quat(d, obj_geom_));
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
@@ -291,7 +272,7 @@ class PushWallV3 final : public SawyerEnv {
   int main_object_geom() const override { return obj_geom_; }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    return pos_geom_quat(geom_pos(d, obj_geom_), d, obj_geom_, out);
+    return put_object(out, geom_pos(d, obj_geom_), geom_quat(d, obj_geom_));
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
@@ -374,7 +355,7 @@ class PushBackV3 final : public PushPickEnv {
   int main_object_geom() const override { return obj_geom_; }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    return pos_geom_quat(geom_pos(d, obj_geom_), d, obj_geom_, out);
+    return put_object(out, geom_pos(d, obj_geom_), geom_quat(d, obj_geom_));
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
@@ -443,7 +424,7 @@ class PickPlaceV3 final : public SawyerEnv {
   int main_object_geom() const override { return obj_geom_; }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    return pos_geom_quat(body_com(d, obj_), d, obj_geom_, out);
+    return put_object(out, body_com(d, obj_), geom_quat(d, obj_geom_));
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
@@ -540,7 +521,7 @@ class PickPlaceWallV3 final : public SawyerEnv {
   int main_object_geom() const override { return obj_geom_; }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    return pos_geom_quat(geom_pos(d, obj_geom_), d, obj_geom_, out);
+    return put_object(out, geom_pos(d, obj_geom_), geom_quat(d, obj_geom_));
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
@@ -621,7 +602,7 @@ class PickOutOfHoleV3 final : public SawyerEnv {
   }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    return pos_body_quat(body_com(d, obj_), d, obj_, out);
+    return put_object(out, body_com(d, obj_), body_quat(d, obj_));
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
@@ -703,7 +684,7 @@ class BinPickingV3 final : public SawyerEnv {
   Vec3 goal(const mjData* d, const SawyerState&) const override { return body_com(d, bin_goal_); }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    return pos_body_quat(body_com(d, obj_), d, obj_, out);
+    return put_object(out, body_com(d, obj_), body_quat(d, obj_));
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
@@ -793,7 +774,7 @@ class HandInsertV3 final : public SawyerEnv {
   int main_object_geom() const override { return obj_geom_; }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    return pos_body_quat(body_com(d, obj_), d, obj_, out);
+    return put_object(out, body_com(d, obj_), body_quat(d, obj_));
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
@@ -867,7 +848,7 @@ class SweepV3 final : public PushPickEnv {
   int main_object_geom() const override { return obj_geom_; }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    return pos_body_quat(body_com(d, obj_), d, obj_, out);
+    return put_object(out, body_com(d, obj_), body_quat(d, obj_));
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
@@ -940,7 +921,7 @@ class SweepIntoV3 final : public PushPickEnv {
   int main_object_geom() const override { return obj_geom_; }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    return pos_geom_quat(body_com(d, obj_), d, obj_geom_, out);
+    return put_object(out, body_com(d, obj_), geom_quat(d, obj_geom_));
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
@@ -982,27 +963,22 @@ class SweepIntoV3 final : public PushPickEnv {
   int obj_ = -1, obj_geom_ = -1, goal_site_ = -1;
 };
 
-template <class Env>
-std::unique_ptr<SawyerEnv> make() {
-  return std::make_unique<Env>();
-}
-
 }  // namespace
 
 std::vector<SawyerEnvDef> push_pick_envs() {
   return {
-      {"push-v3", "sawyer_xyz/sawyer_push_v3.xml", make<PushV3>},
-      {"reach-v3", "sawyer_xyz/sawyer_reach_v3.xml", make<ReachV3>},
-      {"reach-wall-v3", "sawyer_xyz/sawyer_reach_wall_v3.xml", make<ReachWallV3>},
-      {"push-wall-v3", "sawyer_xyz/sawyer_push_wall_v3.xml", make<PushWallV3>},
-      {"push-back-v3", "sawyer_xyz/sawyer_push_back_v3.xml", make<PushBackV3>},
-      {"pick-place-v3", "sawyer_xyz/sawyer_pick_place_v3.xml", make<PickPlaceV3>},
-      {"pick-place-wall-v3", "sawyer_xyz/sawyer_pick_place_wall_v3.xml", make<PickPlaceWallV3>},
-      {"pick-out-of-hole-v3", "sawyer_xyz/sawyer_pick_out_of_hole.xml", make<PickOutOfHoleV3>},
-      {"bin-picking-v3", "sawyer_xyz/sawyer_bin_picking.xml", make<BinPickingV3>},
-      {"hand-insert-v3", "sawyer_xyz/sawyer_table_with_hole.xml", make<HandInsertV3>},
-      {"sweep-v3", "sawyer_xyz/sawyer_sweep_v3.xml", make<SweepV3>},
-      {"sweep-into-v3", "sawyer_xyz/sawyer_table_with_hole.xml", make<SweepIntoV3>},
+      {"push-v3", "sawyer_xyz/sawyer_push_v3.xml", make_env<PushV3>},
+      {"reach-v3", "sawyer_xyz/sawyer_reach_v3.xml", make_env<ReachV3>},
+      {"reach-wall-v3", "sawyer_xyz/sawyer_reach_wall_v3.xml", make_env<ReachWallV3>},
+      {"push-wall-v3", "sawyer_xyz/sawyer_push_wall_v3.xml", make_env<PushWallV3>},
+      {"push-back-v3", "sawyer_xyz/sawyer_push_back_v3.xml", make_env<PushBackV3>},
+      {"pick-place-v3", "sawyer_xyz/sawyer_pick_place_v3.xml", make_env<PickPlaceV3>},
+      {"pick-place-wall-v3", "sawyer_xyz/sawyer_pick_place_wall_v3.xml", make_env<PickPlaceWallV3>},
+      {"pick-out-of-hole-v3", "sawyer_xyz/sawyer_pick_out_of_hole.xml", make_env<PickOutOfHoleV3>},
+      {"bin-picking-v3", "sawyer_xyz/sawyer_bin_picking.xml", make_env<BinPickingV3>},
+      {"hand-insert-v3", "sawyer_xyz/sawyer_table_with_hole.xml", make_env<HandInsertV3>},
+      {"sweep-v3", "sawyer_xyz/sawyer_sweep_v3.xml", make_env<SweepV3>},
+      {"sweep-into-v3", "sawyer_xyz/sawyer_table_with_hole.xml", make_env<SweepIntoV3>},
   };
 }
 

@@ -18,30 +18,10 @@
 namespace metarl::metaworld {
 namespace {
 
-constexpr double f32(float x) { return static_cast<double>(x); }
-
 // np.linalg.norm(obs[7:11] - ideal): the observation's first quaternion against an ideal one.
 double quat_error(const double* obs, const Quat& ideal) {
   const double diff[4] = {obs[7] - ideal[0], obs[8] - ideal[1], obs[9] - ideal[2], obs[10] - ideal[3]};
   return np_norm(diff, 4);
-}
-
-// np.linalg.norm(goal_pos[:2] - goal_pos[-3:-1]) < min_dist: Meta-World re-draws the frozen
-// rand_vec forever; refuse the task instead.
-void refuse_close_placement(const SawyerState& s, const std::string& env, double min_dist) {
-  if (np_norm2(s.rand_vec[0] - s.rand_vec[3], s.rand_vec[1] - s.rand_vec[4]) < min_dist)
-    throw MetaWorldError(env + ": the task places the object and the goal closer than " + std::to_string(min_dist) +
-                         " (Meta-World's reset_model would re-draw its frozen rand_vec forever)");
-}
-
-void write3(double* dst, const Vec3& v) { std::copy(v.begin(), v.end(), dst); }
-
-void write_quat(double* out, const double* q) { std::copy(q, q + 4, out); }
-
-// The observation's object block for a body position and a quaternion (any layout, 4 numbers).
-void write_pos_quat(double* out, const Vec3& pos, const double* quat) {
-  write3(out, pos);
-  write_quat(out + 3, quat);
 }
 
 // ---- assembly-v3 (sawyer_assembly_peg_v3.py, SawyerNutAssemblyEnvV3): put the nut on the peg.
@@ -76,20 +56,20 @@ class AssemblyV3 final : public SawyerEnv {
   int main_object_geom() const override { return wrench_geom_; }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    write_pos_quat(out, site_pos(d, nut8_site_), d->xquat + 4 * nut_);
+    put_object(out, site_pos(d, nut8_site_), body_quat(d, nut_));
     return 7;
   }
 
   void place(mjModel* m, const Vec3& target) const {
     const Vec3 peg_pos = target - Vec3{0.0, 0.0, 0.05};
-    write3(m->body_pos + 3 * peg_, peg_pos);
-    write3(m->site_pos + 3 * peg_top_site_, target);
+    put3(m->body_pos + 3 * peg_, peg_pos);
+    put3(m->site_pos + 3 * peg_top_site_, target);
   }
   void set_task_model(mjModel* m, const SawyerState& s) const override { place(m, vec3(s.rand_vec + 3)); }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
     reset_hand(m, d, s);
-    refuse_close_placement(s, name(), 0.1);
+    refuse_close_placement(s, 0.1);
     s.obj_init_pos = vec3(s.rand_vec);
     s.target_pos = vec3(s.rand_vec + 3);
     set_obj_xyz(m, d, s.obj_init_pos);
@@ -175,19 +155,19 @@ class DisassembleV3 final : public SawyerEnv {
   int main_object_geom() const override { return wrench_geom_; }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    write_pos_quat(out, site_pos(d, nut8_site_), d->xquat + 4 * nut_);
+    put_object(out, site_pos(d, nut8_site_), body_quat(d, nut_));
     return 7;
   }
 
   void place(mjModel* m, const Vec3& obj_init_pos) const {
-    write3(m->body_pos + 3 * peg_, obj_init_pos + Vec3{0.0, 0.0, 0.03});
-    write3(m->site_pos + 3 * peg_top_site_, obj_init_pos + Vec3{0.0, 0.0, 0.08});
+    put3(m->body_pos + 3 * peg_, obj_init_pos + Vec3{0.0, 0.0, 0.03});
+    put3(m->site_pos + 3 * peg_top_site_, obj_init_pos + Vec3{0.0, 0.0, 0.08});
   }
   void set_task_model(mjModel* m, const SawyerState& s) const override { place(m, vec3(s.rand_vec)); }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
     reset_hand(m, d, s);
-    refuse_close_placement(s, name(), 0.1);
+    refuse_close_placement(s, 0.1);
     s.obj_init_pos = vec3(s.rand_vec);
     s.target_pos = vec3(s.rand_vec) + Vec3{0, 0, 0.15};
     place(m, s.obj_init_pos);
@@ -266,16 +246,16 @@ class HammerV3 final : public SawyerEnv {
   int main_object_geom() const override { return handle_geom_; }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    write_pos_quat(out, body_com(d, hammer_), d->xquat + 4 * hammer_);
-    write_pos_quat(out + 7, body_com(d, nail_), d->xquat + 4 * nail_);
+    put_object(out, body_com(d, hammer_), body_quat(d, hammer_));
+    put_object(out + 7, body_com(d, nail_), body_quat(d, nail_));
     return 14;
   }
 
-  void set_task_model(mjModel* m, const SawyerState&) const override { write3(m->body_pos + 3 * box_, kBoxPos); }
+  void set_task_model(mjModel* m, const SawyerState&) const override { put3(m->body_pos + 3 * box_, kBoxPos); }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
     reset_hand(m, d, s);
-    write3(m->body_pos + 3 * box_, kBoxPos);
+    put3(m->body_pos + 3 * box_, kBoxPos);
     s.target_pos = site_pos(d, goal_site_);
     s.obj_init_pos = vec3(s.rand_vec);  // hammer_init_pos
     set_obj_xyz(m, d, s.obj_init_pos);  // _set_hammer_xyz
@@ -354,19 +334,19 @@ class PegInsertSideV3 final : public SawyerEnv {
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
     const Quat q = scipy_quat_from_xmat(d->site_xmat + 9 * peg_grasp_site_);
-    write_pos_quat(out, site_pos(d, peg_grasp_site_), q.data());
+    put_object(out, site_pos(d, peg_grasp_site_), q);
     return 7;
   }
 
   void place(mjModel* m, const Vec3& pos_box) const {
-    write3(m->body_pos + 3 * box_, pos_box);
-    write3(m->site_pos + 3 * goal_site_, pos_box + Vec3{0.03, 0.0, 0.13});
+    put3(m->body_pos + 3 * box_, pos_box);
+    put3(m->site_pos + 3 * goal_site_, pos_box + Vec3{0.03, 0.0, 0.13});
   }
   void set_task_model(mjModel* m, const SawyerState& s) const override { place(m, vec3(s.rand_vec + 3)); }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
     reset_hand(m, d, s);
-    refuse_close_placement(s, name(), 0.1);
+    refuse_close_placement(s, 0.1);
     const Vec3 pos_peg = vec3(s.rand_vec), pos_box = vec3(s.rand_vec + 3);
     s.obj_init_pos = pos_peg;
     s.cache_vec[kPegHeadPosInit] = site_pos(d, peg_head_site_);
@@ -452,12 +432,12 @@ class PegUnplugSideV3 final : public SawyerEnv {
   }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    write_pos_quat(out, site_pos(d, peg_end_site_), d->xquat + 4 * plug_);
+    put_object(out, site_pos(d, peg_end_site_), body_quat(d, plug_));
     return 7;
   }
 
   static void set_plug_xyz(const mjModel* m, mjData* d, const Vec3& pos) {
-    write3(d->qpos + 9, pos);
+    put3(d->qpos + 9, pos);
     const double quat[4] = {1.0, 0.0, 0.0, 0.0};
     std::copy(quat, quat + 4, d->qpos + 12);
     std::fill(d->qvel + 9, d->qvel + 12, 0.0);
@@ -466,19 +446,19 @@ class PegUnplugSideV3 final : public SawyerEnv {
 
   void set_task_model(mjModel* m, const SawyerState& s) const override {
     const Vec3 pos_box = vec3(s.rand_vec);
-    write3(m->body_pos + 3 * box_, pos_box);
-    write3(m->site_pos + 3 * goal_site_, (pos_box + Vec3{0.044, 0.0, 0.131}) + Vec3{0.15, 0.0, 0.0});
+    put3(m->body_pos + 3 * box_, pos_box);
+    put3(m->site_pos + 3 * goal_site_, (pos_box + Vec3{0.044, 0.0, 0.131}) + Vec3{0.15, 0.0, 0.0});
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
     reset_hand(m, d, s);
     const Vec3 pos_box = vec3(s.rand_vec);
-    write3(m->body_pos + 3 * box_, pos_box);
+    put3(m->body_pos + 3 * box_, pos_box);
     const Vec3 pos_plug = pos_box + Vec3{0.044, 0.0, 0.131};
     set_plug_xyz(m, d, pos_plug);
     s.obj_init_pos = site_pos(d, peg_end_site_);
     s.target_pos = pos_plug + Vec3{0.15, 0.0, 0.0};
-    write3(m->site_pos + 3 * goal_site_, s.target_pos);
+    put3(m->site_pos + 3 * goal_site_, s.target_pos);
     get_obs(m, d, s);
   }
 
@@ -536,14 +516,13 @@ class StickEnv : public SawyerEnv {
   // [stick pos, stick quat (scipy, from the body's xmat), container pos, 0 0 0 0]
   int stick_objects(const mjData* d, double* out, const Vec3& container_offset) const {
     const Quat q = scipy_quat_from_xmat(d->xmat + 9 * stick_);
-    write_pos_quat(out, body_com(d, stick_), q.data());
-    const double zeros[4] = {0, 0, 0, 0};
-    write_pos_quat(out + 7, site_pos(d, insertion_site_) + container_offset, zeros);
+    put_object(out, body_com(d, stick_), q);
+    put_object(out + 7, site_pos(d, insertion_site_) + container_offset, Quat{0, 0, 0, 0});
     return 14;
   }
 
   static void set_stick_xyz(const mjModel* m, mjData* d, const Vec3& pos) {
-    write3(d->qpos + 9, pos);
+    put3(d->qpos + 9, pos);
     std::fill(d->qvel + 9, d->qvel + 15, 0.0);
     mj_forward(m, d);
   }
@@ -582,14 +561,14 @@ class StickPushV3 final : public StickEnv {
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
     reset_hand(m, d, s);
-    refuse_close_placement(s, name(), 0.1);
+    refuse_close_placement(s, 0.1);
     const Vec3 stick_init_pos{s.rand_vec[0], s.rand_vec[1], 0.02};
     s.cache_vec[kStickInitPos] = stick_init_pos;
     s.target_pos = {s.rand_vec[3], s.rand_vec[4], site_pos(d, insertion_site_)[2]};
     set_stick_xyz(m, d, stick_init_pos);
     set_container_qpos(m, d, 0.0, 0.0);
     s.obj_init_pos = body_com(d, object_);
-    write3(m->site_pos + 3 * goal_site_, s.target_pos);
+    put3(m->site_pos + 3 * goal_site_, s.target_pos);
     get_obs(m, d, s);
   }
 
@@ -660,14 +639,14 @@ class StickPullV3 final : public StickEnv {
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
     reset_hand(m, d, s);
-    refuse_close_placement(s, name(), 0.1);
+    refuse_close_placement(s, 0.1);
     const Vec3 stick_init_pos{s.rand_vec[0], s.rand_vec[1], 0.02};
     s.cache_vec[kStickInitPos] = stick_init_pos;
     s.target_pos = {s.rand_vec[3], s.rand_vec[4], stick_init_pos[2]};
     set_stick_xyz(m, d, stick_init_pos);
     set_container_qpos(m, d, 0.0, 0.09);
     s.obj_init_pos = body_com(d, object_);
-    write3(m->site_pos + 3 * goal_site_, s.target_pos);
+    put3(m->site_pos + 3 * goal_site_, s.target_pos);
     get_obs(m, d, s);
   }
 
@@ -761,21 +740,21 @@ class BasketballV3 final : public SawyerEnv {
   Vec3 goal(const mjData* d, const SawyerState&) const override { return site_pos(d, goal_site_); }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    write_pos_quat(out, body_com(d, ball_), d->xquat + 4 * ball_);
+    put_object(out, body_com(d, ball_), body_quat(d, ball_));
     return 7;
   }
 
   void set_task_model(mjModel* m, const SawyerState& s) const override {
-    write3(m->body_pos + 3 * basket_, vec3(s.rand_vec + 3));
+    put3(m->body_pos + 3 * basket_, vec3(s.rand_vec + 3));
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
     reset_hand(m, d, s);
-    refuse_close_placement(s, name(), 0.15);
+    refuse_close_placement(s, 0.15);
     s.obj_init_pos = {s.rand_vec[0], s.rand_vec[1], f32(0.03f)};
-    write3(m->body_pos + 3 * basket_, vec3(s.rand_vec + 3));
+    put3(m->body_pos + 3 * basket_, vec3(s.rand_vec + 3));
     set_obj_xyz(m, d, s.obj_init_pos);
-    write3(m->site_pos + 3 * goal_site_, site_pos(d, goal_site_));
+    put3(m->site_pos + 3 * goal_site_, site_pos(d, goal_site_));
     s.target_pos = site_pos(d, goal_site_);  // for reference only: goal() and the reward read the data
     get_obs(m, d, s);
   }
@@ -844,26 +823,26 @@ class BoxCloseV3 final : public SawyerEnv {
   int main_object_geom() const override { return handle_geom_; }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    write_pos_quat(out, body_com(d, lid_), d->xquat + 4 * lid_);
+    put_object(out, body_com(d, lid_), body_quat(d, lid_));
     return 7;
   }
 
   void set_task_model(mjModel* m, const SawyerState& s) const override {
     // box_height: the static box's data height, i.e. its model height
-    write3(m->body_pos + 3 * box_, {s.rand_vec[3], s.rand_vec[4], m->body_pos[3 * box_ + 2]});
-    write3(m->site_pos + 3 * goal_site_, vec3(s.rand_vec + 3));
+    put3(m->body_pos + 3 * box_, {s.rand_vec[3], s.rand_vec[4], m->body_pos[3 * box_ + 2]});
+    put3(m->site_pos + 3 * goal_site_, vec3(s.rand_vec + 3));
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
     reset_hand(m, d, s);
     const double box_height = body_com(d, box_)[2];
-    refuse_close_placement(s, name(), 0.25);
+    refuse_close_placement(s, 0.25);
     s.obj_init_pos = {s.rand_vec[0], s.rand_vec[1], f32(0.02f)};
     s.target_pos = vec3(s.rand_vec + 3);
-    write3(m->body_pos + 3 * box_, {s.target_pos[0], s.target_pos[1], box_height});
+    put3(m->body_pos + 3 * box_, {s.target_pos[0], s.target_pos[1], box_height});
     for (int i = 0; i < kFrameSkip; ++i) mj_step(m, d);
     set_obj_xyz(m, d, s.obj_init_pos);
-    write3(m->site_pos + 3 * goal_site_, s.target_pos);
+    put3(m->site_pos + 3 * goal_site_, s.target_pos);
     get_obs(m, d, s);
   }
 
@@ -937,8 +916,7 @@ class ShelfPlaceV3 final : public SawyerEnv {
   int main_object_geom() const override { return obj_geom_; }
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
-    const Quat q = scipy_quat_from_xmat(d->geom_xmat + 9 * obj_geom_);
-    write_pos_quat(out, body_com(d, obj_), q.data());
+    put_object(out, body_com(d, obj_), geom_quat(d, obj_geom_));
     return 7;
   }
 
@@ -947,19 +925,19 @@ class ShelfPlaceV3 final : public SawyerEnv {
     return {s.rand_vec[3] - 0.0, s.rand_vec[4] - 0.0, s.rand_vec[5] - 0.3};
   }
   void set_task_model(mjModel* m, const SawyerState& s) const override {
-    write3(m->body_pos + 3 * shelf_, shelf_pos(s));
+    put3(m->body_pos + 3 * shelf_, shelf_pos(s));
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
     reset_hand(m, d, s);
     const double obj_height = body_com(d, obj_)[2];  // adjust_initObjPos(...)[-1]
-    refuse_close_placement(s, name(), 0.1);
+    refuse_close_placement(s, 0.1);
     s.obj_init_pos = {s.rand_vec[0] - 0.0, s.rand_vec[1] - 0.0, obj_height};
-    write3(m->body_pos + 3 * shelf_, shelf_pos(s));
+    put3(m->body_pos + 3 * shelf_, shelf_pos(s));
     mj_forward(m, d);
     s.target_pos = vec3(m->site_pos + 3 * goal_site_) + vec3(m->body_pos + 3 * shelf_);
     set_obj_xyz(m, d, s.obj_init_pos);
-    write3(d->site_xpos + 3 * goal_site_, s.target_pos);  // _set_pos_site
+    put3(d->site_xpos + 3 * goal_site_, s.target_pos);  // _set_pos_site
     get_obs(m, d, s);
   }
 
@@ -1040,23 +1018,23 @@ class SoccerV3 final : public SawyerEnv {
 
   int objects(const mjModel*, const mjData* d, const SawyerState&, double* out) const override {
     const Quat q = scipy_quat_from_xmat(d->xmat + 9 * ball_);
-    write_pos_quat(out, body_com(d, ball_), q.data());
+    put_object(out, body_com(d, ball_), q);
     return 7;
   }
 
   void set_task_model(mjModel* m, const SawyerState& s) const override {
-    write3(m->body_pos + 3 * goal_body_, vec3(s.rand_vec + 3));
-    write3(m->site_pos + 3 * goal_site_, vec3(s.rand_vec + 3));
+    put3(m->body_pos + 3 * goal_body_, vec3(s.rand_vec + 3));
+    put3(m->site_pos + 3 * goal_site_, vec3(s.rand_vec + 3));
   }
 
   void reset_model(mjModel* m, mjData* d, SawyerState& s) const override {
     reset_hand(m, d, s);
     s.target_pos = vec3(s.rand_vec + 3);
-    refuse_close_placement(s, name(), 0.15);
+    refuse_close_placement(s, 0.15);
     s.obj_init_pos = {s.rand_vec[0], s.rand_vec[1], 0.03};
-    write3(m->body_pos + 3 * goal_body_, s.target_pos);
+    put3(m->body_pos + 3 * goal_body_, s.target_pos);
     set_obj_xyz(m, d, s.obj_init_pos);
-    write3(m->site_pos + 3 * goal_site_, s.target_pos);
+    put3(m->site_pos + 3 * goal_site_, s.target_pos);
     get_obs(m, d, s);
   }
 
@@ -1122,26 +1100,21 @@ class SoccerV3 final : public SawyerEnv {
   int ball_ = -1, goal_body_ = -1, goal_site_ = -1, obj_geom_ = -1, leftpad_ = -1, rightpad_ = -1;
 };
 
-template <class Env>
-std::unique_ptr<SawyerEnv> make() {
-  return std::make_unique<Env>();
-}
-
 }  // namespace
 
 std::vector<SawyerEnvDef> tools_envs() {
   return {
-      {"assembly-v3", "sawyer_xyz/sawyer_assembly_peg.xml", make<AssemblyV3>},
-      {"basketball-v3", "sawyer_xyz/sawyer_basketball.xml", make<BasketballV3>},
-      {"box-close-v3", "sawyer_xyz/sawyer_box.xml", make<BoxCloseV3>},
-      {"disassemble-v3", "sawyer_xyz/sawyer_assembly_peg.xml", make<DisassembleV3>},
-      {"hammer-v3", "sawyer_xyz/sawyer_hammer.xml", make<HammerV3>},
-      {"peg-insert-side-v3", "sawyer_xyz/sawyer_peg_insertion_side.xml", make<PegInsertSideV3>},
-      {"peg-unplug-side-v3", "sawyer_xyz/sawyer_peg_unplug_side.xml", make<PegUnplugSideV3>},
-      {"soccer-v3", "sawyer_xyz/sawyer_soccer.xml", make<SoccerV3>},
-      {"stick-push-v3", "sawyer_xyz/sawyer_stick_obj.xml", make<StickPushV3>},
-      {"stick-pull-v3", "sawyer_xyz/sawyer_stick_obj.xml", make<StickPullV3>},
-      {"shelf-place-v3", "sawyer_xyz/sawyer_shelf_placing.xml", make<ShelfPlaceV3>},
+      {"assembly-v3", "sawyer_xyz/sawyer_assembly_peg.xml", make_env<AssemblyV3>},
+      {"basketball-v3", "sawyer_xyz/sawyer_basketball.xml", make_env<BasketballV3>},
+      {"box-close-v3", "sawyer_xyz/sawyer_box.xml", make_env<BoxCloseV3>},
+      {"disassemble-v3", "sawyer_xyz/sawyer_assembly_peg.xml", make_env<DisassembleV3>},
+      {"hammer-v3", "sawyer_xyz/sawyer_hammer.xml", make_env<HammerV3>},
+      {"peg-insert-side-v3", "sawyer_xyz/sawyer_peg_insertion_side.xml", make_env<PegInsertSideV3>},
+      {"peg-unplug-side-v3", "sawyer_xyz/sawyer_peg_unplug_side.xml", make_env<PegUnplugSideV3>},
+      {"soccer-v3", "sawyer_xyz/sawyer_soccer.xml", make_env<SoccerV3>},
+      {"stick-push-v3", "sawyer_xyz/sawyer_stick_obj.xml", make_env<StickPushV3>},
+      {"stick-pull-v3", "sawyer_xyz/sawyer_stick_obj.xml", make_env<StickPullV3>},
+      {"shelf-place-v3", "sawyer_xyz/sawyer_shelf_placing.xml", make_env<ShelfPlaceV3>},
   };
 }
 
