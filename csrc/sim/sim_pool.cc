@@ -245,9 +245,9 @@ void SimPool::rollout(const RolloutCall<T>& c) {
       log_std_sum += ls;
     }
     const uint64_t stream0 = c.streams ? c.streams[t] : uint64_t(t * B);
+    for (int64_t b = 0; b < n; ++b) rng[b] = Rng(c.seed, stream0 + uint64_t(b0 + b));
+    reset_group(fm, mt, data.data(), n, task, rng.data());
     for (int64_t b = 0; b < n; ++b) {
-      rng[b] = Rng(c.seed, stream0 + uint64_t(b0 + b));
-      reset_env(fm, mt, data[b], task, rng[b]);
       observe_env(fm, mt, data[b], obs_d.data());
       for (int i = 0; i < od; ++i) obs_t[b * od + i] = T(obs_d[i]);
     }
@@ -320,25 +320,42 @@ void SimPool::raw_physics(int64_t num_envs, int64_t steps, uint64_t seed, const 
   const int ad = act_dim(), td = task_dim();
   const std::vector<double> range = ctrl_range();
   const std::vector<double> no_task(size_t(std::max(td, 1)), 0.0);
-  pool->parallel_for(num_envs, [&](int64_t i, int worker) {
-    const int k = members ? members[i] : 0;
+  const auto task_of = [&](int64_t i) { return tasks ? tasks + i * td : no_task.data(); };
+  // Work items as a rollout's: runs of up to kRolloutGroup consecutive environments of one member
+  // and task, whose resets are shared as the rollout shares them (reset_group).
+  std::vector<int64_t> starts;
+  for (int64_t i = 0; i < num_envs; ++i) {
+    const bool same = !starts.empty() && i - starts.back() < kRolloutGroup &&
+                      (members ? members[i] == members[i - 1] : true) &&
+                      std::equal(task_of(i), task_of(i) + td, task_of(i - 1));
+    if (!same) starts.push_back(i);
+  }
+  starts.push_back(num_envs);
+  pool->parallel_for(int64_t(starts.size()) - 1, [&](int64_t item, int worker) {
+    const int64_t i0 = starts[item], n = starts[item + 1] - i0;
+    const int k = members ? members[i0] : 0;
     const FamilyModel& fm = members_[k]->fm;
-    EnvSlot& env = worker_slots(k, worker, 1)[0];
-    const double* task = tasks ? tasks + i * td : no_task.data();
+    std::vector<EnvSlot>& envs = worker_slots(k, worker, n);
+    const double* task = task_of(i0);
     // RandParams replays on the nominal model, as it always has; an overlay takes the task's fields
     mjModel* m = fm.moves_model() ? item_model(k, worker, task) : members_[k]->model;
-    Rng rng(seed, uint64_t(i));
-    reset_env(fm, m, env, task, rng);
-    const int64_t n_steps = lengths ? std::min<int64_t>(steps, lengths[i]) : steps;
+    std::vector<Rng> rng;
+    for (int64_t b = 0; b < n; ++b) rng.emplace_back(seed, uint64_t(i0 + b));
+    reset_group(fm, m, envs.data(), n, task, rng.data());
     std::vector<double> action(ad);
-    for (int64_t s = 0; s < n_steps; ++s) {
-      for (int j = 0; j < ad; ++j)
-        action[j] = controls ? controls[(i * steps + s) * ad + j] : rng.uniform(range[2 * j], range[2 * j + 1]);
-      if (fm.ops->raw_step) {
-        fm.ops->raw_step(fm, m, env, action.data());
-      } else {
-        std::copy(action.begin(), action.end(), env.d->ctrl);
-        for (int q = 0; q < fm.ops->frame_skip; ++q) mj_step(m, env.d);
+    for (int64_t b = 0; b < n; ++b) {
+      const int64_t i = i0 + b;
+      EnvSlot& env = envs[b];
+      const int64_t n_steps = lengths ? std::min<int64_t>(steps, lengths[i]) : steps;
+      for (int64_t s = 0; s < n_steps; ++s) {
+        for (int j = 0; j < ad; ++j)
+          action[j] = controls ? controls[(i * steps + s) * ad + j] : rng[b].uniform(range[2 * j], range[2 * j + 1]);
+        if (fm.ops->raw_step) {
+          fm.ops->raw_step(fm, m, env, action.data());
+        } else {
+          std::copy(action.begin(), action.end(), env.d->ctrl);
+          for (int q = 0; q < fm.ops->frame_skip; ++q) mj_step(m, env.d);
+        }
       }
     }
   });

@@ -72,10 +72,14 @@ struct FamilyOps {
   // ---- optional hooks of the families whose tasks move parts of the model (Meta-World); null
   // for the families above.
   // Resets for `task`, writing the model fields the task moves (body and site positions) into
-  // `m`, the environment's own ModelOverlay of the model; replaces `reset` when set.
+  // `m`, the environment's own ModelOverlay of the model; replaces `reset` when set. A function of
+  // the task alone (no random stream): the pool resets one environment of a work item and copies
+  // it to the others (copy_slot).
   void (*reset_task)(const FamilyModel& fm, mjModel* m, EnvSlot& env, const double* task) = nullptr;
   // Makes the environment's FamilyState (EnvSlot::state) when a slot is created.
   void (*init_slot)(const FamilyModel& fm, EnvSlot& env) = nullptr;
+  // Copies the family's state of one environment into another (with reset_task).
+  void (*copy_slot)(const EnvSlot& from, EnvSlot& to) = nullptr;
   // The physics of one step alone (the benchmarks' floor): `action` applied as `step` applies it,
   // frame_skip physics steps and the forward pass the observation needs; null: the controls for
   // frame_skip steps.
@@ -116,6 +120,11 @@ struct FamilyModel {
 // as there).
 void apply_rand_params(const mjModel* base, mjModel* task_model, const double* multipliers);
 int rand_params_size(const mjModel* m);
+
+// Resets environments[0..n) of one task alike: families with reset_task reset the first and copy
+// its data and state to the others (the same numbers as resetting each); the others reset each
+// with its own random stream.
+void reset_group(const FamilyModel& fm, mjModel* m, EnvSlot* envs, int64_t n, const double* task, Rng* rngs);
 
 // Resets an environment: with the task for the families whose resets move parts of the model
 // (`m` is then the environment's ModelOverlay), with the random stream for the others.

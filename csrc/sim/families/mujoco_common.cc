@@ -137,6 +137,19 @@ void set_env_state(const FamilyModel& fm, const mjModel* m, EnvSlot& env, const 
   forward(fm, m, d);
 }
 
+void reset_group(const FamilyModel& fm, mjModel* m, EnvSlot* envs, int64_t n, const double* task, Rng* rngs) {
+  if (n <= 0) return;
+  if (!fm.ops->reset_task || !fm.ops->copy_slot) {
+    for (int64_t b = 0; b < n; ++b) reset_env(fm, m, envs[b], task, rngs[b]);
+    return;
+  }
+  reset_env(fm, m, envs[0], task, rngs[0]);
+  for (int64_t b = 1; b < n; ++b) {
+    mj_copyData(envs[b].d, m, envs[0].d);
+    fm.ops->copy_slot(envs[0], envs[b]);
+  }
+}
+
 int rand_params_size(const mjModel* m) { return m->nbody + 3 * m->nbody + m->nv + 3 * m->ngeom; }
 
 void apply_rand_params(const mjModel* base, mjModel* task_model, const double* mult) {

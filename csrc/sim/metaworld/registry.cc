@@ -42,6 +42,8 @@ void configure(FamilyModel& fm, const mjModel* m) {
 
 void init_slot(const FamilyModel&, EnvSlot& env) { env.state = std::make_unique<SawyerState>(); }
 
+void copy_slot(const EnvSlot& from, EnvSlot& to) { state(to) = state(from); }
+
 void reset_task(const FamilyModel& fm, mjModel* m, EnvSlot& env, const double* task) {
   sawyer_env(fm).reset(m, env.d, state(env), task);
 }
@@ -110,6 +112,7 @@ const std::vector<const FamilyOps*>& metaworld_families() {
           configure, adapt_model, unused_reset, observe, step});
       row->reset_task = reset_task;
       row->init_slot = init_slot;
+      row->copy_slot = copy_slot;
       row->raw_step = raw_step;
       row->max_episode_steps = kMaxPathLength;
       out.push_back(std::move(row));

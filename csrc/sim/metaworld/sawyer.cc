@@ -153,7 +153,10 @@ void SawyerEnv::physics_step(const mjModel* m, mjData* d, const double* action) 
   d->ctrl[0] = action[3];
   d->ctrl[1] = -action[3];
   for (int k = 0; k < kFrameSkip; ++k) mj_step(m, d);
-  mj_forward(m, d);
+  if (config_.reads_contacts)
+    mj_forward(m, d);
+  else
+    mj_kinematics(m, d);
 }
 
 Evaluation SawyerEnv::step(const mjModel* m, mjData* d, SawyerState& s, const double* action, bool& ok) const {
@@ -217,6 +220,8 @@ double SawyerEnv::gripper_caging_reward(const mjData* d, const double* action, c
 }
 
 bool SawyerEnv::touching_object(const mjData* d, int object_geom) const {
+  if (!config_.reads_contacts)
+    throw std::logic_error(name_ + ": touching_object reads contacts: set SawyerConfig::reads_contacts");
   double left = 0, right = 0;
   for (int i = 0; i < d->ncon; ++i) {
     const mjContact& c = d->contact[i];

@@ -69,6 +69,10 @@ struct SawyerConfig {
   Vec3 goal_low{}, goal_high{};    // goal_space (the observation's goal bounds when fully observable)
   double target_radius = 0.05;     // TARGET_RADIUS
   int rand_vec_size = 0;           // _random_reset_space's size: 3 or 6
+  // The reward reads contacts and constraint forces (touching_main_object): the step then runs
+  // MuJoCo's whole forward pass after the physics; otherwise the kinematics are all its
+  // observation and reward read (see SawyerEnv::physics_step).
+  bool reads_contacts = false;
 };
 
 // One Meta-World environment over one loaded model: the constants resolved from the model (ids)
@@ -158,7 +162,8 @@ class SawyerEnv {
                                const Vec3& init_tcp, double obj_radius, double pad_success_thresh,
                                double object_reach_radius, double xz_thresh, double desired_gripper_effort = 1.0,
                                bool high_density = false, bool medium_density = false) const;
-  // touching_object(geom): both pads in contact with the geom with positive normal force.
+  // touching_object(geom): both pads in contact with the geom with positive normal force (needs
+  // SawyerConfig::reads_contacts: std::logic_error otherwise).
   bool touching_object(const mjData* d, int geom) const;
   bool touching_main_object(const mjData* d) const { return touching_object(d, main_object_geom()); }
 

@@ -28,6 +28,7 @@ class CoffeeV3 final : public SawyerEnv {
  private:
   static SawyerConfig make_config(bool push) {
     SawyerConfig c;
+    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0.0, 0.4, 0.2};

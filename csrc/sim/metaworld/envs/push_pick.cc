@@ -17,6 +17,7 @@ class PushV3 final : public SawyerEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
+    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0.0, 0.6, 0.2};
@@ -255,6 +256,7 @@ class PushWallV3 final : public SawyerEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
+    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0, 0.6, 0.2};
@@ -337,6 +339,7 @@ class PushBackV3 final : public PushPickEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
+    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0.0f, 0.6f, 0.2f};  // np.array([0, 0.6, 0.2], dtype=np.float32)
@@ -406,6 +409,7 @@ class PickPlaceV3 final : public SawyerEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
+    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0, 0.6, 0.2};
@@ -504,6 +508,7 @@ class PickPlaceWallV3 final : public SawyerEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
+    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0, 0.6, 0.2};
@@ -755,6 +760,7 @@ class HandInsertV3 final : public SawyerEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
+    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, -0.15};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0.0f, 0.6f, 0.2f};  // np.array([0, 0.6, 0.2], dtype=np.float32)
@@ -827,6 +833,7 @@ class SweepV3 final : public PushPickEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
+    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1.0, 0.5};
     c.hand_init_pos = {0.0, 0.6, 0.2};
@@ -901,6 +908,7 @@ class SweepIntoV3 final : public PushPickEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
+    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0.0, 0.6, 0.2};

@@ -546,6 +546,7 @@ class StickPushV3 final : public StickEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
+    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0, 0.6, 0.2};
@@ -624,6 +625,7 @@ class StickPullV3 final : public StickEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
+    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.35, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0, 0.6, 0.2};
@@ -898,6 +900,7 @@ class ShelfPlaceV3 final : public SawyerEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
+    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {f32(0.0f), f32(0.6f), f32(0.2f)};
@@ -995,6 +998,7 @@ class SoccerV3 final : public SawyerEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
+    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0.0, 0.6, 0.2};
