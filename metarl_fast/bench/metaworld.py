@@ -13,7 +13,8 @@ ML10 training mix), for:
   python processes   the same on --threads worker processes (the `processes` sampler over
                      Meta-World's Python environments)
   envpool            EnvPool's MetaWorld/<Env>-v3 with random actions on --threads threads, at its
-                     best num_envs per thread among 1, 2, 4, 8, 16, 32 (when EnvPool is installed)
+                     best num_envs per thread among 1, 2, 4, 8, 16, 32 (picked by one timed call
+                     each, then timed in the rounds with the others; when EnvPool is installed)
 
 Every implementation runs 500-step episodes (Meta-World's length), resets included; the Python
 rows run fewer episodes per call (they are 10× slower). Ratios: the C++ rollout against each
@@ -43,34 +44,52 @@ def _envpool_id(env_name: str) -> str:
     return "MetaWorld/" + "".join(w.capitalize() for w in stem.split("-")) + "-v3"
 
 
-def _envpool_rate(env_names: list[str], threads: int, steps: int, repeats: int) -> tuple[float, int] | None:
-    """EnvPool's best env-steps/s (random actions, `threads` threads) over num_envs per thread in
-    1…32, the envs of env_names run in turn for `steps` steps each; (rate, num_envs per thread)."""
-    try:
+class _EnvPoolRun:
+    """EnvPool's MetaWorld/<Env>-v3 pools of the workload's environments with random actions:
+    `num_envs` per thread on `threads` threads, each pool stepped `rounds` times per call."""
+
+    def __init__(self, env_names: list[str], threads: int, per_thread: int, steps: int) -> None:
         import envpool
+
+        self.n = per_thread * threads
+        self.pools = [envpool.make_gymnasium(_envpool_id(e), num_envs=self.n, num_threads=threads, seed=0)
+                      for e in env_names]
+        self.rounds = max(1, steps // (self.n * len(self.pools)))
+        self.actions = np.random.default_rng(0).uniform(-1, 1, (self.rounds, self.n, 4)).astype(np.float32)
+        for p in self.pools:
+            p.reset()
+        self.steps = float(self.rounds * self.n * len(self.pools))
+
+    def __call__(self) -> None:
+        for p in self.pools:
+            for r in range(self.rounds):
+                p.step(self.actions[r])
+
+    def close(self) -> None:
+        for p in self.pools:
+            p.close()
+
+
+def _envpool_best(env_names: list[str], threads: int, steps: int) -> _EnvPoolRun | None:
+    """EnvPool at its best num_envs per thread among 1, 2, 4, 8, 16, 32 (one timed call each after a
+    warm-up call), or None without EnvPool."""
+    try:
+        import envpool  # noqa: F401
     except ImportError:
         return None
-    best = None
+    best, best_rate = None, 0.0
     for per_thread in (1, 2, 4, 8, 16, 32):
-        n = per_thread * threads
-        pools = [envpool.make_gymnasium(_envpool_id(e), num_envs=n, num_threads=threads, seed=0) for e in env_names]
-        rng = np.random.default_rng(0)
-        rounds = max(1, steps // n)
-        actions = rng.uniform(-1, 1, (rounds, n, 4)).astype(np.float32)
-        for p in pools:
-            p.reset()
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            for p in pools:
-                for r in range(rounds):
-                    p.step(actions[r])
-            times.append(time.perf_counter() - t0)
-        rate = len(pools) * rounds * n / statistics.median(times)
-        for p in pools:
-            p.close()
-        if best is None or rate > best[0]:
-            best = (rate, per_thread)
+        run = _EnvPoolRun(env_names, threads, per_thread, steps)
+        run()
+        t0 = time.perf_counter()
+        run()
+        rate = run.steps / (time.perf_counter() - t0)
+        if rate > best_rate:
+            if best is not None:
+                best.close()
+            best, best_rate = run, rate
+        else:
+            run.close()
     return best
 
 
@@ -170,6 +189,11 @@ def run(argv: list[str] | None = None) -> list[Row]:
                 impls["python serial"] = lambda: serial.sample(params, py_tasks, py_b, H, seed=1)
                 impls[f"python processes {args.threads}"] = lambda: procs.sample(params, py_tasks, py_b, H, seed=1)
                 steps["python serial"] = steps[f"python processes {args.threads}"] = py_steps
+            env_names = list(family.train_envs) if w == "ML10 mix" else [w]
+            envpool = _envpool_best(env_names, args.threads, int(min(cpp_steps, 20000)))
+            if envpool is not None:
+                name = f"envpool ({envpool.n // args.threads} envs/thread)"
+                impls[name], steps[name] = envpool, envpool.steps
             try:
                 for fn in impls.values():  # warm-up (process start, vector envs)
                     fn()
@@ -183,17 +207,14 @@ def run(argv: list[str] | None = None) -> list[Row]:
             finally:
                 for s in samplers:
                     s.close()
+                if envpool is not None:
+                    envpool.close()
             rates = {k: steps[k] / statistics.median(v) for k, v in samples.items()}
-            env_names = list(family.train_envs) if w == "ML10 mix" else [w]
-            envpool = _envpool_rate(env_names, args.threads, int(min(cpp_steps, 20000)), args.repeats)
-            if envpool is not None:
-                rates[f"envpool (best {envpool[1]} envs/thread)"] = envpool[0]
             cpp = rates["cpp rollout"]
             sizes = dict(T=T, B=B, H=H)
             for k, rate in rates.items():
-                rows.append(Row(w, k, statistics.median(samples[k]) if k in samples else float("nan"), cpp / rate,
-                                "cpp rollout env-steps/s ÷ this", None, dict(sizes, env_steps_per_s=rate),
-                                args.threads, samples.get(k, [])))
+                rows.append(Row(w, k, statistics.median(samples[k]), cpp / rate, "cpp rollout env-steps/s ÷ this", None,
+                                dict(sizes, env_steps_per_s=rate), args.threads, samples[k]))
             floor = rates["physics floor"]
             notes = [f"  {k}: {r:,.0f} env-steps/s" for k, r in rates.items()]
             notes.append(f"  cpp rollout / physics floor = {cpp / floor:.2f}")

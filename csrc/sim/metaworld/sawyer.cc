@@ -130,6 +130,7 @@ void SawyerEnv::reset(mjModel* m, mjData* d, SawyerState& s, const double* task)
   s.partially_observable = task[0] != 0;
   std::copy(task + 1, task + 1 + kMaxRandVec, s.rand_vec);
   s.path_length = 0;
+  s.forward_pending = false;
   s.hand_init_pos = config_.hand_init_pos;
   set_task_model(m, s);
   mj_resetData(m, d);
@@ -153,10 +154,7 @@ void SawyerEnv::physics_step(const mjModel* m, mjData* d, const double* action) 
   d->ctrl[0] = action[3];
   d->ctrl[1] = -action[3];
   for (int k = 0; k < kFrameSkip; ++k) mj_step(m, d);
-  if (config_.reads_contacts)
-    mj_forward(m, d);
-  else
-    mj_kinematics(m, d);
+  mj_kinematics(m, d);
 }
 
 Evaluation SawyerEnv::step(const mjModel* m, mjData* d, SawyerState& s, const double* action, bool& ok) const {
@@ -165,6 +163,8 @@ Evaluation SawyerEnv::step(const mjModel* m, mjData* d, SawyerState& s, const do
                          " steps; reset the environment first");
   const int bad_before = resetting_warnings(d);
   physics_step(m, d, action);
+  s.forward_pending = true;
+  s.model = m;
   ++s.path_length;
   ok = resetting_warnings(d) == bad_before && state_finite(m, d);
   get_obs(m, d, s);
@@ -219,9 +219,11 @@ double SawyerEnv::gripper_caging_reward(const mjData* d, const double* action, c
   return caging_and_gripping;
 }
 
-bool SawyerEnv::touching_object(const mjData* d, int object_geom) const {
-  if (!config_.reads_contacts)
-    throw std::logic_error(name_ + ": touching_object reads contacts: set SawyerConfig::reads_contacts");
+bool SawyerEnv::touching_object(const mjData* d, SawyerState& s, int object_geom) const {
+  if (s.forward_pending) {  // the environment's own data: the rest of the step's forward pass
+    mj_forward(s.model, const_cast<mjData*>(d));
+    s.forward_pending = false;
+  }
   double left = 0, right = 0;
   for (int i = 0; i < d->ncon; ++i) {
     const mjContact& c = d->contact[i];

@@ -58,6 +58,10 @@ struct SawyerState final : FamilyState {
   double rand_vec[kMaxRandVec] = {};
   std::array<double, 16> cache{};  // scalars an environment keeps from reset (it names the indices)
   std::array<Vec3, 6> cache_vec{};  // vectors likewise
+  // The step's forward pass ran only the kinematics: touching_object runs the rest (on `model`,
+  // the model this environment stepped on) when a reward first asks for contacts.
+  bool forward_pending = false;
+  const mjModel* model = nullptr;
 };
 
 // Constructor arguments of an environment (its __init__'s values).
@@ -69,10 +73,6 @@ struct SawyerConfig {
   Vec3 goal_low{}, goal_high{};    // goal_space (the observation's goal bounds when fully observable)
   double target_radius = 0.05;     // TARGET_RADIUS
   int rand_vec_size = 0;           // _random_reset_space's size: 3 or 6
-  // The reward reads contacts and constraint forces (touching_main_object): the step then runs
-  // MuJoCo's whole forward pass after the physics; otherwise the kinematics are all its
-  // observation and reward read (see SawyerEnv::physics_step).
-  bool reads_contacts = false;
 };
 
 // One Meta-World environment over one loaded model: the constants resolved from the model (ids)
@@ -162,10 +162,14 @@ class SawyerEnv {
                                const Vec3& init_tcp, double obj_radius, double pad_success_thresh,
                                double object_reach_radius, double xz_thresh, double desired_gripper_effort = 1.0,
                                bool high_density = false, bool medium_density = false) const;
-  // touching_object(geom): both pads in contact with the geom with positive normal force (needs
-  // SawyerConfig::reads_contacts: std::logic_error otherwise).
-  bool touching_object(const mjData* d, int geom) const;
-  bool touching_main_object(const mjData* d) const { return touching_object(d, main_object_geom()); }
+  // touching_object(geom): both pads in contact with the geom with positive normal force. Runs
+  // the step's pending forward pass first (contacts and constraint forces): the rewards call it
+  // last in their conditions (`tcp_opened > 0 and ... and touching`, the same value as Meta-World's
+  // order) so that it runs only when it decides the result.
+  bool touching_object(const mjData* d, SawyerState& s, int geom) const;
+  bool touching_main_object(const mjData* d, SawyerState& s) const {
+    return touching_object(d, s, main_object_geom());
+  }
 
   // Ids by name; throw std::invalid_argument naming the environment and the missing element.
   int body(const mjModel* m, const char* name) const;

@@ -28,7 +28,6 @@ class CoffeeV3 final : public SawyerEnv {
  private:
   static SawyerConfig make_config(bool push) {
     SawyerConfig c;
-    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0.0, 0.4, 0.2};
@@ -106,7 +105,7 @@ class CoffeeV3 final : public SawyerEnv {
     e.reward = reward;
     e.success = obj_to_target <= 0.07;
     e.near_object = tcp_to_obj <= 0.03;
-    e.grasp_success = touching_main_object(d) && tcp_opened > 0;
+    e.grasp_success = tcp_opened > 0 && touching_main_object(d, s);
     e.grasp_reward = object_grasped;
     e.in_place_reward = in_place;
     e.obj_to_target = obj_to_target;

@@ -17,7 +17,6 @@ class PushV3 final : public SawyerEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
-    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0.0, 0.6, 0.2};
@@ -72,7 +71,7 @@ class PushV3 final : public SawyerEnv {
     e.reward = reward;
     e.success = target_to_obj <= radius;
     e.near_object = tcp_to_obj <= 0.03;
-    e.grasp_success = touching_main_object(d) && tcp_opened > 0 && obj[2] - 0.02 > s.obj_init_pos[2];
+    e.grasp_success = tcp_opened > 0 && obj[2] - 0.02 > s.obj_init_pos[2] && touching_main_object(d, s);
     e.grasp_reward = object_grasped;
     e.in_place_reward = in_place;
     e.obj_to_target = target_to_obj;
@@ -256,7 +255,6 @@ class PushWallV3 final : public SawyerEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
-    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0, 0.6, 0.2};
@@ -318,7 +316,7 @@ class PushWallV3 final : public SawyerEnv {
     e.reward = reward;
     e.success = obj_to_target <= 0.07;
     e.near_object = tcp_to_obj <= 0.03;
-    e.grasp_success = touching_main_object(d) && tcp_opened > 0 && obj[2] - 0.02 > s.obj_init_pos[2];
+    e.grasp_success = tcp_opened > 0 && obj[2] - 0.02 > s.obj_init_pos[2] && touching_main_object(d, s);
     e.grasp_reward = object_grasped;
     e.in_place_reward = in_place_part2;
     e.obj_to_target = obj_to_target;
@@ -339,7 +337,6 @@ class PushBackV3 final : public PushPickEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
-    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0.0f, 0.6f, 0.2f};  // np.array([0, 0.6, 0.2], dtype=np.float32)
@@ -390,7 +387,7 @@ class PushBackV3 final : public PushPickEnv {
     e.reward = reward;
     e.success = target_to_obj <= 0.07;
     e.near_object = tcp_to_obj <= 0.03;
-    e.grasp_success = touching_main_object(d) && tcp_opened > 0 && obj[2] - 0.02 > s.obj_init_pos[2];
+    e.grasp_success = tcp_opened > 0 && obj[2] - 0.02 > s.obj_init_pos[2] && touching_main_object(d, s);
     e.grasp_reward = object_grasped;
     e.in_place_reward = in_place;
     e.obj_to_target = target_to_obj;
@@ -409,7 +406,6 @@ class PickPlaceV3 final : public SawyerEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
-    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0, 0.6, 0.2};
@@ -489,7 +485,7 @@ class PickPlaceV3 final : public SawyerEnv {
     e.reward = reward;
     e.success = obj_to_target <= 0.07;
     e.near_object = tcp_to_obj <= 0.03;
-    e.grasp_success = touching_main_object(d) && tcp_opened > 0 && obj[2] - 0.02 > s.obj_init_pos[2];
+    e.grasp_success = tcp_opened > 0 && obj[2] - 0.02 > s.obj_init_pos[2] && touching_main_object(d, s);
     e.grasp_reward = object_grasped;
     e.in_place_reward = in_place;
     e.obj_to_target = obj_to_target;
@@ -508,7 +504,6 @@ class PickPlaceWallV3 final : public SawyerEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
-    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0, 0.6, 0.2};
@@ -570,7 +565,7 @@ class PickPlaceWallV3 final : public SawyerEnv {
     e.reward = reward;
     e.success = obj_to_target <= 0.07;
     e.near_object = tcp_to_obj <= 0.03;
-    e.grasp_success = touching_main_object(d) && tcp_opened > 0 && obj[2] - 0.02 > s.obj_init_pos[2];
+    e.grasp_success = tcp_opened > 0 && obj[2] - 0.02 > s.obj_init_pos[2] && touching_main_object(d, s);
     e.grasp_reward = object_grasped;
     e.in_place_reward = in_place_part2;
     e.obj_to_target = obj_to_target;
@@ -760,7 +755,6 @@ class HandInsertV3 final : public SawyerEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
-    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, -0.15};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0.0f, 0.6f, 0.2f};  // np.array([0, 0.6, 0.2], dtype=np.float32)
@@ -813,7 +807,7 @@ class HandInsertV3 final : public SawyerEnv {
     e.reward = reward;
     e.success = target_to_obj <= 0.05;
     e.near_object = tcp_to_obj <= 0.03;
-    e.grasp_success = touching_main_object(d) && tcp_opened > 0 && obj[2] - 0.02 > s.obj_init_pos[2];
+    e.grasp_success = tcp_opened > 0 && obj[2] - 0.02 > s.obj_init_pos[2] && touching_main_object(d, s);
     e.grasp_reward = object_grasped;
     e.in_place_reward = in_place;
     e.obj_to_target = target_to_obj;
@@ -833,7 +827,6 @@ class SweepV3 final : public PushPickEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
-    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1.0, 0.5};
     c.hand_init_pos = {0.0, 0.6, 0.2};
@@ -887,7 +880,7 @@ class SweepV3 final : public PushPickEnv {
     e.reward = reward;
     e.success = obj_to_target <= 0.05;
     e.near_object = tcp_to_obj <= 0.03;
-    e.grasp_success = touching_main_object(d) && tcp_opened > 0;
+    e.grasp_success = tcp_opened > 0 && touching_main_object(d, s);
     e.grasp_reward = object_grasped;
     e.in_place_reward = in_place;
     e.obj_to_target = obj_to_target;
@@ -908,7 +901,6 @@ class SweepIntoV3 final : public PushPickEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
-    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0.0, 0.6, 0.2};
@@ -961,7 +953,7 @@ class SweepIntoV3 final : public PushPickEnv {
     e.reward = reward;
     e.success = obj_to_target <= 0.05;
     e.near_object = tcp_to_obj <= 0.03;
-    e.grasp_success = touching_main_object(d) && tcp_opened > 0;
+    e.grasp_success = tcp_opened > 0 && touching_main_object(d, s);
     e.grasp_reward = object_grasped;
     e.in_place_reward = in_place;
     e.obj_to_target = obj_to_target;

@@ -546,7 +546,6 @@ class StickPushV3 final : public StickEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
-    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0, 0.6, 0.2};
@@ -603,7 +602,7 @@ class StickPushV3 final : public StickEnv {
     const Vec3 stick_obs = vec3(obs + 4);
     const bool success = np_norm(container - s.target_pos) <= 0.12;
     const bool grasp_success =
-        touching_main_object(d) && tcp_opened > 0 && stick_obs[2] - 0.01 > stick_init_pos[2];
+        tcp_opened > 0 && stick_obs[2] - 0.01 > stick_init_pos[2] && touching_main_object(d, s);
     Evaluation e;
     e.reward = reward;
     e.success = grasp_success && success;
@@ -625,7 +624,6 @@ class StickPullV3 final : public StickEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
-    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.35, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0, 0.6, 0.2};
@@ -702,7 +700,7 @@ class StickPullV3 final : public StickEnv {
     e.reward = reward;
     e.success = np_norm(handle - s.target_pos) <= 0.12 && inserted;
     e.near_object = tcp_to_stick <= 0.03;
-    e.grasp_success = touching_main_object(d) && tcp_opened > 0 && stick[2] - 0.02 > s.obj_init_pos[2];
+    e.grasp_success = tcp_opened > 0 && stick[2] - 0.02 > s.obj_init_pos[2] && touching_main_object(d, s);
     e.grasp_reward = object_grasped;
     e.in_place_reward = stick_in_place;
     e.obj_to_target = handle_to_target;
@@ -900,7 +898,6 @@ class ShelfPlaceV3 final : public SawyerEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
-    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {f32(0.0f), f32(0.6f), f32(0.2f)};
@@ -977,7 +974,7 @@ class ShelfPlaceV3 final : public SawyerEnv {
     e.reward = reward;
     e.success = obj_to_target <= 0.07;
     e.near_object = tcp_to_obj <= 0.03;
-    e.grasp_success = touching_main_object(d) && tcp_opened > 0 && obj[2] - 0.02 > s.obj_init_pos[2];
+    e.grasp_success = tcp_opened > 0 && obj[2] - 0.02 > s.obj_init_pos[2] && touching_main_object(d, s);
     e.grasp_reward = object_grasped;
     e.in_place_reward = in_place;
     e.obj_to_target = obj_to_target;
@@ -998,7 +995,6 @@ class SoccerV3 final : public SawyerEnv {
  private:
   static SawyerConfig make_config() {
     SawyerConfig c;
-    c.reads_contacts = true;  // touching_main_object() in the reward
     c.hand_low = {-0.5, 0.40, 0.05};
     c.hand_high = {0.5, 1, 0.5};
     c.hand_init_pos = {0.0, 0.6, 0.2};
@@ -1094,7 +1090,7 @@ class SoccerV3 final : public SawyerEnv {
     e.reward = reward;
     e.success = obj_to_target <= 0.07;
     e.near_object = tcp_to_obj <= 0.03;
-    e.grasp_success = touching_main_object(d) && tcp_opened > 0 && obj[2] - 0.02 > s.obj_init_pos[2];
+    e.grasp_success = tcp_opened > 0 && obj[2] - 0.02 > s.obj_init_pos[2] && touching_main_object(d, s);
     e.grasp_reward = object_grasped;
     e.in_place_reward = in_place;
     e.obj_to_target = obj_to_target;
