@@ -245,3 +245,15 @@ def test_the_gmps_sawyer_presets_run_end_to_end_with_metaworlds_experts(preset, 
     with open(tmp_path / "run" / "progress.csv") as f:
         (row,) = list(csv.DictReader(f))
     assert float(row["DemoReturn"]) > 0 and 0 <= float(row["Step_1-SuccessRate"]) <= 1
+
+
+def test_the_metaworld_benchmark_suite_runs_its_rows(capsys):
+    """`python -m metarl_fast.bench metaworld --quick` (without the slow Python rows): the C++
+    rollout and its physics floor, on the same trajectories."""
+    from metarl_fast.bench.metaworld import run
+
+    rows = run(["--quick", "--no-python", "--threads", "1"])
+    impls = {r.implementation for r in rows}
+    assert {"cpp rollout", "physics floor"} <= impls
+    assert all(r.sizes["env_steps_per_s"] > 0 for r in rows)
+    assert "cpp rollout / physics floor" in capsys.readouterr().out

@@ -1,5 +1,5 @@
 """`metarl-fast info`: the build and the machine — the policy engine's instruction set, threads,
-MuJoCo, CUDA, torch."""
+MuJoCo, CUDA, torch, Meta-World."""
 from __future__ import annotations
 
 import argparse
@@ -28,4 +28,19 @@ def run(args: argparse.Namespace) -> int:
         cuda = "no CUDA kernels in this build (CUDA tensors use the torch reference)"
     print(f"  CUDA              : {cuda}")
     print(f"  torch             : {torch.__version__} ({torch.get_num_threads()} threads)")
+    from metarl_fast.envs.metaworld_family import CPP_METAWORLD_VERSION
+    from metarl_fast.envs.metaworld_tasks import metaworld_version
+
+    try:
+        installed = metaworld_version()
+    except ImportError:
+        installed = None
+    cpp = f"{len(_C.metaworld_envs())} environments in C++ (Meta-World {CPP_METAWORLD_VERSION}'s)"
+    if installed is None:
+        meta = f"not installed ({cpp}; docs/metaworld.md says how to install it)"
+    elif installed == CPP_METAWORLD_VERSION:
+        meta = f"{installed}, {cpp}"
+    else:
+        meta = f"{installed}: stepped from Python (the {cpp} reproduce {CPP_METAWORLD_VERSION})"
+    print(f"  Meta-World        : {meta}")
     return 0
