@@ -30,6 +30,10 @@ class ParamBlock(NamedTuple):
         return math.prod(self.shape)
 
 
+MAX_LAYER_SIZE = 1 << 20  # units per layer (the C++ kernels hold sizes as 32-bit ints)
+MAX_PARAMS = (1 << 31) - 1  # parameters of one policy (16 GiB in float64: beyond what a run can hold)
+
+
 @dataclass(frozen=True)
 class PolicySpec:
     """Architecture of a Gaussian MLP policy.
@@ -51,10 +55,21 @@ class PolicySpec:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"PolicySpec.{name} must be a positive int, got {value!r}")
-        hidden = tuple(self.hidden)
+        try:
+            hidden = tuple(self.hidden)
+        except TypeError:
+            raise TypeError(f"PolicySpec.hidden must be a sequence of positive ints (e.g. (64, 64); () for a linear "
+                            f"policy), got {self.hidden!r}") from None
         if any(isinstance(h, bool) or not isinstance(h, int) or h <= 0 for h in hidden):
             raise ValueError(f"PolicySpec.hidden must be positive ints, got {self.hidden!r}")
+        for name, value in (("obs_dim", self.obs_dim), ("act_dim", self.act_dim), *(("hidden", h) for h in hidden)):
+            if value > MAX_LAYER_SIZE:
+                raise ValueError(f"PolicySpec.{name}: a layer of {value} units is more than {MAX_LAYER_SIZE}")
         object.__setattr__(self, "hidden", hidden)
+        sizes = (self.obs_dim, *hidden, self.act_dim)
+        params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:])) + self.act_dim
+        if params > MAX_PARAMS:
+            raise ValueError(f"PolicySpec: layers {sizes} have {params:,} parameters, more than {MAX_PARAMS:,}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"PolicySpec.activation must be one of {ACTIVATIONS}, got {self.activation!r}")
 

@@ -34,7 +34,17 @@ def set_num_threads(n: int) -> None:
         raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}")
     if n < 1:
         raise ValueError(f"set_num_threads: n must be >= 1, got {n}")
+    limit = max_num_threads()
+    if n > limit:
+        raise ValueError(f"set_num_threads: n={n} is more than {limit} threads, 8 per CPU this process may run on "
+                         f"({_C.default_num_threads()}) and at least 64")
     _C.set_num_threads(n)
+
+
+def max_num_threads() -> int:
+    """The most threads the pool accepts: 8 per CPU this process may run on, at least 64 (more
+    would only oversubscribe the cores; a typo such as 100000 would start that many threads)."""
+    return max(64, 8 * _C.default_num_threads())
 
 
 def get_num_threads() -> int:

@@ -310,6 +310,15 @@ def test_use_cuda_kernels_opts_auto_in_for_cuda_tensors_only():
     assert _validation.resolve_backend("f", "auto", cuda_dev) == "torch"
 
 
+def test_use_cuda_kernels_in_a_build_without_cuda_raises(monkeypatch):
+    monkeypatch.setattr(_C, "has_cuda", False)
+    with pytest.raises(RuntimeError, match="this build of metarl_fast has no CUDA kernels"):
+        with kernels.use_cuda_kernels():
+            pass
+    with kernels.use_cuda_kernels(False):  # opting out needs no kernels
+        assert not _validation.auto_uses_cuda_kernels()
+
+
 def test_backend_cuda_in_a_build_without_cuda_says_so(monkeypatch):
     monkeypatch.setattr(_C, "has_cuda", False)
     with pytest.raises(RuntimeError, match="built with CUDA"):

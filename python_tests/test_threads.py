@@ -78,8 +78,9 @@ def test_kernels_release_the_gil(restore_threads):
 
 
 def test_a_pool_the_system_refuses_raises_and_keeps_the_previous_one():
-    """With thread stacks capped by a memory limit, asking for 2000 threads fails after a few dozen:
-    a clear RuntimeError (not a hang, not a crash) and the earlier pool keeps working."""
+    """With thread stacks capped by a memory limit, asking the C++ pool for 2000 threads (beyond
+    set_num_threads' own cap, checked in test_validation) fails after a few dozen: a clear
+    RuntimeError (not a hang, not a crash) and the earlier pool keeps working."""
     import subprocess
     import sys
 
@@ -89,7 +90,7 @@ usage = int(open(f"/proc/{os.getpid()}/statm").read().split()[0]) * os.sysconf("
 resource.setrlimit(resource.RLIMIT_AS, (usage + 300 * 2**20, resource.getrlimit(resource.RLIMIT_AS)[1]))
 before = metarl_fast.get_num_threads()
 try:
-    metarl_fast.set_num_threads(2000)
+    metarl_fast._C.set_num_threads(2000)
 except RuntimeError as e:
     assert "could not start 2000 threads" in str(e), e
     assert metarl_fast.get_num_threads() == before

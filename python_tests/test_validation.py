@@ -224,3 +224,30 @@ def test_the_native_finiteness_scan_finds_every_bad_value_at_any_position():
                     y = x.clone()
                     y[pos] = bad
                     assert not _C.all_finite(y.numpy()), (n, dtype, pos, bad)
+
+
+def test_unclear_inputs_get_messages_naming_the_argument():
+    """What used to surface as pybind's 'incompatible function arguments' or a NoneType error."""
+    import metarl_fast
+    from metarl_fast.kernels import conjugate_gradient, trpo_step
+
+    p = torch.zeros(4, dtype=torch.float64)
+    for bad in (torch.zeros(4, dtype=torch.int64), torch.zeros(4, dtype=torch.float16), torch.zeros(4, dtype=torch.bool)):
+        with pytest.raises(TypeError, match="trpo_step: params must be float32 or float64"):
+            trpo_step(bad, bad, lambda x: 0.0, lambda x: 0.0, 0.01, dHd=1.0)
+        with pytest.raises(TypeError, match="trpo_step: direction must be float32 or float64"):
+            trpo_step(p, bad, lambda x: 0.0, lambda x: 0.0, 0.01, dHd=1.0)
+    with pytest.raises(ValueError, match=r"conjugate_gradient: iters must be an int in \[0, 2147483647\]"):
+        conjugate_gradient(lambda v: v, p, iters=2**63 + 7)
+    with pytest.raises(ValueError, match="more than .* threads, 8 per CPU"):
+        metarl_fast.set_num_threads(2**31)
+    before = metarl_fast.get_num_threads()
+    with pytest.raises(ValueError, match="more than .* threads"):
+        metarl_fast.set_num_threads(100000)
+    assert metarl_fast.get_num_threads() == before  # nothing started
+    with pytest.raises(TypeError, match=r"PolicySpec.hidden must be a sequence of positive ints"):
+        PolicySpec(3, 2, None)
+    with pytest.raises(ValueError, match="a layer of 1099511627776 units is more than 1048576"):
+        PolicySpec(3, 2, (2**40,))
+    with pytest.raises(ValueError, match="parameters, more than"):
+        PolicySpec(3, 2, (1 << 20, 1 << 20))

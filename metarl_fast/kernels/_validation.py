@@ -25,7 +25,12 @@ _auto_cuda: contextvars.ContextVar[bool | None] = contextvars.ContextVar("metarl
 def use_cuda_kernels(enabled: bool = True):
     """Inside the block, backend="auto" sends CUDA tensors to the CUDA kernels (enabled=True) or to
     the torch reference (False), whatever AUTO_USES_CUDA_KERNELS says: how a run opts in
-    (``cuda_kernels=true``). Per thread and per asyncio task (a context variable)."""
+    (``cuda_kernels=true``). Per thread and per asyncio task (a context variable). Enabling them
+    in a build without CUDA kernels raises RuntimeError, as a training run with cuda_kernels=true
+    does (the block would otherwise run the torch reference unnoticed)."""
+    if enabled and not cuda.built():
+        raise RuntimeError("use_cuda_kernels(): this build of metarl_fast has no CUDA kernels (install it with nvcc "
+                           "on PATH and METARL_FAST_CUDA=ON; metarl-fast info shows the build)")
     token = _auto_cuda.set(bool(enabled))
     try:
         yield

@@ -36,8 +36,10 @@ from .. import _C, reference
 from . import cuda
 from ..policies import PolicySpec
 from ..reference.solvers import CgInfo, TrpoStepResult
-from ._validation import check_finite, check_tensor, host, requiring_grad, resolve_backend
+from ._validation import FLOAT_DTYPES, check_finite, check_tensor, host, requiring_grad, resolve_backend
 from .policy import _CURVATURES, _Inputs
+
+MAX_CG_ITERS = (1 << 31) - 1  # the compiled solver counts iterations in a 32-bit int
 
 __all__ = ["CgInfo", "KlFvpOperator", "MamlTrpoFvpOperator", "PolicyOperator", "SurrogateHvpOperator",
            "TrpoStepResult", "conjugate_gradient", "trpo_step"]
@@ -270,8 +272,8 @@ def conjugate_gradient(matvec, b: torch.Tensor, iters: int = 10, residual_tol: f
             PolicyOperator is then applied with its torch twin).
     """
     fn = "conjugate_gradient"
-    if isinstance(iters, bool) or not isinstance(iters, int) or iters < 0:
-        raise ValueError(f"{fn}: iters must be an int >= 0, got {iters!r}")
+    if isinstance(iters, bool) or not isinstance(iters, int) or not 0 <= iters <= MAX_CG_ITERS:
+        raise ValueError(f"{fn}: iters must be an int in [0, {MAX_CG_ITERS}], got {iters!r}")
     if isinstance(residual_tol, bool) or not isinstance(residual_tol, (int, float)) or not (residual_tol >= 0):
         raise ValueError(f"{fn}: residual_tol must be a number >= 0, got {residual_tol!r}")
     damping = _check_nonneg(fn, "damping", damping)
@@ -330,6 +332,11 @@ def trpo_step(params: torch.Tensor, direction: torch.Tensor, loss_fn: Callable[[
     fn = "trpo_step"
     if not isinstance(params, torch.Tensor) or not isinstance(direction, torch.Tensor):
         raise TypeError(f"{fn}: params and direction must be tensors")
+    for name, t in (("params", params), ("direction", direction)):
+        if t.dtype not in FLOAT_DTYPES:
+            raise TypeError(f"{fn}: {name} must be float32 or float64, got {t.dtype}")
+    if direction.dtype != params.dtype:
+        raise TypeError(f"{fn}: direction must have params' dtype {params.dtype}, got {direction.dtype}")
     if direction.shape != params.shape:
         raise ValueError(f"{fn}: direction must have params' shape {list(params.shape)}, got {list(direction.shape)}")
     check_finite(fn, "params", params)
