@@ -109,10 +109,10 @@ def load_torch(path: str, what: str = "checkpoint"):
 
 
 def new_numbered_dir(base: str, prefix: str) -> str:
-    """BASE/<prefix><k> with k the first number not taken, created (so two commands started at once
-    never share one); BASE is created when missing."""
+    """BASE/<prefix><k> with k the first number from 0 not taken, created (so two commands started
+    at once never share one); BASE is created when missing."""
     os.makedirs(base, exist_ok=True)
-    k = 1
+    k = 0
     while True:
         path = os.path.join(base, f"{prefix}{k}")
         try:

@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from metarl_fast.algos.run import Runner
+from metarl_fast.algos.run import Runner, TrainConfig
 from metarl_fast.cli import main
 from metarl_fast.files import UnsafeFileError, checksum
 
@@ -116,6 +116,7 @@ def test_checkpoints_load_as_data_only_and_fall_back_to_the_last_good_snapshot(t
     assert runner.iteration == 2 and not marker.exists()  # itr_1.pt: the newest good snapshot
     log = (out / "train.log").read_text()
     assert "refused" in log and "checkpoint.pt" in log and "resuming from" in log and "itr_1.pt" in log
+    runner.close()  # it holds the run directory until it trains or closes
     # a snapshot whose contents were changed after it was written (a flipped value) is refused
     good = torch.load(out / "checkpoints" / "itr_1.pt", weights_only=True)
     corrupt = {**good, "algorithm": {**good["algorithm"], "theta": good["algorithm"]["theta"].clone()}}
@@ -196,3 +197,135 @@ def test_bad_invocations_of_every_command_are_one_error_line(tmp_path, capsys):
             code = e.code
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and err and "error:" in err[-1] and "Traceback" not in "\n".join(err), (argv, code, err)
+
+
+@pytest.mark.parametrize("damage", ["truncated to 40 bytes", "empty", "deleted", "NUL bytes", "random bytes",
+                                    "a row changed"])
+def test_a_damaged_progress_file_is_rebuilt_from_the_checkpoint_on_resume(tmp_path, capsys, damage):
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert _train(full, iterations=4) == 0
+    assert _train(part, iterations=3) == 0
+    path = part / "progress.csv"
+    raw = path.read_bytes()
+    if damage == "truncated to 40 bytes":
+        path.write_bytes(raw[:40])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "deleted":
+        path.unlink()
+    elif damage == "NUL bytes":
+        path.write_bytes(raw[:60] + b"\x00" * 30 + raw[90:])
+    elif damage == "random bytes":
+        path.write_bytes(np.random.default_rng(0).bytes(500))
+    else:
+        lines = raw.decode().splitlines(keepends=True)
+        lines[2] = lines[2].replace(",", ",9", 1)
+        path.write_text("".join(lines))
+    with pytest.warns(UserWarning, match=f"{path}: .*rebuilt from the checkpoint's 3 rows"):
+        assert main(["train", "--resume", str(part), "--iterations", "4", "--quiet"]) == 0
+    assert _rows(part) == _rows(full)  # every earlier row is back, with every column
+
+
+def test_a_damaged_progress_file_of_a_checkpoint_without_rows_is_refused_naming_it(tmp_path, capsys):
+    part = tmp_path / "part"
+    assert _train(part, iterations=2) == 0
+    for name in ["checkpoint.pt", *(f"checkpoints/{n}" for n in os.listdir(part / "checkpoints"))]:
+        state = torch.load(part / name, weights_only=True)  # as the trainer of earlier versions wrote them
+        del state["progress"], state["checksum"]
+        torch.save(state, part / name)
+    (part / "progress.csv").write_bytes(np.random.default_rng(1).bytes(300))
+    assert main(["train", "--resume", str(part), "--iterations", "3", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{part / 'progress.csv'}: damaged" in err and "UnicodeDecodeError" not in err
+
+
+def test_two_runs_into_one_directory_refuse_the_second_and_a_stale_lock_does_not_block(tmp_path, capsys):
+    from metarl_fast.algos.run.runner import RunDirectoryInUse, RunDirectoryLock
+
+    out = tmp_path / "run"
+    holder = RunDirectoryLock(str(out))  # a run writing there now
+    assert _train(out, iterations=1) == 2
+    assert f"is in use by pid {os.getpid()}" in capsys.readouterr().err
+    assert not (out / "progress.csv").exists() and not (out / "config.yaml").exists()
+    with pytest.raises(RunDirectoryInUse, match=f"pid {os.getpid()}"):
+        Runner(TrainConfig(), str(out))
+    holder.release()
+    # the lock file a killed run leaves (its pid, the lock released by the system) blocks nothing
+    (out / ".lock").write_text("pid 999999 (started 2026-01-01 00:00:00)\n")
+    assert _train(out, iterations=1) == 0
+    assert main(["train", "--resume", str(out), "--iterations", "2", "--quiet"]) == 0
+    assert len(_rows(out)) == 2
+
+
+def test_a_snapshot_a_kill_left_unwritten_is_written_on_resume(tmp_path):
+    out = tmp_path / "run"
+    assert _train(out, "--set", "checkpoint_every=2", iterations=4) == 0
+    kept = out / "checkpoints" / "itr_3.pt"
+    good = kept.read_bytes()
+    kept.unlink()
+    (out / "checkpoints" / ".itr_3.pt.abc123.tmp").write_bytes(good[: len(good) // 2])  # killed before the rename
+    # the run is complete (iteration 4 of 4): resuming says so, and writes the missing snapshot
+    assert main(["train", "--resume", str(out), "--iterations", "4", "--quiet"]) == 2
+    assert kept.exists() and not (out / "checkpoints" / ".itr_3.pt.abc123.tmp").exists()
+    state = torch.load(kept, weights_only=True)
+    assert state["iteration"] == 4 and torch.equal(state["algorithm"]["theta"],
+                                                    torch.load(out / "checkpoint.pt", weights_only=True)["algorithm"]["theta"])
+
+
+def test_load_and_eval_warn_when_a_corrupted_checkpoint_falls_back(tmp_path, capsys):
+    import metarl_fast
+
+    out = tmp_path / "run"
+    assert _train(out, "--set", "checkpoint_every=1", iterations=3) == 0
+    raw = bytearray((out / "checkpoint.pt").read_bytes())
+    raw[len(raw) // 2] ^= 0x10  # a flipped bit
+    (out / "checkpoint.pt").write_bytes(bytes(raw))
+    with pytest.warns(UserWarning, match=r"refused .*checkpoint.pt.*: using .*itr_2.pt \(iteration 3\) instead"):
+        policy = metarl_fast.load(str(out))
+    assert policy.iteration == 3
+    with pytest.warns(UserWarning, match="refused .*checkpoint.pt"):
+        assert main(["eval", str(out), "--tasks", "2", "--no-plot"]) == 0
+
+
+def test_progress_counts_the_trajectories_ended_by_unstable_physics(tmp_path, monkeypatch):
+    from metarl_fast.envs import Batch
+
+    real = Batch.__init__
+
+    def unstable(self, *args, **kwargs):  # every batch has one trajectory flagged non-finite
+        real(self, *args, **kwargs)
+        if self.nonfinite.numel():
+            self.nonfinite.view(-1)[0] = True
+
+    monkeypatch.setattr(Batch, "__init__", unstable)
+    out = tmp_path / "run"
+    assert _train(out, iterations=2) == 0
+    rows = _rows(out)
+    assert [int(r["NonFiniteTrajectories"]) for r in rows] == [2, 2]  # the pre- and post-update batches
+    assert "2 trajectories ended by an unstable state" in (out / "train.log").read_text()
+
+
+def test_eval_announces_its_steps_shows_progress_and_samples_with_the_runs_sampler(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _train(out, iterations=2) == 0
+    capsys.readouterr()
+    assert main(["eval", str(out), "--tasks", "2", "--steps", "1", "--rollouts-per-task", "3", "--no-plot"]) == 0
+    err = capsys.readouterr().err
+    total = 2 * 3 * 2 * 10  # tasks × trajectories × (steps + 1) × horizon
+    assert f"about {total:,} environment steps" in err and f"{total:,} of {total:,} environment steps" in err
+    assert (out / "evals" / "itr1-0" / "summary.csv").exists()  # the first evaluation is number 0
+    assert main(["eval", str(out), "--tasks", "2", "--steps", "1", "--rollouts-per-task", "3", "--no-plot",
+                 "--sampler", "gymnasium", "--quiet"]) == 0
+    assert "environment steps" not in capsys.readouterr().err
+    cpp, gym = (_csv_rows(out / "evals" / f"itr1-{k}" / "summary.csv") for k in (0, 1))
+    assert cpp[0]["env_steps"] == gym[0]["env_steps"] and cpp[0]["mean_return"] != gym[0]["mean_return"]
+    assert main(["eval", str(out), "--sampler", "nonsense", "--no-plot"]) == 2
+    assert "sampler must be one of" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["eval", "--help"])
+    assert "task slots per evaluation" in capsys.readouterr().out
+
+
+def _csv_rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))

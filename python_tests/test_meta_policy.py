@@ -183,7 +183,7 @@ def test_eval_writes_per_task_rows_with_intervals_and_never_overwrites(promp_run
     run = tmp_path / "run"
     shutil.copytree(promp_run, run)
     assert main(["eval", str(run), "--tasks", "3", "--steps", "1", "--rollouts-per-task", "4", "--no-plot"]) == 0
-    first = run / "evals" / "itr3-1"
+    first = run / "evals" / "itr3-0"
     summary, per_task = _csv(first / "summary.csv"), _csv(first / "tasks.csv")
     assert [int(r["step"]) for r in summary] == [0, 1] and len(per_task) == 6
     for r in summary:  # the interval of the mean over 3 tasks: t with 2 degrees of freedom, in closed form
@@ -196,7 +196,7 @@ def test_eval_writes_per_task_rows_with_intervals_and_never_overwrites(promp_run
     # again with the same settings: a second directory, the first untouched, the same numbers
     before = (first / "summary.csv").read_bytes()
     assert main(["eval", str(run), "--tasks", "3", "--steps", "1", "--rollouts-per-task", "4"]) == 0
-    second = run / "evals" / "itr3-2"
+    second = run / "evals" / "itr3-1"
     assert (first / "summary.csv").read_bytes() == before
     assert (second / "summary.csv").read_bytes() == before and (second / "eval.png").stat().st_size > 5000
     # fixed tasks from a file: the earlier evaluation's test tasks give its numbers back
@@ -205,7 +205,7 @@ def test_eval_writes_per_task_rows_with_intervals_and_never_overwrites(promp_run
     assert (tmp_path / "fixed" / "summary.csv").read_bytes() == before
     # an earlier checkpoint, and the refusals
     assert main(["eval", str(run), "--checkpoint", "1", "--tasks", "2", "--steps", "0", "--no-plot"]) == 0
-    assert (run / "evals" / "itr1-1" / "summary.csv").exists()
+    assert (run / "evals" / "itr1-0" / "summary.csv").exists()
     capsys.readouterr()
     for argv, message in ((["--out", str(tmp_path / "fixed")], "not empty"),
                           (["--checkpoint", "7"], "itr_7.pt does not exist"),

@@ -128,7 +128,7 @@ def test_eval_and_plot_commands(tmp_path, capsys):
     assert main(["eval", runs[0], "--tasks", "4", "--steps", "2"]) == 0
     table = capsys.readouterr().out
     assert "adaptation steps" in table
-    with open(os.path.join(runs[0], "evals", "itr2-1", "summary.csv")) as f:
+    with open(os.path.join(runs[0], "evals", "itr2-0", "summary.csv")) as f:
         rows = list(csv.DictReader(f))
     assert [int(r["step"]) for r in rows] == [0, 1, 2] and all(int(r["num_tasks"]) == 4 for r in rows)
     png = tmp_path / "curves.png"

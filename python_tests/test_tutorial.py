@@ -45,7 +45,7 @@ def test_the_tutorials_commands_train_evaluate_and_plot(tutorial_dir):
     for seed in (1, 2):
         with open(d / "runs" / f"windy-s{seed}" / "progress.csv") as f:
             assert len(list(csv.DictReader(f))) == 15
-    first, second = (d / "runs" / f"windy-s{s}" / "evals" / "itr14-1" for s in (1, 2))
+    first, second = (d / "runs" / f"windy-s{s}" / "evals" / "itr14-0" for s in (1, 2))
     with open(first / "test_tasks.csv") as f:
         tasks = list(csv.DictReader(f))
     assert list(tasks[0]) == ["wind_x", "wind_y"] and len(tasks) == 8

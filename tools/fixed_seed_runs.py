@@ -118,7 +118,7 @@ def run_case(name: str, workdir: str) -> dict:
         keep.update({k: float(v) for k, v in r.items() if k.startswith("Step_") and k.endswith("-AverageReturn")})
         train.append(keep)
     meta_test = [{"step": int(r["step"]), "mean_return": float(r["mean_return"]), "env_steps": int(r["env_steps"])}
-                 for r in _rows(os.path.join(out, "evals", f"itr{len(train) - 1}-1", "summary.csv"))]
+                 for r in _rows(os.path.join(out, "evals", f"itr{len(train) - 1}-0", "summary.csv"))]
     return {"argv": CASES[name], "train": train, "eval": meta_test}
 
 

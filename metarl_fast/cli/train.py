@@ -95,7 +95,7 @@ def prepare_run_dir(out: str, overwrite: bool) -> None:
     run are removed (and nothing else)."""
     import shutil
 
-    from ..algos.run.runner import RUN_FILES
+    from ..algos.run.runner import LOCK_FILE, RUN_FILES, RunDirectoryLock
 
     from ..files import remove_leftover_temps
 
@@ -104,9 +104,10 @@ def prepare_run_dir(out: str, overwrite: bool) -> None:
     if not os.path.isdir(out):
         raise ValueError(f"--out {out}: exists and is not a directory")
     remove_leftover_temps(out, RUN_FILES)  # of a run killed while writing its first file
-    entries = os.listdir(out)
+    entries = [e for e in os.listdir(out) if e != LOCK_FILE]  # a killed run's lock file holds nothing
     if not entries:
         return
+    RunDirectoryLock(out).release()  # a run writing there now: refused, naming it
     if not overwrite:
         raise ValueError(f"--out {out}: the directory is not empty (a run is there?); continue it with "
                          f"--resume {out}, choose another --out, or replace it with --overwrite")

@@ -54,6 +54,7 @@ class RunContext:
         self.verbose = verbose
         self.iteration = 0  # iterations completed
         self.timesteps = 0  # environment steps sampled for training so far
+        self.nonfinite = 0  # training trajectories ended by an unstable (non-finite) state so far
 
     def seed(self, *keys: int) -> int:
         """A seed from the run's seed and `keys`."""
@@ -71,12 +72,14 @@ class RunContext:
                count: bool = True) -> envs.Batch:
         """rollouts_per_task (or trajs_per_task) trajectories of the horizon on each task with the
         standard policy parameters `params` ([P] or [T, P]), seeded by (iteration, key); counted in
-        ctx.timesteps unless count=False (evaluation rollouts)."""
+        ctx.timesteps (and its unstable trajectories in ctx.nonfinite) unless count=False
+        (evaluation rollouts)."""
         B = trajs_per_task or self.config.rollouts_per_task
         with phase("sampling"):
             batch = self.sampler.sample(params.detach().cpu(), tasks, B, self.horizon, self.iteration_seed(key))
         if count:
             self.timesteps += batch.num_steps
+            self.nonfinite += int(batch.nonfinite.sum())
         return batch if self.device.type == "cpu" else batch.to(self.device)
 
     def kernel_scope(self):

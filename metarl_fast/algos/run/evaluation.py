@@ -50,17 +50,64 @@ class EvalResult:
     files: list[str] = field(default_factory=list)
 
 
+class EvalProgress:
+    """What an evaluation shows while it runs: the environment steps it will take, announced before
+    it starts, then a progress bar on a terminal, or a line every `every_s` seconds and at the end
+    when stderr is not one (a log file, a job scheduler). Disabled: silent."""
+
+    def __init__(self, what: str, total_steps: int, enabled: bool = True, every_s: float = 10.0) -> None:
+        import sys
+        import time
+
+        self.what, self.total, self.enabled, self.every_s = what, int(total_steps), enabled, every_s
+        self.done, self._start = 0, time.perf_counter()
+        self._last = self._start
+        self._bar = None
+        if not enabled:
+            return
+        print(f"{what}: about {self.total:,} environment steps", file=sys.stderr, flush=True)
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=self.total, unit="step", unit_scale=True, desc=what, leave=False)
+
+    def update(self, steps: int) -> None:
+        import sys
+        import time
+
+        self.done += int(steps)
+        if not self.enabled:
+            return
+        if self._bar is not None:
+            self._bar.update(int(steps))
+            return
+        now = time.perf_counter()
+        if now - self._last >= self.every_s or self.done >= self.total:
+            self._last = now
+            rate = self.done / max(now - self._start, 1e-9)
+            print(f"{self.what}: {self.done:,} of {self.total:,} environment steps, {now - self._start:.0f} s "
+                  f"({rate:,.0f} steps/s)", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
 def meta_test(policy: MetaPolicy, tasks: TaskBatch, steps: int = 3, rollouts_per_task: int | None = None,
-              seed: int = 12345) -> EvalResult:
+              seed: int = 12345, progress: bool = False) -> EvalResult:
     """Returns after 0..steps adaptation steps of `policy` on `tasks` (rollouts of step k seeded
     derived_seed(seed, k)); per step across tasks (mean, std, 95 % t-interval of the mean over
-    tasks) and per task (over its trajectories)."""
+    tasks) and per task (over its trajectories). progress: show EvalProgress on stderr."""
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"meta_test: steps must be an int >= 0, got {steps!r}")
     adapted = policy.adapt(tasks, steps=0, rollouts_per_task=rollouts_per_task, seed=seed)
+    total = (steps + 1) * len(tasks) * adapted.rollouts_per_task * policy.horizon
+    bar = EvalProgress(f"meta-test of {policy.family.name}", total, progress)
     summary, per_task = [], []
     for k in range(steps + 1):
         batch = adapted.rollout()
+        bar.update(len(tasks) * adapted.rollouts_per_task * policy.horizon)
         returns = batch.returns.numpy()  # [T, B]
         task_means = returns.mean(1)
         mean, low, high = mean_interval(task_means)
@@ -81,6 +128,7 @@ def meta_test(policy: MetaPolicy, tasks: TaskBatch, steps: int = 3, rollouts_per
                 per_task[-1]["success_rate"] = float(success[i].double().mean())
         if k < steps:
             adapted = adapted.adapt_on(batch)
+    bar.close()
     return EvalResult(summary, per_task, tasks)
 
 
@@ -198,15 +246,16 @@ def _plot(result: EvalResult, path: str, title: str) -> bool:
 
 def evaluate(source: str, num_tasks: int = 40, tasks_file: str | None = None, steps: int = 3,
              rollouts_per_task: int | None = None, seed: int = 12345, out_dir: str | None = None,
-             plot: bool = True, write: bool = True) -> EvalResult:
-    """`metarl-fast eval`: loads `source` (a run directory or a checkpoint file, see load), meta-tests
-    it on the test tasks and writes the result to `out_dir` (default: a new RUN_DIR/evals/itr<I>-<k>
-    of the run holding the checkpoint)."""
+             plot: bool = True, write: bool = True, sampler: str | None = None,
+             progress: bool = False) -> EvalResult:
+    """`metarl-fast eval`: loads `source` (a run directory or a checkpoint file, see load; sampling
+    with the run's sampler, or `sampler`), meta-tests it on the test tasks and writes the result to
+    `out_dir` (default: a new RUN_DIR/evals/itr<I>-<k> of the run holding the checkpoint)."""
     from ...runtime import run_info
 
-    policy = load(source)
+    policy = load(source, sampler=sampler)
     tasks = eval_tasks(policy, num_tasks, tasks_file, seed)
-    result = meta_test(policy, tasks, steps, rollouts_per_task, seed)
+    result = meta_test(policy, tasks, steps, rollouts_per_task, seed, progress)
     if not write:
         return result
     if out_dir is None:

@@ -29,20 +29,22 @@ from .runner import Runner, read_run_config
 ON_THE_CPU = ("device=cpu", "cuda_kernels=false")
 
 
-def load(path: str) -> "MetaPolicy":
-    """The meta-policy of a run directory (its last good checkpoint, as ``--resume`` picks it) or of
-    one checkpoint file (``RUN_DIR/checkpoint.pt``, ``RUN_DIR/checkpoints/itr_<n>.pt``, or a copy
-    elsewhere: then the config it carries is used). Files load with ``weights_only`` (a planted
-    pickle is refused, not run); a checkpoint made with another config than its run's config.yaml
-    is refused."""
+def load(path: str, sampler: str | None = None) -> "MetaPolicy":
+    """The meta-policy of a run directory (its last good checkpoint, as ``--resume`` picks it; a
+    fall-back from a refused checkpoint.pt is warned about, naming both) or of one checkpoint file
+    (``RUN_DIR/checkpoint.pt``, ``RUN_DIR/checkpoints/itr_<n>.pt``, or a copy elsewhere: then the
+    config it carries is used). Files load with ``weights_only`` (a planted pickle is refused, not
+    run); a checkpoint made with another config than its run's config.yaml is refused. Its
+    rollouts sample with the run's sampler, or `sampler` (a name of ``sampling.sampler_names()``)."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"load: path must be a run directory or a checkpoint file, got {type(path).__name__}")
     path = os.fspath(path)
+    overrides = ON_THE_CPU if sampler is None else (*ON_THE_CPU, f"sampler={sampler}")
     if os.path.isdir(path):
-        return MetaPolicy(Runner.from_run_dir(path, verbose=False, overrides=ON_THE_CPU), path)
+        return MetaPolicy(Runner.from_run_dir(path, verbose=False, overrides=overrides), path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"load: {path} is neither a run directory nor a checkpoint file")
-    return MetaPolicy(runner_from_checkpoint(path), path)
+    return MetaPolicy(runner_from_checkpoint(path, overrides), path)
 
 
 def run_dir_of(path: str) -> str | None:
@@ -52,10 +54,10 @@ def run_dir_of(path: str) -> str | None:
     return next((d for d in (here, os.path.dirname(here)) if os.path.isfile(os.path.join(d, "config.yaml"))), None)
 
 
-def runner_from_checkpoint(path: str) -> Runner:
+def runner_from_checkpoint(path: str, overrides: tuple[str, ...] = ON_THE_CPU) -> Runner:
     """A runner (writing nowhere) at the state of the checkpoint file `path`, with the config of the
     run directory holding it when there is one (checked against the checkpoint's own), else the
-    checkpoint's."""
+    checkpoint's; `overrides`: where it runs (default: the CPU)."""
     from .config import TrainConfig
 
     state = load_torch(path)
@@ -63,7 +65,7 @@ def runner_from_checkpoint(path: str) -> Runner:
         raise UnsafeFileError(f"{path}: not a metarl_fast checkpoint")
     run_dir = run_dir_of(path)
     config = TrainConfig.from_dict(state["config"]) if run_dir is None else read_run_config(run_dir)
-    config = config.with_overrides(list(ON_THE_CPU))
+    config = config.with_overrides(list(overrides))
     runner = Runner(config, None, verbose=False)
     runner._check_snapshot(path, state)
     runner.load_state_dict(state)
@@ -242,8 +244,10 @@ class AdaptedPolicy(_Acting):
         meta = self.meta
         B = meta._rollouts(self.rollouts_per_task if rollouts_per_task is None else rollouts_per_task)
         seed = derived_seed(self.seed, self.steps) if seed is None else seed
-        return meta.family.rollout(meta.spec, self.policy_params().contiguous(), self.tasks, B, meta.horizon,
-                                   seed=seed, deterministic=deterministic)
+        params = self.policy_params().contiguous()
+        if deterministic:  # acting with the mean: the family's own rollout (samplers draw actions)
+            return meta.family.rollout(meta.spec, params, self.tasks, B, meta.horizon, seed=seed, deterministic=True)
+        return meta._ctx.sampler.sample(params, self.tasks, B, meta.horizon, seed)
 
     def adapt_on(self, batch: Batch) -> "AdaptedPolicy":
         """One more adaptation step on `batch`, sampled with these policies on these tasks."""

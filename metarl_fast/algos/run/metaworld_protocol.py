@@ -26,7 +26,7 @@ import numpy as np
 
 from ...files import write_text
 from .context import derived_seed
-from .evaluation import _csv_text, new_eval_dir
+from .evaluation import EvalProgress, _csv_text, new_eval_dir
 from .meta_policy import MetaPolicy, load, run_dir_of
 
 
@@ -65,9 +65,10 @@ def slot_task_orders(family, meta_batch_size: int, seed: int) -> list[tuple[str,
 
 def metaworld_evaluation(policy: MetaPolicy, seed: int = 12345, num_evals: int = 10, adaptation_steps: int = 1,
                          adaptation_episodes: int = 10, evaluation_episodes: int = 3,
-                         meta_batch_size: int = 20) -> ProtocolResult:
+                         meta_batch_size: int = 20, progress: bool = False) -> ProtocolResult:
     """Meta-World's meta-learning evaluation of `policy` (module docstring); rollouts of evaluation
-    i seeded by derived_seed(seed, i, ...)."""
+    i seeded by derived_seed(seed, i, ...). progress: announce the environment steps and show
+    progress on stderr (EvalProgress)."""
     family = policy.family
     if not hasattr(family, "test_envs"):
         raise ValueError(f"--protocol metaworld evaluates Meta-World families (MetaWorldML1-<env>, MetaWorldML10, "
@@ -80,6 +81,8 @@ def metaworld_evaluation(policy: MetaPolicy, seed: int = 12345, num_evals: int =
         raise ValueError(f"adaptation_steps must be an int >= 0, got {adaptation_steps!r}")
     slots = slot_task_orders(family, meta_batch_size, seed)
     env_names = list(dict.fromkeys(name for name, _ in slots))
+    per_eval = meta_batch_size * (adaptation_episodes * adaptation_steps + evaluation_episodes) * policy.horizon
+    bar = EvalProgress(f"Meta-World protocol on {family.name}", num_evals * per_eval, progress)
     rows = []
     for i in range(num_evals):
         tasks = family.tasks([[1.0, order[i % len(order)]] for _, order in slots])
@@ -88,6 +91,7 @@ def metaworld_evaluation(policy: MetaPolicy, seed: int = 12345, num_evals: int =
             adapted = adapted.adapt_on(adapted.rollout())
         batch = adapted.rollout(rollouts_per_task=evaluation_episodes, seed=derived_seed(seed, i, 0xE7),
                                 deterministic=True)
+        bar.update(per_eval)
         success = batch.successes().double().numpy()  # [T, B]
         returns = batch.returns.numpy()
         for name in env_names:
@@ -95,6 +99,7 @@ def metaworld_evaluation(policy: MetaPolicy, seed: int = 12345, num_evals: int =
             rows.append({"eval": i, "env": name, "success_rate": float(success[mine].mean()),
                          "mean_return": float(returns[mine].mean()), "slots": len(mine),
                          "episodes": len(mine) * evaluation_episodes})
+    bar.close()
     per_env = {name: float(np.mean([r["success_rate"] for r in rows if r["env"] == name])) for name in env_names}
     mean_success = float(np.mean([np.mean([r["success_rate"] for r in rows if r["eval"] == i])
                                   for i in range(num_evals)]))
@@ -107,7 +112,7 @@ def metaworld_evaluation(policy: MetaPolicy, seed: int = 12345, num_evals: int =
 
 
 def evaluate_metaworld(source: str, seed: int = 12345, out_dir: str | None = None, write: bool = True,
-                       **settings) -> ProtocolResult:
+                       sampler: str | None = None, **settings) -> ProtocolResult:
     """`metarl-fast eval --protocol metaworld`: loads `source`, runs metaworld_evaluation and writes
     protocol.csv (per evaluation and environment), per_env.csv and eval.yaml to `out_dir` (default:
     a new RUN_DIR/evals/itr<I>-<k>)."""
@@ -115,7 +120,7 @@ def evaluate_metaworld(source: str, seed: int = 12345, out_dir: str | None = Non
 
     from ...runtime import run_info
 
-    policy = load(source)
+    policy = load(source, sampler=sampler)
     result = metaworld_evaluation(policy, seed=seed, **settings)
     if not write:
         return result

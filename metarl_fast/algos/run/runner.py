@@ -8,22 +8,30 @@ Run directory layout (every file written atomically: a kill never leaves a torn 
                        Time-InnerStep, Time-OuterStep, Time, Time-Total, SPS)
     train.log          one line per iteration and the algorithm's messages
     tb/                TensorBoard events (tensorboardX)
-    checkpoint.pt      the latest state (the algorithm's state, counters, the config)
+    checkpoint.pt      the latest state (the algorithm's state, counters, the config, the rows of
+                       progress.csv so far)
     checkpoints/       itr_<n>.pt every `checkpoint_every` iterations and at the end
+    .lock              held (flock) by the runner writing the run, from its creation to the end of
+                       train(): a second one refuses to start, naming the holder's pid; the system
+                       releases it when the holder dies
 Every random choice is a function of (seed, iteration, key), so a resumed run continues exactly as
 an uninterrupted one would. Checkpoints are loaded with torch's weights_only (tensors and plain data
 only); one that does not load, or that was made with another config, is refused and the newest good
-snapshot in checkpoints/ is used instead.
+snapshot in checkpoints/ is used instead (with a warning naming both). On resume, progress.csv is
+rewritten from the rows the checkpoint holds (a damaged, truncated or deleted file is rebuilt, with
+a warning), and a kept snapshot a kill left unwritten is written.
 """
 from __future__ import annotations
 
 import csv
 import glob
+import io
 import math
 import os
 import re
 import sys
 import time
+import warnings
 
 import yaml
 
@@ -37,6 +45,48 @@ from .registry import algorithm
 CHECKPOINT_FORMAT = 2  # 1 (no "format" key): the trainer of earlier versions
 RUN_FILES = ("config.yaml", "progress.csv", "train.log", "checkpoint.pt", "checkpoints", "tb", "eval.csv",
              "evals", "demos.npz", "sac_expert.pt", "sac_progress.csv")  # what a run writes in its directory
+LOCK_FILE = ".lock"
+
+
+class RunDirectoryInUse(ValueError):
+    """Another process is writing the run directory."""
+
+
+class RunDirectoryLock:
+    """An exclusive lock on a run directory (flock on RUN_DIR/.lock, holding the holder's pid): a
+    second writer fails at once naming the first; a killed holder's lock is released by the system,
+    so a stale file never blocks a resume."""
+
+    def __init__(self, run_dir: str) -> None:
+        import fcntl
+
+        self._fd = None
+        os.makedirs(run_dir, exist_ok=True)
+        self.path = os.path.join(run_dir, LOCK_FILE)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "another process"
+            os.close(fd)
+            raise RunDirectoryInUse(f"{run_dir} is in use by {holder}: two runs cannot write one directory "
+                                    f"(wait for it to end, or choose another --out)") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} (started {time.strftime('%Y-%m-%d %H:%M:%S')})\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None
+
+    def __del__(self) -> None:
+        self.release()
+
+
+def _csv_value(v) -> str:
+    """A value as csv.DictWriter writes it."""
+    return "" if v is None else str(v)
 
 
 def read_run_config(run_dir: str) -> TrainConfig:
@@ -65,6 +115,7 @@ class Runner:
     def __init__(self, config: TrainConfig, out_dir: str | None = None, verbose: bool = True) -> None:
         self.config = config
         self.out_dir = out_dir
+        self._lock = RunDirectoryLock(out_dir) if out_dir is not None else None
         self.ctx = RunContext(config, out_dir, verbose)
         self.algorithm: MetaAlgorithm = algorithm(config.algo).build(self.ctx)
         self.start_time = time.time()
@@ -72,6 +123,7 @@ class Runner:
         self._csv_file = None
         self._writer = None
         self._fieldnames: list[str] | None = None
+        self._rows: list[dict] | None = []  # progress.csv's rows so far (None: a checkpoint of earlier versions)
 
     @property
     def iteration(self) -> int:
@@ -116,8 +168,13 @@ class Runner:
             runner.load_state_dict(state)
             for reason in refused:
                 runner.ctx.log(f"refused {reason}")
+            if out_dir is not None and os.path.abspath(out_dir) == os.path.abspath(run_dir):
+                remove_leftover_temps(os.path.join(run_dir, "checkpoints"), ["itr_*.pt"])
+                runner._write_pending_snapshot()
             if refused:
                 runner.ctx.log(f"resuming from {path} (iteration {runner.iteration})")
+                warnings.warn(f"refused {'; '.join(refused)}: using {path} (iteration {runner.iteration}) instead",
+                              stacklevel=2)
             return runner
         detail = "; ".join(refused) if refused else "no checkpoint was written (the run ended before its first iteration)"
         raise NothingToResume(f"{run_dir}: nothing to resume ({detail}); start again")
@@ -129,10 +186,10 @@ class Runner:
             raise UnsafeFileError(f"{path}: not a metarl_fast checkpoint")
         if "checksum" in state and checksum({k: v for k, v in state.items() if k != "checksum"}) != state["checksum"]:
             raise UnsafeFileError(f"{path}: its contents do not match its checksum (corrupted)")
-        # where a run executes (device, kernels) does not change what it is: a GPU run's checkpoint
-        # resumes or deploys on the CPU
+        # where a run executes (device, kernels, the sampler an evaluation uses) does not change what
+        # it is: a GPU run's checkpoint resumes or deploys on the CPU
         here = [f"iterations={self.config.iterations}", f"device={self.config.device}",
-                f"cuda_kernels={str(self.config.cuda_kernels).lower()}"]
+                f"cuda_kernels={str(self.config.cuda_kernels).lower()}", f"sampler={self.config.sampler}"]
         made_with = TrainConfig.from_dict(state["config"]).with_overrides(here)
         if made_with != self.config:
             raise UnsafeFileError(f"{path}: made with another config than config.yaml")
@@ -142,7 +199,7 @@ class Runner:
         """One meta-iteration of the algorithm; returns the log row."""
         ctx = self.ctx
         t_start = time.perf_counter()
-        steps_before = ctx.timesteps
+        steps_before, nonfinite_before = ctx.timesteps, ctx.nonfinite
         with ctx.kernel_scope():
             log = self.algorithm.run_iteration(ctx)
         ctx.iteration += 1
@@ -153,6 +210,7 @@ class Runner:
             for k, r in enumerate(log.success):
                 row[f"Step_{k}-SuccessRate"] = r
         row.update(log.stats)
+        row["NonFiniteTrajectories"] = ctx.nonfinite - nonfinite_before
         times = log.times
         elapsed = time.perf_counter() - t_start
         row.update({"Time-Sampling": times.get("sampling", 0.0), "Time-InnerStep": times.get("inner", 0.0),
@@ -170,20 +228,10 @@ class Runner:
         if resume:  # what a kill mid-write left behind
             remove_leftover_temps(self.out_dir, RUN_FILES)
             remove_leftover_temps(os.path.join(self.out_dir, "checkpoints"), ["itr_*.pt"])
+            self._write_pending_snapshot()
         path = os.path.join(self.out_dir, "progress.csv")
-        if resume and os.path.exists(path):
-            with open(path, newline="") as f:
-                reader = csv.DictReader(f)
-                self._fieldnames = reader.fieldnames
-                rows = list(reader)
-            # rows of iterations the checkpoint holds, whole (a row torn by a kill has missing fields)
-            kept = [r for r in rows if None not in r.values() and None not in r and r["Itr"].isdigit()
-                    and int(r["Itr"]) < self.iteration]
-            with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-                if self._fieldnames:
-                    w = csv.DictWriter(f, self._fieldnames)
-                    w.writeheader()
-                    w.writerows(kept)
+        if resume:
+            self._restore_progress(path)
         self._csv_file = open(path, "a", newline="")
         try:
             from tensorboardX import SummaryWriter
@@ -194,6 +242,100 @@ class Runner:
         except ImportError:  # logging to TensorBoard is optional
             self._writer = None
 
+    def _write_pending_snapshot(self) -> None:
+        """The kept snapshot of the checkpoint's iteration, when a kill between writing checkpoint.pt
+        and checkpoints/itr_<n>.pt left it unwritten (the state is the checkpoint's)."""
+        n = self.iteration
+        if n == 0 or not (n == self.config.iterations or n % self.config.checkpoint_every == 0):
+            return
+        kept = os.path.join(self.out_dir, "checkpoints", f"itr_{n - 1}.pt")
+        if not os.path.isfile(kept):
+            state = self.state_dict()
+            state["checksum"] = checksum(state)
+            save_torch(state, kept)
+            self.ctx.log(f"wrote {kept}, the snapshot of iteration {n} an interrupted run left unwritten")
+
+    def _restore_progress(self, path: str) -> None:
+        """progress.csv as the checkpoint knows it: its rows rewritten from the checkpoint (the
+        file is checked against them; a missing, damaged or truncated file is rebuilt, with a
+        warning). A checkpoint of earlier versions holds no rows: the file is kept when its rows
+        of the checkpoint's iterations are whole, and refused naming it otherwise."""
+        found, problem = self._read_progress(path)
+        if self._rows is not None:
+            rows = [dict(r) for r in self._rows]
+            fields = list(dict.fromkeys(k for r in rows for k in r))
+            if problem is None and found is not None:
+                problem = self._progress_mismatch(found[1], rows, found[0])
+                if problem is None:
+                    fields = found[0]  # the file's own columns (an earlier version's names included)
+            if problem is not None and self.iteration > 0:
+                warnings.warn(f"{path}: {problem}; rebuilt from the checkpoint's {len(rows)} rows", stacklevel=3)
+                self.ctx.log(f"{path}: {problem}; rebuilt from the checkpoint's {len(rows)} rows")
+            self._fieldnames = fields if rows else None
+            self._write_progress(path, self._fieldnames, rows)
+            return
+        if self.iteration == 0:
+            self._fieldnames = None
+            self._write_progress(path, None, [])
+            return
+        if problem is not None:
+            raise ValueError(f"{path}: {problem}; this run's checkpoint (of an earlier version) does not hold the "
+                             f"rows to rebuild it: restore the file or start the run again")
+        fields, rows = found
+        kept = [r for r in rows if None not in r.values() and None not in r and str(r.get("Itr", "")).isdigit()
+                and int(r["Itr"]) < self.iteration]
+        if [int(r["Itr"]) for r in kept] != list(range(self.iteration)):
+            raise ValueError(f"{path}: its rows are not those of iterations 0..{self.iteration - 1} the checkpoint "
+                             f"holds (damaged or truncated); restore the file or start the run again")
+        self._fieldnames = fields
+        self._write_progress(path, fields, kept)
+
+    @staticmethod
+    def _read_progress(path: str):
+        """((fieldnames, rows) or None when missing, problem or None)."""
+        if not os.path.isfile(path):
+            return None, "missing"
+        with open(path, "rb") as f:
+            raw = f.read()
+        if not raw.strip():
+            return None, "empty"
+        if b"\x00" in raw:
+            return None, "damaged (NUL bytes)"
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None, "damaged (not UTF-8 text)"
+        try:
+            reader = csv.DictReader(io.StringIO(text, newline=""))
+            fields = reader.fieldnames
+            rows = list(reader)
+        except csv.Error as e:
+            return None, f"damaged ({e})"
+        if not fields or "Itr" not in fields:
+            return None, "damaged (no header with an Itr column)"
+        return (list(fields), rows), None
+
+    def _progress_mismatch(self, rows: list[dict], want: list[dict], fields: list[str]) -> str | None:
+        """Why the file's rows differ from the checkpoint's (None: they agree)."""
+        whole = [r for r in rows if None not in r.values() and None not in r]
+        if len(whole) < len(want):
+            return f"holds {len(whole)} whole rows, the checkpoint {len(want)} (truncated or damaged)"
+        for r, w in zip(whole, want):
+            if str(r.get("Itr")) != str(w.get("Itr")) or any(k in r and str(r[k]) != _csv_value(w[k]) for k in w):
+                return f"row {r.get('Itr')!r} differs from the checkpoint's (damaged)"
+        missing = [k for k in want[0] if k not in fields] if want else []
+        if missing:
+            return f"its header lacks {missing[:3]} (damaged)"
+        return None
+
+    @staticmethod
+    def _write_progress(path: str, fields, rows: list[dict]) -> None:
+        with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+            if fields:
+                w = csv.DictWriter(f, fields, extrasaction="ignore")
+                w.writeheader()
+                w.writerows(rows)
+
     def _log(self, row: dict) -> None:
         if self._csv_file is None:
             return
@@ -202,6 +344,8 @@ class Runner:
             csv.DictWriter(self._csv_file, self._fieldnames).writeheader()
         if "SPS" in self._fieldnames and "SPS" not in row:  # the column's name in earlier versions
             row = {**row, "SPS": row["SPS-Sampling"]}
+        if self._rows is not None:
+            self._rows.append(row)
         csv.DictWriter(self._csv_file, self._fieldnames, extrasaction="ignore").writerow(row)
         self._csv_file.flush()
         if self._writer is not None:  # the x-axis is environment steps
@@ -218,9 +362,12 @@ class Runner:
         write_text(os.path.join(self.out_dir, "config.yaml"), text)
 
     def state_dict(self) -> dict:
-        return {"format": CHECKPOINT_FORMAT, "algorithm": self.algorithm.state_dict(), "iteration": self.iteration,
-                "timesteps": self.timesteps, "config": self.config.to_dict(),
-                "elapsed": time.time() - self.start_time}
+        state = {"format": CHECKPOINT_FORMAT, "algorithm": self.algorithm.state_dict(), "iteration": self.iteration,
+                 "timesteps": self.timesteps, "config": self.config.to_dict(),
+                 "elapsed": time.time() - self.start_time, "nonfinite": self.ctx.nonfinite}
+        if self._rows is not None:
+            state["progress"] = [dict(r) for r in self._rows]
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         """Restores state_dict()'s result, or a checkpoint of the trainer of earlier versions (its
@@ -228,7 +375,10 @@ class Runner:
         self.algorithm.load_state_dict(state["algorithm"] if "format" in state else state)
         self.ctx.iteration = self.saved_iteration = int(state["iteration"])
         self.ctx.timesteps = int(state["timesteps"])
+        self.ctx.nonfinite = int(state.get("nonfinite", 0))
         self.start_time = time.time() - float(state.get("elapsed", 0.0))
+        rows = state.get("progress")
+        self._rows = [dict(r) for r in rows] if isinstance(rows, list) else None
 
     def save_checkpoint(self, keep: bool) -> None:
         """checkpoint.pt (and with keep, checkpoints/itr_<n>.pt), each written atomically."""
@@ -241,6 +391,12 @@ class Runner:
         if keep:
             save_torch(state, os.path.join(self.out_dir, "checkpoints", f"itr_{self.iteration - 1}.pt"))
 
+    def close(self) -> None:
+        """Releases the run directory (its lock) without training; train() releases it when it ends."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
     # ---- the loop
     def train(self, iterations: int | None = None, resume: bool = False, progress: bool | None = None) -> list[dict]:
         """Runs until `iterations` (default config.iterations) are completed; returns the log rows.
@@ -248,8 +404,15 @@ class Runner:
         iteration on stderr when the runner is verbose. train.log gets the lines either way."""
         c = self.config
         target = iterations if iterations is not None else c.iterations
-        with thread_counts(c.threads, c.torch_threads or type(self.algorithm).torch_threads):
-            return self._loop(target, resume, progress)
+        if self.out_dir is not None and self._lock is None:  # a second train() of this runner
+            self._lock = RunDirectoryLock(self.out_dir)
+        try:
+            with thread_counts(c.threads, c.torch_threads or type(self.algorithm).torch_threads):
+                return self._loop(target, resume, progress)
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
 
     def _loop(self, target: int, resume: bool, progress: bool | None) -> list[dict]:
         c, ctx = self.config, self.ctx
@@ -272,7 +435,9 @@ class Runner:
                 ctx.log(f"itr {row['Itr']}: {row['n_timesteps']} env steps, post-update return {post:.3f}, "
                         + (f"success rate {success[-1]:.2f}, " if success else "")
                         + f"{row['Time']:.2f} s, {row['SPS-EndToEnd']:.0f} steps/s "
-                        f"({row['SPS-Sampling']:.0f} while sampling)", echo=not show)
+                        f"({row['SPS-Sampling']:.0f} while sampling)"
+                        + (f", {row['NonFiniteTrajectories']} trajectories ended by an unstable state (physics)"
+                           if row["NonFiniteTrajectories"] else ""), echo=not show)
                 bar.set_postfix(ret=f"{post:.2f}", sps=f"{row['SPS-EndToEnd']:.0f}")
                 bar.update(1)
         finally:
