@@ -176,3 +176,37 @@ def test_the_scaling_model_of_the_benchmark():
     assert rows[0]["sampling_s"] == pytest.approx(2 * (2.0 / 0.8 + 0.01))  # no network on one node
     assert rows[1]["sampling_s"] == pytest.approx(2 * (2.0 / 3.2 + 0.01 + 1.0))  # 1 Gb over 1 Gb/s
     assert rows[1]["speedup"] == pytest.approx(4.5 / (rows[1]["sampling_s"] + 0.5))
+
+
+def test_an_address_that_accepts_but_never_answers_times_out_naming_ray_timeout():
+    """A 'black hole' on loopback: it accepts TCP connections and says nothing. ray.init alone would
+    wait for minutes; the sampler gives up after ray_timeout (run in a subprocess, so the abandoned
+    connection attempt cannot touch this process's Ray)."""
+    import socket
+    import subprocess
+    import threading
+    import time
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    port = server.getsockname()[1]
+    held = []
+    threading.Thread(target=lambda: [held.append(server.accept()) for _ in range(64)], daemon=True).start()
+    code = f"""
+import sys
+from metarl_fast.sampling.ray import connect, import_ray
+try:
+    connect(import_ray(), "127.0.0.1:{port}", timeout=4)
+except TimeoutError as e:
+    print("TIMEOUT", e)
+    sys.exit(0)
+print("NO TIMEOUT")
+"""
+    start = time.perf_counter()
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    finally:
+        server.close()
+    assert "TIMEOUT" in out.stdout and "ray_timeout=4 s" in out.stdout, out.stdout + out.stderr[-2000:]
+    assert time.perf_counter() - start < 60

@@ -208,9 +208,10 @@ class RaySampler(Sampler):
 
 
 def connect(ray, address: str, timeout: float = 10.0) -> bool:
-    """Connects to Ray (see RaySampler's `address`); True when this call started a local Ray. A
-    "host:port" or "ray://host:port" address is probed first (Ray itself retries an unreachable
-    address for minutes)."""
+    """Connects to Ray (see RaySampler's `address`) within `timeout` seconds (TimeoutError naming
+    ray_timeout otherwise); True when this call started a local Ray. A "host:port" or
+    "ray://host:port" address is probed first (Ray itself retries an unreachable address for
+    minutes)."""
     if not isinstance(address, str):
         raise ValueError(f"ray_address must be a string, got {address!r}")
     if ray.is_initialized():
@@ -218,11 +219,31 @@ def connect(ray, address: str, timeout: float = 10.0) -> bool:
     hint = "use '' for a local Ray, 'auto' on a node of a running cluster, or the head's host:port"
     if address and address != "auto":
         probe_address(address, timeout, hint)
-    try:
-        ray.init(address=address or None, include_dashboard=False, log_to_driver=False,
-                 ignore_reinit_error=True, logging_level="ERROR")
-    except (ConnectionError, ValueError, RuntimeError) as e:
+    import threading
+
+    outcome: dict = {}
+
+    def init() -> None:
+        try:
+            ray.init(address=address or None, include_dashboard=False, log_to_driver=False,
+                     ignore_reinit_error=True, logging_level="ERROR")
+            outcome["ok"] = True
+        except BaseException as e:  # noqa: BLE001 — handed to the calling thread
+            outcome["error"] = e
+
+    # ray.init has no deadline of its own: an address that accepts connections but never answers
+    # would block it for many minutes
+    worker = threading.Thread(target=init, name="metarl-fast-ray-init", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise TimeoutError(f"ray_address={address!r}: the Ray cluster did not answer within ray_timeout={timeout:g} s "
+                           f"(something listens there, but not a Ray head?); {hint}, or raise ray_timeout")
+    e = outcome.get("error")
+    if isinstance(e, (ConnectionError, ValueError, RuntimeError)):
         raise ConnectionError(f"ray_address={address!r}: could not connect to a Ray cluster ({e}); {hint}") from e
+    if e is not None:
+        raise e
     return not address
 
 
