@@ -18,15 +18,25 @@ def atomic_path(path: str):
     error it is removed and `path` is untouched."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise named_os_error(e, path) from None
     os.close(fd)
     try:
         yield tmp
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
+        if isinstance(e, OSError) and not getattr(e, "filename", None):
+            raise named_os_error(e, path) from None
         raise
+
+
+def named_os_error(e: OSError, path: str) -> OSError:
+    """`e` (e.g. "No space left on device", which names no file) as an error naming `path`."""
+    return OSError(e.errno, f"{e.strerror or e} while writing", path)
 
 
 def remove_leftover_temps(folder: str, names) -> list[str]:

@@ -3,6 +3,7 @@ torch's own threads off the cores while C++ works (see docs/kernels.md, "Threads
 from __future__ import annotations
 
 import contextlib
+import shlex
 import subprocess
 import sys
 import time
@@ -91,5 +92,5 @@ def run_info() -> dict:
     except (OSError, subprocess.SubprocessError):  # no git here: the commit stays unknown
         commit = None
     return {"metarl_fast": __version__, "torch": str(torch.__version__), "mujoco": _C.mujoco_version_string(),
-            "python": sys.version.split()[0], "command": " ".join(sys.argv), "git_commit": commit,
+            "python": sys.version.split()[0], "command": shlex.join(sys.argv), "git_commit": commit,
             "started": time.strftime("%Y-%m-%d %H:%M:%S")}

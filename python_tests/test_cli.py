@@ -329,3 +329,71 @@ def test_eval_announces_its_steps_shows_progress_and_samples_with_the_runs_sampl
 def _csv_rows(path):
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
+
+
+def test_sizes_beyond_the_machine_and_other_edges_are_one_error_line(tmp_path, capsys, monkeypatch):
+    run = tmp_path / "run"
+    assert _train(run, iterations=1) == 0
+    capsys.readouterr()
+    cases = {("--set", "hidden=100000000"): "hidden", ("--set", "horizon=1000000000"): "horizon",
+             ("--set", "meta_batch_size=1000000000"): "meta_batch_size", ("--set", "threads=100000"): "threads=100000",
+             ("--set", "hidden=20000,20000"): "hidden"}
+    for extra, name in cases.items():
+        out = tmp_path / f"x{abs(hash(extra))}"
+        assert _train(out, *extra) == 2, extra
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and name in err[0] and "Traceback" not in err[0], (extra, err)
+        assert not out.exists(), extra  # nothing created
+    assert main(["demos", "--env", "Point2DNav", "--expert", "scripted", "--horizon", "-5",
+                 "--out", str(tmp_path / "d.npz")]) == 2
+    assert "--horizon must be >= 0" in capsys.readouterr().err
+    monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)
+    assert main(["plot", str(run), "--out", str(tmp_path / "p.png")]) == 2
+    assert "needs matplotlib (pip install" in capsys.readouterr().err
+    monkeypatch.delitem(__import__("sys").modules, "matplotlib")
+    for text in (b"{unclosed: [", b"", b"!!python/object/apply:os.system ['echo no']\n", b"\xff\xfe\x00"):
+        (run / "config.yaml").write_bytes(text)
+        assert main(["train", "--resume", str(run), "--iterations", "3", "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert f"{run / 'config.yaml'}: not a run config" in err and "Traceback" not in err, (text, err)
+    monkeypatch.setenv("METARL_FAST_TRACEBACK", "0")
+    assert main(["eval", str(tmp_path / "none")]) == 2  # "0" keeps tracebacks off
+    monkeypatch.setenv("METARL_FAST_TRACEBACK", "1")
+    with pytest.raises(ValueError):
+        main(["eval", str(tmp_path / "none")])
+
+
+def test_a_full_disk_names_the_file_and_tensorboard_failures_do_not_stop_a_run(tmp_path, capsys, monkeypatch):
+    import errno
+
+    real = csv.DictWriter.writerow
+
+    def full(self, row):
+        if "Itr" in row and row["Itr"] == 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, row)
+
+    monkeypatch.setattr(csv.DictWriter, "writerow", full)
+    assert _train(tmp_path / "full", iterations=2) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "No space left on device" in err[0] and "progress.csv" in err[0], err
+    monkeypatch.setattr(csv.DictWriter, "writerow", real)
+    import tensorboardX
+
+    def no_thread(*args, **kwargs):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(tensorboardX, "SummaryWriter", no_thread)
+    with pytest.warns(UserWarning, match="TensorBoard logging stopped .*can't start new thread"):
+        assert _train(tmp_path / "tb", iterations=2) == 0
+    assert len(_rows(tmp_path / "tb")) == 2
+
+
+def test_the_recorded_command_line_is_shell_quoted(monkeypatch):
+    import shlex
+
+    from metarl_fast.runtime import run_info
+
+    argv = ["metarl-fast", "train", "--set", "hidden=64, 64", "--out", "my runs/a'b"]
+    monkeypatch.setattr("sys.argv", argv)
+    assert shlex.split(run_info()["command"]) == argv

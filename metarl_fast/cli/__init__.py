@@ -78,11 +78,20 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader of our output went away (e.g. `| head`)
         sys.stdout = open(os.devnull, "w")
         return 0
-    except (ValueError, OSError) as e:  # the user's arguments, settings or files
-        if args.traceback or os.environ.get("METARL_FAST_TRACEBACK"):
+    except (ValueError, OSError, ImportError, MemoryError) as e:  # the user's arguments, settings, files,
+        # optional packages, or a size beyond the machine
+        if args.traceback or tracebacks_requested():
             raise
+        if isinstance(e, MemoryError):
+            e = f"out of memory ({e or 'an allocation failed'}): lower the sizes of the run (hidden, meta_batch_size, " \
+                "rollouts_per_task, horizon)"
         print(f"metarl-fast {args.command}: error: {e}", file=sys.stderr)
         return 2
+
+
+def tracebacks_requested() -> bool:
+    """METARL_FAST_TRACEBACK set to a true value (1, true, yes, on): errors show their traceback."""
+    return os.environ.get("METARL_FAST_TRACEBACK", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
     for name in ("tasks", "per_task"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1")
+    if args.horizon < 0:
+        raise ValueError(f"--horizon must be >= 0 (0: the family's), got {args.horizon}")
     family = make(args.env)
     horizon = args.horizon or family.default_horizon
     tasks = family.sample_tasks(args.tasks, seed=args.seed)

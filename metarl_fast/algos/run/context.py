@@ -25,6 +25,7 @@ import torch
 from ... import envs, kernels
 from ...phases import phase
 from ...policies import PolicySpec
+from ...runtime import max_num_threads
 from ...sampling import make_sampler
 
 
@@ -47,6 +48,10 @@ class RunContext:
         self.horizon = config.horizon or self.family.default_horizon
         self.dtype = getattr(torch, config.dtype)
         self.spec = PolicySpec(self.family.obs_dim, self.family.act_dim, config.hidden, config.activation)
+        if config.threads > max_num_threads():
+            raise ValueError(f"threads={config.threads} is more than {max_num_threads()} (8 per CPU this process may "
+                             f"run on, at least 64); 0 uses every CPU")
+        check_memory(config, self.family, self.spec, self.horizon)
         self.sampler = make_sampler(config.sampler, self.family, self.spec, config)
         self.device = _device(config)
         self.kernel_backend = "auto" if config.meta_gradient == "explicit" else "torch"
@@ -95,8 +100,59 @@ class RunContext:
         if echo and self.verbose:
             print(line, file=sys.stderr)
         if self.out_dir:
-            with open(os.path.join(self.out_dir, "train.log"), "a") as f:
-                f.write(line + "\n")
+            path = os.path.join(self.out_dir, "train.log")
+            try:
+                with open(path, "a") as f:
+                    f.write(line + "\n")
+            except OSError as e:
+                from ...files import named_os_error
+
+                raise named_os_error(e, path) from None
+
+
+def memory_bytes() -> int:
+    """The machine's memory (MemTotal; 0 where /proc/meminfo is not readable)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def estimate_memory(config, family, spec, horizon: int) -> dict[str, int]:
+    """A lower estimate of a run's memory in bytes, by what drives it: the sampled batches
+    ("meta_batch_size × rollouts_per_task × horizon": observations, actions, means, rewards, masks,
+    log-probabilities of the pre- and post-update batches), the kernels' workspace over them
+    (activations and their tangents, "hidden" and the batch), and the parameters ("hidden": θ, the
+    per-task adapted parameters, gradients and optimiser states)."""
+    item = 8 if config.dtype == "float64" else 4
+    samples = config.meta_batch_size * config.rollouts_per_task * horizon
+    batches = 1 + int(getattr(config.section, "inner_steps", 1) or 1)
+    per_sample = (family.obs_dim + 3 * family.act_dim + 8) * item
+    width = sum(spec.layer_sizes)
+    return {"meta_batch_size × rollouts_per_task × horizon": samples * per_sample * batches,
+            "meta_batch_size × rollouts_per_task × horizon × the hidden widths (the kernels' workspace)":
+                samples * width * item * 4,
+            "hidden (the parameters)": spec.num_params * 8 * (4 * config.meta_batch_size + 16)}
+
+
+def check_memory(config, family, spec, horizon: int, limit: int | None = None) -> None:
+    """ValueError naming the setting that drives it when a run's estimated memory (estimate_memory)
+    exceeds 80 % of the machine's (`limit` bytes; default MemTotal): refused before anything is
+    allocated, instead of a process the system kills (with others) part way."""
+    limit = memory_bytes() if limit is None else limit
+    if limit <= 0:
+        return
+    parts = estimate_memory(config, family, spec, horizon)
+    total = sum(parts.values())
+    if total > 0.8 * limit:
+        worst = max(parts, key=parts.get)
+        raise ValueError(f"this run needs at least {total / 2**30:,.1f} GiB, more than this machine's "
+                         f"{limit / 2**30:,.1f} GiB allows; most of it for {worst} "
+                         f"({parts[worst] / 2**30:,.1f} GiB): lower those settings")
 
 
 def _device(config) -> torch.device:

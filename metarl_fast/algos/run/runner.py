@@ -23,6 +23,7 @@ a warning), and a kept snapshot a kill left unwritten is written.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import glob
 import io
@@ -35,7 +36,8 @@ import warnings
 
 import yaml
 
-from ...files import UnsafeFileError, atomic_path, checksum, load_torch, remove_leftover_temps, save_torch, write_text
+from ...files import (UnsafeFileError, atomic_path, checksum, load_torch, named_os_error, remove_leftover_temps,
+                      save_torch, write_text)
 from ...runtime import run_info, thread_counts
 from ..base import MetaAlgorithm
 from .config import TrainConfig
@@ -90,9 +92,21 @@ def _csv_value(v) -> str:
 
 
 def read_run_config(run_dir: str) -> TrainConfig:
-    """The TrainConfig of RUN_DIR/config.yaml (of this or an earlier version)."""
-    with open(os.path.join(run_dir, "config.yaml")) as f:
-        return TrainConfig.from_dict(yaml.safe_load(f))
+    """The TrainConfig of RUN_DIR/config.yaml (of this or an earlier version); ValueError naming
+    the file when it is not one (not YAML, empty, a tag that would build objects, bad settings)."""
+    path = os.path.join(run_dir, "config.yaml")
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = yaml.safe_load(f)
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: not a run config (not YAML text: {str(e).splitlines()[0]})") from None
+    if not isinstance(doc, dict) or not doc:
+        raise ValueError(f"{path}: not a run config (expected a mapping of settings, got "
+                         f"{'nothing' if doc is None else type(doc).__name__})")
+    try:
+        return TrainConfig.from_dict(doc)
+    except (ValueError, TypeError, KeyError) as e:
+        raise ValueError(f"{path}: {e}") from None
 
 
 class NothingToResume(ValueError):
@@ -115,9 +129,18 @@ class Runner:
     def __init__(self, config: TrainConfig, out_dir: str | None = None, verbose: bool = True) -> None:
         self.config = config
         self.out_dir = out_dir
+        created = out_dir is not None and not os.path.exists(out_dir)
         self._lock = RunDirectoryLock(out_dir) if out_dir is not None else None
-        self.ctx = RunContext(config, out_dir, verbose)
-        self.algorithm: MetaAlgorithm = algorithm(config.algo).build(self.ctx)
+        try:
+            self.ctx = RunContext(config, out_dir, verbose)
+            self.algorithm: MetaAlgorithm = algorithm(config.algo).build(self.ctx)
+        except BaseException:  # a setting refused: leave no directory behind
+            self.close()
+            if created:
+                with contextlib.suppress(OSError):
+                    os.remove(os.path.join(out_dir, LOCK_FILE))
+                    os.rmdir(out_dir)
+            raise
         self.start_time = time.time()
         self.saved_iteration = 0  # iterations held by the last checkpoint written
         self._csv_file = None
@@ -241,6 +264,18 @@ class Runner:
                                   self.timesteps)
         except ImportError:  # logging to TensorBoard is optional
             self._writer = None
+        except Exception as e:  # noqa: BLE001 — e.g. no thread for its writer (a process limit), a full disk
+            self._drop_tensorboard(e)
+
+    def _drop_tensorboard(self, e: BaseException) -> None:
+        """TensorBoard logging off for the rest of the run (progress.csv and train.log go on)."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.close()
+        message = f"TensorBoard logging stopped ({type(e).__name__}: {e}); progress.csv and train.log go on"
+        warnings.warn(message, stacklevel=3)
+        self.ctx.log(message)
 
     def _write_pending_snapshot(self) -> None:
         """The kept snapshot of the checkpoint's iteration, when a kill between writing checkpoint.pt
@@ -346,12 +381,18 @@ class Runner:
             row = {**row, "SPS": row["SPS-Sampling"]}
         if self._rows is not None:
             self._rows.append(row)
-        csv.DictWriter(self._csv_file, self._fieldnames, extrasaction="ignore").writerow(row)
-        self._csv_file.flush()
+        try:
+            csv.DictWriter(self._csv_file, self._fieldnames, extrasaction="ignore").writerow(row)
+            self._csv_file.flush()
+        except OSError as e:
+            raise named_os_error(e, os.path.join(self.out_dir, "progress.csv")) from None
         if self._writer is not None:  # the x-axis is environment steps
-            for k, v in row.items():
-                if k != "n_timesteps" and isinstance(v, (int, float)) and math.isfinite(v):
-                    self._writer.add_scalar(k, v, row["n_timesteps"])
+            try:
+                for k, v in row.items():
+                    if k != "n_timesteps" and isinstance(v, (int, float)) and math.isfinite(v):
+                        self._writer.add_scalar(k, v, row["n_timesteps"])
+            except Exception as e:  # noqa: BLE001
+                self._drop_tensorboard(e)
 
     def write_config(self) -> None:
         """config.yaml in the run directory: the resolved config (this version's format) and
@@ -443,9 +484,12 @@ class Runner:
         finally:
             bar.close()
             if self._csv_file is not None:
-                self._csv_file.close()
+                with contextlib.suppress(OSError):  # a full disk: the error that stopped the run says so
+                    self._csv_file.close()
                 self._csv_file = None
             if self._writer is not None:
-                self._writer.close()
+                with contextlib.suppress(Exception):
+                    self._writer.close()
+                self._writer = None
             self.ctx.sampler.close()
         return rows
