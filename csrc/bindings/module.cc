@@ -6,6 +6,7 @@
 #include <pybind11/stl.h>
 
 #include <cmath>
+#include <limits>
 
 #include "common/thread_pool.h"
 #include "sim/mujoco_link.h"
@@ -22,21 +23,23 @@ void bind_cuda(py::module_& m);
 namespace {
 // Single-threaded scan (no torch parallel region before a kernel; see DESIGN decision 4).
 template <typename T>
-bool all_finite(py::array_t<T, py::array::c_style> a) {
+bool all_finite(py::array_t<T, py::array::c_style> a, double limit) {
   const T* p = a.data();
   const py::ssize_t n = a.size();
+  // at most the largest finite T, so that ±inf is always beyond it
+  const T bound = limit < double(std::numeric_limits<T>::max()) ? T(limit) : std::numeric_limits<T>::max();
   py::gil_scoped_release release;
-  // x·0 is 0 for finite x and NaN for NaN or ±inf; 16 independent sums (no reassociation needed)
-  // let the compiler vectorise the scan instead of waiting on one add chain.
+  // counts the values that are NaN, infinite or beyond the bound (!(|x| <= bound) is true for NaN);
+  // 16 independent counters let the compiler vectorise the scan
   constexpr int kLanes = 16;
-  T acc[kLanes] = {};
+  int64_t bad[kLanes] = {};
   py::ssize_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
-    for (int k = 0; k < kLanes; ++k) acc[k] += p[i + k] * T(0);
-  for (; i < n; ++i) acc[0] += p[i] * T(0);
-  T total = 0;
-  for (int k = 0; k < kLanes; ++k) total += acc[k];
-  return total == T(0);
+    for (int k = 0; k < kLanes; ++k) bad[k] += !(std::abs(p[i + k]) <= bound);
+  for (; i < n; ++i) bad[0] += !(std::abs(p[i]) <= bound);
+  int64_t total = 0;
+  for (int k = 0; k < kLanes; ++k) total += bad[k];
+  return total == 0;
 }
 }  // namespace
 }  // namespace metarl
@@ -55,8 +58,11 @@ PYBIND11_MODULE(_C, m) {
   m.def("mujoco_library_version", &metarl::mujoco_library_version);
   m.def("mujoco_version_string", &metarl::mujoco_version_string);
   m.def("all_finite", &metarl::all_finite<float>, py::arg("a").noconvert(),
-        "True when a C-contiguous float32/float64 array holds no NaN or infinity.");
-  m.def("all_finite", &metarl::all_finite<double>, py::arg("a").noconvert());
+        py::arg("limit") = std::numeric_limits<double>::infinity(),
+        "True when a C-contiguous float32/float64 array holds no NaN or infinity, nor a value beyond "
+        "limit in magnitude.");
+  m.def("all_finite", &metarl::all_finite<double>, py::arg("a").noconvert(),
+        py::arg("limit") = std::numeric_limits<double>::infinity());
   m.attr("has_cuda") = py::bool_(METARL_FAST_HAS_CUDA);
 
   metarl::bind_policy(m);

@@ -22,6 +22,7 @@ import os
 import sys
 
 from . import demos, diagnose, evaluate, info, plot, presets, train
+from .errors import error_message, tracebacks_requested
 
 # name → module with HELP, add_arguments(parser), run(args) -> exit status
 COMMANDS = {"train": train, "eval": evaluate, "plot": plot, "diagnose": diagnose, "presets": presets, "demos": demos,
@@ -82,16 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         # optional packages, or a size beyond the machine
         if args.traceback or tracebacks_requested():
             raise
-        if isinstance(e, MemoryError):
-            e = f"out of memory ({e or 'an allocation failed'}): lower the sizes of the run (hidden, meta_batch_size, " \
-                "rollouts_per_task, horizon)"
-        print(f"metarl-fast {args.command}: error: {e}", file=sys.stderr)
+        print(f"metarl-fast {args.command}: error: {error_message(e)}", file=sys.stderr)
         return 2
-
-
-def tracebacks_requested() -> bool:
-    """METARL_FAST_TRACEBACK set to a true value (1, true, yes, on): errors show their traceback."""
-    return os.environ.get("METARL_FAST_TRACEBACK", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import math
 from typing import Sequence
 
 import torch
@@ -66,19 +67,33 @@ def check_tensor(fn: str, name: str, x, shapes: Sequence[Sequence], dtype: torch
     raise ValueError(f"{fn}: {name} must have shape {dims_doc} = {expected}, got {_shape_str(x.shape)}")
 
 
+def max_magnitude(dtype: torch.dtype) -> float:
+    """The largest magnitude the kernels accept in an input of `dtype`: 1e-4 × √(the dtype's
+    largest number) (1.3e150 in float64, 1.8e15 in float32). Beyond it, squares and sums of
+    squares inside the kernels (variances, ‖·‖², the regrouped operators' products) overflow, and
+    the compiled kernels and the torch reference would overflow in different places — one
+    returning 0 where the other returns NaN: both refuse such inputs instead."""
+    return 1e-4 * math.sqrt(torch.finfo(dtype).max)
+
+
 def check_finite(fn: str, name: str, x: torch.Tensor) -> None:
+    """ValueError naming `name` when x holds NaN, ±inf or a value beyond max_magnitude(x.dtype)."""
     if x.device.type == "meta" or torch.compiler.is_compiling():  # no values to look at (yet)
         return
-    if x.device.type == "cpu" and x.is_contiguous():
+    limit = max_magnitude(x.dtype) if x.dtype.is_floating_point else math.inf
+    if x.device.type == "cpu" and x.is_contiguous() and x.dtype in FLOAT_DTYPES:
         # A native single-threaded scan: a torch reduction here would wake torch's OpenMP threads,
         # which then spin on the cores the kernel is about to use.
         from .. import _C
 
-        finite = _C.all_finite(x.detach().numpy())
+        ok = _C.all_finite(x.detach().numpy(), limit)
     else:
-        finite = bool(torch.isfinite(x).all())
-    if not finite:
-        raise ValueError(f"{fn}: {name} contains NaN or infinite values")
+        ok = bool((x.detach().abs() <= limit).all()) if x.dtype.is_floating_point else True
+    if not ok:
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError(f"{fn}: {name} contains NaN or infinite values")
+        raise ValueError(f"{fn}: {name} holds values beyond {limit:.2g} in magnitude, where the kernels' squares "
+                         f"overflow {str(x.dtype).removeprefix('torch.')}")
 
 
 def host(x: torch.Tensor | None):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import torch
 
 from .. import reference
@@ -46,6 +47,8 @@ def discounted_returns(rewards: torch.Tensor, mask: torch.Tensor, gamma: float, 
     R_h, the unbiased gradient weights of the discounted objective).
     """
     fn = "discounted_returns"
+    if not isinstance(from_start, (bool, np.bool_)):
+        raise TypeError(f"{fn}: from_start must be True or False, got {from_start!r}")
     _trajectories(fn, "rewards", rewards)
     mask = as_mask(fn, mask, rewards.shape, rewards.dtype, rewards.device, prefix=True)
     gamma = check_unit_interval(fn, "gamma", gamma)

@@ -141,8 +141,9 @@ def emaml_credit(rewards, mask):
     T = rewards.shape[0]
     r = rewards.reshape(T, -1).to(torch.float64)
     m = mask.reshape(T, -1).to(torch.float64)
-    mean = (m * r).sum() / m.sum()
-    std = torch.sqrt((m * (r - mean) ** 2).sum() / m.sum())
+    n = m.sum().clamp_min(1)  # no valid step in the batch: μ = σ = 0 and no credit, as compiled
+    mean = (m * r).sum() / n
+    std = torch.sqrt((m * (r - mean) ** 2).sum() / n)
     adj = m * (r - mean) / (std + 1e-8)
     return (adj.sum(-1) / m.sum(-1).clamp_min(1)).to(rewards.dtype)
 
