@@ -10,14 +10,19 @@ execute_process(
 if(NOT MUJOCO_WHEEL_DIR OR NOT EXISTS "${MUJOCO_WHEEL_DIR}/include/mujoco/mujoco.h")
   message(FATAL_ERROR
     "MuJoCo headers not found (looked for mujoco/include/mujoco/mujoco.h via ${Python_EXECUTABLE}). "
-    "Install the pinned engine first: pip install mujoco-core==4.0.0")
+    "Install the engine first: pip install 'mujoco-core>=4.0.0,<4.1'")
 endif()
 file(GLOB MUJOCO_LIBRARY "${MUJOCO_WHEEL_DIR}/libmujoco.so.*")
 list(LENGTH MUJOCO_LIBRARY n_mujoco_libs)
 if(NOT n_mujoco_libs EQUAL 1)
   message(FATAL_ERROR "Expected exactly one libmujoco.so.* in ${MUJOCO_WHEEL_DIR}, found: ${MUJOCO_LIBRARY}")
 endif()
-message(STATUS "MuJoCo wheel: ${MUJOCO_WHEEL_DIR} (${MUJOCO_LIBRARY})")
+string(REGEX MATCH "libmujoco\\.so\\.([0-9]+\\.[0-9]+\\.[0-9]+)$" _ "${MUJOCO_LIBRARY}")
+set(MUJOCO_BUILD_VERSION "${CMAKE_MATCH_1}")
+if(NOT MUJOCO_BUILD_VERSION MATCHES "^4\\.0\\.")
+  message(FATAL_ERROR "metarl_fast builds against MuJoCo 4.0.x; found ${MUJOCO_LIBRARY}")
+endif()
+message(STATUS "MuJoCo wheel: ${MUJOCO_WHEEL_DIR} (${MUJOCO_LIBRARY}, version ${MUJOCO_BUILD_VERSION})")
 
 add_library(mujoco::mujoco SHARED IMPORTED GLOBAL)
 set_target_properties(mujoco::mujoco PROPERTIES

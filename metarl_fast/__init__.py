@@ -1,5 +1,6 @@
-"""metarl_fast: C++-accelerated gradient-based meta-reinforcement learning (CUDA kernels are not
-yet available: the compiled kernels run on the CPU, their torch references on any device).
+"""metarl_fast: C++-accelerated gradient-based meta-reinforcement learning. The compiled kernels
+run on the CPU, or, in a build with CUDA kernels, on the GPU (docs/kernels.md); their torch
+references run on any device.
 
 The compiled core ``metarl_fast._C`` is torch-free; ``metarl_fast.kernels`` validates inputs and
 dispatches to it (or to the pure-torch reference in ``metarl_fast.reference``). Subpackages: envs
@@ -8,8 +9,24 @@ dispatches to it (or to the pure-torch reference in ``metarl_fast.reference``). 
 """
 from __future__ import annotations
 
-from . import _C
-from .runtime import __version__, check_mujoco_link, get_num_threads, set_num_threads
+import os as _os
+import sys as _sys
+
+from ._mujoco_check import MujocoVersionError, check_installed_mujoco
+
+try:
+    check_installed_mujoco()
+    from . import _C
+except ImportError as _e:
+    _error = _e if isinstance(_e, MujocoVersionError) or "libmujoco" not in str(_e) else \
+        MujocoVersionError(f"{_e}; reinstall the mujoco-core that metarl_fast was built against (metarl-fast info "
+                           "shows it) or rebuild metarl_fast")
+    if _sys.argv[:1] == ["-m"] or _os.path.basename(_sys.argv[0]) == "metarl-fast":
+        # a command line (metarl-fast, python -m metarl_fast.bench ...): one error line, no traceback
+        print(f"metarl-fast: error: {_error}", file=_sys.stderr)
+        raise SystemExit(2) from None
+    raise _error from None
+from .runtime import __version__, check_mujoco_link, get_num_threads, set_num_threads  # noqa: E402
 
 check_mujoco_link()
 
@@ -32,6 +49,7 @@ def load(path: str):
 __all__ = [
     "GaussianMLPPolicy",
     "MujocoError",
+    "MujocoVersionError",
     "PolicySpec",
     "TabularSoftmaxPolicy",
     "envs",

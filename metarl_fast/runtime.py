@@ -19,9 +19,11 @@ def check_mujoco_link() -> None:
     """Raises ImportError when the loaded libmujoco is not the one the core was compiled against."""
     header, library = _C.mujoco_header_version(), _C.mujoco_library_version()
     if header != library:
-        raise ImportError(
-            f"metarl_fast was built against MuJoCo {header} but loaded libmujoco {library} "
-            f"({_C.mujoco_version_string()}); reinstall metarl_fast or the pinned mujoco-core"
+        from ._mujoco_check import MujocoVersionError
+
+        raise MujocoVersionError(
+            f"metarl_fast was built against MuJoCo headers {header} but loaded libmujoco {library} "
+            f"({_C.mujoco_version_string()}): reinstall the mujoco-core it was built with, or rebuild metarl_fast"
         )
 
 

@@ -47,10 +47,37 @@ def optional_module(name: str, install: str):
         return importlib.import_module(name)
     except ImportError as e:
         reason = f"needs the optional package {name} ({install}): {e}"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        if _in_ci():
             pytest.fail(f"CI=true: {reason}", pytrace=False)
         pytest.skip(reason, allow_module_level=True)
 
 
 METAWORLD_INSTALL = 'pip install "metarl_fast[metaworld]" && pip install --no-deps metaworld==3.1.1'
 RAY_INSTALL = 'pip install "metarl_fast[ray]"'
+
+
+def _in_ci() -> bool:
+    import os
+
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_package_index() -> None:
+    """Skips the calling test when pip cannot reach a package index (an offline machine: building
+    a wheel in an isolated environment downloads its build requirements); under CI=true fails instead."""
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="metarl_fast_index_probe_") as scratch:
+        try:
+            probe = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-cache-dir", "-q",
+                                    "-d", scratch, "scikit-build-core>=1.1"], capture_output=True, text=True, timeout=120)
+            reachable, detail = probe.returncode == 0, (probe.stderr or probe.stdout).strip().splitlines()[-1:]
+        except subprocess.TimeoutExpired:
+            reachable, detail = False, ["timed out after 120 s"]
+    if not reachable:
+        reason = f"needs a reachable package index (pip download scikit-build-core: {' '.join(detail)})"
+        if _in_ci():
+            pytest.fail(f"CI=true: {reason}", pytrace=False)
+        pytest.skip(reason)

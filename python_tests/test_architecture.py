@@ -12,9 +12,9 @@ PKG = os.path.dirname(metarl_fast.__file__)
 
 
 def _modules() -> dict[str, str]:
-    """{dotted module name: path} of every Python module of the package (and the compiled core,
-    metarl_fast._C, a leaf)."""
-    out = {"metarl_fast._C": ""}
+    """{dotted module name: path} of every Python module of the package (and the leaves the build
+    writes: the compiled core metarl_fast._C, and metarl_fast._build_info)."""
+    out = {"metarl_fast._C": "", "metarl_fast._build_info": ""}
     for root, _, files in os.walk(PKG):
         for name in files:
             if name.endswith(".py"):

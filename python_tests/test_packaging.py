@@ -1,5 +1,7 @@
 """Packaging: the compiled module loads libmujoco through its RPATH (no `import mujoco` first),
-the MuJoCo version matches the headers, and `pip wheel .` installs into a fresh environment."""
+the MuJoCo version matches the headers and the wheel's pin, and `pip wheel .` installs into a fresh
+environment (skipped offline, failed under CI=true)."""
+import importlib.metadata
 import os
 import subprocess
 import sys
@@ -9,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import metarl_fast
+from conftest import require_package_index
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,14 +45,23 @@ def test_import_in_fresh_interpreter_outside_source_tree(tmp_path):
     assert out.startswith("OK")
 
 
-def test_mujoco_versions_match():
+def test_mujoco_versions_match_the_build_and_the_wheels_pin():
+    """Headers, loaded library, the version recorded at build time and the installed
+    distribution's requirement on mujoco-core are one version of the supported 4.0.x line."""
+    from metarl_fast._build_info import MUJOCO_VERSION
+
     C = metarl_fast._C
-    assert C.mujoco_header_version() == C.mujoco_library_version() == 4000000
-    assert C.mujoco_version_string().startswith("4.0.0")
+    major, minor, patch = map(int, MUJOCO_VERSION.split("."))
+    assert (major, minor) == (4, 0)
+    assert C.mujoco_header_version() == C.mujoco_library_version() == major * 1_000_000 + minor * 1_000 + patch
+    assert C.mujoco_version_string().startswith(MUJOCO_VERSION)
+    assert importlib.metadata.version("mujoco-core") == MUJOCO_VERSION
+    assert f"mujoco-core=={MUJOCO_VERSION}" in importlib.metadata.requires("metarl_fast")
 
 
 def test_wheel_installs_into_fresh_venv(tmp_path):
     """Build the wheel exactly as a user would and import it from a new virtual environment."""
+    require_package_index()
     wheelhouse = tmp_path / "wheelhouse"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
     env["METARL_FAST_CUDA"] = "OFF"  # the CPU wheel; CUDA configuration is tested by test_build_config
@@ -70,6 +82,12 @@ def test_wheel_installs_into_fresh_venv(tmp_path):
         assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     out = run_check(py, tmp_path)
     assert str(env_dir) in out, out  # imported from the venv, not the source tree
+    # the isolated build took the newest 4.0.x mujoco-core; the wheel pins exactly it, and pip installed it
+    pins = subprocess.run([py, "-c", "import importlib.metadata as m; from metarl_fast._build_info import "
+                           "MUJOCO_VERSION as b; print(b, m.version('mujoco-core'), "
+                           "*[r for r in m.requires('metarl_fast') if r.startswith('mujoco-core')])"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300).stdout.split()
+    assert len(pins) == 3 and pins[0] == pins[1] and pins[2] == f"mujoco-core=={pins[0]}", pins
     # every subpackage is in the wheel, and the command works: the README's main job, one iteration
     cli = subprocess.run([str(env_dir / "bin" / "metarl-fast"), "train", "--preset", "quick", "--iterations", "1",
                           "--quiet", "--out", str(tmp_path / "run")], cwd=tmp_path, env=env, capture_output=True,

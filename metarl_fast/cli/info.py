@@ -16,11 +16,13 @@ def run(args: argparse.Namespace) -> int:
 
     import metarl_fast
     from metarl_fast import _C
+    from metarl_fast._build_info import MUJOCO_VERSION
 
     print(f"metarl_fast {metarl_fast.__version__}")
     print(f"  policy engine ISA : {_C.policy_isa()}")
     print(f"  thread pool       : {metarl_fast.get_num_threads()} threads (CPUs available: {_C.default_num_threads()})")
-    print(f"  MuJoCo            : {_C.mujoco_version_string()} (headers {_C.mujoco_header_version()})")
+    print(f"  MuJoCo            : {_C.mujoco_version_string()} (built against mujoco-core {MUJOCO_VERSION}, headers "
+          f"{_C.mujoco_header_version()})")
     if _C.has_cuda:
         cuda = (f"CUDA kernels built ({_C.cuda_versions()}, {_C.cuda_device_count()} devices); opt-in "
                 "(backend='cuda'), not yet verified on a GPU")
