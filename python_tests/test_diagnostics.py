@@ -2,6 +2,7 @@
 numbers for the same seed, J^LR's meta-gradient equal to LVC's at the sampling policy (ProMP §4.3),
 and the command end to end on a point task, from a fresh θ and from a run's checkpoints."""
 import csv
+import re
 
 import numpy as np
 import pytest
@@ -55,7 +56,7 @@ def test_the_command_runs_on_a_point_task_and_on_a_runs_checkpoints(tmp_path, ca
     assert main(["diagnose", "--env", "Point2DNav", *SMALL, "--estimators", "naive,lvc,dice,lr", "--resamples", "3",
                  "--reference-trajs", "4", "--out", str(tmp_path / "fresh")]) == 0
     out = capsys.readouterr().out
-    assert "DiCE / LVC relative std:" in out
+    assert "DiCE / LVC relative std, mean over parameters" in out
     with open(tmp_path / "fresh" / "diagnose.csv") as f:
         rows = {r["estimator"]: r for r in csv.DictReader(f)}
     assert list(rows) == ["naive", "lvc", "dice", "lr"] and (tmp_path / "fresh" / "diagnose.png").exists()
@@ -70,6 +71,9 @@ def test_the_command_runs_on_a_point_task_and_on_a_runs_checkpoints(tmp_path, ca
     with open(tmp_path / "along" / "diagnose.csv") as f:
         iterations = sorted({int(r["iteration"]) for r in csv.DictReader(f)})
     assert iterations == [1, 3]
+    out = capsys.readouterr().out
+    assert "Point2DNav at the policy after iteration 1 of" in out and "at the policy after iteration 3 of" in out
+    assert "at the policies after iterations 1, 3 of" in _png_title(tmp_path / "along" / "diagnose.png")
     assert main(["diagnose", "--env", "Point2DNav", "--estimators", "magic"]) == 2
     assert main(["diagnose", "--env", "Point2DNav", "--resamples", "1"]) == 2
     assert main(["diagnose", "--exact-mdp", "--estimators", "sgmrl"]) == 2  # no closed form for SG-MRL
@@ -101,3 +105,77 @@ def test_the_exact_mdp_table_is_printed_and_written(tmp_path, capsys):
     with open(tmp_path / "exact" / "diagnose.csv") as f:
         rows = {r["estimator"]: r for r in csv.DictReader(f)}
     assert float(rows["dice"]["rel_error"]) < 1e-10 < float(rows["lvc"]["rel_error"])
+
+
+JARGON = ("iteration -1", "iteration −1", "H=family", "H=", "K=", "θ of iteration")
+
+
+def _png_title(path) -> str:
+    Image = pytest.importorskip("PIL.Image")
+    with Image.open(path) as image:
+        return image.text["Title"]
+
+
+def _read_stats(path):
+    from metarl_fast.algos.run.diagnostics import EstimatorStats
+
+    with open(path) as f:
+        return [EstimatorStats(r["estimator"], int(r["iteration"]), *(float(r[k]) for k in (
+            "rel_std_mean", "rel_std_median", "rel_std_norm", "cos_to_reference", "grad_norm", "seconds")),
+            int(r["resamples"])) for r in csv.DictReader(f)]
+
+
+def test_the_headline_quotes_the_plotted_statistic_and_the_plot_says_what_it_shows(tmp_path, capsys):
+    """The DiCE / LVC line names its statistic (ProMP Fig. 3's mean over parameters) and equals the
+    ratio of the left panel's bars (the CSV's rel_std_mean); the title names the family, the policy
+    in words, the resamples and the trajectories per estimate; no jargon in the printed lines."""
+    pytest.importorskip("matplotlib")
+    from metarl_fast.algos.run.diagnostics import HEADLINE_STATISTIC, plot_figure
+
+    assert HEADLINE_STATISTIC == "rel_std_mean"
+    out_dir = tmp_path / "fresh"
+    assert main(["diagnose", "--env", "Point2DNav", *SMALL, "--estimators", "naive,lvc,dice", "--resamples", "3",
+                 "--reference-trajs", "2", "--out", str(out_dir)]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert not [line for line in lines if any(j in line for j in JARGON)], out
+    assert lines[0].startswith("Point2DNav at the initial policy: 3 resamples; each estimate from 2 batches")
+    assert "4 tasks × 4 trajectories = 32 trajectories, horizon: 15 steps" in lines[0]
+    m = re.search(r"DiCE / LVC relative std, mean over parameters of std/\|mean\| \(ProMP Fig\. 3\): ([\d.]+)", out)
+    assert m, out
+    stats = _read_stats(out_dir / "diagnose.csv")
+    by = {s.estimator: s for s in stats}
+    assert float(m.group(1)) == pytest.approx(by["dice"].rel_std_mean / by["lvc"].rel_std_mean, abs=0.006)
+    # the left panel's bars are that statistic, in estimator order, and its title quotes the same ratio
+    fig = plot_figure(stats, "t")
+    heights = [bar.get_height() for bar in fig.axes[0].patches]
+    assert heights == pytest.approx([s.rel_std_mean for s in stats], rel=1e-12)
+    assert f"DiCE / LVC = {m.group(1)}" in fig.axes[0].get_title()
+    assert "mean over parameters" in fig.axes[0].get_ylabel()
+    assert fig.axes[0].get_xlabel() == "estimator" and "cosine" in fig.axes[2].get_ylabel()
+    __import__("matplotlib.pyplot").pyplot.close(fig)
+    title = _png_title(out_dir / "diagnose.png")
+    for words in ("Point2DNav", "at the initial policy", "3 resamples", "4 tasks × 4 trajectories",
+                  "32 trajectories", "horizon: 15 steps"):
+        assert words in title, title
+
+
+def test_the_default_horizon_and_a_runs_policy_are_said_in_words():
+    from metarl_fast.algos.run.diagnostics import describe_horizon, describe_theta, describe_thetas
+
+    config = TrainConfig.build(algo="vpg-maml", env="Point2DNav")
+    assert describe_horizon(config) == "horizon: the family's default (100 steps)"
+    assert describe_theta(-1) == "the initial policy"
+    assert describe_theta(4, "runs/x") == "the policy after iteration 4 of runs/x"
+    assert describe_thetas([1, 3], "runs/x") == "the policies after iterations 1, 3 of runs/x"
+
+
+def test_the_exact_mdp_writes_a_titled_bar_chart(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    assert main(["diagnose", "--exact-mdp", "--estimators", "lvc,dice", "--resamples", "3", "--trajs", "10",
+                 "--out", str(tmp_path / "exact")]) == 0
+    out = capsys.readouterr().out
+    assert "wrote diagnose.csv, diagnose.png to" in out and "horizon 3" in out
+    assert not [line for line in out.splitlines() if any(j in line for j in JARGON)], out
+    title = _png_title(tmp_path / "exact" / "diagnose.png")
+    assert "exact MDP (seed 0: 2 states, 2 actions, horizon 3" in title and "3 sampled estimates of 10" in title

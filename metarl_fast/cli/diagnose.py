@@ -7,12 +7,16 @@ cosine of its mean to a low-variance reference, and its seconds per estimate
     metarl-fast diagnose --env ENV [--set key=value ...] [--estimators ...] [--resamples K]
     metarl-fast diagnose --exact-mdp [--mdp-seed S] [--resamples K] [--trajs N]
 
-RUN_DIR: the θ of its last good checkpoint (with --every N: of every N-th kept checkpoint, and the
-last), with the run's settings. --env: a fresh initialisation with the
-given settings (a MAML-family config; --set as for train). --exact-mdp: the enumerable tabular MDP
-where each estimator's expectation and the exact meta-gradient are known (algos/run/exact_mdp.py):
-the bias table. Writes diagnose.csv (and diagnose.png) to --out (default RUN_DIR/diagnose-<k>, or
-./diagnose-<k>).
+RUN_DIR: the policy of its last good checkpoint (with --every N: of every N-th kept checkpoint, and
+the last), with the run's settings. --env: the initial policy of a run with the given settings (a
+MAML-family config; --set as for train). --exact-mdp: the enumerable tabular MDP where each
+estimator's expectation and the exact meta-gradient are known (algos/run/exact_mdp.py): the bias
+table. Writes diagnose.csv and diagnose.png (with matplotlib) to --out (default
+RUN_DIR/diagnose-<k>, or ./diagnose-<k>). diagnose.png, titled with the task family, the policy, the
+resamples and the trajectories per estimate: the relative std as ProMP Fig. 3 reports it (mean over
+parameters of std/|mean|; the statistic of the printed DiCE / LVC line), its median and norm forms,
+and the cosine to the reference, per estimator; with --exact-mdp, the bias and the relative std
+‖std‖/‖mean‖ per estimator.
 """
 from __future__ import annotations
 
@@ -34,7 +38,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the reference (DiCE) uses this many times the trajectories per task (default 10)")
     p.add_argument("--every", type=int, default=0, help="with RUN_DIR: every N-th kept checkpoint (and the last)")
     p.add_argument("--out", help="the output directory (new or empty)")
-    p.add_argument("--exact-mdp", action="store_true", help="the bias table on the enumerable tabular MDP")
+    p.add_argument("--exact-mdp", action="store_true",
+                   help="the bias table and its bar chart (diagnose.png) on the enumerable tabular MDP")
     p.add_argument("--mdp-seed", type=int, default=0, help="--exact-mdp: the random MDP's seed (default 0)")
     p.add_argument("--trajs", type=int, default=100, help="--exact-mdp: trajectories per sampled estimate")
 
@@ -58,7 +63,7 @@ def _exact(args) -> int:
     import csv
     from dataclasses import asdict
 
-    from ..algos.run.exact_mdp import EXACT_ESTIMATORS, EnumerableMDP, exact_bias
+    from ..algos.run.exact_mdp import EXACT_ESTIMATORS, EnumerableMDP, describe, exact_bias, plot_exact
     from ..files import atomic_path
 
     estimators = _names(args.estimators, EXACT_ESTIMATORS)
@@ -68,10 +73,10 @@ def _exact(args) -> int:
                          f"{', '.join(EXACT_ESTIMATORS)}")
     if args.resamples < 2 or args.trajs < 1:
         raise ValueError("--resamples must be >= 2 and --trajs >= 1")
-    rows, _ = exact_bias(EnumerableMDP.random(args.mdp_seed), estimators, resamples=args.resamples,
-                         trajs=args.trajs, seed=args.mdp_seed)
-    print(f"exact MDP (seed {args.mdp_seed}: 2 states, 2 actions, H=3, γ=0.9, α=0.5); sampled: {args.resamples} "
-          f"estimates of {args.trajs} trajectories")
+    mdp = EnumerableMDP.random(args.mdp_seed)
+    rows, _ = exact_bias(mdp, estimators, resamples=args.resamples, trajs=args.trajs, seed=args.mdp_seed)
+    print(f"exact MDP ({describe(mdp, args.mdp_seed)}); sampled: {args.resamples} estimates of {args.trajs} "
+          f"trajectories each")
     print(f"{'estimator':>10}{'‖E[Ĥ]−∇²J‖/‖∇²J‖':>20}{'bias (rel.)':>13}{'cos to exact':>14}{'sampled mean err':>18}"
           f"{'‖std‖/‖mean‖':>15}")
     for r in rows:
@@ -82,13 +87,18 @@ def _exact(args) -> int:
         w = csv.DictWriter(f, list(asdict(rows[0])))
         w.writeheader()
         w.writerows(asdict(r) for r in rows)
-    print(f"wrote diagnose.csv to {out}")
+    title = (f"Bias and spread of the meta-gradient estimators on the exact MDP ({describe(mdp, args.mdp_seed)})\n"
+             f"{args.resamples} sampled estimates of {args.trajs} trajectories each")
+    drawn = plot_exact(rows, os.path.join(out, "diagnose.png"), title)
+    files = ["diagnose.csv"] + (["diagnose.png"] if drawn else [])
+    print(f"wrote {', '.join(files)} to {out}" + ("" if drawn else " (diagnose.png needs matplotlib)"))
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
     from ..algos.run.config import TrainConfig
-    from ..algos.run.diagnostics import ESTIMATORS, diagnose_theta, plot, thetas_of_run, write_csv
+    from ..algos.run.diagnostics import (ESTIMATORS, describe_sampling, describe_theta, diagnose_theta, headline,
+                                         plot, plot_title, thetas_of_run, write_csv)
 
     if args.exact_mdp:
         return _exact(args)
@@ -109,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         from ..algos.run.runner import Runner
 
         config = TrainConfig.build(algo="vpg-maml", env=args.env).with_overrides(args.set)
-        # the θ a training run with these settings starts from
+        # the θ a training run with these settings starts from (iteration −1: the initial policy)
         thetas = [(-1, Runner(config, None, verbose=False).algorithm.meta_parameters(), config)]
         where = "."
     out = _out_dir(args, where)
@@ -117,20 +127,19 @@ def run(args: argparse.Namespace) -> int:
     for iteration, theta, config in thetas:
         rows, _ = diagnose_theta(config, theta, estimators, args.resamples, args.reference_trajs, iteration)
         stats += rows
-        print(f"θ of iteration {iteration} ({config.env}: {config.meta_batch_size} tasks × "
-              f"{config.rollouts_per_task} trajectories × H={config.horizon or 'family'}; K={args.resamples}):")
-        print(f"{'estimator':>10}{'rel. std':>11}{'median':>9}{'‖std‖/‖mean‖':>15}{'cos to ref':>12}{'‖mean‖':>11}"
-              f"{'s/estimate':>12}")
+        print(f"{config.env} at {describe_theta(iteration, args.run_dir)}: {describe_sampling(config, args.resamples)}"
+              f"; reference: DiCE on {args.reference_trajs}× the trajectories")
+        print(f"{'estimator':>10}{'rel. std (mean)':>17}{'(median)':>10}{'‖std‖/‖mean‖':>15}{'cos to ref':>12}"
+              f"{'‖mean‖':>11}{'s/estimate':>12}")
         for s in rows:
-            print(f"{s.estimator:>10}{s.rel_std_mean:>11.3f}{s.rel_std_median:>9.3f}{s.rel_std_norm:>15.3f}"
+            print(f"{s.estimator:>10}{s.rel_std_mean:>17.3f}{s.rel_std_median:>10.3f}{s.rel_std_norm:>15.3f}"
                   f"{s.cos_to_reference:>12.3f}{s.grad_norm:>11.4f}{s.seconds:>12.4f}")
-        by = {s.estimator: s for s in rows}
-        if "dice" in by and "lvc" in by:
-            d, v = by["dice"], by["lvc"]
-            print(f"DiCE / LVC relative std: {d.rel_std_mean / v.rel_std_mean:.2f} (mean over parameters), "
-                  f"{d.rel_std_median / v.rel_std_median:.2f} (median), {d.rel_std_norm / v.rel_std_norm:.2f} (norms); "
-                  f"ProMP Fig. 3 reports about 2 on HalfCheetahFwdBack")
+        line = headline(rows)
+        if line:
+            print(line)
     write_csv(stats, os.path.join(out, "diagnose.csv"))
-    files = ["diagnose.csv"] + (["diagnose.png"] if plot(stats, os.path.join(out, "diagnose.png")) else [])
-    print(f"wrote {', '.join(files)} to {out}")
+    title = plot_title(thetas[0][2], args.resamples, [t[0] for t in thetas], args.run_dir)
+    drawn = plot(stats, os.path.join(out, "diagnose.png"), title, args.reference_trajs)
+    files = ["diagnose.csv"] + (["diagnose.png"] if drawn else [])
+    print(f"wrote {', '.join(files)} to {out}" + ("" if drawn else " (diagnose.png needs matplotlib)"))
     return 0

@@ -19,6 +19,11 @@ mean over parameters of std/|mean|; its median over parameters; and the norm for
 std over the K resamples with Bessel's correction), the cosine of its mean to a reference gradient (DiCE — unbiased for the exact
 meta-gradient — on `reference_trajs`× as many trajectories per task), the norm of its mean, and the
 seconds per estimate (inner steps and meta-gradient, sampling excluded).
+
+The command's headline (`headline`) quotes DiCE's over LVC's HEADLINE_STATISTIC (ProMP Fig. 3's
+mean over parameters) and names it; the plot's left panel draws that statistic, its middle panel
+the median and norm forms, its right panel the cosine, titled with the family, the policy in words
+(`describe_theta`), the resamples and the trajectories per estimate (`plot_title`).
 """
 from __future__ import annotations
 
@@ -156,38 +161,188 @@ def write_csv(stats: list[EstimatorStats], path: str) -> None:
         w.writerows(asdict(s) for s in stats)
 
 
-def plot(stats: list[EstimatorStats], path: str, title: str = "") -> bool:
-    """Bars of the relative std (the norm form, robust to near-zero means) and the cosine per
-    estimator (one θ), or both against the training iteration (several); False without matplotlib."""
+# The relative-std statistics (EstimatorStats fields), in the order the plot and the headline give
+# them; the first is ProMP Fig. 3's and the one the headline ratio and the plot's left panel quote.
+STATISTICS = {
+    "rel_std_mean": "mean over parameters of std/|mean| (ProMP Fig. 3)",
+    "rel_std_median": "median over parameters of std/|mean|",
+    "rel_std_norm": "‖std‖/‖mean‖ of the whole vector",
+}
+HEADLINE_STATISTIC = "rel_std_mean"
+
+
+def describe_theta(iteration: int, run_dir: str | None = None) -> str:
+    """The θ in plain words: "the initial policy" (iteration −1, a fresh initialisation) or "the
+    policy after iteration N of RUN_DIR" (N as progress.csv's Itr counts, from 0)."""
+    if iteration < 0:
+        return "the initial policy"
+    return f"the policy after iteration {iteration}" + (f" of {run_dir}" if run_dir else "")
+
+
+def describe_thetas(iterations, run_dir: str | None = None) -> str:
+    """describe_theta of several θ of one run: "the policies after iterations 1, 3 of RUN_DIR"."""
+    iterations = sorted(set(iterations))
+    if len(iterations) == 1:
+        return describe_theta(iterations[0], run_dir)
+    words = ["the initial policy"] if iterations[0] < 0 else []
+    later = [str(i) for i in iterations if i >= 0]
+    words.append(f"the polic{'ies' if len(later) > 1 else 'y'} after iteration{'s' if len(later) > 1 else ''} "
+                 f"{', '.join(later)}")
+    return " and ".join(words) + (f" of {run_dir}" if run_dir else "")
+
+
+def describe_horizon(config) -> str:
+    """"horizon: 15 steps" or "horizon: the family's default (100 steps)"."""
+    if config.horizon:
+        return f"horizon: {config.horizon} steps"
+    from ... import envs
+
+    return f"horizon: the family's default ({envs.make(config.env).default_horizon} steps)"
+
+
+def describe_sampling(config, resamples: int) -> str:
+    """The number of resamples and the trajectories behind each estimate, in words."""
+    inner = config.section.inner_steps
+    batches = inner + 1
+    per_batch = config.meta_batch_size * config.rollouts_per_task
+    before = "pre-update" if inner == 1 else f"{inner} inner-step"
+    return (f"{resamples} resamples; each estimate from {batches} batches ({before} and post-update) of "
+            f"{config.meta_batch_size} tasks × {config.rollouts_per_task} trajectories = "
+            f"{batches * per_batch} trajectories, {describe_horizon(config)}")
+
+
+def plot_title(config, resamples: int, iterations, run_dir: str | None = None) -> str:
+    """The plot's title: the family, the θ in plain words, the resamples and trajectories."""
+    return (f"Meta-gradient estimators on {config.env} at {describe_thetas(iterations, run_dir)}\n"
+            f"{describe_sampling(config, resamples)}")
+
+
+def headline_ratio(stats: list[EstimatorStats]) -> float | None:
+    """DiCE's over LVC's HEADLINE_STATISTIC at one θ (None without both): the number the headline
+    quotes and the ratio of the two bars in the plot's left panel."""
+    by = {s.estimator: s for s in stats}
+    if "dice" not in by or "lvc" not in by:
+        return None
+    return getattr(by["dice"], HEADLINE_STATISTIC) / getattr(by["lvc"], HEADLINE_STATISTIC)
+
+
+def headline(stats: list[EstimatorStats]) -> str | None:
+    """The DiCE / LVC line at one θ, naming the statistic it quotes (None without both)."""
+    ratio = headline_ratio(stats)
+    if ratio is None:
+        return None
+    by = {s.estimator: s for s in stats}
+    d, v = by["dice"], by["lvc"]
+    return (f"DiCE / LVC relative std, {STATISTICS[HEADLINE_STATISTIC]}: {ratio:.2f} (diagnose.png, left panel; "
+            f"ProMP Fig. 3 reports about 2 on HalfCheetahFwdBack). Other forms (middle panel): "
+            f"{d.rel_std_median / v.rel_std_median:.2f} for the median over parameters, "
+            f"{d.rel_std_norm / v.rel_std_norm:.2f} for ‖std‖/‖mean‖")
+
+
+def _pyplot():
+    """matplotlib.pyplot on the Agg backend, or None without matplotlib."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return False
+        return None
+    return plt
+
+
+def save_figure(fig, path: str, title: str) -> None:
+    """The figure as a PNG at `path` (atomically), its title also in the PNG's Title text chunk."""
     from ...files import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120, metadata={"Title": title.replace("\n", "; ")})
+
+
+def plot_figure(stats: list[EstimatorStats], title: str = "", reference_trajs: int | None = None):
+    """The diagnose figure (None without matplotlib). Left: ProMP Fig. 3's relative std (mean over
+    parameters, HEADLINE_STATISTIC), its DiCE / LVC ratio in the panel's title; middle: the
+    median-over-parameters and norm forms; right: the cosine to the reference. Bars per estimator at
+    one θ (axes[0]'s bars are the HEADLINE_STATISTIC values in estimator order), lines over the
+    training iteration with several."""
+    plt = _pyplot()
+    if plt is None:
+        return None
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     names = list(dict.fromkeys(s.estimator for s in stats))
     iterations = sorted({s.iteration for s in stats})
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for ax, field, label in ((axes[0], "rel_std_norm", "relative std ‖std‖/‖mean‖"),
-                             (axes[1], "cos_to_reference", "cosine to the reference gradient")):
-        if len(iterations) == 1:
-            ax.bar(names, [next(getattr(s, field) for s in stats if s.estimator == n) for n in names],
-                   color=[f"C{i}" for i in range(len(names))])
+    several = len(iterations) > 1
+    colors = {n: f"C{i}" for i, n in enumerate(names)}
+    ratios = [(i, headline_ratio([s for s in stats if s.iteration == i])) for i in iterations]
+    ratios = [(i, r) for i, r in ratios if r is not None]
+    where = {i: "" if not several else " (initial policy)" if i < 0 else f" (after iteration {i})"
+             for i in iterations}
+    ratio_text = ("\nDiCE / LVC = " + ", ".join(f"{r:.2f}{where[i]}" for i, r in ratios)) if ratios else ""
+    reference = "DiCE" + (f" on {reference_trajs}× the trajectories" if reference_trajs else ", more trajectories")
+    short = {"rel_std_median": "median over parameters of std/|mean|",
+             "rel_std_norm": "‖std‖/‖mean‖ (whole vector)"}
+    panels = (
+        ([HEADLINE_STATISTIC], "relative std, mean over parameters of std/|mean|\n(ProMP Fig. 3; the printed "
+         "headline's statistic)" + ratio_text, "relative std, mean over parameters\n(dimensionless)"),
+        (["rel_std_median", "rel_std_norm"], "relative std, two robust forms\n(the headline's other ratios)",
+         "relative std (dimensionless)"),
+        (["cos_to_reference"], f"cosine of the estimator's mean gradient\nto the reference ({reference})",
+         "cosine (dimensionless; 1: same direction)"),
+    )
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.2 if several else 4.9))
+    for ax, (fields, heading, ylabel) in zip(axes, panels):
+        width = 0.8 / len(fields)
+        for j, field in enumerate(fields):
+            if not several:
+                values = [next(getattr(s, field) for s in stats if s.estimator == n) for n in names]
+                x = np.arange(len(names)) + (j - (len(fields) - 1) / 2) * width
+                bars = ax.bar(x, values, width, color=[colors[n] for n in names], hatch="//" if j else None,
+                              edgecolor="black" if len(fields) > 1 else None, linewidth=0.5)
+                ax.bar_label(bars, fmt="%.3g", fontsize=7)
+            else:
+                for n in names:
+                    mine = sorted((s.iteration, getattr(s, field)) for s in stats if s.estimator == n)
+                    ax.plot(*zip(*mine), "o-" if j == 0 else "s--", color=colors[n])
+        if len(fields) > 1:  # which mark is which statistic
+            ax.legend(handles=[Patch(facecolor="0.85", edgecolor="black", hatch="//" if j else None, label=short[f])
+                               if not several else
+                               Line2D([], [], color="0.4", marker="os"[j], linestyle="-" if j == 0 else "--",
+                                      label=short[f]) for j, f in enumerate(fields)], fontsize=7)
+        if not several:
+            ax.set_xticks(np.arange(len(names)), names)
+            ax.set_xlabel("estimator")
         else:
-            for i, n in enumerate(names):
-                mine = sorted((s.iteration, getattr(s, field)) for s in stats if s.estimator == n)
-                ax.plot(*zip(*mine), "o-", color=f"C{i}", label=n)
-            ax.set_xlabel("training iteration")
-            ax.legend(fontsize=8)
-        ax.set_ylabel(label, fontsize=8)
+            ax.set_xticks(iterations, ["initial" if i < 0 else str(i) for i in iterations])
+            ax.set_xlabel("policy after training iteration (initial: before training)")
+        if "cos_to_reference" in fields:
+            ax.axhline(0, color="black", linewidth=0.6)
+            ax.set_ylim(-1.1, 1.1)
+        else:
+            values = [getattr(s, f) for s in stats for f in fields]
+            if min(values) > 0 and max(values) / min(values) > 20:  # heavy tails: a log axis
+                ax.set_yscale("log")
+                ylabel = ylabel.replace("(dimensionless)", "(dimensionless, log scale)")
+        ax.set_title(heading, fontsize=9)
+        ax.set_ylabel(ylabel, fontsize=8)
         ax.grid(alpha=0.3)
+    if several:  # one legend of the estimators' colours for the three panels
+        fig.legend(handles=[Line2D([], [], color=colors[n], marker="o", label=n) for n in names],
+                   loc="lower center", ncol=len(names), fontsize=8, title="estimator", title_fontsize=8)
     if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0.1, 1, 1) if several else (0, 0, 1, 1))
+    return fig
+
+
+def plot(stats: list[EstimatorStats], path: str, title: str = "", reference_trajs: int | None = None) -> bool:
+    """plot_figure written as a PNG to `path`; False without matplotlib."""
+    fig = plot_figure(stats, title, reference_trajs)
+    if fig is None:
+        return False
+    save_figure(fig, path, title)
+    import matplotlib.pyplot as plt
+
     plt.close(fig)
     return True

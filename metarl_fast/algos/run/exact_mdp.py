@@ -177,3 +177,44 @@ def exact_bias(mdp: EnumerableMDP, estimators=EXACT_ESTIMATORS, alpha: float = 0
                               float(np.linalg.norm(samples.mean(0) - expected.numpy()) / np.linalg.norm(expected)),
                               relative_std(samples)[2], resamples, trajs))
     return rows, exact.numpy()
+
+
+def describe(mdp: EnumerableMDP, seed: int, alpha: float = 0.5) -> str:
+    """The MDP in words: "seed 0: 2 states, 2 actions, horizon 3, γ = 0.9, α = 0.5"."""
+    S, A = mdp.P.shape[:2]
+    return f"seed {seed}: {S} states, {A} actions, horizon {mdp.horizon}, γ = {mdp.gamma:g}, α = {alpha:g}"
+
+
+def plot_exact(rows: list[ExactBias], path: str, title: str) -> bool:
+    """Bars per estimator, titled: the bias of its expected meta-gradient (relative to the exact one)
+    and the relative std ‖std‖/‖mean‖ of one sampled estimate, both on log axes; False without
+    matplotlib."""
+    from .diagnostics import _pyplot, save_figure
+
+    plt = _pyplot()
+    if plt is None:
+        return False
+    names = [r.estimator for r in rows]
+    panels = (("rel_error", "bias of the expected meta-gradient: ‖E[ĝ] − g‖ / ‖g‖\n"
+               "(g the exact meta-gradient; E[ĝ] formed exactly, no sampling)",
+               "relative error (dimensionless, log scale)"),
+              ("rel_std_norm", f"relative std of one estimate ({rows[0].trajs} trajectories)\n‖std‖/‖mean‖ "
+               f"over {rows[0].resamples} sampled estimates", "‖std‖/‖mean‖ (dimensionless, log scale)"))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
+    floor = 1e-17  # a bias of exactly 0 drawn at the floor of the log axis (its label says 0)
+    for ax, (field, heading, ylabel) in zip(axes, panels):
+        values = [getattr(r, field) for r in rows]
+        bars = ax.bar(names, [max(v, floor) for v in values], color=[f"C{i}" for i in range(len(names))])
+        ax.bar_label(bars, labels=[f"{v:.3g}" for v in values], fontsize=8)
+        ax.set_yscale("log")
+        top = max(max(values), floor)
+        ax.set_ylim(min(max(min(values), floor), top) / 10, top * 10)
+        ax.set_title(heading, fontsize=9)
+        ax.set_xlabel("estimator")
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.grid(alpha=0.3, axis="y")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    save_figure(fig, path, title)
+    plt.close(fig)
+    return True
