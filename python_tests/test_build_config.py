@@ -63,7 +63,7 @@ def _has_cuda_kernels() -> bool:
 @pytest.mark.skipif(not _has_cuda_kernels(), reason="this build has no CUDA kernels")
 @pytest.mark.skipif(shutil.which("ldd") is None, reason="ldd not on PATH")
 def test_cuda_build_links_the_runtime_statically():
-    """A CUDA build needs only the driver: no libcudart to find at run time (decision 8), and asking
+    """A CUDA build needs only the driver: no libcudart to find at run time (the CUDA runtime is linked statically), and asking
     for the devices without a driver or a GPU answers a count instead of raising."""
     from metarl_fast import _C
 

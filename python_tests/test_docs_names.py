@@ -18,7 +18,7 @@ import pytest
 import metarl_fast
 
 REPO = Path(__file__).resolve().parents[1]
-DOCS = sorted((REPO / "docs").glob("*.md")) + [REPO / "README.md"]
+DOCS = sorted((REPO / "docs").rglob("*.md")) + [REPO / "README.md"]
 
 # Files a run, an evaluation or a benchmark writes (the docs name them; the repository holds none),
 # and the tutorial's own module.
@@ -211,3 +211,29 @@ def test_the_commands_the_docs_show_use_existing_subcommands_flags_and_settings(
             if key not in keys:
                 bad.append(f"{doc}: no setting {key!r} (`{line}`)")
     assert not bad, "\n".join(bad)
+
+
+def test_benchmark_records_live_under_docs_bench_and_name_their_commit():
+    """docs/ holds pages; raw benchmark rows are docs/bench/<suite>/<what>-<date>[-runN].json, each
+    with the git commit it was recorded with (the bench harness writes it)."""
+    assert not list((REPO / "docs").glob("*.json")), "benchmark JSON beside the pages: move it to docs/bench/<suite>/"
+    records = sorted((REPO / "docs" / "bench").rglob("*.json"))
+    assert records
+    for path in records:
+        assert re.fullmatch(r"[a-z0-9-]+-\d{4}-\d{2}-\d{2}(-run\d+)?\.json", path.name), path
+        commit = __import__("json").loads(path.read_text()).get("git_commit")
+        assert isinstance(commit, str) and re.fullmatch(r"[0-9a-f]{40}", commit), (path, commit)
+
+
+def test_the_bench_harness_records_the_commit(tmp_path):
+    import json
+
+    from metarl_fast.bench.harness import write_json
+    from metarl_fast.runtime import git_commit
+
+    out = tmp_path / "rows.json"
+    write_json(str(out), "kernels", [])
+    doc = json.loads(out.read_text())
+    assert (doc["git_commit"], doc["git_dirty"]) == git_commit()
+    if (REPO / ".git").exists():
+        assert re.fullmatch(r"[0-9a-f]{40}", doc["git_commit"])

@@ -34,7 +34,7 @@ def _setup(name, dtype=torch.float32, per_task=False):
     spec = metarl_fast.PolicySpec(family.obs_dim, family.act_dim, (32, 32))
     tasks = family.sample_tasks(5, seed=2)
     g = torch.Generator().manual_seed(0)
-    params = spec.init_params(generator=g, dtype=dtype)
+    params = spec.init_params(seed=g, dtype=dtype)
     if per_task:
         params = params + 0.1 * torch.randn(5, spec.num_params, generator=g).to(dtype)
     return family, spec, tasks, params
@@ -70,6 +70,10 @@ def test_the_batch_is_the_local_one_whatever_the_actors_and_threads(name):
                 sampler = RaySampler(family, spec, actors=actors, threads=threads)
             try:
                 assert sampler.num_actors == actors and sampler.threads_per_actor == [threads] * actors
+                # the layout line says what runs: C++ threads, or Python environments in a loop
+                layout = sampler.describe()
+                assert ("C++ threads" in layout) == (family.native_sampler == "cpp"), layout
+                assert family.native_sampler == "cpp" or "stepping the family's Python environments" in layout
                 batch = sampler.sample(params, tasks, 10, 40, seed=7)
                 assert_same_batch(batch, local)
                 assert sampler.last_call.items >= actors and sampler.last_call.retries == 0
@@ -210,3 +214,31 @@ print("NO TIMEOUT")
         server.close()
     assert "TIMEOUT" in out.stdout and "ray_timeout=4 s" in out.stdout, out.stdout + out.stderr[-2000:]
     assert time.perf_counter() - start < 60
+
+
+def test_a_refused_connection_names_token_authentication():
+    """A cluster with token authentication refuses a driver without its token: Ray says only
+    "Failed to connect"; the error names the token and the variables to set (docs/distributed.md)."""
+    from metarl_fast.sampling.ray import connect
+
+    class RefusingRay:
+        def is_initialized(self):
+            return False
+
+        def init(self, **kwargs):
+            raise ConnectionError("Failed to connect to Ray cluster at 127.0.0.1:6379")
+
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    address = f"127.0.0.1:{server.getsockname()[1]}"
+    try:
+        with pytest.raises(ConnectionError) as info:
+            connect(RefusingRay(), address, timeout=10)
+    finally:
+        server.close()
+    message = str(info.value)
+    assert message.startswith(f"ray_address={address!r}: could not connect to a Ray cluster (Failed to connect")
+    assert "RAY_AUTH_MODE=token" in message and "RAY_AUTH_TOKEN" in message and "docs/distributed.md" in message

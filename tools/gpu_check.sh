@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# The one-call GPU check of the CUDA kernels (docs/kernels.md, "CUDA kernels").
+# The GPU check of the CUDA kernels (docs/kernels.md, "CUDA kernels"): build with CUDA, run the
+# CUDA tests and compute-sanitizer, then the CUDA benchmarks. For a machine with an NVIDIA GPU
+# (sm_90 by default: H100/H200; set METARL_FAST_CUDA_ARCHITECTURES for another), the CUDA toolkit
+# (nvcc, compute-sanitizer), CMake, and a Python environment with a CUDA build of torch plus this
+# package's build requirements (scikit-build-core, pybind11, ninja, mujoco-core of the 4.0.x line).
 #
-# On the GPU machine, from the repository root, with the cp312 wheels of what that machine lacks in
-# .whl/ (mujoco-core 4.0.0, gymnasium, farama-notifications, tensorboardX; see below):
-#     bash tools/gpu_check.sh verify          # build, tests, compute-sanitizer   (about 5 minutes)
-#     bash tools/gpu_check.sh bench           # build (kept from verify), benchmarks (about 5 minutes)
-#     bash tools/gpu_check.sh                 # both, in one call (about 10 minutes: tight for one call)
-# log.txt (every step's output), summary.txt and the benchmarks' JSON go to $OUT. Here, without a GPU:
-#     bash tools/gpu_check.sh --dry-run       # every step that needs no GPU, against this checkout
+# From the repository root:
+#     bash tools/gpu_check.sh verify          # build, CUDA tests, compute-sanitizer   (about 5 minutes on an H100)
+#     bash tools/gpu_check.sh bench           # build (kept from verify), benchmarks   (about 5 minutes)
+#     bash tools/gpu_check.sh                 # both
+# log.txt (every step's output), summary.txt and the benchmarks' JSON go to $OUT (default
+# ./gpu_check_out). Without a GPU, `bash tools/gpu_check.sh --dry-run` runs every step that needs none.
 #
 # Steps (each under its own time limit; a failed step is reported and the next one still runs):
-#   wheels       install the carried wheels into python3's environment
-#   build        the package with CUDA for sm_90 only (editable install; the build directory is kept
-#                on a warm machine, so the second part rebuilds nothing)
+#   wheels       (a machine without a package index) install the wheels found in .whl/ (below)
+#   build        the package with CUDA for the chosen architectures (editable install; the build
+#                directory is kept, so a second call rebuilds nothing)
 #   info         nvidia-smi, torch, _C.has_cuda, device count
 #   verify:  pytest_cuda  pytest -m cuda on test_cuda_kernels.py (every CUDA kernel against the CPU
 #                         kernels and the torch reference on the same GPU, determinism, autograd, large N)
@@ -20,14 +23,16 @@
 #            memcheck, racecheck   compute-sanitizer on tools/gpu_small_case.py (every kernel, small inputs)
 #   bench:   bench_promp  bench kernels --device cuda at the ProMP scale (T=40, N=2000)
 #            bench_100x   the same at 100x (N=200,000), without the torch.func rows
-#            e2e          bench e2e --device cuda: ProMP HalfCheetahRandDirec, the C++ sampler on 16 cores,
-#                         meta-steps on the CPU against the GPU
-# The summary at the end lists each step's exit status; the call passes when all are 0.
+#            e2e          bench e2e --device cuda: ProMP HalfCheetahRandDirec, the C++ sampler on the
+#                         machine's cores, meta-steps on the CPU against the GPU
+# The summary at the end lists each step's exit status; the check passes when all are 0. Record the
+# numbers in docs/benchmarks.md ("CUDA kernels on a GPU") and the JSON under docs/bench/<suite>/.
 #
-# Fetching the wheels (here, once; .whl/ is ignored by git and carried by the device call):
+# A GPU machine without a package index: fetch what it lacks on a machine with one, into .whl/
+# (ignored by git), then copy the checkout over (here for Python 3.12):
 #     python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #       --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
-#       -d .whl mujoco-core==4.0.0 gymnasium==1.4.0 farama-notifications==0.0.6 tensorboardX==2.6.5
+#       -d .whl "mujoco-core>=4.0,<4.1" gymnasium==1.4.0 farama-notifications==0.0.6 tensorboardX==2.6.5
 set -uo pipefail
 
 DRY=0

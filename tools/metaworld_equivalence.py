@@ -109,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
             f.write(text + "\n")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"summary": header, "rows": rows}, f, indent=1)
+            from metarl_fast.runtime import git_commit
+
+            commit, dirty = git_commit()
+            json.dump({"git_commit": commit, "git_dirty": dirty, "summary": header, "rows": rows}, f, indent=1)
     bad = [r for r in rows if not r["bit_equal"] or r["scripted_success_python"] != r["scripted_success_cpp"]]
     return 1 if bad else 0
 

@@ -21,7 +21,7 @@ void bind_sim(py::module_& m);
 void bind_cuda(py::module_& m);
 
 namespace {
-// Single-threaded scan (no torch parallel region before a kernel; see DESIGN decision 4).
+// Single-threaded scan (no torch parallel region before a kernel: torch's OpenMP workers would then spin on the cores the kernel is about to use; docs/kernels.md, "Threads").
 template <typename T>
 bool all_finite(py::array_t<T, py::array::c_style> a, double limit) {
   const T* p = a.data();

@@ -32,7 +32,7 @@ namespace metarl {
 // Trajectories of one task advanced in lockstep by one worker (one forward pass per step for them).
 // Small enough that a batch splits into many work items (thread balance; their mjData stay in the
 // core's L2 cache), large enough to amortise a forward pass. 4, 8 and 20 sample HalfCheetah at the
-// same speed within 1–2 % (docs/benchmarks.md); the size never changes the results.
+// same speed within 1–2 % (docs/bench/history.md); the size never changes the results.
 constexpr int64_t kRolloutGroup = 8;
 // Rollout environments a worker keeps over all members: beyond it, the members it used least
 // recently give theirs back (ML45's 50 models × 8 environments per worker would otherwise stay).

@@ -112,7 +112,11 @@ def print_table(rows: list[Row], title: str, notes: list[str] = ()) -> None:
 
 
 def write_json(path: str, suite: str, rows: list[Row], extra: dict | None = None) -> None:
-    doc = {"suite": suite, "machine": machine_info(), "rows": [asdict(r) for r in rows]}
+    from metarl_fast.runtime import git_commit
+
+    commit, dirty = git_commit()
+    doc = {"suite": suite, "git_commit": commit, "git_dirty": dirty, "machine": machine_info(),
+           "rows": [asdict(r) for r in rows]}
     if extra:
         doc.update(extra)
     with open(path, "w") as f:
@@ -129,5 +133,5 @@ def policy_setup(env: str, num_tasks: int, hidden: tuple[int, ...] = (64, 64)):
 
     family = envs.make(env)
     spec = PolicySpec(family.obs_dim, family.act_dim, hidden)
-    return family, spec, spec.init_params(generator=torch.Generator().manual_seed(0)), family.sample_tasks(num_tasks,
+    return family, spec, spec.init_params(seed=torch.Generator().manual_seed(0)), family.sample_tasks(num_tasks,
                                                                                                            seed=0)

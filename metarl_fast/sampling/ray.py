@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 
+from .._deprecation import renamed_kwargs
 from .base import Sampler, policy_backend_of
 from .pieces import BatchAssembly, CallStats, RolloutWorker, split_batch
 
@@ -103,8 +104,12 @@ class RaySampler(Sampler):
     def describe(self) -> str:
         pinned = {node for node, _, _ in self._plan if node is not None}
         where = f"one per node on {len(pinned)} node(s)" if pinned else "spread by Ray"
-        return (f"RaySampler: {self.num_actors} actor(s) × {self.threads_per_actor} C++ threads, {where}, on the "
-                f"Ray cluster at {self.ray.get_runtime_context().gcs_address}")
+        if self.family.native_sampler == "cpp":
+            runs = f"{self.num_actors} actor(s) × {self.threads_per_actor} C++ threads"
+        else:  # one process per CPU, each stepping the family's Python environments in a loop
+            runs = (f"{self.num_actors} single-threaded actor(s), each stepping the family's Python environments "
+                    f"({self.family.native_sampler} sampler)")
+        return f"RaySampler: {runs}, {where}, on the Ray cluster at {self.ray.get_runtime_context().gcs_address}"
 
     def _new_actor(self, i: int):
         node, threads, reserve = self._plan[i]
@@ -127,7 +132,8 @@ class RaySampler(Sampler):
                                f"start within ray_timeout={self.timeout:g} s ({have:g} CPUs free in the cluster); "
                                f"lower ray_actors or ray_threads, or raise ray_timeout") from None
 
-    def sample(self, params, tasks, trajs_per_task, horizon, seed, streams=None):
+    @renamed_kwargs(trajs_per_task="rollouts_per_task")
+    def sample(self, params, tasks, rollouts_per_task, horizon, seed, streams=None):
         if streams is not None:
             raise ValueError("RaySampler.sample: streams is for the local samplers (a piece of a batch)")
         ray = self.ray
@@ -135,8 +141,8 @@ class RaySampler(Sampler):
         if not self._actors:  # closed (e.g. by a finished training run): start again
             self._start()
         fn = f"{type(self).__name__}.sample"
-        tasks = self.family.check_rollout(fn, self.spec, params, tasks, trajs_per_task, horizon, seed)
-        T, B, H = len(tasks), trajs_per_task, horizon
+        tasks = self.family.check_rollout(fn, self.spec, params, tasks, rollouts_per_task, horizon, seed)
+        T, B, H = len(tasks), rollouts_per_task, horizon
         theta = params.detach().contiguous().numpy()
         params_ref, tasks_ref = ray.put(theta), ray.put(np.ascontiguousarray(tasks.params))
         stats = CallStats(bytes_out=theta.nbytes + tasks.params.nbytes)
@@ -241,7 +247,9 @@ def connect(ray, address: str, timeout: float = 10.0) -> bool:
                            f"(something listens there, but not a Ray head?); {hint}, or raise ray_timeout")
     e = outcome.get("error")
     if isinstance(e, (ConnectionError, ValueError, RuntimeError)):
-        raise ConnectionError(f"ray_address={address!r}: could not connect to a Ray cluster ({e}); {hint}") from e
+        auth = ("; a cluster with token authentication also needs its token here: RAY_AUTH_MODE=token and "
+                "RAY_AUTH_TOKEN (or ~/.ray/auth_token) as on the head node (docs/distributed.md)") if address else ""
+        raise ConnectionError(f"ray_address={address!r}: could not connect to a Ray cluster ({e}); {hint}{auth}") from e
     if e is not None:
         raise e
     return not address
