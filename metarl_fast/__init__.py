@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os as _os
 import sys as _sys
+from typing import TYPE_CHECKING
 
 from ._mujoco_check import MujocoVersionError, check_installed_mujoco
 
@@ -34,16 +35,28 @@ from .policies import GaussianMLPPolicy, PolicySpec, TabularSoftmaxPolicy  # noq
 from . import kernels, reference  # noqa: E402
 from . import envs  # noqa: E402  (registers the families' gymnasium ids)
 
-MujocoError = _C.MujocoError  # a MuJoCo error raised inside the simulator (e.g. in a worker thread)
+if TYPE_CHECKING:
+    from .algos.run.meta_policy import MetaPolicy
+
+MujocoError = _C.MujocoError
+# bound in C++ (csrc/bindings/sim_bindings.cc) without one: its docstring is set here
+MujocoError.__doc__ = """An error MuJoCo raised inside the simulator (a RuntimeError).
+
+Raised when MuJoCo fails loading a model or stepping one (e.g. a stack or arena too small for the
+model), also inside a worker thread of the C++ pool: the error crosses the thread and is raised in
+the Python thread that called the rollout. The pool keeps working afterwards. MuJoCo's warnings
+are not raised but counted (``_C.mujoco_warning_count()``, ``_C.last_mujoco_warning()``).
+"""
 
 
-def load(path: str):
+def load(path: str | _os.PathLike[str], sampler: str | None = None) -> MetaPolicy:
     """A trained meta-policy (MetaPolicy: ``.adapt(tasks, steps)``, ``.act(obs)`` in the env's
-    control units, ``.rollout``) from a run directory or a checkpoint file; see
-    ``metarl_fast.algos.run.meta_policy``."""
+    control units, ``.rollout``) from a run directory or a checkpoint file; its rollouts sample with
+    the run's sampler, or `sampler` (a name of ``sampling.sampler_names()``). See
+    ``metarl_fast.algos.run.meta_policy.load``."""
     from .algos.run.meta_policy import load as _load
 
-    return _load(path)
+    return _load(path, sampler)
 
 
 __all__ = [

@@ -10,12 +10,20 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Optional, Union
 
 import torch
 
+from ._deprecation import renamed_kwargs
+
+if TYPE_CHECKING:
+    from ._C import MlpSpec
+
 ACTIVATIONS = ("tanh", "relu")
-_NATIVE_SPECS: dict = {}  # PolicySpec → _C.MlpSpec
+# A source of randomness: an int seed (a fresh torch.Generator seeded with it), a torch.Generator
+# (used, and advanced, as it is) or None (torch's global generator).
+Seed = Union[int, torch.Generator, None]
+_NATIVE_SPECS: dict[PolicySpec, MlpSpec] = {}  # PolicySpec → _C.MlpSpec
 
 
 class ParamBlock(NamedTuple):
@@ -103,7 +111,7 @@ class PolicySpec:
         return last.offset + last.size
 
     @property
-    def native(self):
+    def native(self) -> MlpSpec:
         """This architecture as the compiled core's spec object (metarl_fast._C.MlpSpec), made once
         per distinct PolicySpec and passed to every compiled kernel and sampler."""
         native = _NATIVE_SPECS.get(self)
@@ -120,9 +128,13 @@ class PolicySpec:
         lead = params.shape[:-1]
         return {b.name: params[..., b.offset : b.offset + b.size].reshape(*lead, *b.shape) for b in self.layout}
 
-    def init_params(self, init_std: float = 1.0, generator: torch.Generator | None = None,
-                    dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """A fresh θ [P]: Glorot-uniform weights (the papers' TF code), zero biases, log_std = log(init_std)."""
+    @renamed_kwargs(generator="seed")
+    def init_params(self, init_std: float = 1.0, seed: Seed = None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """A fresh θ [P]: Glorot-uniform weights (the papers' TF code), zero biases, log_std = log(init_std).
+
+        seed: an int, a torch.Generator (drawn from, so it advances) or None (torch's global
+        generator); ``generator=`` is its deprecated name."""
+        generator = as_generator("PolicySpec.init_params", seed)
         if not (init_std > 0 and math.isfinite(init_std)):
             raise ValueError(f"init_std must be positive and finite, got {init_std!r}")
         theta = torch.zeros(self.num_params, dtype=dtype)
@@ -135,6 +147,16 @@ class PolicySpec:
             elif block.name == "log_std":
                 view.fill_(math.log(init_std))
         return theta
+
+
+def as_generator(fn: str, seed: Seed) -> Optional[torch.Generator]:
+    """The torch.Generator of a `seed` argument: a fresh one seeded with an int, a Generator as it
+    is, None for None (torch's global generator)."""
+    if seed is None or isinstance(seed, torch.Generator):
+        return seed
+    if isinstance(seed, bool) or not hasattr(seed, "__index__"):
+        raise TypeError(f"{fn}: seed must be an int, a torch.Generator or None, got {type(seed).__name__}")
+    return torch.Generator().manual_seed(seed.__index__())
 
 
 def mlp_mean(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
@@ -168,18 +190,18 @@ class GaussianMLPPolicy(torch.nn.Module):
     Args:
         spec: the architecture (see PolicySpec).
         init_std: initial standard deviation of every action dimension (log_std = log(init_std)).
-        seed: seed of the Glorot-uniform weight initialisation (None: torch's global generator).
+        seed: of the Glorot-uniform weight initialisation: an int, a torch.Generator or None (torch's
+            global generator).
     """
 
-    def __init__(self, spec: PolicySpec, init_std: float = 1.0, seed: int | None = None,
+    def __init__(self, spec: PolicySpec, init_std: float = 1.0, seed: Seed = None,
                  dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
         if not isinstance(spec, PolicySpec):
             raise TypeError(f"spec must be a PolicySpec, got {type(spec).__name__}")
         self.spec = spec
         self.init_std = float(init_std)
-        generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        self.params = torch.nn.Parameter(spec.init_params(init_std, generator, dtype))
+        self.params = torch.nn.Parameter(spec.init_params(init_std, seed, dtype))
 
     @property
     def log_std(self) -> torch.Tensor:
@@ -195,9 +217,12 @@ class GaussianMLPPolicy(torch.nn.Module):
         mean, log_std = self(obs)
         return gaussian_log_prob(mean, log_std, act)
 
-    def sample(self, obs: torch.Tensor, generator: torch.Generator | None = None,
-               deterministic: bool = False) -> torch.Tensor:
-        """An action per observation (the mean when deterministic): obs [..., obs_dim] → [..., act_dim]."""
+    @renamed_kwargs(generator="seed")
+    def sample(self, obs: torch.Tensor, seed: Seed = None, deterministic: bool = False) -> torch.Tensor:
+        """An action per observation (the mean when deterministic): obs [..., obs_dim] → [..., act_dim].
+
+        seed: of the noise, as in PolicySpec.init_params (``generator=`` is its deprecated name)."""
+        generator = as_generator("GaussianMLPPolicy.sample", seed)
         with torch.no_grad():
             mean, log_std = self(obs)
             if deterministic:

@@ -3,10 +3,12 @@ torch's own threads off the cores while C++ works (see docs/kernels.md, "Threads
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import subprocess
 import sys
 import time
+from typing import Iterator
 
 import torch
 
@@ -56,7 +58,7 @@ def get_num_threads() -> int:
 
 
 @contextlib.contextmanager
-def thread_counts(pool: int | None, torch_threads: int | None):
+def thread_counts(pool: int | None, torch_threads: int | None) -> Iterator[None]:
     """The C++ pool at `pool` threads and torch at `torch_threads` intra-op threads inside the
     block (None or 0 leaves that one as it is); both restored after it."""
     previous = get_num_threads(), torch.get_num_threads()
@@ -74,7 +76,7 @@ def thread_counts(pool: int | None, torch_threads: int | None):
 
 
 @contextlib.contextmanager
-def torch_single_thread():
+def torch_single_thread() -> Iterator[None]:
     """torch at one thread while C++ samples: its OpenMP workers would otherwise spin on our cores."""
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -84,15 +86,27 @@ def torch_single_thread():
         torch.set_num_threads(previous)
 
 
+def git_commit() -> tuple[str | None, bool]:
+    """(the git commit of the checkout metarl_fast is imported from, whether it has uncommitted
+    changes) — (None, False) for an installed wheel or without git. Read from the package's own
+    directory, not the current one, so a run started elsewhere still names the code it ran."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        if head.returncode != 0 or not head.stdout.strip():
+            return None, False
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                                capture_output=True, text=True, timeout=10)
+        return head.stdout.strip(), bool(status.stdout.strip())
+    except (OSError, subprocess.SubprocessError):  # no git here: the commit stays unknown
+        return None, False
+
+
 def run_info() -> dict:
     """What a run starts with: the package, torch, MuJoCo and Python versions, the command line,
-    the git commit of the working directory (when it is a git checkout) and the time."""
-    commit = None
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
-        commit = (out.stdout.strip() or None) if out.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):  # no git here: the commit stays unknown
-        commit = None
+    the git commit of the checkout the package runs from (when it is one; git_dirty: with
+    uncommitted changes) and the time."""
+    commit, dirty = git_commit()
     return {"metarl_fast": __version__, "torch": str(torch.__version__), "mujoco": _C.mujoco_version_string(),
             "python": sys.version.split()[0], "command": shlex.join(sys.argv), "git_commit": commit,
-            "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+            "git_dirty": dirty, "started": time.strftime("%Y-%m-%d %H:%M:%S")}

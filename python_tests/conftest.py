@@ -21,7 +21,7 @@ def make_inputs(T, N, obs_dim, act_dim, hidden, activation, per_task, dtype, see
     g = torch.Generator().manual_seed(seed)
     spec = metarl_fast.PolicySpec(obs_dim, act_dim, hidden, activation)
     P = spec.num_params
-    base = spec.init_params(generator=g, dtype=torch.float64)
+    base = spec.init_params(seed=g, dtype=torch.float64)
     ls = spec.layout[-1]
     base[ls.offset:] = torch.rand(act_dim, generator=g, dtype=torch.float64) - 0.5
     # Non-zero biases so relu units are not exactly at their kink.

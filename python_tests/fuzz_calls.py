@@ -102,7 +102,7 @@ def _arguments(call, torch, np):
     T, N, obs_dim, act_dim = 2, 5, 3, 2
     if op in POLICY_OPS:
         spec = PolicySpec(obs_dim=obs_dim, act_dim=act_dim, hidden=(4,))
-        theta = spec.init_params(generator=g, dtype=torch.float64)
+        theta = spec.init_params(seed=g, dtype=torch.float64)
         obs = torch.randn(T, N, obs_dim, generator=g, dtype=torch.float64)
         act = torch.randn(T, N, act_dim, generator=g, dtype=torch.float64)
         w = torch.randn(T, N, generator=g, dtype=torch.float64)
@@ -115,7 +115,7 @@ def _arguments(call, torch, np):
         return getattr(kernels, op), args, {}
     if op in ESTIMATOR_OPS:
         spec = PolicySpec(obs_dim=obs_dim, act_dim=act_dim, hidden=(4,))
-        theta = spec.init_params(generator=g, dtype=torch.float64)
+        theta = spec.init_params(seed=g, dtype=torch.float64)
         B, H = 3, 4
         o = torch.randn(T, B, H, obs_dim, generator=g, dtype=torch.float64)
         a = torch.randn(T, B, H, act_dim, generator=g, dtype=torch.float64)
@@ -148,7 +148,7 @@ def _arguments(call, torch, np):
         return venv.step, [torch.randn(2, fam.act_dim, generator=g, dtype=torch.float64).numpy()], {}
     fam = envs.make("Point2DNav" if op == "rollout_point" else "HalfCheetahRandDirec")
     spec = PolicySpec(obs_dim=fam.obs_dim, act_dim=fam.act_dim, hidden=(4,))
-    theta = spec.init_params(generator=g, dtype=torch.float64)
+    theta = spec.init_params(seed=g, dtype=torch.float64)
     return fam.rollout, [spec, theta, fam.sample_tasks(2, seed=call["seed"]), 2, 6, call["seed"]], {}
 
 

@@ -16,7 +16,7 @@ DT = torch.float64
 def problem(distance, seed=0, hidden=()):
     spec = metarl_fast.PolicySpec(2, 1, hidden)
     g = torch.Generator().manual_seed(seed)
-    phi = spec.init_params(generator=g, dtype=DT) + 0.1 * torch.randn(spec.num_params, generator=g, dtype=DT)
+    phi = spec.init_params(seed=g, dtype=DT) + 0.1 * torch.randn(spec.num_params, generator=g, dtype=DT)
     obs = torch.randn(40, 2, generator=g, dtype=DT)
     mean = R.policy_mean(spec, phi, obs.unsqueeze(0))[0]
     act = mean + torch.randn(40, 1, generator=g, dtype=DT) * torch.exp(spec.unflatten(phi)["log_std"])
@@ -74,7 +74,7 @@ def test_post_update_gradients_match_per_task_autograd():
     """The batched compiled g_i equals (1/(1−γ)) mean over each task's valid steps of ∇log π·Q."""
     spec = metarl_fast.PolicySpec(2, 1, (4,))
     gen = torch.Generator().manual_seed(7)
-    thetas = spec.init_params(generator=gen, dtype=DT) + 0.1 * torch.randn(3, spec.num_params, generator=gen, dtype=DT)
+    thetas = spec.init_params(seed=gen, dtype=DT) + 0.1 * torch.randn(3, spec.num_params, generator=gen, dtype=DT)
     lengths = torch.tensor([[5, 2], [1, 5], [3, 4]])
     mask = (torch.arange(5) < lengths.unsqueeze(-1)).to(DT)
     batch = SimpleNamespace(obs=torch.randn(3, 2, 5, 2, generator=gen, dtype=DT) * mask.unsqueeze(-1),

@@ -401,7 +401,7 @@ def test_gpu_advantages_and_estimators_equal_cpu_kernels(dtype):
     x = _trajectories(T, B, H, dtype, D=4)
     spec = PolicySpec(4, 2, (16, 16))
     g = torch.Generator().manual_seed(4)
-    params = (spec.init_params(generator=g, dtype=torch.float64) * 1.0).to(dtype)
+    params = (spec.init_params(seed=g, dtype=torch.float64) * 1.0).to(dtype)
     act = torch.randn(T, B, H, 2, generator=g, dtype=torch.float64).to(dtype)
     v = torch.randn(spec.num_params, generator=g, dtype=torch.float64).to(dtype)
     old_lp = kernels.log_prob(spec, params, x["obs"].reshape(T, -1, 4), act.reshape(T, -1, 2)) + 0.05

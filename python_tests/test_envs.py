@@ -128,7 +128,7 @@ def test_ant_rand_direc_2d_and_goal_align_with_gymnasium():
 def cheetah():
     family = envs.make("HalfCheetahRandDirec")
     spec = metarl_fast.PolicySpec(family.obs_dim, family.act_dim, (32, 32))
-    params = spec.init_params(generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    params = spec.init_params(seed=torch.Generator().manual_seed(0), dtype=torch.float64)
     return family, spec, params
 
 
@@ -189,7 +189,7 @@ def test_deterministic_zero_policy_matches_a_gymnasium_loop(cheetah):
 def test_ant_trajectories_terminate_and_are_masked():
     family = envs.make("AntRandDirec")
     spec = metarl_fast.PolicySpec(family.obs_dim, family.act_dim, (16,))
-    params = spec.init_params(init_std=3.0, generator=torch.Generator().manual_seed(0))
+    params = spec.init_params(init_std=3.0, seed=torch.Generator().manual_seed(0))
     b = family.rollout(spec, params, family.sample_tasks(4, seed=0), 5, 200, seed=0)
     lengths = b.lengths
     assert bool((lengths <= 200).all()) and bool((lengths >= 1).all())
@@ -611,7 +611,7 @@ def test_mujoco_resets_and_non_finite_policies_end_their_trajectory_flagged():
     _, reward, terminated, _, info = env.step(np.zeros(6))
     assert terminated and info["nonfinite"] and reward == 0.0
     spec = metarl_fast.PolicySpec(family.obs_dim, family.act_dim, (8,))
-    params = spec.init_params(generator=torch.Generator().manual_seed(0))
+    params = spec.init_params(seed=torch.Generator().manual_seed(0))
     w0, b0 = spec.layout[0], spec.layout[1]  # every hidden unit at tanh(10) = 1 whatever the observation
     params[w0.offset:w0.offset + w0.size] = 0.0
     params[b0.offset:b0.offset + b0.size] = 10.0
@@ -629,7 +629,7 @@ def test_rand_params_rollouts_hold_one_model_copy_per_worker_whatever_the_batch(
     the batch is the same with 1 and 3 threads."""
     family = envs.make("HopperRandParams")
     spec = metarl_fast.PolicySpec(family.obs_dim, family.act_dim, (8,))
-    params = spec.init_params(generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    params = spec.init_params(seed=torch.Generator().manual_seed(0), dtype=torch.float64)
     tasks = family.sample_tasks(40, seed=3)
     before = metarl_fast.get_num_threads()
     try:
@@ -686,10 +686,10 @@ def test_rollout_and_task_arguments_out_of_range_are_clear_errors(cheetah):
     cheetah, spec, theta = cheetah
     tasks = cheetah.sample_tasks(2, seed=0)
     for kwargs, message in ((dict(horizon=0), r"horizon must be an int in \[1, 2\*\*31\)"),
-                            (dict(trajs_per_task=2**31), r"trajs_per_task must be an int in \[1, 2\*\*31\)"),
+                            (dict(rollouts_per_task=2**31), r"rollouts_per_task must be an int in \[1, 2\*\*31\)"),
                             (dict(seed=2**64), r"seed must be an int in \[0, 2\*\*64\)"),
                             (dict(seed=1.5), r"seed must be an int")):
-        args = dict(trajs_per_task=2, horizon=5, seed=0) | kwargs
+        args = dict(rollouts_per_task=2, horizon=5, seed=0) | kwargs
         with pytest.raises(ValueError, match=message):
             cheetah.rollout(spec, theta, tasks, **args)
     assert cheetah.rollout(spec, theta, tasks, 1, 2, seed=2**64 - 1).shape == (2, 1, 2)

@@ -22,7 +22,7 @@ def make(case, dtype, seed=0, full_length=False):
     g = torch.Generator().manual_seed(seed)
     spec = metarl_fast.PolicySpec(od, ad, hidden, act_fn)
     P = spec.num_params
-    base = spec.init_params(generator=g, dtype=torch.float64)
+    base = spec.init_params(seed=g, dtype=torch.float64)
     params = base + 0.1 * torch.randn((T, P) if per_task else (P,), generator=g, dtype=torch.float64)
     lengths = torch.full((T, B), H) if full_length else torch.randint(1, H + 1, (T, B), generator=g)
     mask = (torch.arange(H) < lengths.unsqueeze(-1)).double()

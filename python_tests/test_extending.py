@@ -32,7 +32,7 @@ class HillClimb(MetaAlgorithm):
 
     def __init__(self, ctx) -> None:
         g = torch.Generator().manual_seed(ctx.seed(1))
-        self.theta = ctx.spec.init_params(ctx.config.init_std, generator=g, dtype=ctx.dtype)
+        self.theta = ctx.spec.init_params(ctx.config.init_std, seed=g, dtype=ctx.dtype)
         self.sigma = ctx.section.sigma
 
     def meta_parameters(self):

@@ -14,7 +14,7 @@ from metarl_fast import kernels as K
 def _setup(dtype=torch.float32, T=3, N=300, hidden=(16, 16), seed=0):
     spec = metarl_fast.PolicySpec(5, 3, hidden)
     g = torch.Generator().manual_seed(seed)
-    theta = (spec.init_params(generator=g) + 0.1 * torch.randn(T, spec.num_params, generator=g)).to(dtype)
+    theta = (spec.init_params(seed=g) + 0.1 * torch.randn(T, spec.num_params, generator=g)).to(dtype)
     x = dict(obs=torch.randn(T, N, 5, generator=g).to(dtype), act=torch.randn(T, N, 3, generator=g).to(dtype),
              w=(torch.randn(T, N, generator=g) / N).to(dtype), v=torch.randn(T, spec.num_params, generator=g).to(dtype),
              old_mean=torch.randn(T, N, 3, generator=g).to(dtype), old_log_std=(0.1 * torch.randn(3, generator=g)).to(dtype))

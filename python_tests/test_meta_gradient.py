@@ -41,7 +41,7 @@ def make_step(spec, sampling_params, seed, dtype=torch.float64):
 def build(variant, steps, seed=0, kl=False, alpha=0.3):
     spec = metarl_fast.PolicySpec(5, 2, (8, 8))
     g = torch.Generator().manual_seed(seed)
-    theta = spec.init_params(generator=g, dtype=torch.float64)
+    theta = spec.init_params(seed=g, dtype=torch.float64)
     theta[spec.layout[-1].offset:] = 0.2 * torch.randn(spec.act_dim, generator=g, dtype=torch.float64)
     sampling = theta + 0.05 * torch.randn(T, spec.num_params, generator=g, dtype=torch.float64)
     v = VARIANTS[variant]

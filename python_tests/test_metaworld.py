@@ -47,7 +47,7 @@ def _direct_env(family, split, index):
 def test_a_rollout_replayed_on_metaworlds_own_env_gives_the_same_steps(name, split, index):
     family = envs.make(name)
     spec = metarl_fast.PolicySpec(family.obs_dim, family.act_dim, (16,))
-    params = spec.init_params(generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    params = spec.init_params(seed=torch.Generator().manual_seed(0), dtype=torch.float64)
     tasks = family.tasks([[split, index]])
     H = 120
     batch = family.rollout(spec, params, tasks, 2, H, seed=3)
@@ -134,7 +134,7 @@ def test_an_empty_cache_setting_writes_nothing(tmp_path, monkeypatch, capsys):
 def test_tasks_of_another_benchmark_and_long_horizons_are_refused():
     family = envs.make("MetaWorldML1-push-v3")
     spec = metarl_fast.PolicySpec(family.obs_dim, family.act_dim, (8,))
-    params = spec.init_params(generator=torch.Generator().manual_seed(0))
+    params = spec.init_params(seed=torch.Generator().manual_seed(0))
     for bad in ([[0, 50]], [[2, 0]], [[0, 1.5]], [[1, -1]]):
         with pytest.raises(ValueError, match="is not one of MetaWorldML1-push-v3's"):
             family.rollout(spec, params, family.tasks(bad), 1, 10, seed=0)
@@ -153,7 +153,7 @@ def test_the_cpp_batch_equals_the_python_samplers_batch_on_metaworlds_own_envs(n
 
     family = envs.make(name)
     spec = metarl_fast.PolicySpec(family.obs_dim, family.act_dim, (32, 32))
-    params = spec.init_params(generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    params = spec.init_params(seed=torch.Generator().manual_seed(1), dtype=torch.float64)
     tasks = family.sample_tasks(3, seed=2)
     cpp = family.rollout(spec, params, tasks, 2, 80, seed=4, deterministic=True)
     py = rollout_gymnasium(family, spec, params, tasks, 2, 80, seed=4, deterministic=True)

@@ -23,7 +23,7 @@ from metarl_fast import _C
 assert _C.mujoco_header_version() == _C.mujoco_library_version()
 import torch
 spec = metarl_fast.PolicySpec(3, 2, (4,))
-theta = spec.init_params(generator=torch.Generator().manual_seed(0)).double()
+theta = spec.init_params(seed=torch.Generator().manual_seed(0)).double()
 obs = torch.zeros(1, 2, 3, dtype=torch.float64)
 act = torch.zeros(1, 2, 2, dtype=torch.float64)
 lp = metarl_fast.kernels.log_prob(spec, theta, obs, act, backend="cpp")

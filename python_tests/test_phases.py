@@ -12,7 +12,7 @@ from metarl_fast.algos.run import Runner, TrainConfig
 def _inputs(T=3, N=50, seed=0):
     spec = metarl_fast.PolicySpec(4, 2, (8, 8))
     g = torch.Generator().manual_seed(seed)
-    params = spec.init_params(generator=g) + 0.1 * torch.randn(T, spec.num_params, generator=g)
+    params = spec.init_params(seed=g) + 0.1 * torch.randn(T, spec.num_params, generator=g)
     obs, act = torch.randn(T, N, 4, generator=g), torch.randn(T, N, 2, generator=g)
     return spec, params, obs, act, torch.rand(T, N, generator=g) / N
 

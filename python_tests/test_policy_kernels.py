@@ -216,7 +216,7 @@ def test_policy_module_matches_kernels():
     policy = metarl_fast.GaussianMLPPolicy(spec, init_std=0.5, seed=0, dtype=torch.float64)
     assert torch.allclose(policy.log_std, torch.full((2,), 0.5, dtype=torch.float64).log())
     obs = torch.randn(1, 30, 5, dtype=torch.float64)
-    act = policy.sample(obs, generator=torch.Generator().manual_seed(0))
+    act = policy.sample(obs, seed=torch.Generator().manual_seed(0))
     expected = K.log_prob(spec, policy.params.detach(), obs, act)
     assert torch.allclose(policy.log_prob(obs, act), expected, rtol=1e-12, atol=1e-12)
     assert torch.equal(policy.sample(obs, deterministic=True), policy(obs)[0].detach())
@@ -268,7 +268,7 @@ def test_float32_derivatives_stay_accurate_for_saturated_units(scale):
     torch's own float32 error."""
     spec = metarl_fast.PolicySpec(6, 2, (32, 32))
     g = torch.Generator().manual_seed(0)
-    p = spec.init_params(generator=g, dtype=torch.float64)
+    p = spec.init_params(seed=g, dtype=torch.float64)
     obs = torch.randn(2, 200, 6, generator=g, dtype=torch.float64) * scale
     act = torch.randn(2, 200, 2, generator=g, dtype=torch.float64)
     w = torch.randn(2, 200, generator=g, dtype=torch.float64)

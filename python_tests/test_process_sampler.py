@@ -20,7 +20,7 @@ def _setup(name):
     family = envs.make(name)
     spec = metarl_fast.PolicySpec(family.obs_dim, family.act_dim, (16, 16))
     g = torch.Generator().manual_seed(0)
-    params = spec.init_params(generator=g) + 0.1 * torch.randn(5, spec.num_params, generator=g)
+    params = spec.init_params(seed=g) + 0.1 * torch.randn(5, spec.num_params, generator=g)
     return family, spec, family.sample_tasks(5, seed=1), params
 
 

@@ -35,7 +35,7 @@ def test_the_cpp_batch_carries_the_means_it_acted_with(name, dtype):
     spec = _spec(family, (32, 32))
     tasks = family.sample_tasks(3, seed=1)
     g = torch.Generator().manual_seed(0)
-    params = spec.init_params(generator=g, dtype=dtype) + 0.1 * torch.randn(3, spec.num_params, generator=g).to(dtype)
+    params = spec.init_params(seed=g, dtype=dtype) + 0.1 * torch.randn(3, spec.num_params, generator=g).to(dtype)
     # 11 trajectories: two work items per task (8 + 3), the second a partial register block
     batch = make_sampler("cpp", family, spec).sample(params, tasks, 11, 40, seed=2)
     T, B, H = batch.shape
@@ -51,7 +51,7 @@ def test_the_gymnasium_backend_reuses_its_envs_and_repeats_itself():
     family = envs.make("Point2DNav")
     spec = _spec(family)
     sampler = make_sampler("gymnasium", family, spec)
-    params = spec.init_params(generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    params = spec.init_params(seed=torch.Generator().manual_seed(0), dtype=torch.float64)
     tasks = family.sample_tasks(2, seed=0)
     a = sampler.sample(params, tasks, 3, 20, seed=4)
     venv = sampler._venvs[6]
@@ -72,7 +72,7 @@ def test_a_piece_of_a_batch_run_with_its_streams_is_that_piece_of_the_batch(name
     spec = _spec(family, (32, 32))
     tasks = family.sample_tasks(5, seed=3)
     g = torch.Generator().manual_seed(0)
-    params = spec.init_params(generator=g, dtype=dtype) + 0.1 * torch.randn(5, spec.num_params, generator=g).to(dtype)
+    params = spec.init_params(seed=g, dtype=dtype) + 0.1 * torch.randn(5, spec.num_params, generator=g).to(dtype)
     sampler = make_sampler("auto", family, spec)
     B, H = 11, 30
     whole = sampler.sample(params, tasks, B, H, seed=9)

@@ -56,7 +56,7 @@ def policy_setup(T=3, N=50, M=40, od=6, ad=2, hidden=(16, 16), seed=0, dtype=tor
     g = torch.Generator().manual_seed(seed)
     spec = metarl_fast.PolicySpec(od, ad, hidden)
     P = spec.num_params
-    theta = spec.init_params(generator=g, dtype=torch.float64) + 0.05 * torch.randn(P, generator=g, dtype=torch.float64)
+    theta = spec.init_params(seed=g, dtype=torch.float64) + 0.05 * torch.randn(P, generator=g, dtype=torch.float64)
     pre_obs = torch.randn(T, N, od, generator=g, dtype=torch.float64)
     pre_act = torch.randn(T, N, ad, generator=g, dtype=torch.float64)
     pre_w = torch.randn(T, N, generator=g, dtype=torch.float64) / N
@@ -151,7 +151,7 @@ def test_cached_operator_products_equal_the_kernels(dtype, T, N, hidden):
     spec = metarl_fast.PolicySpec(5, 3, hidden)
     g = torch.Generator().manual_seed(7)
     P = spec.num_params
-    theta = (spec.init_params(generator=g) + 0.1 * torch.randn(T, P, generator=g)).to(dtype)
+    theta = (spec.init_params(seed=g) + 0.1 * torch.randn(T, P, generator=g)).to(dtype)
     obs, act = torch.randn(T, N, 5, generator=g).to(dtype), torch.randn(T, N, 3, generator=g).to(dtype)
     w = (torch.randn(T, N, generator=g) / N).to(dtype)
     post = (theta + 0.01 * torch.randn(T, P, generator=g).to(dtype)).contiguous()
@@ -195,7 +195,7 @@ def test_contracted_hessian_products_match_autograd(activation, obs_dim, hidden)
     spec = metarl_fast.PolicySpec(obs_dim, 2, hidden, activation)
     g = torch.Generator().manual_seed(obs_dim)
     T, N, P = 3, 300, spec.num_params
-    theta = (spec.init_params(generator=g) + 0.3 * torch.randn(T, P, generator=g)).double()
+    theta = (spec.init_params(seed=g) + 0.3 * torch.randn(T, P, generator=g)).double()
     obs, act = torch.randn(T, N, obs_dim, generator=g).double(), torch.randn(T, N, 2, generator=g).double()
     w = torch.randn(T, N, generator=g).double() / N
     vs = [torch.randn(T, P, generator=g).double() for _ in range(3)]
@@ -224,7 +224,7 @@ def test_fisher_products_through_the_output_jacobian_match_autograd(activation, 
     spec = metarl_fast.PolicySpec(3, act_dim, hidden, activation)
     g = torch.Generator().manual_seed(act_dim + len(hidden))
     T, N, P = 3, 300, spec.num_params
-    theta = (spec.init_params(generator=g) + 0.3 * torch.randn(T, P, generator=g)).double()
+    theta = (spec.init_params(seed=g) + 0.3 * torch.randn(T, P, generator=g)).double()
     obs = torch.randn(T, N, 3, generator=g).double()
     w = torch.rand(T, N, generator=g).double() / N
     vs = [torch.randn(T, P, generator=g).double() for _ in range(3)]

@@ -149,7 +149,7 @@ def test_gymnasium_sampler_reproduces_the_cpp_sampler_when_nothing_is_random():
 
     family = envs.make("Point2DNav")
     spec = metarl_fast.PolicySpec(2, 2, (8,))
-    params = spec.init_params(generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    params = spec.init_params(seed=torch.Generator().manual_seed(0), dtype=torch.float64)
     tasks = family.sample_tasks(3, seed=0)
     a = family.rollout(spec, params, tasks, 2, 30, seed=0, deterministic=True)
     for venv in (None, family.vector_env(6)):  # gymnasium SyncVectorEnv, and the pooled vector env

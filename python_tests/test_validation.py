@@ -203,7 +203,7 @@ def test_score_jvp_reference_with_shared_params_and_per_task_vectors():
     used to fail writing into an expanded view) and equals the compiled kernel."""
     spec = PolicySpec(obs_dim=4, act_dim=2, hidden=(8,))
     g = torch.Generator().manual_seed(0)
-    theta = spec.init_params(generator=g, dtype=torch.float64)
+    theta = spec.init_params(seed=g, dtype=torch.float64)
     obs, act = torch.randn(3, 6, 4, generator=g, dtype=torch.float64), torch.randn(3, 6, 2, generator=g, dtype=torch.float64)
     v = torch.randn(3, spec.num_params, generator=g, dtype=torch.float64)
     torch.testing.assert_close(K.score_jvp(spec, theta, obs, act, v, backend="torch"),

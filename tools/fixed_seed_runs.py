@@ -80,7 +80,7 @@ def rollout_record(family_name: str) -> dict:
 
     family = envs.make(family_name)
     spec = metarl_fast.PolicySpec(family.obs_dim, family.act_dim, (8,))
-    params = spec.init_params(generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    params = spec.init_params(seed=torch.Generator().manual_seed(0), dtype=torch.float64)
     tasks = family.sample_tasks(2, seed=4)
     out = {}
     for deterministic in (False, True):

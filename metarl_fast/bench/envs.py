@@ -33,7 +33,7 @@ def _gymnasium_impl(family, spec, params, num_envs, horizon):
     venv = gymnasium.vector.SyncVectorEnv([lambda: gymnasium.make(gym_id, **kwargs) for _ in range(num_envs)])
     # the same network on gymnasium's observation (v5 Ant drops the world body's contact forces)
     spec = PolicySpec(venv.single_observation_space.shape[0], spec.act_dim, spec.hidden, spec.activation)
-    params = spec.init_params(generator=torch.Generator().manual_seed(0))
+    params = spec.init_params(seed=torch.Generator().manual_seed(0))
     log_std = spec.unflatten(params)["log_std"]
     scale = family.action_scale
 
@@ -56,7 +56,7 @@ def _envpool_impl(family, spec, params, num_envs, horizon, threads):
     gym_id, _ = GYM_IDS[family.name]
     pool = envpool.make_gymnasium(gym_id, num_envs=num_envs, num_threads=threads)
     spec = PolicySpec(pool.observation_space.shape[0], spec.act_dim, spec.hidden, spec.activation)
-    params = spec.init_params(generator=torch.Generator().manual_seed(0))
+    params = spec.init_params(seed=torch.Generator().manual_seed(0))
     log_std = spec.unflatten(params)["log_std"]
 
     def run():
@@ -130,7 +130,7 @@ def _run_family(name: str, args, repeats: int) -> list[Row]:
 
     family = envs.make(name)
     spec = PolicySpec(family.obs_dim, family.act_dim, (64, 64), "tanh")
-    params = spec.init_params(generator=torch.Generator().manual_seed(0))
+    params = spec.init_params(seed=torch.Generator().manual_seed(0))
     T, B, H = args.tasks, args.trajectories, args.horizon
     tasks = family.sample_tasks(T, seed=0)
     n_envs = T * B

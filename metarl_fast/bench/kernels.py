@@ -144,7 +144,7 @@ def _run_policy(args, repeats: int) -> list[Row]:
     T, N, P = args.tasks, args.trajectories * args.horizon, spec.num_params
     g = torch.Generator().manual_seed(0)
     dev, compiled = _device(args)
-    base = spec.init_params(generator=g, dtype=dtype)
+    base = spec.init_params(seed=g, dtype=dtype)
     params = (base + 0.01 * torch.randn(T, P, generator=g, dtype=dtype)).contiguous().to(dev)
     obs = torch.randn(T, N, spec.obs_dim, generator=g, dtype=dtype).to(dev)
     act = torch.randn(T, N, spec.act_dim, generator=g, dtype=dtype).to(dev)
@@ -212,7 +212,7 @@ def _run_estimators(args, repeats: int) -> list[Row]:
     T, B, H, P = args.tasks, args.trajectories, args.horizon, spec.num_params
     g = torch.Generator().manual_seed(1)
     dev, compiled = _device(args)
-    theta = spec.init_params(generator=g, dtype=dtype)
+    theta = spec.init_params(seed=g, dtype=dtype)
     params = (theta + 0.01 * torch.randn(T, P, generator=g, dtype=dtype)).contiguous()
     lengths = torch.randint(H // 2, H + 1, (T, B), generator=g)
     mask = (torch.arange(H) < lengths.unsqueeze(-1)).to(dtype)

@@ -114,7 +114,7 @@ def memory(threads: int) -> None:
     family = envs.make("MetaWorldML45")
     loaded = _rss_mib()[0]
     spec = PolicySpec(family.obs_dim, family.act_dim, (64, 64))
-    params = spec.init_params(generator=torch.Generator().manual_seed(0))
+    params = spec.init_params(seed=torch.Generator().manual_seed(0))
     # every environment: one training task per training environment, one test task per test one
     first = {}
     for split, n in ((0, family.num_train_tasks), (1, family.num_test_tasks)):
@@ -160,7 +160,7 @@ def run(argv: list[str] | None = None) -> list[Row]:
         for w in workloads:
             family = envs.make(WORKLOADS[w])
             spec = PolicySpec(family.obs_dim, family.act_dim, (64, 64), "tanh")
-            params = spec.init_params(generator=torch.Generator().manual_seed(0))
+            params = spec.init_params(seed=torch.Generator().manual_seed(0))
             H = 500
             # tasks spread over the workload's environments (ML10: 10 training environments, 2 tasks each)
             T = 20 if w == "ML10 mix" else 10

@@ -35,7 +35,7 @@ SHAPES = {"2dnav": (2, 2, 20), "cheetah": (17, 6, 40)}  # 2D navigation and Half
 def _inputs(obs_dim: int, act_dim: int, T: int, N: int):
     spec = PolicySpec(obs_dim, act_dim, (64, 64))
     g = torch.Generator().manual_seed(0)
-    theta = spec.init_params(generator=g)
+    theta = spec.init_params(seed=g)
     post = (theta + 0.01 * torch.randn(T, spec.num_params, generator=g)).contiguous()
     x = dict(obs=torch.randn(T, N, obs_dim, generator=g), act=torch.randn(T, N, act_dim, generator=g),
              w=torch.randn(T, N, generator=g) / N, post_obs=torch.randn(T, N, obs_dim, generator=g),

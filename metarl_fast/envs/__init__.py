@@ -2,7 +2,7 @@
 
     family = metarl_fast.envs.make("HalfCheetahRandDirec")
     tasks = family.sample_tasks(40, seed=0)
-    batch = family.rollout(spec, params, tasks, trajs_per_task=20, horizon=100, seed=1)
+    batch = family.rollout(spec, params, tasks, rollouts_per_task=20, horizon=100, seed=1)
 
 Modules: base (the TaskFamily interface), distributions (task distributions), cpp_family (the
 families simulated in C++ with the policy in the loop), python_family (gymnasium environments

@@ -5,11 +5,12 @@ from __future__ import annotations
 import abc
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 
+from .._deprecation import renamed_kwargs
 from ..policies import PolicySpec
 from .batch import Batch
 from .tasks import TaskBatch
@@ -60,19 +61,22 @@ class TaskFamily(abc.ABC):
         (``definition.test_sampler``, e.g. Meta-World's), otherwise as sample_tasks."""
         return self._draw("sample_test_tasks", self.definition.test_sampler or self.definition.sampler, n, seed)
 
-    def _draw(self, fn: str, sampler, n, seed) -> TaskBatch:
+    def _draw(self, fn: str, sampler: Callable[[np.random.Generator, int], np.ndarray] | None, n: int,
+              seed: int | None) -> TaskBatch:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"{self.name}.{fn}: n must be a positive int, got {n!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
             raise ValueError(f"{self.name}.{fn}: seed must be None or a non-negative int, got {seed!r}")
+        if sampler is None:
+            raise ValueError(f"{self.name}.{fn}: the family defines no task distribution; give tasks with tasks()")
         rng = np.random.default_rng(seed)
         return TaskBatch(self.name, self.definition.fields, np.asarray(sampler(rng, n), dtype=np.float64))
 
-    def tasks(self, params) -> TaskBatch:
+    def tasks(self, params: np.ndarray | Sequence[Sequence[float]]) -> TaskBatch:
         """A TaskBatch from explicit task parameters [n, task_dim] (e.g. ``[[1.0], [-1.0]]``)."""
         return TaskBatch(self.name, self.definition.fields, np.asarray(params, dtype=np.float64))
 
-    def check_tasks(self, fn: str, tasks) -> TaskBatch:
+    def check_tasks(self, fn: str, tasks: object) -> TaskBatch:
         """tasks, checked to be a TaskBatch of this family (TypeError/ValueError naming `fn` otherwise)."""
         if not isinstance(tasks, TaskBatch):
             raise TypeError(f"{fn}: tasks must be a TaskBatch (from sample_tasks or tasks()), got {type(tasks).__name__}")
@@ -81,7 +85,8 @@ class TaskFamily(abc.ABC):
                              f"{self.name} with fields {self.definition.fields}")
         return tasks
 
-    def check_rollout(self, fn: str, spec: PolicySpec, params, tasks, trajs_per_task, horizon, seed) -> TaskBatch:
+    def check_rollout(self, fn: str, spec: PolicySpec, params: torch.Tensor, tasks: TaskBatch, rollouts_per_task: int,
+                      horizon: int, seed: int) -> TaskBatch:
         """Checks the arguments of a rollout (see ``rollout``); returns the tasks."""
         tasks = self.check_tasks(fn, tasks)
         if not isinstance(spec, PolicySpec):
@@ -99,7 +104,7 @@ class TaskFamily(abc.ABC):
                              f"got {list(params.shape)}")
         if not bool(torch.isfinite(params).all()):
             raise ValueError(f"{fn}: params contain NaN or infinite values")
-        for name, value in (("trajs_per_task", trajs_per_task), ("horizon", horizon)):
+        for name, value in (("rollouts_per_task", rollouts_per_task), ("horizon", horizon)):
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**31:
                 raise ValueError(f"{fn}: {name} must be an int in [1, 2**31), got {value!r}")
         limit = getattr(self, "max_horizon", None)
@@ -110,11 +115,11 @@ class TaskFamily(abc.ABC):
         return tasks
 
     @staticmethod
-    def check_streams(fn: str, streams, num_tasks: int, trajs_per_task: int) -> np.ndarray:
+    def check_streams(fn: str, streams: np.ndarray | None, num_tasks: int, rollouts_per_task: int) -> np.ndarray:
         """The random stream of each task's first trajectory as a uint64 array [T] (None: t·B, the
         streams of a whole batch); ValueError naming `fn` for another shape or a negative entry."""
         if streams is None:
-            return np.arange(num_tasks, dtype=np.uint64) * np.uint64(trajs_per_task)
+            return np.arange(num_tasks, dtype=np.uint64) * np.uint64(rollouts_per_task)
         s = np.asarray(streams)
         if s.shape != (num_tasks,) or s.dtype.kind not in "iu" or (s.dtype.kind == "i" and (s < 0).any()):
             raise ValueError(f"{fn}: streams must be {num_tasks} non-negative integers (one per task), "
@@ -122,22 +127,25 @@ class TaskFamily(abc.ABC):
         return np.ascontiguousarray(s, dtype=np.uint64)
 
     @staticmethod
-    def check_action_scale(name: str, action_scale) -> float:
+    def check_action_scale(name: str, action_scale: float) -> float:
+        """action_scale as a positive finite float (ValueError naming `name` otherwise)."""
         if isinstance(action_scale, bool) or not isinstance(action_scale, (int, float)) or not (
                 0 < action_scale < math.inf):
             raise ValueError(f"{name}: action_scale must be a positive number, got {action_scale!r}")
         return float(action_scale)
 
     # ---- actions
-    def native_actions(self, actions) -> np.ndarray:
-        """Policy-scale actions [..., act_dim] → the controls the simulator applied (rescaled from
-        [−action_scale, action_scale] to the control range and clipped), float64."""
-        a = np.asarray(actions, dtype=np.float64)
+    @renamed_kwargs(actions="act")
+    def native_actions(self, act: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Policy-scale actions act [..., act_dim] → the controls the simulator applied (rescaled
+        from [−action_scale, action_scale] to the control range and clipped), float64.
+        ``actions=`` is the deprecated name of act."""
+        a = np.asarray(act, dtype=np.float64)
         lo, hi = self.ctrl_range[:, 0], self.ctrl_range[:, 1]
         s = self.action_scale
         return np.clip(lo + (a + s) * (hi - lo) / (2 * s), lo, hi)
 
-    def policy_actions(self, native) -> torch.Tensor:
+    def policy_actions(self, native: np.ndarray) -> torch.Tensor:
         """The inverse of native_actions: controls in the control range [..., act_dim] → the policy
         scale [−action_scale, action_scale] (float64; how experts' actions are recorded)."""
         a = torch.as_tensor(np.asarray(native, dtype=np.float64))
@@ -147,15 +155,18 @@ class TaskFamily(abc.ABC):
 
     # ---- what each simulator provides
     @abc.abstractmethod
-    def rollout(self, spec: PolicySpec, params: torch.Tensor, tasks: TaskBatch, trajs_per_task: int, horizon: int,
-                seed: int, deterministic: bool = False, streams=None) -> Batch:
-        """Runs B = trajs_per_task trajectories of `horizon` steps on each of the T tasks.
+    def rollout(self, spec: PolicySpec, params: torch.Tensor, tasks: TaskBatch, rollouts_per_task: int, horizon: int,
+                seed: int, deterministic: bool = False, streams: np.ndarray | None = None) -> Batch:
+        """Runs B = rollouts_per_task trajectories of `horizon` steps on each of the T tasks.
+
+        The package calls it with rollouts_per_task positional (a subclass may name it as it likes);
+        the built-in families also accept the deprecated keyword ``trajs_per_task=``.
 
         Args:
             spec: the Gaussian MLP policy (obs_dim and act_dim must match the family).
             params: [P] (one policy for all tasks) or [T, P] (one per task), float32 or float64.
             tasks: a TaskBatch of this family, len T.
-            trajs_per_task: B ≥ 1.
+            rollouts_per_task: B ≥ 1.
             horizon: H ≥ 0 steps (trajectories that terminate earlier are masked).
             seed: the batch is a function of (seed, params, tasks, B, H) only; trajectory b of
                 task t draws from its own random stream streams[t] + b.
@@ -168,14 +179,14 @@ class TaskFamily(abc.ABC):
         """
 
     @abc.abstractmethod
-    def gym_env(self, task=None, max_episode_steps: int | None = None):
+    def gym_env(self, task: TaskBatch | np.ndarray | None = None, max_episode_steps: int | None = None) -> Any:
         """A gymnasium.Env over one environment of this family (native control-range actions);
         task: a TaskBatch of length 1, task parameters [task_dim], or None (a task drawn at each
         reset); episodes truncated after max_episode_steps (None: the family's horizon; 0: never).
         ``info["task"]`` holds the task parameters."""
 
     @abc.abstractmethod
-    def vector_env(self, num_envs: int, tasks: TaskBatch | None = None, max_episode_steps: int | None = None):
+    def vector_env(self, num_envs: int, tasks: TaskBatch | None = None, max_episode_steps: int | None = None) -> Any:
         """A gymnasium VectorEnv of num_envs environments (autoreset NEXT_STEP) with
         ``set_tasks(tasks)`` (one task per environment, kept); without tasks each environment draws
         one at every reset. max_episode_steps and info["task"] as gym_env."""

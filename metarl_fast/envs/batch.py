@@ -46,7 +46,8 @@ class Batch:
     @property
     def shape(self) -> tuple[int, int, int]:
         """(T, B, H)."""
-        return tuple(self.rewards.shape)
+        T, B, H = self.rewards.shape
+        return int(T), int(B), int(H)
 
     def mean_return(self) -> float:
         return float(self.returns.mean())
@@ -65,11 +66,14 @@ class Batch:
 
     def to(self, device: torch.device | str) -> "Batch":
         """The same batch with every tensor on `device` (the tasks stay as they are)."""
-        move = lambda x: None if x is None else x.to(device)
+        def move(x: torch.Tensor) -> torch.Tensor:
+            return x.to(device)
+
         return replace(self, obs=move(self.obs), actions=move(self.actions), rewards=move(self.rewards),
                        mask=move(self.mask), log_prob=move(self.log_prob),
                        infos={k: move(v) for k, v in self.infos.items()}, returns=move(self.returns),
-                       lengths=move(self.lengths), nonfinite=move(self.nonfinite), means=move(self.means))
+                       lengths=move(self.lengths), nonfinite=move(self.nonfinite),
+                       means=None if self.means is None else move(self.means))
 
     def __repr__(self) -> str:
         T, B, H = self.shape

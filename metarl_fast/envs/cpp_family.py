@@ -8,17 +8,22 @@ gymnasium package. Made by ``metarl_fast.envs.make(name)``.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from .. import _C
+from .._deprecation import renamed_kwargs
 from ..policies import PolicySpec
 from ..runtime import torch_single_thread
 from .base import FamilyDef, TaskFamily
 from .batch import Batch
 from .distributions import rand_params_fields, rand_params_sampler
 from .tasks import TaskBatch
+
+if TYPE_CHECKING:
+    from .gym_adapters import FamilyEnv, FamilyVectorEnv
 
 
 def gymnasium_asset(filename: str) -> str:
@@ -74,7 +79,7 @@ class CppTaskFamily(TaskFamily):
             self.definition = FamilyDef(rand_params_fields(sizes), rand_params_sampler(sizes), definition.horizon,
                                         definition.doc)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple:
         """Pickled as its constructor's arguments (the pool is rebuilt where it is unpickled: how Ray
         ships a family to its actors)."""
         return (CppTaskFamily, self._init_args)
@@ -83,18 +88,19 @@ class CppTaskFamily(TaskFamily):
         return (f"CppTaskFamily({self.name}: obs_dim={self.obs_dim}, act_dim={self.act_dim}, task fields "
                 f"{self.definition.fields}; {self.definition.doc})")
 
-    def rollout(self, spec: PolicySpec, params: torch.Tensor, tasks: TaskBatch, trajs_per_task: int, horizon: int,
-                seed: int, deterministic: bool = False, streams=None) -> Batch:
+    @renamed_kwargs(trajs_per_task="rollouts_per_task")
+    def rollout(self, spec: PolicySpec, params: torch.Tensor, tasks: TaskBatch, rollouts_per_task: int, horizon: int,
+                seed: int, deterministic: bool = False, streams: np.ndarray | None = None) -> Batch:
         """See TaskFamily.rollout. The batch is bit-identical whatever the thread count, and carries
         the policy means the sampler acted with (Batch.means)."""
         fn = f"{self.name}.rollout"
-        tasks = self.check_rollout(fn, spec, params, tasks, trajs_per_task, horizon, seed)
+        tasks = self.check_rollout(fn, spec, params, tasks, rollouts_per_task, horizon, seed)
         if streams is not None:
-            streams = self.check_streams(fn, streams, len(tasks), trajs_per_task)
+            streams = self.check_streams(fn, streams, len(tasks), rollouts_per_task)
         theta = params.detach().contiguous()
         task_rows, members = self.pool_tasks(fn, tasks)
         with torch_single_thread():
-            out = self._sim.rollout(spec=spec.native, params=theta.numpy(), tasks=task_rows, trajs=trajs_per_task,
+            out = self._sim.rollout(spec=spec.native, params=theta.numpy(), tasks=task_rows, trajs=rollouts_per_task,
                                     horizon=horizon, seed=int(seed), deterministic=bool(deterministic),
                                     action_scale=self.action_scale, keep_means=True, streams=streams,
                                     members=members)
@@ -109,13 +115,14 @@ class CppTaskFamily(TaskFamily):
         parameters themselves here; a family whose pool has several members (Meta-World) maps them."""
         return tasks.params, None
 
-    def gym_env(self, task=None, max_episode_steps: int | None = None):
+    def gym_env(self, task: TaskBatch | np.ndarray | None = None, max_episode_steps: int | None = None) -> FamilyEnv:
         """See TaskFamily.gym_env: one environment on its own C++ pool."""
         from .gym_adapters import FamilyEnv
 
         return FamilyEnv(self, task, max_episode_steps)
 
-    def vector_env(self, num_envs: int, tasks: TaskBatch | None = None, max_episode_steps: int | None = None):
+    def vector_env(self, num_envs: int, tasks: TaskBatch | None = None,
+                   max_episode_steps: int | None = None) -> FamilyVectorEnv:
         """See TaskFamily.vector_env: num_envs environments stepped together on the C++ pool."""
         from .gym_adapters import FamilyVectorEnv
 
@@ -129,6 +136,6 @@ class CppTaskFamily(TaskFamily):
         lengths = np.ascontiguousarray(batch.lengths.numpy().reshape(-1))
         self._sim.raw_physics(T * B, H, int(seed), controls, lengths)
 
-    def new_pool(self):
+    def new_pool(self) -> _C.SimPool:
         """A fresh C++ environment pool of this family (the adapters' backend)."""
         return _C.SimPool(self.name, self.xml_path)

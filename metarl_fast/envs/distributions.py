@@ -3,6 +3,7 @@ function (numpy Generator, n) → task parameters [n, task_dim] float64."""
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 
@@ -65,7 +66,7 @@ def rand_params_fields(sizes: dict) -> tuple[str, ...]:
             + tuple(f"geom_friction[{i},{k}]" for i in range(ng) for k in range(3)))
 
 
-def rand_params_sampler(sizes: dict, log_scale_limit: float = 3.0):
+def rand_params_sampler(sizes: dict, log_scale_limit: float = 3.0) -> Callable[[np.random.Generator, int], np.ndarray]:
     """rand_param_envs' RandomEnv: every element independently, 1.5^U(−3, 3) for masses, inertias
     and frictions, 1.3^U(−3, 3) for damping."""
     nb, nv, ng = sizes["nbody"], sizes["nv"], sizes["ngeom"]

@@ -4,12 +4,13 @@ gymnasium environments. A GymTaskFamily is a TaskFamily: the algorithms and samp
 use the C++ families."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, cast
 
 import gymnasium
 import numpy as np
 import torch
 
+from .._deprecation import renamed_kwargs
 from ..policies import PolicySpec
 from .base import FamilyDef, TaskFamily
 from .batch import Batch
@@ -28,7 +29,7 @@ class TaskEnv(gymnasium.Wrapper):
                  max_episode_steps: int | None = None) -> None:
         super().__init__(env)
         self.family = family
-        self._task = None
+        self._task: np.ndarray | None = None
         self._fixed = False
         self._rng: np.random.Generator | None = None
         self.max_episode_steps = family.default_horizon if max_episode_steps is None else int(max_episode_steps)
@@ -76,7 +77,7 @@ class _TaskVectorEnv(gymnasium.vector.SyncVectorEnv):
         if len(tasks) != self.num_envs:
             raise ValueError(f"set_tasks: got {len(tasks)} tasks for {self.num_envs} environments")
         for i, env in enumerate(self.envs):
-            env.set_task(tasks[i])
+            cast(TaskEnv, env).set_task(tasks[i])
 
 
 class GymTaskFamily(TaskFamily):
@@ -142,14 +143,15 @@ class GymTaskFamily(TaskFamily):
             venv.set_tasks(tasks)
         return venv
 
-    def rollout(self, spec: PolicySpec, params: torch.Tensor, tasks: TaskBatch, trajs_per_task: int, horizon: int,
-                seed: int, deterministic: bool = False, streams=None) -> Batch:
+    @renamed_kwargs(trajs_per_task="rollouts_per_task")
+    def rollout(self, spec: PolicySpec, params: torch.Tensor, tasks: TaskBatch, rollouts_per_task: int, horizon: int,
+                seed: int, deterministic: bool = False, streams: np.ndarray | None = None) -> Batch:
         """See TaskFamily.rollout: stepped from Python (the family's vector env, reused)."""
-        tasks = self.check_rollout(f"{self.name}.rollout", spec, params, tasks, trajs_per_task, horizon, seed)
-        n = len(tasks) * trajs_per_task
+        tasks = self.check_rollout(f"{self.name}.rollout", spec, params, tasks, rollouts_per_task, horizon, seed)
+        n = len(tasks) * rollouts_per_task
         if self._venv is None or self._venv.num_envs != n:
             self._venv = self.vector_env(n, max_episode_steps=0)
-        return rollout_gymnasium(self, spec, params.detach(), tasks, trajs_per_task, horizon, seed, deterministic,
+        return rollout_gymnasium(self, spec, params.detach(), tasks, rollouts_per_task, horizon, seed, deterministic,
                                  venv=self._venv, streams=streams)
 
     def __getstate__(self) -> dict:

@@ -4,16 +4,26 @@ meta-RL libraries sample, and the only path for simulators the C++ pool does not
 and Meta-World families). The result has the Batch layout of the C++ rollouts."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, Callable
+
 import numpy as np
 import torch
 
 from .. import kernels
+from .._deprecation import renamed_kwargs
+from ..kernels._validation import Backend
 from ..policies import PolicySpec, gaussian_log_prob
 from .batch import Batch
 from .tasks import TaskBatch
 
+if TYPE_CHECKING:
+    from .base import TaskFamily
 
-def sync_vector_env(family, num_envs: int):
+# actor(obs [T, B, obs_dim], generator) → (act [T, B, act_dim] in the policy scale, log-probs [T, B])
+Actor = Callable[[torch.Tensor, torch.Generator], "tuple[torch.Tensor, torch.Tensor]"]
+
+
+def sync_vector_env(family: TaskFamily, num_envs: int) -> Any:
     """A gymnasium SyncVectorEnv of num_envs ``family.gym_env()`` environments without a time limit
     (the rollout loop runs its own horizon)."""
     import gymnasium
@@ -21,12 +31,12 @@ def sync_vector_env(family, num_envs: int):
     return gymnasium.vector.SyncVectorEnv([lambda: family.gym_env(max_episode_steps=0) for _ in range(num_envs)])
 
 
-def gaussian_noise(seed: int, streams: np.ndarray, trajs_per_task: int, horizon: int, act_dim: int,
+def gaussian_noise(seed: int, streams: np.ndarray, rollouts_per_task: int, horizon: int, act_dim: int,
                    dtype: torch.dtype) -> torch.Tensor:
     """Standard normal noise [T, B, H, act_dim] for the Gaussian policy of a Python rollout, one
     stream per trajectory: trajectory b of task t draws from numpy's default generator seeded by
     (seed, streams[t] + b), so any piece of a batch reproduces that piece of the whole batch."""
-    T, B = len(streams), trajs_per_task
+    T, B = len(streams), rollouts_per_task
     noise = np.empty((T, B, horizon, act_dim))
     for t in range(T):
         for b in range(B):
@@ -34,22 +44,24 @@ def gaussian_noise(seed: int, streams: np.ndarray, trajs_per_task: int, horizon:
     return torch.from_numpy(noise).to(dtype)
 
 
+@renamed_kwargs(trajs_per_task="rollouts_per_task")
 @torch.no_grad()
-def rollout_gymnasium(family, spec: PolicySpec, params: torch.Tensor, tasks: TaskBatch, trajs_per_task: int,
-                      horizon: int, seed: int, deterministic: bool = False, venv=None, streams=None,
-                      policy_backend: str = "auto") -> Batch:
+def rollout_gymnasium(family: TaskFamily, spec: PolicySpec, params: torch.Tensor, tasks: TaskBatch,
+                      rollouts_per_task: int, horizon: int, seed: int, deterministic: bool = False, venv: Any = None,
+                      streams: np.ndarray | None = None, policy_backend: Backend = "auto") -> Batch:
     """The Gaussian MLP policy on a vector env of T·B environments: the arguments and
     result of ``family.rollout`` (different random streams from the C++ pool's, not the same
     numbers). The policy noise and each environment's reset seed follow the trajectory's stream
     (``streams``, see TaskFamily.rollout), never its position in `venv`. `venv` may be a reusable
     vector env (``sync_vector_env(family, T·B)``, created when None, or ``family.vector_env(T·B)``).
     policy_backend: the policy mean's kernel ("auto": compiled, each row independent of the batch
-    shape, so pieces of a batch equal the whole; "torch": the torch reference)."""
+    shape, so pieces of a batch equal the whole; "torch": the torch reference). ``trajs_per_task=``
+    is the deprecated name of rollouts_per_task."""
     T = len(tasks)
-    noise_streams = family.check_streams("rollout_gymnasium", streams, T, trajs_per_task)
+    noise_streams = family.check_streams("rollout_gymnasium", streams, T, rollouts_per_task)
     theta = params if params.dim() == 2 else params.expand(T, -1)
     log_std = spec.unflatten(theta)["log_std"].unsqueeze(1)  # [T, 1, act_dim]
-    noise = None if deterministic else gaussian_noise(seed, noise_streams, trajs_per_task, horizon, family.act_dim,
+    noise = None if deterministic else gaussian_noise(seed, noise_streams, rollouts_per_task, horizon, family.act_dim,
                                                       params.dtype)
     step = [0]
 
@@ -59,20 +71,23 @@ def rollout_gymnasium(family, spec: PolicySpec, params: torch.Tensor, tasks: Tas
         step[0] += 1
         return act, gaussian_log_prob(mean, log_std, act)
 
-    return rollout_actor(family, gaussian_policy, tasks, trajs_per_task, horizon, seed, params.dtype, venv, streams)
+    return rollout_actor(family, gaussian_policy, tasks, rollouts_per_task, horizon, seed, params.dtype, venv, streams)
 
 
+@renamed_kwargs(trajs_per_task="rollouts_per_task")
 @torch.no_grad()
-def rollout_actor(family, actor, tasks: TaskBatch, trajs_per_task: int, horizon: int, seed: int,
-                  dtype: torch.dtype = torch.float64, venv=None, streams=None) -> Batch:
-    """B = trajs_per_task trajectories of `horizon` steps per task, acting with any callable
-    ``actor(obs [T, B, obs_dim], generator) → (actions [T, B, act_dim] in the policy scale,
+def rollout_actor(family: TaskFamily, actor: Actor, tasks: TaskBatch, rollouts_per_task: int, horizon: int,
+                  seed: int, dtype: torch.dtype = torch.float64, venv: Any = None,
+                  streams: np.ndarray | None = None) -> Batch:
+    """B = rollouts_per_task trajectories of `horizon` steps per task, acting with any callable
+    ``actor(obs [T, B, obs_dim], generator) → (act [T, B, act_dim] in the policy scale,
     log-probs [T, B])`` on a gymnasium vector env of the family (created when `venv` is None or of
     another size; a given one must not truncate episodes: ``max_episode_steps=0``). Trajectory b of
     task t resets its environment with seed + streams[t] + b (streams: see TaskFamily.rollout;
     None: t·B); the actor's generator is seeded by `seed`, one for the whole batch. Returns a Batch
-    as ``family.rollout`` does (without policy means)."""
-    T, B, H = len(tasks), trajs_per_task, horizon
+    as ``family.rollout`` does (without policy means). ``trajs_per_task=`` is the deprecated name of
+    rollouts_per_task."""
+    T, B, H = len(tasks), rollouts_per_task, horizon
     n = T * B
     if venv is None or venv.num_envs != n:
         venv = sync_vector_env(family, n)

@@ -7,7 +7,8 @@ registers every family with gymnasium as ``metarl_fast/<Name>-v0``.
 """
 from __future__ import annotations
 
-from typing import Callable
+import os
+from typing import Any, Callable
 
 from . import distributions as dist
 from .base import FamilyDef, TaskFamily
@@ -100,10 +101,22 @@ def family_names() -> tuple[str, ...]:
     return tuple(_FACTORIES)
 
 
-def make(name: str, **options) -> TaskFamily:
-    """The task family `name` (one of ``family_names()``). Options of the C++ families: action_scale
-    (default 10, the papers' normalize wrapper), xml (a replacement MJCF path); the Python families
-    take none unless their factory does."""
+def make(name: str, *, action_scale: float | None = None, xml: str | os.PathLike[str] | None = None,
+         benchmark_seed: int | None = None, **options: Any) -> TaskFamily:
+    """The task family `name` (one of ``family_names()``), with its options (keyword only; None, the
+    default, leaves an option at the family's own default; a family refuses options it lacks):
+
+        action_scale: the C++ families' policy action range [−s, s], rescaled to the controls
+            (default 10, the papers' normalize wrapper).
+        xml: the C++ families' replacement MJCF file (default: gymnasium's asset the family names).
+        benchmark_seed: the Meta-World families' seed of the benchmark's task lists (default 0).
+        **options: the keyword parameters of a family added with ``register_family`` (its factory's).
+
+    PendulumGravity takes none. Raises ValueError for an unknown name or an option the family's
+    factory does not take (the message lists the valid ones).
+    """
+    named = dict(action_scale=action_scale, xml=None if xml is None else os.fspath(xml), benchmark_seed=benchmark_seed)
+    options = {**{k: v for k, v in named.items() if v is not None}, **options}
     if name not in _FACTORIES:
         raise ValueError(f"unknown task family {name!r}; valid names: {', '.join(_FACTORIES)}")
     import inspect
@@ -119,7 +132,10 @@ def make(name: str, **options) -> TaskFamily:
     return family
 
 
-def _gym_entry(name: str, **kwargs):
+def _gym_entry(**kwargs: Any) -> Any:
+    """gymnasium's entry point of ``metarl_fast/<Name>-v0``: kwargs name, task, max_episode_steps and
+    make's options."""
+    name = kwargs.pop("name")
     max_steps = kwargs.pop("max_episode_steps", None)
     task = kwargs.pop("task", None)
     return make(name, **kwargs).gym_env(task, max_steps)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Sequence, Union
 
 import numpy as np
 
@@ -32,7 +33,7 @@ class TaskBatch:
     def __len__(self) -> int:
         return self.params.shape[0]
 
-    def __getitem__(self, index) -> "TaskBatch":
+    def __getitem__(self, index: Union[int, slice, Sequence[int], np.ndarray]) -> "TaskBatch":
         rows = self.params[index]
         return TaskBatch(self.family, self.fields, rows.reshape(-1, len(self.fields)))
 
@@ -40,11 +41,11 @@ class TaskBatch:
         """Each task k times in a row ([t0, t0, ..., t1, t1, ...])."""
         return TaskBatch(self.family, self.fields, np.repeat(self.params, k, axis=0))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"family": self.family, "fields": list(self.fields), "params": self.params.tolist()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TaskBatch":
+    def from_dict(cls, d: dict[str, Any]) -> "TaskBatch":
         return cls(d["family"], tuple(d["fields"]), np.asarray(d["params"], dtype=np.float64))
 
     def __repr__(self) -> str:
@@ -54,8 +55,8 @@ class TaskBatch:
         more = f", ... ({n} tasks)" if n > 4 else ""
         return f"TaskBatch[{self.family}]({shown}{more})"
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return (isinstance(other, TaskBatch) and self.family == other.family and self.fields == other.fields
                 and np.array_equal(self.params, other.params))
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # compared by value over an array: unhashable

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import math
-from typing import Sequence
+from typing import Iterable, Iterator, Literal, Sequence
 
 import torch
 
@@ -13,6 +13,8 @@ from . import cuda
 
 FLOAT_DTYPES = (torch.float32, torch.float64)
 BACKENDS = ("auto", "cpp", "cuda", "torch")
+# The `backend` argument of every kernel, operator and solver (see resolve_backend).
+Backend = Literal["auto", "cpp", "torch", "cuda"]
 
 # Whether backend="auto" sends CUDA tensors to the CUDA kernels. False until a GPU run of
 # tools/gpu_check.sh has verified them (docs/benchmarks.md records it): until then "auto" keeps CUDA
@@ -23,7 +25,7 @@ _auto_cuda: contextvars.ContextVar[bool | None] = contextvars.ContextVar("metarl
 
 
 @contextlib.contextmanager
-def use_cuda_kernels(enabled: bool = True):
+def use_cuda_kernels(enabled: bool = True) -> Iterator[None]:
     """Inside the block, backend="auto" sends CUDA tensors to the CUDA kernels (enabled=True) or to
     the torch reference (False), whatever AUTO_USES_CUDA_KERNELS says: how a run opts in
     (``cuda_kernels=true``). Per thread and per asyncio task (a context variable). Enabling them
@@ -45,7 +47,7 @@ def auto_uses_cuda_kernels() -> bool:
     return AUTO_USES_CUDA_KERNELS if chosen is None else chosen
 
 
-def _shape_str(shape: Sequence) -> str:
+def _shape_str(shape: Iterable) -> str:
     return "[" + ", ".join(str(s) for s in shape) + "]"
 
 

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from .. import reference
-from ._validation import (as_mask, check_finite, check_groups, check_tensor, check_unit_interval, requiring_grad,
-                          resolve_backend)
+from ._validation import (Backend, as_mask, check_finite, check_groups, check_tensor, check_unit_interval,
+                          requiring_grad, resolve_backend)
 from .ops import OPS
 
 
@@ -40,7 +40,7 @@ def _backend(fn: str, backend: str, ref: torch.Tensor, **tensors) -> str:
 
 
 def discounted_returns(rewards: torch.Tensor, mask: torch.Tensor, gamma: float, from_start: bool = False, *,
-                       backend: str = "auto") -> torch.Tensor:
+                       backend: Backend = "auto") -> torch.Tensor:
     """Reward-to-go R_t = Σ_{t'≥t} γ^{t'−t} r_t' → [T, B, H] (the ProMP code's discount_cumsum).
 
     from_start=True gives γ^t R_t = Σ_{t'≥t} γ^{t'} r_t', discounted from the episode start (SG-MRL's
@@ -58,7 +58,7 @@ def discounted_returns(rewards: torch.Tensor, mask: torch.Tensor, gamma: float, 
 
 
 def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float, lam: float, *,
-        backend: str = "auto") -> torch.Tensor:
+        backend: Backend = "auto") -> torch.Tensor:
     """Generalised advantage estimates → [T, B, H].
 
     δ_t = r_t + γ V_{t+1} − V_t with V = 0 after the last valid step (no bootstrap, as the papers'
@@ -76,7 +76,7 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: 
 
 
 def normalize_per_task(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8, *,
-                       backend: str = "auto") -> torch.Tensor:
+                       backend: Backend = "auto") -> torch.Tensor:
     """(x − mean) / (std + eps) with the mean and population std of each group's valid entries.
 
     x and mask: [T, ...] (e.g. [T, B, H] or [T, N]); the result has x's shape, zero where masked.
@@ -112,7 +112,7 @@ def _warn_failed(fn: str, ridge: torch.Tensor) -> None:
 
 
 def linear_feature_baseline(obs: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor, *,
-                            backend: str = "auto") -> torch.Tensor:
+                            backend: Backend = "auto") -> torch.Tensor:
     """The linear feature baseline of Duan et al. (the papers' code), fitted per task group → [T, B, H].
 
     Ridge regression of `returns` [T, B, H] on [clip(o,±10), clip(o,±10)², t/100, (t/100)², (t/100)³, 1]
@@ -136,7 +136,7 @@ def linear_feature_baseline(obs: torch.Tensor, returns: torch.Tensor, mask: torc
     return values
 
 
-def linear_time_baseline(targets: torch.Tensor, mask: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
+def linear_time_baseline(targets: torch.Tensor, mask: torch.Tensor, *, backend: Backend = "auto") -> torch.Tensor:
     """A time-only baseline b_t per task group → [T, H] (the ProMP code's LinearTimeBaseline).
 
     Ridge regression of `targets` [T, B, H] (DiCE: the discounted rewards γ^t r_t) on

@@ -55,7 +55,7 @@ class ForwardCache:
 
     def __init__(self) -> None:
         self.storage: torch.Tensor | None = None
-        self.key = None
+        self.key: tuple | None = None
         self.filled = False
 
     def mode(self, params: torch.Tensor, obs: torch.Tensor, nbytes: int) -> int:
@@ -102,12 +102,14 @@ def policy_op(name: str, spec: PolicySpec, *, params: torch.Tensor, obs: torch.T
         width = sum(spec.layer_sizes[1:])
         mode = cache.mode(params, obs, T * N * width * params.element_size())
         if mode:
-            ptr.update(cache=cache.storage.data_ptr(), cache_bytes=cache.storage.numel())
+            storage = cache.storage
+            assert storage is not None  # mode() allocated it
+            ptr.update(cache=storage.data_ptr(), cache_bytes=storage.numel())
             stride["cache_mode"] = mode
     index, stream = _stream(device, emulate)
     _C.gpu_policy_run(spec.native, name, params.element_size(), T, N, ptr, stride, float(damping), index, stream,
                       emulate)
-    if mode == 1:
+    if mode == 1 and cache is not None:
         cache.filled = True  # in stream order: the next op on this stream reads the stored values
     if not emulate:
         _record(index, (*held.values(), workspace))

@@ -12,6 +12,8 @@ Objectives return [T], gradients and HVPs [T, P]: sums over each group's samples
 (the algorithms apply their own scaling, e.g. the papers' code's mean over all N·H steps).
 
 Padded (masked) steps contribute nothing but must hold finite numbers (zeros, as the samplers write).
+``mask`` is an ordinary parameter (positional or keyword) of every estimator, as in the reference
+twins: required by DiCE and E-MAML, optional for J^LR and PPO clip (None: every sample valid).
 The compiled path composes the policy kernels (one or two fused passes) with C++ weight
 computations; the torch path is metarl_fast.reference (autograd). ``backend`` as in
 metarl_fast.kernels.policy: objectives follow autograd ("auto" picks torch when an input requires
@@ -19,11 +21,14 @@ grad), derivative kernels return values without history.
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 
 from .. import reference
-from ._validation import (as_mask, check_finite, check_groups, check_tensor, check_unit_interval, requiring_grad,
-                          resolve_backend)
+from ..policies import PolicySpec
+from ._validation import (Backend, as_mask, check_finite, check_groups, check_tensor, check_unit_interval,
+                          requiring_grad, resolve_backend)
 from .ops import OPS
 from .policy import _Inputs
 
@@ -109,7 +114,9 @@ def _dice_weights(x, rewards, mask3, baseline, gamma, jvp=None):
     return W.reshape(x.T, x.N), None if jvp is None else U.reshape(x.T, x.N)
 
 
-def dice_objective(spec, params, obs, act, rewards, mask, gamma, *, baseline=None, backend="auto"):
+def dice_objective(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
+                   rewards: torch.Tensor, mask: torch.Tensor, gamma: float, *,
+                   baseline: Optional[torch.Tensor] = None, backend: Backend = "auto") -> torch.Tensor:
     """DiCE objective Σ_b Σ_t □(Σ_{t'≤t} log π_t') (γ^t r_t − b_t) → [T].
 
     □(x) = exp(x − ⊥x) is 1 in value, so the value is Σ (γ^t r_t − b_t) over valid steps; its
@@ -123,7 +130,9 @@ def dice_objective(spec, params, obs, act, rewards, mask, gamma, *, baseline=Non
     return OPS.dice_weights(rewards, mask3, baseline, gamma, None)[2]
 
 
-def dice_grad(spec, params, obs, act, rewards, mask, gamma, *, baseline=None, backend="auto"):
+def dice_grad(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor, rewards: torch.Tensor,
+              mask: torch.Tensor, gamma: float, *, baseline: Optional[torch.Tensor] = None,
+              backend: Backend = "auto") -> torch.Tensor:
     """∇θ dice_objective = Σ_t W_t ∇log π_t with W_t = Σ_{t'≥t} (γ^t' r_t' − b_t') → [T, P]."""
     fn = "dice_grad"
     x, mask3, gamma = _dice_inputs(fn, spec, params, obs, act, rewards, mask, gamma, baseline)
@@ -133,7 +142,9 @@ def dice_grad(spec, params, obs, act, rewards, mask, gamma, *, baseline=None, ba
     return x.policy_op("score_vjp", weights=W)
 
 
-def dice_hvp(spec, params, obs, act, rewards, mask, v, gamma, *, baseline=None, backend="auto"):
+def dice_hvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor, rewards: torch.Tensor,
+             mask: torch.Tensor, v: torch.Tensor, gamma: float, *, baseline: Optional[torch.Tensor] = None,
+             backend: Backend = "auto") -> torch.Tensor:
     """Exact Hessian-vector product of dice_objective → [T, P], in O(B·H) per group (no H×H terms).
 
     With c_t = γ^t r_t − b_t, g_t = ∇log π_t, h_t = ∇²log π_t:
@@ -185,7 +196,9 @@ def _ratio_estimator(fn, result, spec, params, obs, act, old_log_prob, advantage
     return x.policy_op("score_vjp" if result == "grad" else "hvp_lvc", weights=w)
 
 
-def lr_objective(spec, params, obs, act, old_log_prob, advantages, *, mask=None, backend="auto"):
+def lr_objective(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
+                 old_log_prob: torch.Tensor, advantages: torch.Tensor, mask: Optional[torch.Tensor] = None, *,
+                 backend: Backend = "auto") -> torch.Tensor:
     """J^LR = Σ_n m_n exp(log π_θ(a_n|s_n) − old_log_prob_n) A_n → [T] (ProMP's inner objective).
 
     old_log_prob are the recorded sampling-time log-probs (constants); at θ = θ_old its gradient
@@ -194,23 +207,31 @@ def lr_objective(spec, params, obs, act, old_log_prob, advantages, *, mask=None,
     return _ratio_estimator("lr_objective", "value", spec, params, obs, act, old_log_prob, advantages, mask, backend)
 
 
-def lr_grad(spec, params, obs, act, old_log_prob, advantages, *, mask=None, backend="auto"):
+def lr_grad(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor, old_log_prob: torch.Tensor,
+            advantages: torch.Tensor, mask: Optional[torch.Tensor] = None, *,
+            backend: Backend = "auto") -> torch.Tensor:
     """∇θ J^LR = Σ_n m_n ρ_n A_n ∇log π_n → [T, P]."""
     return _ratio_estimator("lr_grad", "grad", spec, params, obs, act, old_log_prob, advantages, mask, backend)
 
 
-def lr_hvp(spec, params, obs, act, old_log_prob, advantages, v, *, mask=None, backend="auto"):
+def lr_hvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor, old_log_prob: torch.Tensor,
+           advantages: torch.Tensor, v: torch.Tensor, mask: Optional[torch.Tensor] = None, *,
+           backend: Backend = "auto") -> torch.Tensor:
     """∇²θ J^LR v at any θ → [T, P]: surrogate_hvp (LVC curvature) with weights m ρ A."""
     return _ratio_estimator("lr_hvp", "hvp", spec, params, obs, act, old_log_prob, advantages, mask, backend, v=v)
 
 
-def ppo_clip_objective(spec, params, obs, act, old_log_prob, advantages, clip_eps, *, mask=None, backend="auto"):
+def ppo_clip_objective(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
+                       old_log_prob: torch.Tensor, advantages: torch.Tensor, clip_eps: float,
+                       mask: Optional[torch.Tensor] = None, *, backend: Backend = "auto") -> torch.Tensor:
     """J^CLIP = Σ_n m_n min(ρ_n A_n, clip(ρ_n, 1−ε, 1+ε) A_n) → [T] (ProMP's outer objective, PPO's)."""
     return _ratio_estimator("ppo_clip_objective", "value", spec, params, obs, act, old_log_prob, advantages, mask,
                             backend, clip_eps=clip_eps)
 
 
-def ppo_clip_grad(spec, params, obs, act, old_log_prob, advantages, clip_eps, *, mask=None, backend="auto"):
+def ppo_clip_grad(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
+                  old_log_prob: torch.Tensor, advantages: torch.Tensor, clip_eps: float,
+                  mask: Optional[torch.Tensor] = None, *, backend: Backend = "auto") -> torch.Tensor:
     """∇θ J^CLIP = Σ_n m_n ρ_n A_n ∇log π_n over the samples whose unclipped term is the minimum → [T, P]."""
     return _ratio_estimator("ppo_clip_grad", "grad", spec, params, obs, act, old_log_prob, advantages, mask, backend,
                             clip_eps=clip_eps)
@@ -218,7 +239,7 @@ def ppo_clip_grad(spec, params, obs, act, old_log_prob, advantages, clip_eps, *,
 
 # ---- E-MAML -------------------------------------------------------------------------------------
 
-def emaml_credit(rewards, mask, *, backend="auto"):
+def emaml_credit(rewards: torch.Tensor, mask: torch.Tensor, *, backend: Backend = "auto") -> torch.Tensor:
     """E-MAML's per-group credit → [T] (the ProMP code's adj_avg_rewards; docs/estimators.md).
 
     rewards, mask: the post-update per-step rewards [T, ...] of the whole meta-batch. Each reward is
@@ -247,7 +268,8 @@ def _emaml_inputs(fn, spec, params, obs, act, mask, credit):
     return x
 
 
-def emaml_objective(spec, params, obs, act, mask, credit, *, backend="auto"):
+def emaml_objective(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor, mask: torch.Tensor,
+                    credit: torch.Tensor, *, backend: Backend = "auto") -> torch.Tensor:
     """E-MAML's pre-update term credit_i · Σ_n m_n log π_θ(a_n|s_n) over group i's pre-update samples → [T].
 
     The ProMP code adds −mean_t(credit) · mean_t(log π) to each task's loss; this is the summed
@@ -259,7 +281,8 @@ def emaml_objective(spec, params, obs, act, mask, credit, *, backend="auto"):
     return credit * (x.flat["mask"] * x.log_prob()).sum(-1)
 
 
-def emaml_grad(spec, params, obs, act, mask, credit, *, backend="auto"):
+def emaml_grad(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor, mask: torch.Tensor,
+               credit: torch.Tensor, *, backend: Backend = "auto") -> torch.Tensor:
     """∇θ emaml_objective = credit_i Σ_n m_n ∇log π_n → [T, P]."""
     fn = "emaml_grad"
     x = _emaml_inputs(fn, spec, params, obs, act, mask, credit)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import OrderedDict
+from typing import Iterator
 
 import torch
 
@@ -74,7 +75,7 @@ def release_storage() -> int:
 
 
 @contextlib.contextmanager
-def shared_forward(max_entries: int = 3):
+def shared_forward(max_entries: int = 3) -> Iterator[SharedForward]:
     """Shares the forward pass between the compiled policy kernels called inside the block on the
     same (params, obs) → the block's SharedForward. See the module docstring."""
     outer = getattr(_local, "scope", None)
@@ -90,7 +91,7 @@ def shared_forward(max_entries: int = 3):
         scope.close()
 
 
-def active_cache(params: torch.Tensor, obs: torch.Tensor):
+def active_cache(params: torch.Tensor, obs: torch.Tensor) -> _C.ForwardCache | None:
     """The ForwardCache a compiled kernel on (params, obs) should use: None outside a block."""
     scope = getattr(_local, "scope", None)
     return None if scope is None else scope.cache_for(params, obs)

@@ -28,7 +28,8 @@ import torch
 
 from .. import _C, reference
 from ..policies import PolicySpec
-from ._validation import check_finite, check_tensor, requiring_grad, resolve_backend
+from ..reference.policy import Curvature
+from ._validation import Backend, check_finite, check_tensor, requiring_grad, resolve_backend
 from .ops import DIFFERENTIABLE, OPS, spec_args
 
 _CURVATURES = ("lvc", "naive")
@@ -103,7 +104,8 @@ class _Inputs:
 _OP_INPUTS = _C.policy_op_inputs()
 
 
-def policy_mean(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
+def policy_mean(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, *,
+                backend: Backend = "auto") -> torch.Tensor:
     """Action mean μ_θ(s_n) → [T, N, act_dim]."""
     x = _Inputs("policy_mean", spec, params, obs)
     return x.dispatch(backend,
@@ -112,7 +114,7 @@ def policy_mean(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, *, ba
 
 
 def log_prob(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor, *,
-             backend: str = "auto") -> torch.Tensor:
+             backend: Backend = "auto") -> torch.Tensor:
     """log π_θ(a_n|s_n) → [T, N]."""
     x = _Inputs("log_prob", spec, params, obs, act=act, required=("act",))
     return x.dispatch(backend,
@@ -121,7 +123,7 @@ def log_prob(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: tor
 
 
 def score_vjp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
-              weights: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
+              weights: torch.Tensor, *, backend: Backend = "auto") -> torch.Tensor:
     """Σ_n w_n ∇θ log π_θ(a_n|s_n), summed over each group's samples → [T, P]."""
     x = _Inputs("score_vjp", spec, params, obs, act=act, weights=weights, required=("act", "weights"))
     return x.dispatch(backend,
@@ -130,7 +132,7 @@ def score_vjp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: to
 
 
 def score_jvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
-              v: torch.Tensor, *, backend: str = "auto") -> torch.Tensor:
+              v: torch.Tensor, *, backend: Backend = "auto") -> torch.Tensor:
     """∇θ log π_θ(a_n|s_n) · v for every sample → [T, N]."""
     x = _Inputs("score_jvp", spec, params, obs, act=act, v=v, required=("act", "v"))
     return x.dispatch(backend,
@@ -139,8 +141,8 @@ def score_jvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: to
 
 
 def surrogate_hvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
-                  weights: torch.Tensor, v: torch.Tensor, curvature: str = "lvc", *,
-                  backend: str = "auto") -> torch.Tensor:
+                  weights: torch.Tensor, v: torch.Tensor, curvature: Curvature = "lvc", *,
+                  backend: Backend = "auto") -> torch.Tensor:
     """Hessian-vector product of a score-function surrogate at params → [T, P].
 
     curvature="lvc":   Σ_n w_n [∇²log π_n v + (∇log π_n · v) ∇log π_n], the Hessian of
@@ -158,7 +160,7 @@ def surrogate_hvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act
 
 def gaussian_kl(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_mean: torch.Tensor,
                 old_log_std: torch.Tensor, weights: torch.Tensor | None = None, *,
-                backend: str = "auto") -> torch.Tensor:
+                backend: Backend = "auto") -> torch.Tensor:
     """mean_n KL(N(old_mean_n, exp(old_log_std)²) ‖ π_θ(·|s_n)) per group → [T].
 
     With weights [T, N]: Σ_n w_n KL_n instead of the mean (e.g. mask / valid count: the mean over
@@ -172,7 +174,7 @@ def gaussian_kl(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_m
 
 def kl_grad(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_mean: torch.Tensor,
             old_log_std: torch.Tensor, weights: torch.Tensor | None = None, *,
-            backend: str = "auto") -> torch.Tensor:
+            backend: Backend = "auto") -> torch.Tensor:
     """∇θ of gaussian_kl (the mean, or w-weighted sum, of each group's KL) → [T, P]."""
     x = _Inputs("kl_grad", spec, params, obs, old_mean=old_mean, old_log_std=old_log_std, weights=weights,
                 required=("old_mean", "old_log_std"))
@@ -182,7 +184,7 @@ def kl_grad(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_mean:
 
 
 def kl_fvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, v: torch.Tensor,
-           damping: float = 0.0, weights: torch.Tensor | None = None, *, backend: str = "auto") -> torch.Tensor:
+           damping: float = 0.0, weights: torch.Tensor | None = None, *, backend: Backend = "auto") -> torch.Tensor:
     """Fisher-vector product of the mean KL at params, plus damping·v → [T, P].
 
     F = (1/N) Σ_n J_nᵀ M J_n with J_n = ∂(μ_θ(s_n), log_std)/∂θ and M = diag(1/σ², 2): the

@@ -28,15 +28,18 @@ from __future__ import annotations
 import abc
 import functools
 import math
-from typing import Callable
+from typing import Callable, Literal, Optional, Union, overload
 
 import torch
 
 from .. import _C, reference
 from . import cuda
+from .._deprecation import warn_deprecated
 from ..policies import PolicySpec
+from ..reference.policy import Curvature
 from ..reference.solvers import CgInfo, TrpoStepResult
-from ._validation import FLOAT_DTYPES, check_finite, check_tensor, host, requiring_grad, resolve_backend
+from ._validation import (FLOAT_DTYPES, Backend, check_finite, check_tensor, host, requiring_grad,
+                          resolve_backend)
 from .policy import _CURVATURES, _Inputs
 
 MAX_CG_ITERS = (1 << 31) - 1  # the compiled solver counts iterations in a 32-bit int
@@ -47,7 +50,7 @@ __all__ = ["CgInfo", "KlFvpOperator", "MamlTrpoFvpOperator", "PolicyOperator", "
 class PolicyOperator(abc.ABC):
     """Base of the fused operators: validated inputs, application, and the compiled twin."""
 
-    def __init__(self, spec: PolicySpec, task_mean: bool, backend: str, cache: bool = True,
+    def __init__(self, spec: PolicySpec, task_mean: bool, backend: Backend, cache: bool = True,
                  regroup: bool = True) -> None:
         self.spec = spec
         self.task_mean = bool(task_mean)
@@ -72,9 +75,10 @@ class PolicyOperator(abc.ABC):
                      "[P]" if self.task_mean else "[T, P]")
         check_finite(fn, name, v)
 
-    def resolve(self, fn: str, backend: str | None = None, v: torch.Tensor | None = None) -> str:
-        """The compiled operators differentiate with respect to nothing: inputs (or a vector) that
-        require grad take the reference ('auto') or raise ('cpp')."""
+    def resolve(self, fn: str, backend: Backend | None = None, v: torch.Tensor | None = None) -> str:
+        """The backend of an application or a solve: `backend` (None: the operator's own). The
+        compiled operators differentiate with respect to nothing: inputs (or a vector) that require
+        grad take the reference ('auto') or raise ('cpp')."""
         blocked = requiring_grad(**self._inputs(), v=v)
         return resolve_backend(fn, backend or self.backend, self.device, blocked)
 
@@ -153,8 +157,9 @@ class KlFvpOperator(PolicyOperator):
     module).
     """
 
-    def __init__(self, spec, params, obs, damping=0.0, weights=None, *, task_mean=False, backend="auto", cache=True,
-                 regroup=True):
+    def __init__(self, spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, damping: float = 0.0,
+                 weights: Optional[torch.Tensor] = None, *, task_mean: bool = False, backend: Backend = "auto",
+                 cache: bool = True, regroup: bool = True) -> None:
         super().__init__(spec, task_mean, backend, cache, regroup)
         fn = "KlFvpOperator"
         self.damping = _check_nonneg(fn, "damping", damping)
@@ -178,8 +183,9 @@ class SurrogateHvpOperator(PolicyOperator):
     curvature "lvc" or "naive"; task_mean; backend; cache, regroup (see the module).
     """
 
-    def __init__(self, spec, params, obs, act, weights, curvature="lvc", *, task_mean=False, backend="auto",
-                 cache=True, regroup=True):
+    def __init__(self, spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
+                 weights: torch.Tensor, curvature: Curvature = "lvc", *, task_mean: bool = False,
+                 backend: Backend = "auto", cache: bool = True, regroup: bool = True) -> None:
         super().__init__(spec, task_mean, backend, cache, regroup)
         fn = "SurrogateHvpOperator"
         if curvature not in _CURVATURES:
@@ -215,9 +221,11 @@ class MamlTrpoFvpOperator(PolicyOperator):
         regroup: with cache, regroup the products around terms computed once (see the module).
     """
 
-    def __init__(self, spec, pre_params, pre_obs, pre_act, pre_weights, alpha, post_params, post_obs,
-                 curvature="naive", damping=0.0, post_weights=None, *, task_mean=True, backend="auto", cache=True,
-                 regroup=True):
+    def __init__(self, spec: PolicySpec, pre_params: torch.Tensor, pre_obs: torch.Tensor, pre_act: torch.Tensor,
+                 pre_weights: torch.Tensor, alpha: float, post_params: torch.Tensor, post_obs: torch.Tensor,
+                 curvature: Curvature = "naive", damping: float = 0.0,
+                 post_weights: Optional[torch.Tensor] = None, *, task_mean: bool = True, backend: Backend = "auto",
+                 cache: bool = True, regroup: bool = True) -> None:
         super().__init__(spec, task_mean, backend, cache, regroup)
         fn = "MamlTrpoFvpOperator"
         if curvature not in _CURVATURES:
@@ -252,8 +260,30 @@ class MamlTrpoFvpOperator(PolicyOperator):
                                          host(self.post_weights), self.task_mean)
 
 
-def conjugate_gradient(matvec, b: torch.Tensor, iters: int = 10, residual_tol: float = 1e-10,
-                       damping: float = 0.0, *, return_info: bool = False, backend: str | None = None):
+Matvec = Callable[[torch.Tensor], torch.Tensor]
+
+
+@overload
+def conjugate_gradient(matvec: Union[PolicyOperator, Matvec], b: torch.Tensor, iters: int = 10,
+                       residual_tol: float = 1e-10, damping: float = 0.0, *, return_info: Literal[False] = False,
+                       backend: Backend = "auto") -> torch.Tensor: ...
+
+
+@overload
+def conjugate_gradient(matvec: Union[PolicyOperator, Matvec], b: torch.Tensor, iters: int = 10,
+                       residual_tol: float = 1e-10, damping: float = 0.0, *, return_info: Literal[True],
+                       backend: Backend = "auto") -> tuple[torch.Tensor, CgInfo]: ...
+
+
+@overload
+def conjugate_gradient(matvec: Union[PolicyOperator, Matvec], b: torch.Tensor, iters: int = 10,
+                       residual_tol: float = 1e-10, damping: float = 0.0, *, return_info: bool,
+                       backend: Backend = "auto") -> Union[torch.Tensor, tuple[torch.Tensor, CgInfo]]: ...
+
+
+def conjugate_gradient(matvec: Union[PolicyOperator, Matvec], b: torch.Tensor, iters: int = 10,
+                       residual_tol: float = 1e-10, damping: float = 0.0, *, return_info: bool = False,
+                       backend: Optional[Backend] = "auto") -> Union[torch.Tensor, tuple[torch.Tensor, CgInfo]]:
     """Solves (A + damping·I) x = b for every row of b at once → x with b's shape.
 
     Args:
@@ -265,13 +295,19 @@ def conjugate_gradient(matvec, b: torch.Tensor, iters: int = 10, residual_tol: f
         damping: added to the operator (Tikhonov), ≥ 0.
         return_info: also return a CgInfo (per-system iterations, final r·r, status, and xᵀ(A + damping·I)x
             from the final residual).
-        backend: None (a PolicyOperator's own backend; "auto" for a Python matvec), "auto" (compiled
-            for CPU PolicyOperators), "cpp" (PolicyOperators only), "cuda"
-            (PolicyOperators on CUDA tensors: the CUDA kernels, the whole loop on the device with no
-            host synchronisation; not yet verified on hardware) or "torch" (the reference loop; a
-            PolicyOperator is then applied with its torch twin).
+        backend: "auto" (default: a PolicyOperator's own backend, itself "auto" unless it was made
+            with another: compiled for CPU tensors; a Python matvec runs the torch loop), "cpp"
+            (PolicyOperators only), "cuda" (PolicyOperators on CUDA tensors: the CUDA kernels, the
+            whole loop on the device with no host synchronisation; not yet verified on hardware) or
+            "torch" (the reference loop; a PolicyOperator is then applied with its torch twin).
+            None, the former default, means "auto" and is deprecated.
+    Returns:
+        x, or (x, CgInfo) with return_info.
     """
     fn = "conjugate_gradient"
+    if backend is None:
+        warn_deprecated("conjugate_gradient(backend=None)", 'backend="auto" (the same: the operator\'s own backend)')
+        backend = "auto"
     if isinstance(iters, bool) or not isinstance(iters, int) or not 0 <= iters <= MAX_CG_ITERS:
         raise ValueError(f"{fn}: iters must be an int in [0, {MAX_CG_ITERS}], got {iters!r}")
     if isinstance(residual_tol, bool) or not isinstance(residual_tol, (int, float)) or not (residual_tol >= 0):
@@ -279,7 +315,7 @@ def conjugate_gradient(matvec, b: torch.Tensor, iters: int = 10, residual_tol: f
     damping = _check_nonneg(fn, "damping", damping)
     if isinstance(matvec, PolicyOperator):
         matvec.check_vector(fn, "b", b)
-        chosen = matvec.resolve(fn, backend, v=b)
+        chosen = matvec.resolve(fn, None if backend == "auto" else backend, v=b)  # "auto": the operator's own
         if chosen == "torch":
             op = matvec
             return reference.conjugate_gradient(lambda v: _apply_torch(op, v), b, iters, residual_tol, damping,
@@ -296,7 +332,6 @@ def conjugate_gradient(matvec, b: torch.Tensor, iters: int = 10, residual_tol: f
         raise ValueError(f"{fn}: b must be a float tensor of shape [P] or [T, P], got "
                          f"{getattr(b, 'shape', type(b).__name__)}")
     check_finite(fn, "b", b)
-    backend = backend or "auto"
     if backend not in ("auto", "torch"):
         raise ValueError(f"{fn}: backend={backend!r} needs a PolicyOperator (a Python matvec runs the torch loop); "
                          "use backend='auto' or 'torch'")
@@ -309,8 +344,8 @@ def _apply_torch(op: PolicyOperator, v: torch.Tensor) -> torch.Tensor:
 
 
 def trpo_step(params: torch.Tensor, direction: torch.Tensor, loss_fn: Callable[[torch.Tensor], float],
-              kl_fn: Callable[[torch.Tensor], float], max_kl: float, *, dHd: float | None = None,
-              matvec=None, loss_before: float | None = None, backtrack_ratio: float = 0.8,
+              kl_fn: Callable[[torch.Tensor], float], max_kl: float, *, dHd: Optional[float] = None,
+              matvec: Optional[Matvec] = None, loss_before: Optional[float] = None, backtrack_ratio: float = 0.8,
               max_backtracks: int = 15) -> TrpoStepResult:
     """TRPO's step with backtracking line search (the TRPO / ProMP code's).
 

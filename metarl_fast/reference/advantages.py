@@ -15,7 +15,8 @@ def _discounts(gamma: float, horizon: int, like: torch.Tensor) -> torch.Tensor:
     return gamma ** torch.arange(horizon, dtype=like.dtype, device=like.device)
 
 
-def discounted_returns(rewards, mask, gamma, from_start=False):
+def discounted_returns(rewards: torch.Tensor, mask: torch.Tensor, gamma: float,
+                       from_start: bool = False) -> torch.Tensor:
     """R_t = Σ_{t'≥t} γ^{t'−t} r_t' over valid steps → [T, B, H]; from_start: γ^t R_t."""
     r = (rewards * mask).to(torch.float64)
     out = torch.zeros_like(r)
@@ -28,7 +29,7 @@ def discounted_returns(rewards, mask, gamma, from_start=False):
     return out.to(rewards.dtype)
 
 
-def gae(rewards, values, mask, gamma, lam):
+def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float, lam: float) -> torch.Tensor:
     """GAE(γ, λ) with V = 0 after the last valid step (no bootstrap) → [T, B, H]."""
     m = mask.to(torch.float64)
     v = values.to(torch.float64) * m
@@ -42,7 +43,7 @@ def gae(rewards, values, mask, gamma, lam):
     return out.to(rewards.dtype)
 
 
-def normalize_per_task(x, mask, eps=1e-8):
+def normalize_per_task(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """(x − mean) / (std + eps) over each group's valid entries (population std) → x's shape."""
     T = x.shape[0]
     xf = x.reshape(T, -1).to(torch.float64)
@@ -53,7 +54,7 @@ def normalize_per_task(x, mask, eps=1e-8):
     return (m * (xf - mean) / (std + eps)).reshape(x.shape).to(x.dtype)
 
 
-def baseline_features(obs, horizon: int, device: torch.device | None = None) -> torch.Tensor:
+def baseline_features(obs: torch.Tensor | None, horizon: int, device: torch.device | None = None) -> torch.Tensor:
     """[clip(o,±10), clip(o,±10)², t/100, (t/100)², (t/100)³, 1] → [T, B, H, 2·obs_dim + 4] (float64).
 
     obs [T, B, H, obs_dim], or None for the time-only features (then [1, 1, H, 4], on `device`).
@@ -67,7 +68,7 @@ def baseline_features(obs, horizon: int, device: torch.device | None = None) -> 
     return torch.cat([o, o**2, t, t**2, t**3, torch.ones_like(t)], dim=-1)
 
 
-def _ridge_fit(features, targets, mask):
+def _ridge_fit(features: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-group ridge coefficients [T, K] (float64) and the ridge used [T] (NaN where every try failed)."""
     T = targets.shape[0]
     K = features.shape[-1]
@@ -93,7 +94,7 @@ def _ridge_fit(features, targets, mask):
 
 
 @torch.no_grad()
-def linear_feature_baseline(obs, returns, mask):
+def linear_feature_baseline(obs: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Per-group ridge fit of returns on baseline_features(obs) → fitted values [T, B, H]."""
     features = baseline_features(obs, returns.shape[-1])
     coeffs, _ = _ridge_fit(features, returns, mask)
@@ -102,7 +103,7 @@ def linear_feature_baseline(obs, returns, mask):
 
 
 @torch.no_grad()
-def linear_time_baseline(targets, mask):
+def linear_time_baseline(targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Per-group ridge fit of targets on [t/100, (t/100)², (t/100)³, 1] → values [T, H] (time only)."""
     H = targets.shape[-1]
     features = baseline_features(None, H, targets.device)

@@ -13,9 +13,11 @@ sums over each task group's samples; objectives return [T], gradients and HVPs [
 """
 from __future__ import annotations
 
+from typing import Callable, Optional
+
 import torch
 
-from .policy import _per_task, inputs_for, keeps_graph, log_prob, no_derivative, rows_to_differentiate
+from .policy import AnyPolicy, _per_task, inputs_for, keeps_graph, log_prob, no_derivative, rows_to_differentiate
 
 
 def _flat_samples(x: torch.Tensor, num_tasks: int, feature: bool) -> torch.Tensor:
@@ -23,12 +25,13 @@ def _flat_samples(x: torch.Tensor, num_tasks: int, feature: bool) -> torch.Tenso
     return x.reshape(num_tasks, -1, x.shape[-1]) if feature else x.reshape(num_tasks, -1)
 
 
-def _sample_log_prob(spec, params, obs, act):
+def _sample_log_prob(spec: AnyPolicy, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
     T = obs.shape[0]
     return log_prob(spec, params, _flat_samples(obs, T, True), _flat_samples(act, T, True))
 
 
-def _grad(objective_fn, params, num_tasks, *inputs):
+def _grad(objective_fn: Callable[..., torch.Tensor], params: torch.Tensor, num_tasks: int,
+          *inputs: Optional[torch.Tensor]) -> torch.Tensor:
     """∇θ of objective_fn(θ, *inputs) [T] with one gradient row per task group → [T, P];
     differentiable in params and inputs when one of them requires grad."""
     graph = keeps_graph(params, *inputs)
@@ -39,19 +42,20 @@ def _grad(objective_fn, params, num_tasks, *inputs):
     return g
 
 
-def _hvp(objective_fn, params, v, num_tasks, *inputs):
+def _hvp(objective_fn: Callable[..., torch.Tensor], params: torch.Tensor, v: torch.Tensor, num_tasks: int,
+         *inputs: Optional[torch.Tensor]) -> torch.Tensor:
     """∇²θ objective_fn(θ, *inputs) · v per task group by double backward → [T, P] (differentiable
     like _grad)."""
     graph = keeps_graph(params, v, *inputs)
-    v, *inputs = inputs_for(graph, v, *inputs)
+    v, *rest = inputs_for(graph, v, *inputs)
     with torch.enable_grad():
         theta = rows_to_differentiate(params, num_tasks, graph)
-        (g,) = torch.autograd.grad(objective_fn(theta, *inputs).sum(), theta, create_graph=True)
+        (g,) = torch.autograd.grad(objective_fn(theta, *rest).sum(), theta, create_graph=True)
         (h,) = torch.autograd.grad((g * _per_task(v, num_tasks)).sum(), theta, create_graph=graph)
     return h
 
 
-def _no_params_derivative(fn: str, params, *inputs) -> None:
+def _no_params_derivative(fn: str, params: torch.Tensor, *inputs: torch.Tensor) -> None:
     """DiCE's objective holds a stop-gradient of log π_θ (the magic box): its derivative kernels are
     not differentiable again with respect to θ or the samples."""
     if keeps_graph(params, *inputs):
@@ -62,7 +66,9 @@ def _no_params_derivative(fn: str, params, *inputs) -> None:
 
 # ---- DiCE ---------------------------------------------------------------------------------------
 
-def dice_objective(spec, params, obs, act, rewards, mask, gamma, baseline=None):
+def dice_objective(spec: AnyPolicy, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
+                   rewards: torch.Tensor, mask: torch.Tensor, gamma: float,
+                   baseline: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Σ_b Σ_t □(Σ_{t'≤t} log π_t') (γ^t r_t − b_t) m_t → [T], □(x) = exp(x − ⊥x) (differentiable)."""
     T, B, H = rewards.shape
     logp = _sample_log_prob(spec, params, obs, act).reshape(T, B, H) * mask
@@ -75,14 +81,17 @@ def dice_objective(spec, params, obs, act, rewards, mask, gamma, baseline=None):
     return (box * c * mask).sum((1, 2))
 
 
-def dice_grad(spec, params, obs, act, rewards, mask, gamma, baseline=None):
+def dice_grad(spec: AnyPolicy, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor, rewards: torch.Tensor,
+              mask: torch.Tensor, gamma: float, baseline: Optional[torch.Tensor] = None) -> torch.Tensor:
     """∇θ dice_objective → [T, P] (differentiable in the rewards and baseline, not in θ or the samples)."""
     _no_params_derivative("dice_grad", params, obs, act)
     return _grad(lambda th, r, m, b: dice_objective(spec, th, obs.detach(), act.detach(), r, m, gamma, b),
                  params, rewards.shape[0], rewards, mask, baseline)
 
 
-def dice_hvp(spec, params, obs, act, rewards, mask, v, gamma, baseline=None):
+def dice_hvp(spec: AnyPolicy, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor, rewards: torch.Tensor,
+             mask: torch.Tensor, v: torch.Tensor, gamma: float,
+             baseline: Optional[torch.Tensor] = None) -> torch.Tensor:
     """∇²θ dice_objective · v (double backward) → [T, P] (differentiable as dice_grad, and in v)."""
     _no_params_derivative("dice_hvp", params, obs, act)
     return _hvp(lambda th, r, m, b: dice_objective(spec, th, obs.detach(), act.detach(), r, m, gamma, b),
@@ -91,35 +100,42 @@ def dice_hvp(spec, params, obs, act, rewards, mask, v, gamma, baseline=None):
 
 # ---- likelihood ratio J^LR and PPO clip ----------------------------------------------------------
 
-def _ratio(spec, params, obs, act, old_log_prob):
+def _ratio(spec: AnyPolicy, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
+           old_log_prob: torch.Tensor) -> torch.Tensor:
     T = obs.shape[0]
     return torch.exp(_sample_log_prob(spec, params, obs, act) - _flat_samples(old_log_prob, T, False))
 
 
-def _mask_or_one(mask, like):
+def _mask_or_one(mask: Optional[torch.Tensor], like: torch.Tensor) -> torch.Tensor:
     return torch.ones_like(like) if mask is None else _flat_samples(mask, like.shape[0], False)
 
 
-def lr_objective(spec, params, obs, act, old_log_prob, advantages, mask=None):
+def lr_objective(spec: AnyPolicy, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
+                 old_log_prob: torch.Tensor, advantages: torch.Tensor,
+                 mask: Optional[torch.Tensor] = None) -> torch.Tensor:
     """J^LR = Σ_n m_n π_θ(a_n|s_n)/π_old(a_n|s_n) A_n → [T] (differentiable)."""
     ratio = _ratio(spec, params, obs, act, old_log_prob)
     adv = _flat_samples(advantages, ratio.shape[0], False)
     return (_mask_or_one(mask, adv) * ratio * adv).sum(-1)
 
 
-def lr_grad(spec, params, obs, act, old_log_prob, advantages, mask=None):
+def lr_grad(spec: AnyPolicy, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor, old_log_prob: torch.Tensor,
+            advantages: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
     """∇θ J^LR → [T, P] (differentiable in every input when one requires grad)."""
     return _grad(lambda th, *x: lr_objective(spec, th, *x), params, obs.shape[0], obs, act, old_log_prob,
                  advantages, mask)
 
 
-def lr_hvp(spec, params, obs, act, old_log_prob, advantages, v, mask=None):
+def lr_hvp(spec: AnyPolicy, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor, old_log_prob: torch.Tensor,
+           advantages: torch.Tensor, v: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
     """∇²θ J^LR · v (double backward) → [T, P] (differentiable in every input when one requires grad)."""
     return _hvp(lambda th, *x: lr_objective(spec, th, *x), params, v, obs.shape[0], obs, act, old_log_prob,
                 advantages, mask)
 
 
-def ppo_clip_objective(spec, params, obs, act, old_log_prob, advantages, clip_eps, mask=None):
+def ppo_clip_objective(spec: AnyPolicy, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
+                       old_log_prob: torch.Tensor, advantages: torch.Tensor, clip_eps: float,
+                       mask: Optional[torch.Tensor] = None) -> torch.Tensor:
     """J^CLIP = Σ_n m_n min(ρ_n A_n, clip(ρ_n, 1−ε, 1+ε) A_n) → [T] (differentiable)."""
     ratio = _ratio(spec, params, obs, act, old_log_prob)
     adv = _flat_samples(advantages, ratio.shape[0], False)
@@ -127,7 +143,9 @@ def ppo_clip_objective(spec, params, obs, act, old_log_prob, advantages, clip_ep
     return (_mask_or_one(mask, adv) * obj).sum(-1)
 
 
-def ppo_clip_grad(spec, params, obs, act, old_log_prob, advantages, clip_eps, mask=None):
+def ppo_clip_grad(spec: AnyPolicy, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
+                  old_log_prob: torch.Tensor, advantages: torch.Tensor, clip_eps: float,
+                  mask: Optional[torch.Tensor] = None) -> torch.Tensor:
     """∇θ J^CLIP → [T, P] (differentiable in every input when one requires grad)."""
     return _grad(lambda th, o, a, olp, adv, m: ppo_clip_objective(spec, th, o, a, olp, adv, clip_eps, m),
                  params, obs.shape[0], obs, act, old_log_prob, advantages, mask)
@@ -136,7 +154,7 @@ def ppo_clip_grad(spec, params, obs, act, old_log_prob, advantages, clip_eps, ma
 # ---- E-MAML -------------------------------------------------------------------------------------
 
 @torch.no_grad()
-def emaml_credit(rewards, mask):
+def emaml_credit(rewards: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """mean over each group's valid steps of (r − μ)/(σ + 1e-8), μ, σ over the whole batch → [T]."""
     T = rewards.shape[0]
     r = rewards.reshape(T, -1).to(torch.float64)
@@ -148,12 +166,14 @@ def emaml_credit(rewards, mask):
     return (adj.sum(-1) / m.sum(-1).clamp_min(1)).to(rewards.dtype)
 
 
-def emaml_objective(spec, params, obs, act, mask, credit):
+def emaml_objective(spec: AnyPolicy, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor, mask: torch.Tensor,
+                    credit: torch.Tensor) -> torch.Tensor:
     """credit_i · Σ_n m_n log π_θ(a_n|s_n) over the pre-update samples of group i → [T] (differentiable)."""
     logp = _sample_log_prob(spec, params, obs, act)
     return credit * (_flat_samples(mask, logp.shape[0], False) * logp).sum(-1)
 
 
-def emaml_grad(spec, params, obs, act, mask, credit):
+def emaml_grad(spec: AnyPolicy, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor, mask: torch.Tensor,
+               credit: torch.Tensor) -> torch.Tensor:
     """∇θ emaml_objective → [T, P] (differentiable in every input when one requires grad)."""
     return _grad(lambda th, *x: emaml_objective(spec, th, *x), params, obs.shape[0], obs, act, mask, credit)

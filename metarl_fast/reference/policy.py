@@ -8,9 +8,24 @@ log_prob, policy_mean and gaussian_kl are differentiable; the derivative kernels
 """
 from __future__ import annotations
 
+from typing import Literal, NoReturn, Optional, Protocol, Union
+
 import torch
 
 from ..policies import PolicySpec, gaussian_log_prob, mlp_mean
+
+
+class LogProbPolicy(Protocol):
+    """Any policy with ``log_prob(params, obs, act) → [T, N]`` (e.g. TabularSoftmaxPolicy): what the
+    reference estimators and score-function kernels accept in place of a PolicySpec."""
+
+    def log_prob(self, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor: ...
+
+
+# The `spec` of the reference log_prob, score kernels and estimators.
+AnyPolicy = Union[PolicySpec, LogProbPolicy]
+# The curvature of surrogate_hvp and the Hessian operators: LVC's, or the naive surrogate's.
+Curvature = Literal["lvc", "naive"]
 
 
 def _per_task(params: torch.Tensor, num_tasks: int) -> torch.Tensor:
@@ -22,7 +37,7 @@ def _leaf(params: torch.Tensor, num_tasks: int) -> torch.Tensor:
     return _per_task(params.detach(), num_tasks).clone().requires_grad_(True)
 
 
-def keeps_graph(*tensors) -> bool:
+def keeps_graph(*tensors: Optional[torch.Tensor]) -> bool:
     """Whether a derivative kernel must return a result with autograd history: grad mode is on and
     an input requires grad (then it is computed with create_graph and never detached)."""
     return torch.is_grad_enabled() and any(isinstance(t, torch.Tensor) and t.requires_grad for t in tensors)
@@ -36,7 +51,7 @@ def rows_to_differentiate(params: torch.Tensor, num_tasks: int, graph: bool) -> 
     return _leaf(params, num_tasks)
 
 
-def inputs_for(graph: bool, *tensors):
+def inputs_for(graph: bool, *tensors: Optional[torch.Tensor]) -> tuple:
     """The tensors as they are (graph kept) or detached."""
     return tuple(t if graph or t is None else t.detach() for t in tensors)
 
@@ -45,7 +60,7 @@ class NoDerivativeError(RuntimeError):
     """A derivative a kernel does not provide (raised instead of returning a detached result)."""
 
 
-def no_derivative(fn: str, name: str):
+def no_derivative(fn: str, name: str) -> NoReturn:
     raise NoDerivativeError(f"reference.{fn}: no derivative with respect to {name} (its value holds a "
                             f"stop-gradient of {name}, so autograd would differentiate another function)")
 
@@ -59,7 +74,7 @@ def policy_mean(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor) -> to
     return mlp_mean(spec, _per_task(params, obs.shape[0]), obs)
 
 
-def log_prob(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+def log_prob(spec: AnyPolicy, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
     """log π(a|s) → [T, N].
 
     `spec` may also be any policy object with a ``log_prob(params, obs, act)`` method (e.g.
@@ -72,7 +87,8 @@ def log_prob(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, act: tor
     return gaussian_log_prob(mlp_mean(spec, theta, obs), _log_std(spec, theta).unsqueeze(-2), act)
 
 
-def score_vjp(spec, params, obs, act, weights):
+def score_vjp(spec: AnyPolicy, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
+              weights: torch.Tensor) -> torch.Tensor:
     """Σ_n w_n ∇θ log π(a_n|s_n) → [T, P] (differentiable in every input when one requires grad)."""
     graph = keeps_graph(params, obs, act, weights)
     obs, act, weights = inputs_for(graph, obs, act, weights)
@@ -82,18 +98,19 @@ def score_vjp(spec, params, obs, act, weights):
     return grad
 
 
-def score_jvp(spec, params, obs, act, v):
+def score_jvp(spec: AnyPolicy, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
+              v: torch.Tensor) -> torch.Tensor:
     """∇θ log π(a_n|s_n) · v → [T, N] (differentiable in every input when one requires grad)."""
     num_tasks = obs.shape[0]
     graph = keeps_graph(params, obs, act, v)
     params, obs, act, v = inputs_for(graph, params, obs, act, v)
     # forward-mode AD writes into its primal and tangent: they must own their memory (not expand views)
     theta, tangent = _per_task(params, num_tasks).contiguous(), _per_task(v, num_tasks).contiguous()
-    _, jvp = torch.func.jvp(lambda th: log_prob(spec, th, obs, act), (theta,), (tangent,))
-    return jvp
+    return torch.func.jvp(lambda th: log_prob(spec, th, obs, act), (theta,), (tangent,))[1]
 
 
-def surrogate_hvp(spec, params, obs, act, weights, v, curvature="lvc"):
+def surrogate_hvp(spec: AnyPolicy, params: torch.Tensor, obs: torch.Tensor, act: torch.Tensor,
+                  weights: torch.Tensor, v: torch.Tensor, curvature: Curvature = "lvc") -> torch.Tensor:
     """Hessian-vector product of a score-function surrogate → [T, P].
 
     curvature="lvc": the Hessian of Σ_n w_n π_n/⊥π_n, i.e. Σ_n w_n [∇²log π_n v + (∇log π_n·v) ∇log π_n];
@@ -118,7 +135,8 @@ def surrogate_hvp(spec, params, obs, act, weights, v, curvature="lvc"):
     return hvp
 
 
-def gaussian_kl(spec, params, obs, old_mean, old_log_std, weights=None):
+def gaussian_kl(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_mean: torch.Tensor,
+                old_log_std: torch.Tensor, weights: Optional[torch.Tensor] = None) -> torch.Tensor:
     """mean_n KL(N(old_mean_n, exp(old_log_std)²) ‖ π_θ(·|s_n)) → [T]; Σ_n w_n KL_n with weights [T, N]."""
     theta = _per_task(params, obs.shape[0])
     mean = mlp_mean(spec, theta, obs)
@@ -129,7 +147,8 @@ def gaussian_kl(spec, params, obs, old_mean, old_log_std, weights=None):
     return kl.mean(-1) if weights is None else (kl * weights).sum(-1)
 
 
-def kl_grad(spec, params, obs, old_mean, old_log_std, weights=None):
+def kl_grad(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, old_mean: torch.Tensor,
+            old_log_std: torch.Tensor, weights: Optional[torch.Tensor] = None) -> torch.Tensor:
     """∇θ gaussian_kl → [T, P] (differentiable in every input when one requires grad)."""
     graph = keeps_graph(params, obs, old_mean, old_log_std, weights)
     obs, old_mean, old_log_std, weights = inputs_for(graph, obs, old_mean, old_log_std, weights)
@@ -140,7 +159,8 @@ def kl_grad(spec, params, obs, old_mean, old_log_std, weights=None):
     return grad
 
 
-def kl_fvp(spec, params, obs, v, damping=0.0, weights=None):
+def kl_fvp(spec: PolicySpec, params: torch.Tensor, obs: torch.Tensor, v: torch.Tensor, damping: float = 0.0,
+           weights: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Fisher-vector product of the mean (or w-weighted) KL at params, plus damping·v → [T, P].
 
     Computed as TRPO implementations do: the Hessian of KL(⊥π_θ ‖ π_θ) by double backward.

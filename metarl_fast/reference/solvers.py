@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Literal, Optional, Union, overload
 
 import torch
+
+Matvec = Callable[[torch.Tensor], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -29,9 +31,31 @@ class CgInfo:
     curvature: torch.Tensor
 
 
+@overload
+def conjugate_gradient(matvec: Matvec, b: torch.Tensor, iters: int = 10, residual_tol: float = 1e-10,
+                       damping: float = 0.0, return_info: Literal[False] = False) -> torch.Tensor: ...
+
+
+@overload
+def conjugate_gradient(matvec: Matvec, b: torch.Tensor, iters: int = 10, residual_tol: float = 1e-10,
+                       damping: float = 0.0, *, return_info: Literal[True]) -> tuple[torch.Tensor, CgInfo]: ...
+
+
+@overload
+def conjugate_gradient(matvec: Matvec, b: torch.Tensor, iters: int, residual_tol: float, damping: float,
+                       return_info: Literal[True]) -> tuple[torch.Tensor, CgInfo]: ...
+
+
+@overload
+def conjugate_gradient(matvec: Matvec, b: torch.Tensor, iters: int = 10, residual_tol: float = 1e-10,
+                       damping: float = 0.0, return_info: bool = False
+                       ) -> Union[torch.Tensor, tuple[torch.Tensor, CgInfo]]: ...
+
+
 @torch.no_grad()
-def conjugate_gradient(matvec: Callable[[torch.Tensor], torch.Tensor], b: torch.Tensor, iters: int = 10,
-                       residual_tol: float = 1e-10, damping: float = 0.0, return_info: bool = False):
+def conjugate_gradient(matvec: Matvec, b: torch.Tensor, iters: int = 10, residual_tol: float = 1e-10,
+                       damping: float = 0.0, return_info: bool = False
+                       ) -> Union[torch.Tensor, tuple[torch.Tensor, CgInfo]]:
     """Solves (A + damping·I) x = b for every row of b [T, P] (or b [P]) at once → x like b.
 
     The iteration of the TRPO / ProMP code, per row; a row stops once its r·r < residual_tol (or on
@@ -97,11 +121,15 @@ class TrpoStepResult:
 
 
 @torch.no_grad()
-def trpo_step(params, direction, loss_fn, kl_fn, max_kl, *, dHd=None, matvec=None, loss_before=None,
-              backtrack_ratio=0.8, max_backtracks=15) -> TrpoStepResult:
+def trpo_step(params: torch.Tensor, direction: torch.Tensor, loss_fn: Callable[[torch.Tensor], float],
+              kl_fn: Callable[[torch.Tensor], float], max_kl: float, *, dHd: Optional[float] = None,
+              matvec: Optional[Matvec] = None, loss_before: Optional[float] = None, backtrack_ratio: float = 0.8,
+              max_backtracks: int = 15) -> TrpoStepResult:
     """TRPO's line search: θ_k = θ − ratio^k · √(2δ / (dᵀHd + 1e-8)) · d for k = 0, 1, ...; accept the
     first θ_k with a finite loss below loss_before and KL ≤ δ, otherwise keep θ and report it."""
     if dHd is None:
+        if matvec is None:
+            raise ValueError("trpo_step: give dHd or matvec (to compute dᵀHd)")
         dHd = float((direction.double() * matvec(direction).double()).sum())
     if loss_before is None:
         loss_before = float(loss_fn(params))

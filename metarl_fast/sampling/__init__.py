@@ -1,4 +1,4 @@
-"""Sampler backends behind one interface (base.Sampler): ``sample(params, tasks, trajs_per_task,
+"""Sampler backends behind one interface (base.Sampler): ``sample(params, tasks, rollouts_per_task,
 horizon, seed) -> Batch``. Modules: base, cpp (the C++ pool), gymnasium (a Python loop), processes
 (either on local worker processes), ray (either on Ray actors, one machine or a cluster), pieces
 (what the last two share), registry."""

@@ -38,15 +38,18 @@ class Sampler(abc.ABC):
         self.family, self.spec = family, spec
 
     @abc.abstractmethod
-    def sample(self, params: torch.Tensor, tasks: TaskBatch, trajs_per_task: int, horizon: int, seed: int,
+    def sample(self, params: torch.Tensor, tasks: TaskBatch, rollouts_per_task: int, horizon: int, seed: int,
                streams=None) -> Batch:
-        """B = trajs_per_task trajectories of `horizon` steps on each of the T tasks.
+        """B = rollouts_per_task trajectories of `horizon` steps on each of the T tasks.
+
+        The package calls it with rollouts_per_task positional (a subclass may name it as it likes);
+        the built-in samplers also accept the deprecated keyword ``trajs_per_task=``.
 
         Args:
             params: [P] (one policy for all tasks) or [T, P] (one per task), float32 or float64 (the
                 standard Gaussian MLP layout of ``spec``).
             tasks: a TaskBatch of the family, len T.
-            trajs_per_task: B ≥ 1.
+            rollouts_per_task: B ≥ 1.
             horizon: H ≥ 0 (trajectories that terminate earlier are masked).
             seed: a non-negative int; the batch is a function of (seed, params, tasks, B, H).
             streams: [T] the random stream of each task's first trajectory (None: t·B): a piece of a

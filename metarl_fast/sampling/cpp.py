@@ -2,6 +2,7 @@
 worker threads (no Python per step), for the families simulated in C++."""
 from __future__ import annotations
 
+from .._deprecation import renamed_kwargs
 from .base import Sampler
 
 
@@ -15,5 +16,6 @@ class CppSampler(Sampler):
             raise ValueError(f"sampler='cpp' runs the C++ task families; {family.name} is stepped from Python "
                              f"(use sampler='auto' or sampler='gymnasium')")
 
-    def sample(self, params, tasks, trajs_per_task, horizon, seed, streams=None):
-        return self.family.rollout(self.spec, params, tasks, trajs_per_task, horizon, seed, streams=streams)
+    @renamed_kwargs(trajs_per_task="rollouts_per_task")
+    def sample(self, params, tasks, rollouts_per_task, horizon, seed, streams=None):
+        return self.family.rollout(self.spec, params, tasks, rollouts_per_task, horizon, seed, streams=streams)

@@ -4,6 +4,7 @@ pipeline existing PyTorch meta-RL libraries use (each environment stepped from P
 gymnasium and Meta-World families it is how they are sampled."""
 from __future__ import annotations
 
+from .._deprecation import renamed_kwargs
 from ..envs import rollout_gymnasium, sync_vector_env
 from .base import Sampler, policy_backend_of
 
@@ -31,15 +32,16 @@ class GymnasiumSampler(Sampler):
     def from_config(cls, family, spec, config):
         return cls(family, spec, policy_backend=policy_backend_of(config))
 
-    def sample(self, params, tasks, trajs_per_task, horizon, seed, streams=None):
+    @renamed_kwargs(trajs_per_task="rollouts_per_task")
+    def sample(self, params, tasks, rollouts_per_task, horizon, seed, streams=None):
         fn = f"{type(self).__name__}.sample"
-        tasks = self.family.check_rollout(fn, self.spec, params, tasks, trajs_per_task, horizon, seed)
-        n = len(tasks) * trajs_per_task
+        tasks = self.family.check_rollout(fn, self.spec, params, tasks, rollouts_per_task, horizon, seed)
+        n = len(tasks) * rollouts_per_task
         if n not in self._venvs:
             if len(self._venvs) >= MAX_VECTOR_ENVS:
                 self._venvs.pop(next(iter(self._venvs))).close()
             self._venvs[n] = sync_vector_env(self.family, n)
-        return rollout_gymnasium(self.family, self.spec, params.detach(), tasks, trajs_per_task, horizon, seed,
+        return rollout_gymnasium(self.family, self.spec, params.detach(), tasks, rollouts_per_task, horizon, seed,
                                  venv=self._venvs[n], streams=streams, policy_backend=self.policy_backend)
 
     def close(self) -> None:

@@ -28,20 +28,20 @@ class WorkItem:
     b0: int
     b1: int
 
-    def streams(self, trajs_per_task: int) -> np.ndarray:
+    def streams(self, rollouts_per_task: int) -> np.ndarray:
         """[t1 − t0] the random stream of each task's first trajectory in the whole batch."""
-        return (np.arange(self.t0, self.t1, dtype=np.uint64) * np.uint64(trajs_per_task) + np.uint64(self.b0))
+        return (np.arange(self.t0, self.t1, dtype=np.uint64) * np.uint64(rollouts_per_task) + np.uint64(self.b0))
 
 
-def split_batch(num_tasks: int, trajs_per_task: int, num_items: int, min_trajs: int = 8) -> list[WorkItem]:
+def split_batch(num_tasks: int, rollouts_per_task: int, num_items: int, min_trajs: int = 8) -> list[WorkItem]:
     """About `num_items` work items covering [T, B]: whole tasks when T ≥ num_items (tasks split as
     evenly as possible), otherwise each task split in ranges of at least `min_trajs` trajectories
     (the C++ pool steps 8 trajectories of a task in lockstep). Every (t, b) is in exactly one item."""
     if num_tasks >= num_items:
         edges = np.linspace(0, num_tasks, num_items + 1).round().astype(int)
-        return [WorkItem(int(a), int(b), 0, trajs_per_task) for a, b in zip(edges[:-1], edges[1:]) if b > a]
-    pieces = min(math.ceil(num_items / num_tasks), max(1, trajs_per_task // min_trajs))
-    edges = np.linspace(0, trajs_per_task, pieces + 1).round().astype(int)
+        return [WorkItem(int(a), int(b), 0, rollouts_per_task) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    pieces = min(math.ceil(num_items / num_tasks), max(1, rollouts_per_task // min_trajs))
+    edges = np.linspace(0, rollouts_per_task, pieces + 1).round().astype(int)
     return [WorkItem(t, t + 1, int(a), int(b)) for t in range(num_tasks) for a, b in zip(edges[:-1], edges[1:])]
 
 
@@ -72,7 +72,7 @@ class RolloutWorker:
         """Fault injection for the tests: the process exits when it starts its k-th next item."""
         self._die_at = k
 
-    def run(self, params: np.ndarray, task_params: np.ndarray, item: WorkItem, trajs_per_task: int, horizon: int,
+    def run(self, params: np.ndarray, task_params: np.ndarray, item: WorkItem, rollouts_per_task: int, horizon: int,
             seed: int) -> dict:
         if self._die_at is not None:
             self._die_at -= 1
@@ -81,7 +81,7 @@ class RolloutWorker:
         theta = torch.from_numpy(np.array(params[item.t0:item.t1] if params.ndim == 2 else params))
         tasks = self.family.tasks(task_params[item.t0:item.t1])
         batch = self.sampler.sample(theta, tasks, item.b1 - item.b0, horizon, seed,
-                                    streams=item.streams(trajs_per_task))
+                                    streams=item.streams(rollouts_per_task))
         out = {k: getattr(batch, k).numpy() for k in FIELDS}
         out["infos"] = {k: v.numpy() for k, v in batch.infos.items()}
         out["means"] = None if batch.means is None else batch.means.numpy()
@@ -128,8 +128,8 @@ def place(out: dict, piece: dict, item: WorkItem) -> int:
 class BatchAssembly:
     """The batch [T, B, H, ...] filled piece by piece (``add``), then ``batch()``."""
 
-    def __init__(self, num_tasks: int, trajs_per_task: int, horizon: int) -> None:
-        self.shape = (num_tasks, trajs_per_task, horizon)
+    def __init__(self, num_tasks: int, rollouts_per_task: int, horizon: int) -> None:
+        self.shape = (num_tasks, rollouts_per_task, horizon)
         self.arrays = None
         self.bytes_in = 0
 

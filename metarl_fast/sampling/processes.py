@@ -19,6 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
+from .._deprecation import renamed_kwargs
 from .base import Sampler, policy_backend_of
 from .pieces import BatchAssembly, CallStats, RolloutWorker, WorkItem, split_batch
 
@@ -33,9 +34,9 @@ def _start_worker(pickled: bytes) -> None:
     _WORKER = RolloutWorker(family, spec, 1, policy_backend)
 
 
-def _run_item(params: np.ndarray, task_params: np.ndarray, item: WorkItem, trajs_per_task: int, horizon: int,
+def _run_item(params: np.ndarray, task_params: np.ndarray, item: WorkItem, rollouts_per_task: int, horizon: int,
               seed: int) -> tuple[WorkItem, dict]:
-    return item, _WORKER.run(params, task_params, item, trajs_per_task, horizon, seed)
+    return item, _WORKER.run(params, task_params, item, rollouts_per_task, horizon, seed)
 
 
 class ProcessSampler(Sampler):
@@ -77,13 +78,14 @@ class ProcessSampler(Sampler):
                                              initargs=(cloudpickle.dumps((self.family, self.spec, self.policy_backend)),))
         return self._pool
 
-    def sample(self, params, tasks, trajs_per_task, horizon, seed, streams=None):
+    @renamed_kwargs(trajs_per_task="rollouts_per_task")
+    def sample(self, params, tasks, rollouts_per_task, horizon, seed, streams=None):
         if streams is not None:
             raise ValueError("ProcessSampler.sample: streams is for the local samplers (a piece of a batch)")
         start = time.perf_counter()
-        tasks = self.family.check_rollout(f"{type(self).__name__}.sample", self.spec, params, tasks, trajs_per_task,
+        tasks = self.family.check_rollout(f"{type(self).__name__}.sample", self.spec, params, tasks, rollouts_per_task,
                                           horizon, seed)
-        T, B, H = len(tasks), trajs_per_task, horizon
+        T, B, H = len(tasks), rollouts_per_task, horizon
         theta = params.detach().contiguous().numpy()
         items = split_batch(T, B, self.items_per_worker * self.workers)
         for attempt in (0, 1):

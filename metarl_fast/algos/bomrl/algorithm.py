@@ -24,7 +24,7 @@ class BoMrl(MetaAlgorithm):
     def __init__(self, ctx) -> None:
         self.spec, self.s, self.discount = ctx.spec, ctx.section, ctx.config.discount
         g = torch.Generator().manual_seed(ctx.seed(0xC0FFEE))
-        self.phi = ctx.spec.init_params(ctx.config.init_std, generator=g, dtype=ctx.dtype)
+        self.phi = ctx.spec.init_params(ctx.config.init_std, seed=g, dtype=ctx.dtype)
 
     def meta_parameters(self) -> torch.Tensor:
         return self.phi.clone()

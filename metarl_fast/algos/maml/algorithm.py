@@ -30,7 +30,7 @@ class MamlAlgorithm(MetaAlgorithm):
         self.settings_of_run = s
         self.backend = ctx.kernel_backend
         g = torch.Generator().manual_seed(ctx.seed(0xC0FFEE))
-        theta = ctx.spec.init_params(c.init_std, generator=g, dtype=ctx.dtype).to(ctx.device)
+        theta = ctx.spec.init_params(c.init_std, seed=g, dtype=ctx.dtype).to(ctx.device)
         self.params = MetaParameters(theta, s.inner_lr, s.trainable_inner_step_size, s.outer_lr)
         self.kl_coeff = s.kl_coeff
         self.outer_step = variant.optimizer()

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from ... import envs, kernels
+from ..._deprecation import renamed_kwargs
 from ...phases import phase
 from ...policies import PolicySpec
 from ...runtime import max_num_threads
@@ -73,13 +74,14 @@ class RunContext:
         """n tasks of the family, drawn for this iteration."""
         return self.family.sample_tasks(n, seed=self.iteration_seed(key))
 
-    def sample(self, params: torch.Tensor, tasks: envs.TaskBatch, key: int, trajs_per_task: int | None = None,
+    @renamed_kwargs(trajs_per_task="rollouts_per_task")
+    def sample(self, params: torch.Tensor, tasks: envs.TaskBatch, key: int, rollouts_per_task: int | None = None,
                count: bool = True) -> envs.Batch:
-        """rollouts_per_task (or trajs_per_task) trajectories of the horizon on each task with the
+        """rollouts_per_task (default: the config's) trajectories of the horizon on each task with the
         standard policy parameters `params` ([P] or [T, P]), seeded by (iteration, key); counted in
         ctx.timesteps (and its unstable trajectories in ctx.nonfinite) unless count=False
-        (evaluation rollouts)."""
-        B = trajs_per_task or self.config.rollouts_per_task
+        (evaluation rollouts). ``trajs_per_task=`` is the deprecated name of rollouts_per_task."""
+        B = rollouts_per_task or self.config.rollouts_per_task
         with phase("sampling"):
             batch = self.sampler.sample(params.detach().cpu(), tasks, B, self.horizon, self.iteration_seed(key))
         if count:

@@ -29,7 +29,7 @@ from .runner import Runner, read_run_config
 ON_THE_CPU = ("device=cpu", "cuda_kernels=false")
 
 
-def load(path: str, sampler: str | None = None) -> "MetaPolicy":
+def load(path: str | os.PathLike[str], sampler: str | None = None) -> "MetaPolicy":
     """The meta-policy of a run directory (its last good checkpoint, as ``--resume`` picks it; a
     fall-back from a refused checkpoint.pt is warned about, naming both) or of one checkpoint file
     (``RUN_DIR/checkpoint.pt``, ``RUN_DIR/checkpoints/itr_<n>.pt``, or a copy elsewhere: then the
