@@ -189,7 +189,7 @@ def test_bad_invocations_of_every_command_are_one_error_line(tmp_path, capsys):
            ["plot", nowhere], ["plot", str(run), "--out", nowhere + "/x.png"],
            ["demos", "--env", "Point2DNav", "--expert", "scripted", "--tasks", "0", "--out", str(tmp_path / "d.npz")],
            ["demos", "--env", "HalfCheetahRandDirec", "--expert", "scripted", "--out", str(tmp_path / "d.npz")],
-           ["presets", "nope"], ["nope"], ["info", "extra"]]
+           ["presets", "nope"], ["nope"], ["info", "extra"], ["bench", "nosuite"], ["bench"]]
     for argv in bad:
         try:
             code = main(argv)

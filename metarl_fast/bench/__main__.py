@@ -9,9 +9,15 @@ SUITES = ("kernels", "operators", "envs", "e2e", "threads", "ray", "parallel", "
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in SUITES:
-        print(f"usage: python -m metarl_fast.bench {{{','.join(SUITES)}}} [--quick] [--json PATH] [options]\n"
-              "       python -m metarl_fast.bench SUITE --help   for the suite's options")
-        return 0 if argv and argv[0] in ("-h", "--help") else 2
+        usage = (f"usage: python -m metarl_fast.bench {{{','.join(SUITES)}}} [--quick] [--json PATH] [options]\n"
+                 "       python -m metarl_fast.bench SUITE --help   for the suite's options")
+        if argv and argv[0] in ("-h", "--help"):
+            print(usage)
+            return 0
+        print(usage, file=sys.stderr)
+        what = f"unknown suite {argv[0]!r}" if argv else "a suite is required"
+        print(f"metarl-fast bench: error: {what}; choose one of {', '.join(SUITES)}", file=sys.stderr)
+        return 2
     suite, rest = argv[0], argv[1:]
     if suite == "kernels":
         from .kernels import run
