@@ -9,6 +9,7 @@ import yaml
 
 from metarl_fast.algos.run import PRESETS, TrainConfig, algorithm_names, list_keys, preset
 from metarl_fast.algos.run.config import build
+from metarl_fast.algos.run.presets import RESULTS_PRESETS
 from metarl_fast.algos.settings import fields_of
 from metarl_fast.algos.run.registry import settings_classes
 from metarl_fast.cli import main
@@ -150,3 +151,20 @@ def test_seeds_and_clip_out_of_range_are_refused_up_front():
         with pytest.raises(ValueError, match=message):
             base.with_overrides([item])
     assert base.with_overrides(["seed=9223372036854775807"]).seed == 2**63 - 1
+
+
+@pytest.mark.parametrize("name", RESULTS_PRESETS)
+def test_each_results_preset_parses_and_runs_one_short_iteration(name, tmp_path, capsys):
+    """docs/results.md's rows run `metarl-fast train --preset NAME`: each preset still resolves and
+    trains (one iteration, its algorithm, family and network, at a small batch)."""
+    pytest.importorskip("metaworld", reason="the ML10 rows need Meta-World (README)")
+    from metarl_fast.algos.run.presets import PRESETS, preset
+
+    config = preset(name)
+    assert (config.algo, config.env) == (PRESETS[name]["algo"], PRESETS[name]["env"])
+    out = tmp_path / "run"
+    code = main(["train", "--preset", name, "--iterations", "1", "--set", "meta_batch_size=2", "--set",
+                 "rollouts_per_task=1", "--set", "horizon=20", "--quiet", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    rows = (out / "progress.csv").read_text().splitlines()
+    assert len(rows) == 2 and rows[1].split(",")[0] == "0"

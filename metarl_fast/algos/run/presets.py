@@ -70,6 +70,16 @@ PRESETS: dict[str, dict] = {
     # HalfCheetahRandDirec (= FwdBack), 20 tasks × 40 trajectories × H = 100; checkpoints every 5 iterations
     "lvc-fig3": dict(algo="lvc-vpg", env="HalfCheetahRandDirec", meta_batch_size=20, rollouts_per_task=40,
                      horizon=100, iterations=20, checkpoint_every=5),
+    # docs/results.md: Meta-World ML10 at its official MAML-TRPO baseline budget (20 M environment steps:
+    # 100 iterations of 20 tasks × 10 rollouts × 500 steps, before and after adaptation), a snapshot every
+    # 2 M steps for `metarl-fast eval --protocol metaworld`. MAML-TRPO with the baseline's (512, 512) policy,
+    # 1 inner step of 0.1, δ = 0.01, γ = 0.99, GAE λ = 1; ProMP at the same budget with its paper's own
+    # settings otherwise (the defaults: (64, 64), 5 ProMP steps, ε = 0.3).
+    "maml-trpo-ml10": dict(algo="trpo-maml", env="MetaWorldML10", meta_batch_size=20, rollouts_per_task=10,
+                           horizon=500, hidden=(512, 512), inner_lr=0.1, max_kl=0.01, discount=0.99,
+                           gae_lambda=1.0, iterations=100, checkpoint_every=10),
+    "promp-ml10": dict(algo="promp", env="MetaWorldML10", meta_batch_size=20, rollouts_per_task=10, horizon=500,
+                       discount=0.99, gae_lambda=1.0, iterations=100, checkpoint_every=10),
     "quick": dict(algo="promp", env="Point2DNav", meta_batch_size=10, rollouts_per_task=10, horizon=30,
                   iterations=20, hidden=(32, 32), checkpoint_every=10),
     "quick-halfcheetah": dict(algo="promp", env="HalfCheetahRandDirec", meta_batch_size=8, rollouts_per_task=5,
@@ -93,9 +103,15 @@ PRESET_SOURCES: dict[str, str] = {
     "vpg-maml-point": "GMPS §5's baseline, gmps-point's tasks",
     "promp-point": "GMPS §5's baseline, gmps-point's tasks",
     "lvc-fig3": "ProMP Fig. 3 (the estimator-variance experiment; metarl-fast diagnose)",
+    "maml-trpo-ml10": "Meta-World's ML10 MAML-TRPO baseline (its baseline code's settings and budget)",
+    "promp-ml10": "ProMP §4 at Meta-World's ML10 baseline budget",
     "quick": "a smoke run (~5 s)",
     "quick-halfcheetah": "a smoke run on MuJoCo (~1 min)",
 }
+
+
+# the presets of docs/results.md's rows (a test runs one short iteration of each)
+RESULTS_PRESETS: tuple[str, ...] = ("maml-trpo-ml10", "promp-ml10")
 
 
 def preset_table(markdown: bool = False) -> str:
