@@ -26,8 +26,8 @@ RUN_OUTPUTS = {"config.yaml", "progress.csv", "eval.yaml", "eval.png", "summary.
                "per_env.csv", "protocol.csv", "diagnose.csv", "diagnose.png", "fig3.png", "sac_progress.csv",
                "bench-e2e-cuda.json", "my_families.py", "frozen_lake.json", "checkpoint.pt", "demos.npz",
                "sac_expert.pt", "FILE.expert.pt"}
-# Files of other projects the docs cite (Meta-World's evaluation protocol).
-EXTERNAL_FILES = {"metaworld/evaluation.py"}
+# Files of other projects the docs cite (Meta-World's evaluation protocol, its baselines' MAML-TRPO script).
+EXTERNAL_FILES = {"metaworld/evaluation.py", "examples/meta_learning/maml_trpo_ml10.py"}
 # Names of other libraries the docs call: Meta-World's benchmarks, torch, math.
 EXTERNAL_CALLS = {"ML1", "ML10", "ML45", "current_stream", "exp"}
 PATH_RE = re.compile(r"(?<![\w./-])[\w./-]+\.(py|pyi|cc|h|cu|cuh|md|sh|cmake|txt|toml|json|yaml|csv|png|npz|pt)(?![\w])")
