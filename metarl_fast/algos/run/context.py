@@ -119,8 +119,8 @@ def memory_bytes() -> int:
             for line in f:
                 if line.startswith("MemTotal:"):
                     return int(line.split()[1]) * 1024
-    except OSError:
-        pass
+    except OSError:  # not Linux, or /proc hidden: 0 means "unknown" and the memory check is skipped
+        return 0
     return 0
 
 
