@@ -93,3 +93,24 @@ def test_wheel_installs_into_fresh_venv(tmp_path):
                           "--quiet", "--out", str(tmp_path / "run")], cwd=tmp_path, env=env, capture_output=True,
                          text=True, timeout=600)
     assert cli.returncode == 0 and "done: 1 iterations" in cli.stdout, cli.stdout[-2000:] + cli.stderr[-2000:]
+
+
+def test_every_path_the_build_reads_is_tracked_by_git():
+    """The build reads tools/packaging (dynamic metadata), CMakeLists.txt, csrc/ and the package from
+    the checkout. A file there that .gitignore hides works here and breaks every fresh clone (CI):
+    it happened once, when `build/` in .gitignore also matched tools/build/."""
+    import tomllib
+
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    roots = [entry["provider"]["path"] for entry in pyproject["tool"]["dynamic-metadata"]]
+    roots += ["CMakeLists.txt", "csrc", "metarl_fast", "pyproject.toml"]
+    for root in roots:
+        files = [p for p in (REPO / root).rglob("*") if p.is_file()] if (REPO / root).is_dir() else [REPO / root]
+        assert files, f"{root} is named by the build but holds no file"
+        ignored = subprocess.run(
+            ["git", "check-ignore", "--no-index", *[str(p.relative_to(REPO)) for p in files]],
+            cwd=REPO, capture_output=True, text=True).stdout.split()
+        generated = [p for p in ignored if "__pycache__" in p or p.endswith((".so", ".pyc"))]
+        assert sorted(set(ignored) - set(generated)) == [], f"ignored by .gitignore but read by the build: {ignored}"
