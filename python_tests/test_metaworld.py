@@ -220,6 +220,29 @@ def test_a_short_promp_run_logs_success_and_the_protocol_prints_its_table(tmp_pa
                  str(tmp_path / "s.png")]) == 0
     assert "environment steps to a post-update success rate of 0.5" in capsys.readouterr().out
 
+    # The held-out test curve: a second evaluation of the same snapshot (another seed) is averaged
+    # with the first, per environment and evaluation as protocol.csv holds them.
+    assert main(["eval", str(tmp_path / "run"), "--protocol", "metaworld", "--num-evals", "2", "--seed", "7",
+                 "--adaptation-episodes", "2", "--evaluation-episodes", "2", "--meta-batch-size", "4", "--quiet"]) == 0
+    from metarl_fast.algos.run.curves import meta_test_points
+
+    rates = []
+    for d in sorted((tmp_path / "run" / "evals").iterdir()):
+        with open(d / "protocol.csv") as f:
+            rates.append(np.mean([float(r["success_rate"]) for r in csv.DictReader(f)]))
+    (point,) = meta_test_points(str(tmp_path / "run"))
+    assert point["iteration"] == 1 and point["env_steps"] == float(rows[-1]["n_timesteps"])
+    assert point["evaluations"] == 2 and point["mean"] == pytest.approx(np.mean(rates), abs=1e-12)
+    assert point["reach-v3"] == pytest.approx(point["mean"], abs=1e-12)
+    capsys.readouterr()
+    assert main(["plot", str(tmp_path / "run"), "--metric", "meta-test", "--out", str(tmp_path / "m.png")]) == 0
+    assert f"{1:>9} {point['env_steps']:>12,.0f} {point['mean']:>6.3f}" in capsys.readouterr().out
+    # Evaluations with other protocol settings are not one curve: refused, naming the settings.
+    assert main(["eval", str(tmp_path / "run"), "--protocol", "metaworld", "--num-evals", "1",
+                 "--adaptation-episodes", "2", "--evaluation-episodes", "2", "--meta-batch-size", "4", "--quiet"]) == 0
+    with pytest.raises(ValueError, match="different settings"):
+        meta_test_points(str(tmp_path / "run"))
+
 
 def test_the_protocols_slots_split_each_test_environment_as_metaworld_does():
     from metarl_fast.algos.run.metaworld_protocol import slot_task_orders

@@ -1,5 +1,7 @@
 """Learning curves of run directories: post-update return against environment steps, across seeds,
-the samples each algorithm needs to reach a return, and their plot (``metarl-fast plot``)."""
+the samples each algorithm needs to reach a return, and their plot (``metarl-fast plot``); for
+Meta-World runs also the held-out test success rate of their ``eval --protocol metaworld``
+evaluations against the environment steps of the evaluated snapshot."""
 from __future__ import annotations
 
 import csv
@@ -39,9 +41,9 @@ def _variant_labels(configs: list[dict]) -> list[str]:
     return labels
 
 
-def _logged_runs(run_dirs: list[str]) -> list[tuple[str, dict, list[dict]]]:
-    """(curve key, flat config, progress rows) of each run with logged rows; the key is the variant
-    label, "label · env" when the runs span several task families."""
+def _logged_runs(run_dirs: list[str]) -> list[tuple[str, str, dict, list[dict]]]:
+    """(run directory, curve key, flat config, progress rows) of each run with logged rows; the key is
+    the variant label, "label · env" when the runs span several task families."""
     configs = []
     for d in run_dirs:
         with open(os.path.join(d, "config.yaml")) as f:
@@ -52,22 +54,76 @@ def _logged_runs(run_dirs: list[str]) -> list[tuple[str, dict, list[dict]]]:
         with open(os.path.join(d, "progress.csv")) as f:
             rows = list(csv.DictReader(f))
         if rows:
-            out.append((f"{label} · {config['env']}" if several_envs else label, config, rows))
+            out.append((d, f"{label} · {config['env']}" if several_envs else label, config, rows))
     return out
 
 
 METRICS = {"return": ("-AverageReturn", "average return after adaptation"),
-           "success": ("-SuccessRate", "success rate after adaptation")}
+           "success": ("-SuccessRate", "success rate after adaptation"),
+           "meta-test": ("", "held-out test success rate (Meta-World protocol)")}
+
+_PROTOCOL_SETTINGS = ("num_evals", "adaptation_steps", "adaptation_episodes", "evaluation_episodes",
+                      "meta_batch_size", "horizon")
+
+
+def meta_test_points(run_dir: str) -> list[dict]:
+    """The held-out test success of a run over training: one row per evaluated snapshot, sorted by
+    iteration, from the ``metarl-fast eval --protocol metaworld`` evaluations in RUN_DIR/evals:
+    {"iteration": snapshot's last iteration index, "env_steps": environment steps trained to it (its
+    progress.csv row), "evaluations": how many were averaged, "mean": mean success rate over the test
+    environments, then one key per test environment: its success rate}. Several evaluations of one
+    snapshot (other seeds) are averaged. Raises ValueError when the evaluations used different
+    protocol settings (their success rates are not one curve) or when there are none."""
+    import glob
+
+    evals = []
+    for path in sorted(glob.glob(os.path.join(run_dir, "evals", "*", "eval.yaml"))):
+        with open(path) as f:
+            info = yaml.safe_load(f)
+        if isinstance(info, dict) and info.get("protocol") == "metaworld":
+            evals.append((os.path.dirname(path), info))
+    if not evals:
+        raise ValueError(f"{run_dir}: no Meta-World protocol evaluation in {os.path.join(run_dir, 'evals')} "
+                         f"(metarl-fast eval {run_dir} --protocol metaworld --checkpoint N)")
+    settings = {tuple(info.get(k) for k in _PROTOCOL_SETTINGS) for _, info in evals}
+    if len(settings) > 1:
+        raise ValueError(f"{run_dir}: its Meta-World evaluations used different settings "
+                         f"({', '.join(_PROTOCOL_SETTINGS)}: {sorted(settings, key=str)}); move the odd ones out "
+                         f"of {os.path.join(run_dir, 'evals')}")
+    with open(os.path.join(run_dir, "progress.csv")) as f:
+        steps = {int(r["Itr"]): float(r["n_timesteps"]) for r in csv.DictReader(f)}
+    by_iteration: dict[int, list[dict]] = {}
+    for eval_dir, info in evals:
+        itr = int(info["iterations_trained"]) - 1
+        with open(os.path.join(eval_dir, "per_env.csv")) as f:
+            per_env = {r["env"]: float(r["success_rate"]) for r in csv.DictReader(f)}
+        by_iteration.setdefault(itr, []).append({"mean": float(info["mean_success_rate"]), **per_env})
+    rows = []
+    for itr in sorted(by_iteration):
+        group = by_iteration[itr]
+        if itr not in steps:
+            raise ValueError(f"{run_dir}: an evaluation of iteration {itr}, which progress.csv does not hold")
+        rows.append({"iteration": itr, "env_steps": steps[itr], "evaluations": len(group),
+                     **{k: float(np.mean([g[k] for g in group])) for k in group[0]}})
+    return rows
 
 
 def learning_curves(run_dirs: list[str], metric: str = "return") -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
     """{algo: [(n_timesteps, post-update return, or success rate with metric="success") per run]}
-    from the runs' progress.csv (keyed "algo · env" when the runs span several task families)."""
+    from the runs' progress.csv (keyed "algo · env" when the runs span several task families);
+    metric="meta-test": (environment steps, held-out test success) of the runs' Meta-World protocol
+    evaluations (meta_test_points)."""
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     suffix = METRICS[metric][0]
     curves: dict[str, list] = {}
-    for key, _, rows in _logged_runs(run_dirs):
+    if metric == "meta-test":
+        for run_dir, key, _, _ in _logged_runs(run_dirs):
+            points = meta_test_points(run_dir)
+            curves.setdefault(key, []).append((np.array([p["env_steps"] for p in points]),
+                                               np.array([p["mean"] for p in points])))
+        return curves
+    for _, key, _, rows in _logged_runs(run_dirs):
         cols = [k for k in rows[0] if k.startswith("Step_") and k.endswith(suffix)]
         if not cols:
             raise ValueError(f"{key}: progress.csv has no {suffix[1:]} columns (success is logged for families "
@@ -97,7 +153,7 @@ def samples_to_reach(run_dirs: list[str], level: float, window: int = 3, metric:
 def _seeds(run_dirs: list[str]) -> dict[str, list[int]]:
     """{curve key: the seed of each of its runs} (the runs and keys of learning_curves)."""
     out: dict[str, list[int]] = {}
-    for key, config, _ in _logged_runs(run_dirs):
+    for _, key, config, _ in _logged_runs(run_dirs):
         out.setdefault(key, []).append(int(config["seed"]))
     return out
 
