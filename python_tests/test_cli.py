@@ -57,10 +57,12 @@ def test_a_used_run_directory_is_refused_unless_overwritten(tmp_path, capsys):
     assert sorted(os.listdir(out / "checkpoints")) == ["itr_1.pt"]
 
 
-def test_resume_says_what_it_ignores_and_refuses_what_it_cannot_do(tmp_path, capsys):
+def test_resume_says_what_it_ignores_and_refuses_what_it_cannot_do(tmp_path, capsys, monkeypatch):
     out = tmp_path / "run"
+    monkeypatch.setattr("sys.argv", ["metarl-fast", "train", "--out", str(out)])
     assert _train(out, iterations=2) == 0
     capsys.readouterr()
+    monkeypatch.setattr("sys.argv", ["metarl-fast", "train", "--resume", str(out)])
     assert main(["train", "--resume", str(out), "--iterations", "3", "--seed", "9", "--set", "inner_lr=1",
                  "--quiet"]) == 0
     err = capsys.readouterr().err
@@ -72,6 +74,10 @@ def test_resume_says_what_it_ignores_and_refuses_what_it_cannot_do(tmp_path, cap
     info = config["run_info"]
     assert info["metarl_fast"] and info["torch"] == torch.__version__ and info["mujoco"].startswith("4.")
     assert "command" in info and "git_commit" in info
+    # the command that started the run stays (it reproduces the run); each resume is appended
+    assert info["command"] == f"metarl-fast train --out {out}"
+    (resumed,) = info["resumed"]
+    assert resumed["at_iteration"] == 2 and resumed["command"] == f"metarl-fast train --resume {out}"
     assert main(["train", "--resume", str(tmp_path / "empty"), "--iterations", "2"]) == 2
     assert "no config.yaml, so no run to resume" in capsys.readouterr().err
 

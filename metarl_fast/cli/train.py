@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         if runner.iteration >= runner.config.iterations:
             raise ValueError(f"{args.resume} is at iteration {runner.iteration} of {runner.config.iterations}; "
                              f"give --iterations above {runner.iteration} to continue it")
-        runner.write_config()
+        runner.write_config(resume=True)
         print(f"resuming {args.resume} at iteration {runner.iteration} of {runner.config.iterations}")
         return _train(runner, args.resume, resume=True, progress=progress)
     items = [tuple(item.split("=", 1)) if "=" in item else (item, None) for item in args.set]

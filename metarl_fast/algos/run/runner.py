@@ -2,7 +2,8 @@
 
 Run directory layout (every file written atomically: a kill never leaves a torn one):
     config.yaml        the resolved TrainConfig (common settings and the algorithm's section), and
-                       run_info: the versions, the command line and the git commit it ran with
+                       run_info: the versions, the command line and the git commit it started with,
+                       and under run_info.resumed the same for each resume, with its iteration
     progress.csv       one row per iteration (the papers' column names: Itr, n_timesteps,
                        Step_0-AverageReturn, ..., the algorithm's columns, Time-Sampling,
                        Time-InnerStep, Time-OuterStep, Time, Time-Total, SPS)
@@ -394,13 +395,25 @@ class Runner:
             except Exception as e:  # noqa: BLE001
                 self._drop_tensorboard(e)
 
-    def write_config(self) -> None:
+    def write_config(self, resume: bool = False) -> None:
         """config.yaml in the run directory: the resolved config (this version's format) and
-        run_info (versions, command line, git commit)."""
+        run_info (versions, command line, git commit). resume: the run_info of the run's start stays
+        (its command is the one that reproduces the run), and this process's run_info is appended
+        to its ``resumed`` list with the iteration it resumed at."""
         if self.out_dir is None:
             return
-        text = yaml.safe_dump({**self.config.to_dict(), "run_info": run_info()}, sort_keys=False)
-        write_text(os.path.join(self.out_dir, "config.yaml"), text)
+        path = os.path.join(self.out_dir, "config.yaml")
+        info = run_info()
+        if resume:
+            earlier = None
+            try:
+                with open(path) as f:
+                    earlier = yaml.safe_load(f).get("run_info")
+            except (OSError, AttributeError, yaml.YAMLError):
+                pass
+            if isinstance(earlier, dict):  # config.yaml of a version without run_info: this one starts it
+                info = {**earlier, "resumed": [*earlier.get("resumed", []), {"at_iteration": self.iteration, **info}]}
+        write_text(path, yaml.safe_dump({**self.config.to_dict(), "run_info": info}, sort_keys=False))
 
     def state_dict(self) -> dict:
         state = {"format": CHECKPOINT_FORMAT, "algorithm": self.algorithm.state_dict(), "iteration": self.iteration,
