@@ -404,13 +404,9 @@ class Runner:
             return
         path = os.path.join(self.out_dir, "config.yaml")
         info = run_info()
-        if resume:
-            earlier = None
-            try:
-                with open(path) as f:
-                    earlier = yaml.safe_load(f).get("run_info")
-            except (OSError, AttributeError, yaml.YAMLError):
-                pass
+        if resume:  # from_run_dir has read this config.yaml as a mapping, so it reads here too
+            with open(path) as f:
+                earlier = yaml.safe_load(f).get("run_info")
             if isinstance(earlier, dict):  # config.yaml of a version without run_info: this one starts it
                 info = {**earlier, "resumed": [*earlier.get("resumed", []), {"at_iteration": self.iteration, **info}]}
         write_text(path, yaml.safe_dump({**self.config.to_dict(), "run_info": info}, sort_keys=False))
